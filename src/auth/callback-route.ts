@@ -1,0 +1,87 @@
+import type { RequestHandler } from 'express';
+import type { Config } from '../config.ts';
+import { SignInError, firstLine, invalidCallback, parseAadstsCode } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { regenerateSession, saveSession } from '../sessions/session-helpers.ts';
+import type { TokenStore } from '../tokens/token-store.ts';
+import type { Discovery } from './discovery.ts';
+import type { IdTokenVerifier } from './id-token.ts';
+import { exchangeCode } from './oauth-client.ts';
+import { PENDING_SIGN_IN_MS, takePendingSignIn } from './pending-sign-ins.ts';
+
+export interface CallbackDependencies {
+  config: Config;
+  discovery: Discovery;
+  verifier: IdTokenVerifier;
+  tokenStore: TokenStore;
+  logger: Logger;
+}
+
+/**
+ * GET /connect/get_token, the redirect URI. Guard clauses first (state, Microsoft's error, code),
+ * then the code exchange, the ID-token checks, the database, and a new session id.
+ */
+export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger }: CallbackDependencies): RequestHandler {
+  return async (req, res) => {
+    const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
+    const state = singleParameter(query, 'state');
+    if (state === undefined) throw invalidCallback('no single state parameter');
+
+    const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
+    if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
+    // Consumed before anything else happens, so the same callback can never be used twice.
+    req.session.pendingSignIns = remaining;
+    await saveSession(req);
+    if (Date.now() - signIn.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending sign-in expired');
+
+    const error = singleParameter(query, 'error');
+    if (error !== undefined || query.has('error')) throw authorizationError(query, error);
+
+    const code = singleParameter(query, 'code');
+    if (code === undefined) throw invalidCallback('no single code parameter');
+
+    const metadata = await discovery.getMetadata();
+    const tokens = await exchangeCode(config, metadata, { code, codeVerifier: signIn.codeVerifier });
+    const identity = await verifier.verify(tokens.idToken, { metadata, expectedNonce: signIn.nonce });
+
+    let userId: string;
+    try {
+      userId = await tokenStore.saveSignIn(identity, tokens, new Date());
+    } catch (cause) {
+      throw new SignInError('storage_unavailable', 'The app could not save your sign-in',
+        'You signed in at Microsoft, but the app could not store the result, so you are not signed in here.',
+        { fix: 'Try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause });
+    }
+
+    // A new session id at sign-in: a cookie planted before it is worthless afterwards.
+    const otherTabs = req.session.pendingSignIns;
+    await regenerateSession(req);
+    req.session.userId = userId;
+    req.session.startedAt = Date.now();
+    if (otherTabs.length > 0) req.session.pendingSignIns = otherTabs;
+    await saveSession(req);
+    logger.info('signed in', { userId, tenantId: identity.tenantId });
+    res.set('Cache-Control', 'no-store');
+    res.redirect(303, '/');
+  };
+}
+
+/** The value of a parameter that appears exactly once; repeated or absent gives undefined. */
+function singleParameter(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  return values.length === 1 && values[0] !== '' ? values[0] : undefined;
+}
+
+/** Microsoft sent the browser back with ?error=…: declined, or a problem with the request. */
+function authorizationError(query: URLSearchParams, error: string | undefined): SignInError {
+  const description = singleParameter(query, 'error_description');
+  const details = { error, description: firstLine(description), aadsts: parseAadstsCode(description) };
+  if (error === 'access_denied') {
+    return new SignInError('declined', 'You did not sign in',
+      'The sign-in was cancelled at Microsoft, or the permissions the app asks for were declined, so nothing was stored.',
+      { fix: 'Sign in again when you are ready. If your organisation requires an administrator to approve the app, ask them to grant consent (AADSTS65001).', details });
+  }
+  return new SignInError('provider_error', 'Microsoft could not sign you in',
+    'Microsoft sent the browser back with an error instead of a sign-in.', { details });
+}
+

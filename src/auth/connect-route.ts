@@ -1,0 +1,21 @@
+import type { RequestHandler } from 'express';
+import type { Config } from '../config.ts';
+import { saveSession } from '../sessions/session-helpers.ts';
+import type { Discovery } from './discovery.ts';
+import { buildAuthorizationUrl } from './oauth-client.ts';
+import { addPendingSignIn, createPendingSignIn } from './pending-sign-ins.ts';
+
+/** GET /connect: a fresh state, nonce and PKCE verifier kept in this browser's session, then off to Microsoft. */
+export function createConnectRoute(config: Config, discovery: Discovery): RequestHandler {
+  return async (req, res) => {
+    const metadata = await discovery.getMetadata();
+    const now = Date.now();
+    const signIn = createPendingSignIn(now);
+    req.session.pendingSignIns = addPendingSignIn(req.session.pendingSignIns, signIn);
+    req.session.startedAt ??= now;
+    // The session must be stored before the browser leaves, or the callback finds nothing.
+    await saveSession(req);
+    res.set('Cache-Control', 'no-store');
+    res.redirect(302, buildAuthorizationUrl(config, metadata, signIn));
+  };
+}

@@ -1,0 +1,101 @@
+import type { Config } from '../config.ts';
+import { isTenantId } from '../config.ts';
+import { SignInError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { fetchJson } from '../http.ts';
+
+/** The endpoints the app uses, from `${authority}/${tenant}/v2.0/.well-known/openid-configuration`. */
+export interface ProviderMetadata {
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly jwksUri: string;
+  readonly endSessionEndpoint: string | undefined;
+}
+
+/** The discovery document is wrong for this configuration: the app must not run against it. */
+export class DiscoveryMismatchError extends Error {
+  override name = 'DiscoveryMismatchError';
+}
+
+export interface Discovery {
+  /** The provider's metadata, fetched once and cached; a failed fetch is retried on the next call. */
+  getMetadata(): Promise<ProviderMetadata>;
+}
+
+const CACHE_MS = 24 * 60 * 60 * 1000;
+
+/** The discovery URL for the configured authority and tenant. */
+export function discoveryUrl(config: Pick<Config, 'authorityHost' | 'tenant'>): string {
+  return `${config.authorityHost}/${encodeURIComponent(config.tenant)}/v2.0/.well-known/openid-configuration`;
+}
+
+export function createDiscovery(config: Config, logger: Logger): Discovery {
+  let cached: { metadata: ProviderMetadata; fetchedAt: number } | undefined;
+  let loading: Promise<ProviderMetadata> | undefined;
+
+  const load = async (): Promise<ProviderMetadata> => {
+    let document: unknown;
+    try {
+      document = await fetchJson(discoveryUrl(config), { timeoutMs: config.httpTimeoutMs });
+    } catch (error) {
+      logger.warn('discovery failed', { url: discoveryUrl(config), reason: String((error as Error).message) });
+      throw new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
+        'The app could not reach Microsoft\'s sign-in service to start or finish your sign-in.',
+        { fix: 'Try again in a minute. If it keeps happening, the operator should check that O365_AUTHORITY_HOST and O365_TENANT are right and reachable.', cause: error });
+    }
+    const metadata = readMetadata(document, config);
+    cached = { metadata, fetchedAt: Date.now() };
+    return metadata;
+  };
+
+  return {
+    async getMetadata() {
+      if (cached && Date.now() - cached.fetchedAt < CACHE_MS) return cached.metadata;
+      loading ??= load().finally(() => { loading = undefined; });
+      return loading;
+    },
+  };
+}
+
+/**
+ * Checks the discovery document against the configuration: endpoints on the authority's own origin,
+ * and an issuer of the form `${authority}/{tenantid}/v2.0` (or the configured tenant's GUID).
+ */
+export function readMetadata(document: unknown, config: Pick<Config, 'authorityHost' | 'tenant'>): ProviderMetadata {
+  if (typeof document !== 'object' || document === null) {
+    throw new DiscoveryMismatchError(`The discovery document at ${discoveryUrl(config)} is not a JSON object.`);
+  }
+  const fields = document as Record<string, unknown>;
+  const readEndpoint = (name: string, required: boolean): string | undefined => {
+    const value = fields[name];
+    if (value === undefined && !required) return undefined;
+    if (typeof value !== 'string' || !URL.canParse(value)) {
+      throw new DiscoveryMismatchError(`The discovery document has no valid '${name}'.`);
+    }
+    if (new URL(value).origin !== config.authorityHost) {
+      throw new DiscoveryMismatchError(`The discovery document's '${name}' (${value}) is not on ${config.authorityHost}: check O365_AUTHORITY_HOST.`);
+    }
+    return value;
+  };
+  const issuer = readEndpoint('issuer', true)!;
+  const issuerPattern = new RegExp(`^${escapeRegExp(config.authorityHost)}/([^/]+)/v2\\.0$`);
+  const issuerTenant = issuer.match(issuerPattern)?.[1];
+  if (issuerTenant === undefined || (issuerTenant !== '{tenantid}' && !isTenantId(issuerTenant))) {
+    throw new DiscoveryMismatchError(`The discovery issuer ${issuer} is not a Microsoft v2.0 issuer on ${config.authorityHost}.`);
+  }
+  if (isTenantId(config.tenant) && issuerTenant.toLowerCase() !== config.tenant.toLowerCase()) {
+    throw new DiscoveryMismatchError(`The discovery issuer ${issuer} names another tenant than O365_TENANT ${config.tenant}.`);
+  }
+  return Object.freeze({
+    issuer,
+    authorizationEndpoint: readEndpoint('authorization_endpoint', true)!,
+    tokenEndpoint: readEndpoint('token_endpoint', true)!,
+    jwksUri: readEndpoint('jwks_uri', true)!,
+    endSessionEndpoint: readEndpoint('end_session_endpoint', false),
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,155 @@
+import { AuthorizationCode } from 'simple-oauth2';
+import type { Config } from '../config.ts';
+import { SignInError, firstLine, parseAadstsCode } from '../errors.ts';
+import type { ProviderDetails } from '../errors.ts';
+import type { PendingSignIn } from '../sessions/session-data.ts';
+import type { ProviderMetadata } from './discovery.ts';
+import { codeChallengeOf } from './pending-sign-ins.ts';
+
+/** The fields of a token response the app relies on, checked. */
+export interface TokenResponse {
+  readonly accessToken: string;
+  readonly refreshToken: string | undefined;
+  readonly idToken: string;
+  readonly tokenType: 'Bearer';
+  readonly scopes: readonly string[];
+  /** Seconds; Microsoft always sends it, a missing one is taken as one hour. */
+  readonly expiresIn: number;
+}
+
+const clients = new WeakMap<ProviderMetadata, AuthorizationCode>();
+
+/** The simple-oauth2 client for these endpoints: client_secret_post, no redirects followed, a timeout. */
+function oauthClientFor(config: Config, metadata: ProviderMetadata): AuthorizationCode {
+  let client = clients.get(metadata);
+  if (client === undefined) {
+    const authorizeUrl = new URL(metadata.authorizationEndpoint);
+    const tokenUrl = new URL(metadata.tokenEndpoint);
+    client = new AuthorizationCode({
+      client: { id: config.appId, secret: config.appKey },
+      auth: {
+        authorizeHost: authorizeUrl.origin,
+        authorizePath: authorizeUrl.pathname,
+        tokenHost: tokenUrl.origin,
+        tokenPath: tokenUrl.pathname,
+      },
+      // Microsoft documents client_secret_post for the v2.0 token endpoint.
+      options: { authorizationMethod: 'body', bodyFormat: 'form' },
+      http: { timeout: config.httpTimeoutMs, redirects: false } as never,
+    });
+    clients.set(metadata, client);
+  }
+  return client;
+}
+
+/** The authorization request: code flow, query response mode, PKCE S256, state and nonce. */
+export function buildAuthorizationUrl(config: Config, metadata: ProviderMetadata, signIn: PendingSignIn): string {
+  const parameters: Record<string, string> = {
+    redirect_uri: config.redirectUri,
+    scope: config.scopes.join(' '),
+    state: signIn.state,
+    nonce: signIn.nonce,
+    code_challenge: codeChallengeOf(signIn.codeVerifier),
+    code_challenge_method: 'S256',
+    response_mode: 'query',
+  };
+  return oauthClientFor(config, metadata).authorizeURL(parameters);
+}
+
+/** Redeems the authorization code with its PKCE verifier; maps every failure to a SignInError. */
+export async function exchangeCode(config: Config, metadata: ProviderMetadata, request: { code: string; codeVerifier: string }): Promise<TokenResponse> {
+  let body: unknown;
+  try {
+    const token = await oauthClientFor(config, metadata).getToken({
+      code: request.code,
+      redirect_uri: config.redirectUri,
+      scope: config.scopes.join(' '),
+      code_verifier: request.codeVerifier,
+    } as Parameters<AuthorizationCode['getToken']>[0]);
+    body = token.token;
+  } catch (error) {
+    throw tokenEndpointError(error);
+  }
+  return readTokenResponse(body);
+}
+
+/** Reads a token response defensively: the provider's JSON is untrusted input. */
+export function readTokenResponse(body: unknown): TokenResponse {
+  const unusable = (what: string) => new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
+    'Microsoft\'s token service gave an answer the app cannot use, so nothing was stored.',
+    { fix: 'Try again in a minute.', cause: new Error(`Token response: ${what}`), status: 502 });
+  if (typeof body !== 'object' || body === null) throw unusable('not a JSON object');
+  const fields = body as Record<string, unknown>;
+  const accessToken = fields.access_token;
+  if (typeof accessToken !== 'string' || accessToken === '') throw unusable("missing or invalid 'access_token'");
+  if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer') throw unusable("'token_type' is not Bearer");
+  const idToken = fields.id_token;
+  if (typeof idToken !== 'string' || idToken === '') throw unusable("missing or invalid 'id_token'");
+  const refreshToken = fields.refresh_token;
+  if (refreshToken !== undefined && typeof refreshToken !== 'string') throw unusable("invalid 'refresh_token'");
+  const expiresIn = fields.expires_in === undefined ? 3600 : Number(fields.expires_in);
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw unusable("invalid 'expires_in'");
+  const scope = typeof fields.scope === 'string' ? fields.scope : '';
+  return {
+    accessToken,
+    refreshToken: refreshToken || undefined,
+    idToken,
+    tokenType: 'Bearer',
+    scopes: scope.split(' ').filter(Boolean),
+    expiresIn,
+  };
+}
+
+interface BoomLike { isBoom?: boolean; output?: { statusCode?: number }; data?: { payload?: unknown } }
+
+/** Microsoft's token errors are JSON with error, error_description, error_codes, trace_id, correlation_id. */
+export function tokenEndpointError(error: unknown): SignInError {
+  const boom = error as BoomLike;
+  let payload = boom?.data?.payload;
+  if (Buffer.isBuffer(payload)) {
+    try { payload = JSON.parse(payload.toString('utf8')); } catch { payload = undefined; }
+  }
+  const fields = typeof payload === 'object' && payload !== null ? payload as Record<string, unknown> : {};
+  const oauthError = typeof fields.error === 'string' ? fields.error : undefined;
+  if (oauthError === undefined) {
+    return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
+      'The app could not get an answer from Microsoft\'s token service, so your sign-in was not completed and nothing was stored.',
+      { fix: 'Try again in a minute.', cause: error, status: boom?.output?.statusCode === 504 ? 504 : 502 });
+  }
+  const details = providerDetails(fields);
+  switch (oauthError) {
+    case 'invalid_grant':
+      return new SignInError('code_rejected', 'This sign-in could not be completed',
+        'Microsoft did not accept the sign-in code: it was already used, has expired, or belongs to another sign-in.',
+        { fix: 'Start the sign-in again.', details, cause: error });
+    case 'invalid_client':
+    case 'unauthorized_client':
+      return new SignInError('client_misconfigured', 'The app\'s registration does not match its settings',
+        'Microsoft refused the app\'s credentials, so nobody can sign in until the operator fixes them.',
+        { fix: 'Operator: check O365_APP_ID and O365_APP_KEY. If the client secret is wrong or expired (AADSTS7000215, AADSTS7000222), create a new one in Microsoft Entra admin center › App registrations › your app › Certificates & secrets and put its Value in O365_APP_KEY.', details, cause: error });
+    case 'temporarily_unavailable':
+    case 'server_error':
+      return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
+        'Microsoft\'s token service reported a temporary problem, so nothing was stored.',
+        { fix: 'Try again in a minute.', details, cause: error });
+    default:
+      return new SignInError('provider_error', 'Microsoft could not complete the sign-in',
+        'Microsoft\'s token service refused the request.', { details, cause: error });
+  }
+}
+
+/** The error fields worth showing and logging: never tokens, codes or secrets. */
+export function providerDetails(fields: Record<string, unknown>): ProviderDetails {
+  const text = (value: unknown) => typeof value === 'string' ? value.slice(0, 500) : undefined;
+  const description = text(fields.error_description);
+  const codes = Array.isArray(fields.error_codes) ? fields.error_codes : [];
+  const aadsts = typeof codes[0] === 'number' ? String(codes[0]) : parseAadstsCode(description);
+  return {
+    error: text(fields.error),
+    description: firstLine(description),
+    aadsts,
+    correlationId: text(fields.correlation_id),
+    traceId: text(fields.trace_id),
+    timestamp: text(fields.timestamp),
+  };
+}

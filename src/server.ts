@@ -1,0 +1,31 @@
+import 'dotenv/config';
+import { parseConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { startServer } from './start-server.ts';
+
+// npm start: the real app against Microsoft (or whatever O365_AUTHORITY_HOST names). Never starts the local provider.
+const result = parseConfig(process.env);
+if (!result.ok) {
+  console.error('o365-signin cannot start. Fix these settings in .env (see .env.example):');
+  for (const problem of result.problems) console.error(`  - ${problem}`);
+  process.exit(1);
+}
+const { config, warnings } = result;
+for (const warning of warnings) console.error(`warning: ${warning}`);
+
+const logger = createLogger();
+try {
+  const server = await startServer(config, logger);
+  console.log(`o365-signin is running: open ${config.baseUrl}/`);
+  console.log(`Redirect URI sent to Microsoft (register exactly this one): ${config.redirectUri}`);
+  const stop = () => {
+    console.log('Stopping…');
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  // StartupError and failed migrations both carry a message that says what to fix.
+  console.error(`o365-signin cannot start: ${(error as Error).message}`);
+  process.exit(1);
+}

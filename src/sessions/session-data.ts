@@ -1,0 +1,21 @@
+import 'express-session';
+
+/** A sign-in started by /connect and not yet finished: kept only in the server-side session. */
+export interface PendingSignIn {
+  readonly state: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    /** The signed-in user's database id. */
+    userId: string;
+    /** When the session was first created, for the absolute lifetime. */
+    startedAt: number;
+    pendingSignIns: PendingSignIn[];
+    csrfToken: string;
+  }
+}

@@ -1,0 +1,42 @@
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Database } from '../db.ts';
+import { PrismaSessionStore } from './prisma-session-store.ts';
+import { regenerateSession } from './session-helpers.ts';
+
+/** The session cookie's name: the __Host- prefix pins it to this origin when it is https. */
+export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
+  return config.baseUrl.startsWith('https:') ? '__Host-o365signin.sid' : 'o365signin.sid';
+}
+
+/**
+ * All cookie and session settings in one place: a database store, HttpOnly, SameSite=Lax
+ * (Strict would drop the cookie on the way back from Microsoft), Secure on https,
+ * an idle timeout that slides with each request and an absolute lifetime.
+ */
+export function createSessionMiddleware(config: Config, database: Database, logger: Logger): { middleware: RequestHandler[]; store: PrismaSessionStore } {
+  const idleMs = config.sessionIdleMinutes * 60 * 1000;
+  const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
+  const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger });
+  const https = config.baseUrl.startsWith('https:');
+
+  const sessions = session({
+    name: sessionCookieName(config),
+    secret: config.sessionSecret,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: idleMs },
+  });
+
+  const enforceAbsoluteLifetime: RequestHandler = async (req, _res, next) => {
+    const startedAt = req.session.startedAt;
+    if (startedAt !== undefined && Date.now() - startedAt > maxMs) await regenerateSession(req);
+    next();
+  };
+
+  return { middleware: [sessions, enforceAbsoluteLifetime], store };
+}

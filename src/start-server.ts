@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { createApp } from './app.ts';
+import { DiscoveryMismatchError } from './auth/discovery.ts';
+import { openDatabase } from './db.ts';
+import type { Logger } from './log.ts';
+import { applyMigrations } from './migrations.ts';
+
+export interface RunningServer {
+  /** The address it listens on, e.g. http://127.0.0.1:5000. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Refuses to start: the message says what to fix. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/**
+ * Applies pending migrations, opens the database, checks the provider's discovery document,
+ * and listens. Used by `npm start`, `npm run demo` and the end-to-end tests.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  await applyMigrations(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl);
+  const app = createApp(config, { database, logger });
+
+  try {
+    await app.discovery.getMetadata();
+  } catch (error) {
+    if (error instanceof DiscoveryMismatchError) {
+      await database.$disconnect();
+      app.close();
+      throw new StartupError(error.message);
+    }
+    // Unreachable now is not fatal: the first sign-in tries again and shows a clear page if it still fails.
+    logger.warn('Microsoft sign-in is not reachable yet; sign-ins will retry', { authority: config.authorityHost });
+  }
+
+  const server = http.createServer(app.handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info('listening', { url, baseUrl: config.baseUrl, redirectUri: config.redirectUri, tenant: config.tenant, authority: config.authorityHost });
+
+  return {
+    url,
+    async close() {
+      app.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.$disconnect();
+    },
+  };
+}

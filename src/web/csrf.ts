@@ -1,0 +1,19 @@
+import crypto from 'node:crypto';
+import type { Request } from 'express';
+import { randomToken } from '../auth/pending-sign-ins.ts';
+
+/** The session's CSRF token for its forms, created on first use. */
+export function csrfTokenFor(req: Request): string {
+  req.session.csrfToken ??= randomToken();
+  return req.session.csrfToken;
+}
+
+/** True when the form's `_csrf` field equals the session's token (constant-time). */
+export function hasValidCsrfToken(req: Request): boolean {
+  const expected = req.session.csrfToken;
+  const sent: unknown = (req.body as Record<string, unknown> | undefined)?._csrf;
+  if (expected === undefined || typeof sent !== 'string') return false;
+  const left = crypto.createHash('sha256').update(sent).digest();
+  const right = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(left, right);
+}

@@ -1,0 +1,55 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { SignInError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** Unknown paths: a readable 404 page. */
+export const notFound: RequestHandler = (_req, res) => {
+  res.status(404).render('error', {
+    title: 'Page not found',
+    message: 'There is nothing at this address.',
+    fix: 'Go to the home page.',
+    details: {},
+    status: 404,
+  });
+};
+
+/** Renders every failure as views/error.ejs with its status; logs one line without secrets. */
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const signInError = error instanceof SignInError ? error : fromExpressError(error);
+    const cause = signInError.cause instanceof Error ? signInError.cause.message : undefined;
+    const fields = {
+      status: signInError.status,
+      kind: signInError.code,
+      path: req.path,
+      reason: cause?.slice(0, 300),
+      error: signInError.details.error,
+      aadsts: signInError.details.aadsts,
+      trace_id: signInError.details.traceId,
+      correlation_id: signInError.details.correlationId,
+    };
+    if (signInError.status >= 500) logger.error(signInError.title, fields);
+    else logger.warn(signInError.title, fields);
+    if (res.headersSent) return;
+    res.set('Cache-Control', 'no-store');
+    res.status(signInError.status).render('error', {
+      title: signInError.title,
+      message: signInError.message,
+      fix: signInError.fix,
+      details: signInError.details,
+      status: signInError.status,
+    });
+  };
+}
+
+/** Body-parser and other middleware errors carry a 4xx status; anything else is our fault (500). */
+function fromExpressError(error: unknown): SignInError {
+  const status = (error as { status?: unknown })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new SignInError('bad_request', 'The request could not be read', 'The app could not understand what the browser sent.',
+      { status, cause: error });
+  }
+  return new SignInError('unexpected', 'Something went wrong',
+    'The app ran into a problem it did not expect. Nothing you did caused it.',
+    { fix: 'Try again. If it keeps happening, the operator can find the error in the server log.', status: 500, cause: error });
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config.ts';
+
+const valid = {
+  O365_APP_ID: '11111111-2222-3333-4444-555555555555',
+  O365_APP_KEY: 'a-client-secret-value~with.symbols',
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  const result = parseConfig(env);
+  return result.ok ? [] : result.problems;
+}
+
+describe('configuration', () => {
+  it('when only the app id and secret are set, then the documented defaults fill the rest', () => {
+    const result = parseConfig(valid);
+    assert.ok(result.ok);
+    const { config } = result;
+    assert.equal(config.tenant, 'common');
+    assert.equal(config.authorityHost, 'https://login.microsoftonline.com');
+    assert.deepEqual(config.scopes, ['openid', 'profile', 'offline_access', 'User.Read']);
+    assert.equal(config.baseUrl, 'http://127.0.0.1:5000');
+    assert.equal(config.redirectUri, 'http://127.0.0.1:5000/connect/get_token');
+    assert.equal(config.port, 5000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.databaseUrl, 'file:./data/app.db');
+    assert.equal(config.graphBaseUrl, 'https://graph.microsoft.com');
+    assert.equal(config.httpTimeoutMs, 10000);
+    assert.equal(config.tokenEncryptionKey.length, 32);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('when the secrets are missing outside production, then random ones are used and a warning says so', () => {
+    const result = parseConfig(valid);
+    assert.ok(result.ok);
+    assert.equal(result.warnings.length, 2);
+    assert.match(result.warnings.join('\n'), /SESSION_SECRET is not set/);
+    assert.match(result.warnings.join('\n'), /TOKEN_ENCRYPTION_KEY is not set/);
+  });
+
+  it('when nothing is set, then every required variable is reported at once with where to find it', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    assert.equal(problems.length, 4);
+    assert.match(problems[0]!, /^O365_APP_ID is missing: copy the Application \(client\) ID from Microsoft Entra admin center › App registrations/);
+    assert.match(problems[1]!, /^O365_APP_KEY is missing: create a client secret .* Certificates & secrets/);
+    assert.match(problems[2]!, /^SESSION_SECRET is missing/);
+    assert.match(problems[3]!, /^TOKEN_ENCRYPTION_KEY is missing: .*openssl rand -base64 32/);
+  });
+
+  it('when values are malformed, then each gets one line naming the variable and the fix', () => {
+    const problems = problemsOf({
+      O365_APP_ID: 'my-app',
+      O365_APP_KEY: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      O365_TENANT: 'not a tenant',
+      O365_AUTHORITY_HOST: 'http://login.microsoftonline.com',
+      O365_SCOPES: 'profile User.Read',
+      BASE_URL: 'http://signin.example.com/app',
+      PORT: '99999',
+      DATABASE_URL: 'mysql://user:pw@db/app',
+      SESSION_SECRET: 'short',
+      TOKEN_ENCRYPTION_KEY: 'dG9vIHNob3J0',
+      GRAPH_BASE_URL: 'graph',
+      O365_HTTP_TIMEOUT_MS: '10s',
+    });
+    const names = problems.map((line) => line.split(' ')[0]);
+    assert.deepEqual(names, ['O365_APP_ID', 'O365_APP_KEY', 'O365_TENANT', 'O365_AUTHORITY_HOST', 'O365_SCOPES', 'BASE_URL', 'PORT',
+      'DATABASE_URL', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_BASE_URL', 'O365_HTTP_TIMEOUT_MS']);
+    assert.match(problems[1]!, /looks like a Secret ID/);
+    assert.match(problems[5]!, /must use https unless it is 127\.0\.0\.1 or localhost/);
+    assert.ok(!problems.join('\n').includes('pw@'), 'the database password is not echoed');
+  });
+
+  it('when BASE_URL has a trailing slash, then the redirect URI has no double slash', () => {
+    const result = parseConfig({ ...valid, BASE_URL: 'https://signin.example.com/' });
+    assert.ok(result.ok);
+    assert.equal(result.config.redirectUri, 'https://signin.example.com/connect/get_token');
+  });
+
+  it('when the tenant is a GUID, a domain or an alias, then it is accepted', () => {
+    for (const tenant of ['organizations', 'consumers', '72f988bf-86f1-41af-91ab-2d7cd011db47', 'contoso.onmicrosoft.com']) {
+      assert.ok(parseConfig({ ...valid, O365_TENANT: tenant }).ok, tenant);
+    }
+  });
+
+  it('when a local provider on loopback http is named, then it is accepted', () => {
+    const result = parseConfig({ ...valid, O365_AUTHORITY_HOST: 'http://127.0.0.1:5001', GRAPH_BASE_URL: 'http://127.0.0.1:5001' });
+    assert.ok(result.ok);
+    assert.equal(result.config.authorityHost, 'http://127.0.0.1:5001');
+  });
+
+  it('when a valid key and secret are given, then they are used as given', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const result = parseConfig({ ...valid, TOKEN_ENCRYPTION_KEY: key, SESSION_SECRET: 'x'.repeat(40), NODE_ENV: 'production' });
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.tokenEncryptionKey, Buffer.alloc(32, 7));
+    assert.equal(result.config.sessionSecret, 'x'.repeat(40));
+    assert.deepEqual(result.warnings, []);
+  });
+});
