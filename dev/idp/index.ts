@@ -1,0 +1,117 @@
+// Development only: public API of the local Microsoft-compatible identity provider (demo and tests; never started by `npm start`).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+
+import { TENANT_ID, TEST_ACCOUNTS } from './accounts.ts';
+import { graphRouter } from './graph.ts';
+import { interactionRouter } from './interactions.ts';
+import { generateSigningKey } from './keys.ts';
+import { renderErrorPage } from './message-pages.ts';
+import { AAD } from './microsoft-errors.ts';
+import { microsoftPathsRouter } from './microsoft-paths.ts';
+import { createProvider, issuerFor } from './provider-config.ts';
+import { shapeAuthorizationRedirects, shapeTokenResponses } from './response-shaping.ts';
+import type { IdpFault, StartIdpOptions, StartedIdp } from './types.ts';
+
+/** Public types of the local identity provider. */
+export type { IdpClient, IdpFault, StartIdpOptions, StartedIdp, TestAccount } from './types.ts';
+
+const DEFAULT_PORT = 5001;
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+function originFor(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts the local identity provider; resolves once it accepts connections. */
+export async function startIdentityProvider(options: StartIdpOptions): Promise<StartedIdp> {
+  const host = options.host ?? DEFAULT_HOST;
+  const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+  const [signingKey, unpublishedKey] = await Promise.all([generateSigningKey(), generateSigningKey()]);
+
+  const server = http.createServer();
+  const port = await listen(server, options.port ?? DEFAULT_PORT, host);
+  const origin = originFor(host, port);
+  const accessTokenIssuer = `${origin}/${TENANT_ID}/`;
+
+  const issuedAccessTokens: string[] = [];
+  let tokenRequests = 0;
+  let fault: IdpFault | null = null;
+
+  const provider = createProvider({
+    issuer: issuerFor(origin),
+    accessTokenIssuer,
+    clients: options.clients,
+    signingKey,
+    accessTokenTtlSeconds,
+  });
+  shapeAuthorizationRedirects(provider);
+  shapeTokenResponses(provider, {
+    currentFault: () => fault,
+    recordAccessToken: (token) => issuedAccessTokens.push(token),
+    faultContext: { publishedKey: signingKey, unpublishedKey, origin },
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    microsoftPathsRouter({
+      origin,
+      provider,
+      clients: options.clients,
+      onTokenRequest: () => {
+        tokenRequests += 1;
+      },
+      currentFault: () => fault,
+    }),
+  );
+  app.use(interactionRouter(provider));
+  app.use(graphRouter({ origin, accessTokenIssuer, signingKey }));
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not_found', error_description: 'The local identity provider does not serve this path.' });
+  });
+  app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(500).type('html').send(renderErrorPage(AAD.serviceError()));
+  });
+  server.on('request', app);
+
+  let closing: Promise<void> | undefined;
+  return {
+    origin,
+    graphBaseUrl: origin,
+    tenantId: TENANT_ID,
+    accounts: TEST_ACCOUNTS,
+    issuedAccessTokens,
+    tokenRequestCount: () => tokenRequests,
+    setFault(next) {
+      fault = next;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// Development only: Microsoft's tenant-scoped URLs (discovery, authorize, token, keys, logout) mapped onto oidc-provider.
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type Provider from 'oidc-provider';
+
+import { TENANT_DOMAIN, TENANT_ID } from './accounts.ts';
+import { type FaultResponse, isTokenEndpointFault, tokenFaultResponse } from './faults.ts';
+import { GRAPH_RESOURCE } from './graph.ts';
+import { renderErrorPage } from './message-pages.ts';
+import { AAD, microsoftErrorBody } from './microsoft-errors.ts';
+import { PROVIDER_ROUTES, SESSION_COOKIE } from './provider-config.ts';
+import type { IdpClient, IdpFault } from './types.ts';
+
+/** What the tenant router needs from the running provider. */
+export interface MicrosoftPathsOptions {
+  origin: string;
+  provider: Provider;
+  clients: readonly IdpClient[];
+  onTokenRequest(): void;
+  currentFault(): IdpFault | null;
+}
+
+const DISCOVERY_PATH = '/v2.0/.well-known/openid-configuration';
+const PATH_PATTERN = /^\/([^/]+)(\/v2\.0\/\.well-known\/openid-configuration|\/oauth2\/v2\.0\/[^?]*|\/discovery\/v2\.0\/keys)$/;
+const GRAPH_SCOPE_PREFIX = `${GRAPH_RESOURCE}/`;
+
+/** True for the tenant segments the local provider serves: common, organizations, the tenant GUID or its domain. */
+export function isKnownTenant(segment: string): boolean {
+  return ['common', 'organizations', TENANT_ID, TENANT_DOMAIN].includes(segment.toLowerCase());
+}
+
+/** The discovery document Microsoft serves for a tenant segment, with endpoints under that same segment. */
+export function discoveryDocument(origin: string, segment: string): Record<string, unknown> {
+  const multiTenant = ['common', 'organizations'].includes(segment.toLowerCase());
+  const base = `${origin}/${segment}`;
+  const host = new URL(origin).host;
+  return {
+    token_endpoint: `${base}${PROVIDER_ROUTES.token}`,
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    jwks_uri: `${base}${PROVIDER_ROUTES.jwks}`,
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    issuer: multiTenant ? `${origin}/{tenantid}/v2.0` : `${origin}/${TENANT_ID}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${origin}/oidc/userinfo`,
+    authorization_endpoint: `${base}${PROVIDER_ROUTES.authorization}`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${base}${PROVIDER_ROUTES.endSession}`,
+    claims_supported: [
+      'sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud',
+      'exp', 'iat', 'nbf', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'oid', 'ver', 'at_hash',
+      'c_hash', 'email',
+    ],
+    code_challenge_methods_supported: ['S256'],
+    tenant_region_scope: multiTenant ? null : 'NA',
+    cloud_instance_name: host,
+    cloud_graph_host_name: host,
+    msgraph_host: host,
+  };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function sendFault(res: Response, fault: FaultResponse): void {
+  res.status(fault.status).set({ 'Content-Type': fault.contentType, 'Cache-Control': 'no-store' }).send(fault.body);
+}
+
+function sendUnknownTenant(req: Request, res: Response, segment: string, rest: string): void {
+  const aad = AAD.tenantNotFound(segment);
+  const browserRoute = rest.startsWith(PROVIDER_ROUTES.authorization) || rest.startsWith(PROVIDER_ROUTES.endSession);
+  if (browserRoute && req.method === 'GET') {
+    res.status(400).type('html').set('Cache-Control', 'no-store').send(renderErrorPage(aad));
+    return;
+  }
+  const error = rest === PROVIDER_ROUTES.token ? 'invalid_request' : 'invalid_tenant';
+  res.status(400).set('Cache-Control', 'no-store').json(microsoftErrorBody(error, aad));
+}
+
+/**
+ * Microsoft-compatible authorization parameters: Graph scopes may carry the resource prefix, and
+ * the sign-in page is always shown (as login and consent in one step) unless prompt=none.
+ */
+function normalizeAuthorizationQuery(query: URLSearchParams): void {
+  const scope = query.get('scope');
+  if (scope !== null) {
+    const scopes = scope
+      .split(' ')
+      .map((value) => (value.toLowerCase().startsWith(GRAPH_SCOPE_PREFIX) ? value.slice(GRAPH_SCOPE_PREFIX.length) : value));
+    query.set('scope', scopes.join(' '));
+  }
+  // oidc-provider drops offline_access unless prompt includes consent; Microsoft needs no such prompt.
+  if (query.get('prompt') !== 'none') query.set('prompt', 'login consent');
+}
+
+/** Microsoft accepts post_logout_redirect_uri alone; oidc-provider needs the client, so name it when unambiguous. */
+function normalizeLogoutQuery(query: URLSearchParams, clients: readonly IdpClient[]): void {
+  const target = query.get('post_logout_redirect_uri');
+  if (target === null || query.has('id_token_hint') || query.has('client_id')) return;
+  const matching = clients.filter((client) =>
+    (client.postLogoutRedirectUris ?? client.redirectUris.map((uri) => `${new URL(uri).origin}/`)).includes(target),
+  );
+  if (matching.length === 1 && matching[0] !== undefined) query.set('client_id', matching[0].clientId);
+}
+
+/**
+ * Every interactive sign-in starts a fresh provider session, as Microsoft keeps several accounts
+ * signed in side by side; with the old session oidc-provider would insert a logout step (an
+ * auto-submitting form) whenever the account changes. prompt=none keeps the session for SSO.
+ */
+function dropSessionCookie(req: Request): void {
+  const header = req.headers.cookie;
+  if (header === undefined) return;
+  req.headers.cookie = header
+    .split(';')
+    .filter((pair) => {
+      const name = pair.slice(0, pair.indexOf('=')).trim();
+      return name !== SESSION_COOKIE && name !== `${SESSION_COOKIE}.sig`;
+    })
+    .join(';');
+}
+
+async function clientIdOfTokenRequest(req: Request, res: Response): Promise<string | undefined> {
+  await new Promise<void>((resolve, reject) => {
+    express.urlencoded({ extended: false, limit: '64kb' })(req, res, (error?: unknown) => (error ? reject(error) : resolve()));
+  });
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  if (typeof body.client_id === 'string') return body.client_id;
+  const basic = /^Basic\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+  if (basic === undefined) return undefined;
+  const decoded = Buffer.from(basic, 'base64').toString('utf8');
+  return decodeURIComponent(decoded.slice(0, Math.max(0, decoded.indexOf(':'))));
+}
+
+/** Express router that serves discovery itself and hands the other tenant paths to oidc-provider. */
+export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Router {
+  const router = express.Router();
+  const providerCallback = options.provider.callback();
+
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
+    const match = PATH_PATTERN.exec(req.path);
+    if (match?.[1] === undefined || match[2] === undefined) {
+      next();
+      return;
+    }
+    const segment = safeDecode(match[1]);
+    const rest = match[2];
+    try {
+      const isTokenRequest = rest === PROVIDER_ROUTES.token && req.method === 'POST';
+      if (isTokenRequest) options.onTokenRequest();
+
+      if (!isKnownTenant(segment)) {
+        sendUnknownTenant(req, res, segment, rest);
+        return;
+      }
+      if (rest === DISCOVERY_PATH) {
+        res.set('Cache-Control', 'max-age=86400, private').json(discoveryDocument(options.origin, segment));
+        return;
+      }
+
+      const fault = options.currentFault();
+      if (isTokenRequest && isTokenEndpointFault(fault)) {
+        sendFault(res, tokenFaultResponse(fault, await clientIdOfTokenRequest(req, res)));
+        return;
+      }
+
+      const queryStart = req.url.indexOf('?');
+      const query = new URLSearchParams(queryStart === -1 ? '' : req.url.slice(queryStart + 1));
+      if (req.method === 'GET' && rest === PROVIDER_ROUTES.authorization) {
+        normalizeAuthorizationQuery(query);
+        if (query.get('prompt') !== 'none') dropSessionCookie(req);
+      }
+      if (req.method === 'GET' && rest.startsWith(`${PROVIDER_ROUTES.authorization}/`)) dropSessionCookie(req);
+      if (req.method === 'GET' && rest === PROVIDER_ROUTES.endSession) normalizeLogoutQuery(query, options.clients);
+      const search = query.size > 0 ? `?${query.toString()}` : '';
+
+      // oidc-provider derives its mount path from originalUrl minus url, so URLs it builds
+      // (resume, logout confirmation) stay under the tenant segment the client used.
+      req.url = `${rest}${search}`;
+      req.originalUrl = `/${match[1]}${rest}${search}`;
+      await providerCallback(req, res);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  return router;
+}

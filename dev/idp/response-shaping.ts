@@ -1,0 +1,120 @@
+// Development only: post-processing of oidc-provider responses into Microsoft's shapes, and the token-endpoint faults.
+import type Provider from 'oidc-provider';
+
+import { type IdTokenFaultContext, isIdTokenFault, tamperIdToken } from './faults.ts';
+import { aadDescription, aadErrorFor, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
+import { PROVIDER_ROUTES } from './provider-config.ts';
+import type { IdpFault } from './types.ts';
+
+type KoaMiddleware = Parameters<Provider['use']>[0];
+type KoaContext = Parameters<KoaMiddleware>[0];
+
+/** What the token-endpoint post-processing needs from the running provider. */
+export interface TokenEndpointHooks {
+  currentFault(): IdpFault | null;
+  recordAccessToken(accessToken: string): void;
+  faultContext: IdTokenFaultContext;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Buffer.isBuffer(value);
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function hintsOf(ctx: KoaContext): { clientId?: string; redirectUri?: string; resource?: string } {
+  const oidc = (ctx as { oidc?: { client?: { clientId: string }; params?: Record<string, unknown> } }).oidc;
+  const params = oidc?.params ?? {};
+  const query = ctx.query as Record<string, unknown>;
+  return {
+    clientId: oidc?.client?.clientId ?? stringOf(params.client_id) ?? stringOf(query.client_id),
+    redirectUri: stringOf(params.redirect_uri) ?? stringOf(query.redirect_uri),
+    resource: stringOf(params.resource),
+  };
+}
+
+/**
+ * Token endpoint: errors become Microsoft's JSON (AADSTS codes, trace and correlation ids),
+ * successes gain `ext_expires_in`, id-token faults alter the id_token, and every access token
+ * handed out is recorded.
+ */
+export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHooks): void {
+  const errorsByContext = new WeakMap<object, Error>();
+  const remember = (ctx: object, error: Error): void => {
+    errorsByContext.set(ctx, error);
+  };
+  provider.on('grant.error', remember);
+  provider.on('server_error', remember);
+
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'POST' || ctx.path !== PROVIDER_ROUTES.token) return;
+
+    const body: unknown = ctx.body;
+    if (ctx.status === 200 && isRecord(body) && typeof body.access_token === 'string') {
+      const fault = hooks.currentFault();
+      let idToken = stringOf(body.id_token);
+      if (idToken !== undefined && isIdTokenFault(fault)) {
+        idToken = await tamperIdToken(fault, idToken, hooks.faultContext);
+      }
+      hooks.recordAccessToken(body.access_token);
+      ctx.body = {
+        token_type: body.token_type,
+        scope: body.scope,
+        expires_in: body.expires_in,
+        ext_expires_in: body.expires_in,
+        access_token: body.access_token,
+        refresh_token: body.refresh_token,
+        id_token: idToken,
+      };
+      return;
+    }
+
+    if (ctx.status >= 400) {
+      const error = errorsByContext.get(ctx) as (Error & { error_description?: string; error_detail?: string; expose?: boolean }) | undefined;
+      const oauthError = isRecord(body) ? (stringOf(body.error) ?? 'server_error') : error?.expose === true ? error.message : 'server_error';
+      const description = isRecord(body) ? stringOf(body.error_description) : error?.error_description;
+      const aad = aadErrorFor(oauthError, description, error?.error_detail, hintsOf(ctx));
+      ctx.type = 'json';
+      ctx.body = microsoftErrorBody(oauthError, aad);
+    }
+  });
+}
+
+function rewriteResponseParameters(params: URLSearchParams, provider: Provider, ctx: KoaContext): boolean {
+  if (params.get('iss') !== provider.issuer) return false;
+  // Microsoft sends no RFC 9207 `iss` parameter; a client comparing it to the `{tenantid}` template would fail.
+  params.delete('iss');
+  const error = params.get('error');
+  const description = params.get('error_description') ?? undefined;
+  if (error !== null && !description?.startsWith('AADSTS')) {
+    params.set('error_description', aadDescription(aadErrorFor(error, description, undefined, hintsOf(ctx)), newTraceInfo()));
+  }
+  return true;
+}
+
+/** Authorization redirects back to the client: drop `iss`, and give errors Microsoft's AADSTS descriptions. */
+export function shapeAuthorizationRedirects(provider: Provider): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (!ctx.path.startsWith(PROVIDER_ROUTES.authorization)) return;
+    const location = ctx.response.get('Location');
+    if (location === '' || !URL.canParse(location)) return;
+
+    const url = new URL(location);
+    let changed = rewriteResponseParameters(url.searchParams, provider, ctx);
+    if (url.hash.length > 1) {
+      const fragment = new URLSearchParams(url.hash.slice(1));
+      if (rewriteResponseParameters(fragment, provider, ctx)) {
+        url.hash = fragment.toString();
+        changed = true;
+      }
+    }
+    if (changed) {
+      ctx.set('Location', url.href);
+      ctx.body = `Redirecting to ${url.href}.`;
+    }
+  });
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { parseConfig } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startServer } from '../../src/start-server.ts';
+import type { RunningServer } from '../../src/start-server.ts';
+import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
+import { startIdentityProvider } from '../../dev/idp/index.ts';
+import type { StartedIdp } from '../../dev/idp/index.ts';
+import { createTestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { capturedLogs } from '../support/harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const DOCS = path.resolve('docs');
+
+/** Debian's Chromium, headless, with the flags that keep it off this machine's closed network. A missing browser fails the test. */
+async function launchChromium(): Promise<Browser> {
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (npm test does it when run as root).`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('end to end in headless Chromium', () => {
+  let browser: Browser;
+  let idp: StartedIdp;
+  let database: TestDatabase;
+  let config: Config;
+  let server: RunningServer;
+
+  before(async () => {
+    browser = await launchChromium();
+    database = await createTestDatabase();
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const appId = crypto.randomUUID();
+    const appKey = crypto.randomBytes(24).toString('base64url');
+    idp = await startIdentityProvider({ port: 0, clients: [{ clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }] });
+    const parsed = parseConfig({
+      O365_APP_ID: appId,
+      O365_APP_KEY: appKey,
+      O365_AUTHORITY_HOST: idp.origin,
+      GRAPH_BASE_URL: idp.graphBaseUrl,
+      BASE_URL: baseUrl,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    });
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('\n'));
+    config = parsed.config;
+    server = await startServer(config, createLogger((line) => capturedLogs.push(line)));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await idp?.close();
+    await database?.remove();
+  });
+
+  it('when a person signs in, then the page shows the stored token, Copy copies it, and a restart keeps them signed in', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: config.baseUrl });
+    const page = await context.newPage();
+
+    await page.goto(`${config.baseUrl}/`);
+    await page.screenshot({ path: path.join(DOCS, 'signed-out.png') });
+    await page.getByRole('link', { name: 'Sign in with Office 365' }).click();
+
+    const account = idp.accounts[0]!;
+    await page.getByLabel('Email').fill(account.username);
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${config.baseUrl}/`);
+
+    await assert.doesNotReject(page.getByRole('heading', { name: `Signed in as ${account.displayName}` }).waitFor());
+    const shown = await page.getByRole('textbox', { name: /Access token/ }).inputValue();
+    const user = await database.prisma.user.findFirstOrThrow({ include: { tokenSet: true } });
+    const stored = createTokenCipher([config.tokenEncryptionKey]).open(user.tokenSet!.accessToken, `${user.tenantId}/${user.objectId}/accessToken`);
+    assert.equal(shown, stored, 'the page shows the token stored in the database');
+    assert.equal(shown, idp.issuedAccessTokens.at(-1), 'which is the one the provider issued');
+
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await page.getByText('Copied').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown);
+
+    const cookie = (await context.cookies()).find((item) => item.name === 'o365signin.sid');
+    assert.ok(cookie, 'the session cookie is set');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Lax');
+    assert.equal(cookie.path, '/');
+
+    await page.screenshot({ path: path.join(DOCS, 'signed-in.png'), fullPage: true });
+
+    await server.close();
+    server = await startServer(config, createLogger((line) => capturedLogs.push(line)));
+    await page.reload();
+    await assert.doesNotReject(page.getByRole('heading', { name: `Signed in as ${account.displayName}` }).waitFor());
+    assert.equal(await page.getByRole('textbox', { name: /Access token/ }).inputValue(), shown, 'still signed in after a restart');
+    await context.close();
+  });
+
+  it('when a person cancels at the provider, then a friendly page says they did not sign in', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${config.baseUrl}/`);
+    await page.getByRole('link', { name: 'Sign in with Office 365' }).click();
+    const response = page.waitForResponse((candidate) => candidate.url().startsWith(`${config.baseUrl}/connect/get_token`));
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await response).status(), 403);
+    await assert.doesNotReject(page.getByRole('heading', { name: 'You did not sign in' }).waitFor());
+    await page.getByText('Technical details').click();
+    await page.screenshot({ path: path.join(DOCS, 'declined.png'), fullPage: true });
+    assert.equal(await database.prisma.user.count(), 1, 'only the earlier sign-in is stored');
+    await context.close();
+  });
+});

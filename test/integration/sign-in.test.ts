@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
+import { countRows } from '../support/database.ts';
+import { readForm, startHarness } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import type { HttpBrowser } from '../support/http-browser.ts';
+import type { IdpFault } from '../../dev/idp/index.ts';
+
+const COOKIE = 'o365signin.sid';
+
+async function assertSignedOut(harness: Harness, browser: HttpBrowser): Promise<void> {
+  const home = await browser.request(`${harness.baseUrl}/`);
+  assert.equal(home.status, 200);
+  assert.match(home.body, /Sign in with Office 365/);
+  assert.doesNotMatch(home.body, /Signed in as/);
+}
+
+async function assertNothingWritten(harness: Harness): Promise<void> {
+  assert.deepEqual(await countRows(harness.database.prisma), { users: 0, tokenSets: 0, signedInSessions: 0 });
+}
+
+describe('sign-in against the local identity provider', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness(); });
+  after(async () => { await harness.close(); });
+  beforeEach(async () => {
+    harness.idp.setFault(null);
+    await harness.database.prisma.user.deleteMany();
+    await harness.database.prisma.session.deleteMany();
+  });
+
+  it('when a person signs in, then the page shows the token stored in the database, which is the one the provider issued', async () => {
+    const browser = harness.browser();
+    const signedOut = await browser.request(`${harness.baseUrl}/`);
+    assert.equal(signedOut.status, 200);
+    assert.match(signedOut.body, /<a class="button button-primary" href="\/connect">/);
+    assert.equal(signedOut.headers.getSetCookie().length, 0, 'no session is saved for an anonymous visitor');
+
+    const callbackUrl = await harness.authorize(browser);
+    const cookieBeforeSignIn = browser.cookie(COOKIE);
+    assert.ok(cookieBeforeSignIn, '/connect stored a session for the pending sign-in');
+    const callback = await browser.request(callbackUrl);
+    assert.equal(callback.status, 303);
+    assert.equal(callback.location, `${harness.baseUrl}/`);
+    assert.notEqual(browser.cookie(COOKIE), cookieBeforeSignIn, 'the session id changes at sign-in');
+
+    const home = await browser.request(`${harness.baseUrl}/`);
+    assert.equal(home.status, 200);
+    assert.equal(home.headers.get('cache-control'), 'no-store');
+    const account = harness.idp.accounts[0]!;
+    assert.match(home.body, new RegExp(`Signed in as ${account.displayName}`));
+    assert.ok(home.body.includes(account.username));
+    assert.ok(home.body.includes(account.tenantId));
+    const shown = home.body.match(/<textarea id="access-token"[^>]*>([^<]+)<\/textarea>/)?.[1];
+    assert.ok(shown, 'the access token is on the page');
+
+    const user = await harness.database.prisma.user.findFirstOrThrow({ include: { tokenSet: true } });
+    assert.equal(user.tenantId, account.tenantId);
+    assert.equal(user.objectId, account.objectId);
+    const cipher = createTokenCipher([harness.config.tokenEncryptionKey]);
+    const stored = cipher.open(user.tokenSet!.accessToken, `${user.tenantId}/${user.objectId}/accessToken`);
+    assert.equal(shown, stored);
+    assert.equal(stored, harness.idp.issuedAccessTokens.at(-1));
+    assert.ok(!user.tokenSet!.accessToken.includes(stored), 'the database holds ciphertext, not the token');
+    assert.ok(user.tokenSet!.refreshToken, 'offline_access gave a refresh token, stored encrypted');
+    assert.match(home.body, /User\.Read/);
+    assert.equal(harness.idp.tokenRequestCount(), 1);
+
+    const oldCookie = harness.browser();
+    oldCookie.setCookie(COOKIE, cookieBeforeSignIn);
+    await assertSignedOut(harness, oldCookie);
+  });
+
+  it('when the same person signs in twice, then there is still one user with the newest token', async () => {
+    for (let i = 0; i < 2; i += 1) {
+      const browser = harness.browser();
+      const callback = await browser.request(await harness.authorize(browser));
+      assert.equal(callback.status, 303);
+    }
+    assert.equal(await harness.database.prisma.user.count(), 1);
+    assert.equal(await harness.database.prisma.tokenSet.count(), 1);
+  });
+
+  it('when two people sign in, then each page shows only its own user', async () => {
+    const [first, second] = harness.idp.accounts;
+    const alice = harness.browser();
+    const bob = harness.browser();
+    await alice.request(await harness.authorize(alice, first));
+    await bob.request(await harness.authorize(bob, second));
+    assert.match((await alice.request(`${harness.baseUrl}/`)).body, new RegExp(`Signed in as ${first!.displayName}`));
+    assert.match((await bob.request(`${harness.baseUrl}/`)).body, new RegExp(`Signed in as ${second!.displayName}`));
+  });
+
+  it('when two tabs of one browser sign in at once, then both callbacks succeed', async () => {
+    const browser = harness.browser();
+    const firstTab = await harness.authorize(browser);
+    const secondTab = await harness.authorize(browser);
+    assert.equal((await browser.request(firstTab)).status, 303);
+    assert.equal((await browser.request(secondTab)).status, 303);
+    assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+  });
+
+  it('when the callback has no state, then 400, the token endpoint is not called and nothing is written', async () => {
+    const browser = harness.browser();
+    const callbackUrl = new URL(await harness.authorize(browser));
+    callbackUrl.searchParams.delete('state');
+    const before = harness.idp.tokenRequestCount();
+    const page = await browser.request(callbackUrl.href);
+    assert.equal(page.status, 400);
+    assert.match(page.body, /This sign-in link is invalid or has expired/);
+    assert.match(page.body, /href="\/connect"/, 'offers to start again');
+    assert.equal(harness.idp.tokenRequestCount(), before);
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, browser);
+  });
+
+  it('when the state matches no pending sign-in of this browser, then 400 and nothing is written', async () => {
+    const browser = harness.browser();
+    const callbackUrl = new URL(await harness.authorize(browser));
+    callbackUrl.searchParams.set('state', 'forged-state-value');
+    const before = harness.idp.tokenRequestCount();
+    const page = await browser.request(callbackUrl.href);
+    assert.equal(page.status, 400);
+    assert.equal(harness.idp.tokenRequestCount(), before);
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, browser);
+  });
+
+  it('when another browser delivers a valid code and state (login CSRF), then 400 and the victim is not signed in', async () => {
+    const attacker = harness.browser();
+    const callbackUrl = await harness.authorize(attacker);
+    const victim = harness.browser();
+    const before = harness.idp.tokenRequestCount();
+    const page = await victim.request(callbackUrl);
+    assert.equal(page.status, 400);
+    assert.equal(harness.idp.tokenRequestCount(), before);
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, victim);
+  });
+
+  it('when a callback is replayed, then the second is 400 and the code was redeemed once', async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    const before = harness.idp.tokenRequestCount();
+    assert.equal((await browser.request(callbackUrl)).status, 303);
+    const replay = await browser.request(callbackUrl);
+    assert.equal(replay.status, 400);
+    assert.match(replay.body, /invalid or has expired/);
+    assert.equal(harness.idp.tokenRequestCount(), before + 1);
+  });
+
+  it('when state is repeated or sent as an array, then 400 and nothing is written', async () => {
+    const browser = harness.browser();
+    const callbackUrl = new URL(await harness.authorize(browser));
+    const state = callbackUrl.searchParams.get('state')!;
+    const code = callbackUrl.searchParams.get('code')!;
+    const base = `${harness.baseUrl}/connect/get_token?code=${encodeURIComponent(code)}`;
+    for (const query of [`&state=${state}&state=${state}`, `&state[]=${state}`, `&state[k]=${state}`]) {
+      assert.equal((await browser.request(base + query)).status, 400, query);
+    }
+    await assertNothingWritten(harness);
+  });
+
+  it('when the person cancels at Microsoft, then 403 "You did not sign in", the pending sign-in is used up and nothing is written', async () => {
+    const browser = harness.browser();
+    const isCallback = (url: string) => url.startsWith(`${harness.baseUrl}/connect/get_token`);
+    const loginPage = await browser.follow(`${harness.baseUrl}/connect`, { stopAt: isCallback });
+    const form = readForm(loginPage);
+    const cancelled = await browser.follow(form.action, { stopAt: isCallback, form: { ...form.hidden, ...cancelField(loginPage.body) } });
+    assert.ok(cancelled.location && isCallback(cancelled.location), `back to the app, got ${cancelled.status}`);
+    assert.equal(new URL(cancelled.location).searchParams.get('error'), 'access_denied');
+    const page = await browser.request(cancelled.location);
+    assert.equal(page.status, 403);
+    assert.match(page.body, /You did not sign in/);
+    assert.match(page.body, /AADSTS65004/);
+    assert.equal((await browser.request(cancelled.location)).status, 400, 'the pending sign-in was consumed');
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, browser);
+  });
+
+  it('when error=access_denied comes with a forged state, then 400 without echoing the attacker\'s text', async () => {
+    const browser = harness.browser();
+    await harness.authorize(browser);
+    const page = await browser.request(`${harness.baseUrl}/connect/get_token?state=forged&error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>Call +1-555')}`);
+    assert.equal(page.status, 400);
+    assert.ok(!page.body.includes('<script>alert'));
+    assert.ok(!page.body.includes('Call +1-555'));
+    await assertNothingWritten(harness);
+  });
+
+  it('when the token endpoint refuses the client secret, then 502 with AADSTS7000215, the correlation id and an operator fix', async () => {
+    harness.idp.setFault('token-invalid-client');
+    const browser = harness.browser();
+    const page = await browser.request(await harness.authorize(browser));
+    assert.equal(page.status, 502);
+    assert.match(page.body, /AADSTS7000215/);
+    assert.match(page.body, /Correlation ID<\/dt><dd><code>[0-9a-f-]{36}<\/code>/);
+    assert.match(page.body, /Certificates &amp; secrets/);
+    assert.ok(!page.body.includes(harness.config.appKey));
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, browser);
+  });
+
+  it('when the token endpoint says the code was already redeemed, then 400 "start again" and nothing is written', async () => {
+    harness.idp.setFault('token-invalid-grant');
+    const browser = harness.browser();
+    const page = await browser.request(await harness.authorize(browser));
+    assert.equal(page.status, 400);
+    assert.match(page.body, /Start the sign-in again/);
+    assert.match(page.body, /AADSTS54005/);
+    await assertNothingWritten(harness);
+  });
+
+  for (const fault of ['token-server-error', 'token-html'] satisfies IdpFault[]) {
+    it(`when the token endpoint fails (${fault}), then a 5xx "unavailable" page and nothing is written`, async () => {
+      harness.idp.setFault(fault);
+      const browser = harness.browser();
+      const page = await browser.request(await harness.authorize(browser));
+      assert.ok(page.status >= 500 && page.status < 600, `status ${page.status}`);
+      assert.match(page.body, /Microsoft sign-in is unavailable/);
+      await assertNothingWritten(harness);
+      await assertSignedOut(harness, browser);
+    });
+  }
+
+  for (const fault of ['id-token-wrong-nonce', 'id-token-wrong-audience', 'id-token-expired', 'id-token-wrong-issuer',
+    'id-token-bad-signature', 'id-token-unknown-key', 'id-token-alg-none'] satisfies IdpFault[]) {
+    it(`when the ID token fails a check (${fault}), then 400 and nothing is written`, async () => {
+      harness.idp.setFault(fault);
+      const browser = harness.browser();
+      const page = await browser.request(await harness.authorize(browser));
+      assert.equal(page.status, 400);
+      assert.match(page.body, /Your sign-in could not be verified/);
+      await assertNothingWritten(harness);
+      await assertSignedOut(harness, browser);
+    });
+  }
+
+  it('when the callback is posted to, then 405 with an Allow header', async () => {
+    const page = await harness.browser().request(`${harness.baseUrl}/connect/get_token`, { method: 'POST', form: { state: 'x' } });
+    assert.equal(page.status, 405);
+    assert.equal(page.headers.get('allow'), 'GET, HEAD');
+  });
+
+  it('when a signed-in person signs out with the form, then the session row is gone and the old cookie is anonymous', async () => {
+    const browser = harness.browser();
+    await browser.request(await harness.authorize(browser));
+    const home = await browser.request(`${harness.baseUrl}/`);
+    const csrf = home.body.match(/name="_csrf" value="([^"]+)"/)?.[1];
+    assert.ok(csrf);
+    const signedInCookie = browser.cookie(COOKIE)!;
+
+    assert.equal((await browser.request(`${harness.baseUrl}/logout`)).status, 405, 'GET does not sign out');
+    assert.equal((await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: 'wrong' } })).status, 403);
+    assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'a forged POST changed nothing');
+
+    const out = await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } });
+    assert.equal(out.status, 303);
+    assert.equal(await harness.database.prisma.session.count(), 0);
+    const replayed = harness.browser();
+    replayed.setCookie(COOKIE, signedInCookie);
+    await assertSignedOut(harness, replayed);
+    assert.match((await browser.request(out.location!)).body, /You are signed out/);
+  });
+});
+
+describe('when the identity provider is unreachable', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness({ env: { O365_AUTHORITY_HOST: 'http://127.0.0.1:9', GRAPH_BASE_URL: 'http://127.0.0.1:9' } }); });
+  after(async () => { await harness.close(); });
+
+  it('then /connect shows a 503 page, the server stays up and nothing is written', async () => {
+    const browser = harness.browser();
+    const page = await browser.request(`${harness.baseUrl}/connect`);
+    assert.equal(page.status, 503);
+    assert.match(page.body, /Microsoft sign-in is unavailable/);
+    assert.doesNotMatch(page.body, /at .*\.ts:\d+/, 'no stack trace');
+    assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200, 'the server is still up');
+    await assertNothingWritten(harness);
+  });
+});
+
+describe('when the identity provider goes down between sign-in and callback', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness(); });
+  after(async () => { await harness.close(); });
+
+  it('then the callback shows a 5xx page and nothing is written', async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    await harness.idp.close();
+    const page = await browser.request(callbackUrl);
+    assert.ok(page.status === 502 || page.status === 503 || page.status === 504, `status ${page.status}`);
+    assert.match(page.body, /Microsoft sign-in is unavailable/);
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, browser);
+  });
+});
+
+function cancelField(body: string): Record<string, string> {
+  const button = body.match(/<button[^>]*name="([^"]+)"[^>]*value="([^"]+)"[^>]*>\s*Cancel\s*<\/button>/i);
+  if (button) return { [button[1]!]: button[2]! };
+  return { cancel: '1' };
+}
