@@ -14,7 +14,11 @@ import { createSessionMiddleware, sessionCookieName } from './sessions/session-m
 import { createTokenCipher } from './tokens/token-cipher.ts';
 import { createTokenStore } from './tokens/token-store.ts';
 import { createHomeRoute } from './web/home-route.ts';
-import { createLogoutRoute } from './web/logout-route.ts';
+import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
+import { createRefreshRoute } from './web/refresh-route.ts';
+import { createGraphCheckRoute } from './web/graph-check-route.ts';
+import { createTokenService } from './tokens/token-service.ts';
+import type { TokenService } from './tokens/token-service.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
 import { SignInError } from './errors.ts';
 
@@ -30,6 +34,7 @@ export interface AppDependencies {
 export interface App {
   handler: express.Express;
   discovery: Discovery;
+  tokenService: TokenService;
   /** Stops background timers (the session purge). */
   close(): void;
 }
@@ -39,6 +44,9 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   const { database, logger } = dependencies;
   const discovery = dependencies.discovery ?? createDiscovery(config, logger);
   const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey]));
+  const verifier = createIdTokenVerifier(config);
+  const tokenService = createTokenService({ config, discovery, verifier, tokenStore, logger });
+  const cookieName = sessionCookieName(config);
   const sessions = createSessionMiddleware(config, database, logger);
 
   const app = express();
@@ -68,11 +76,16 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(sessions.middleware);
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
 
-  app.get('/', createHomeRoute(tokenStore));
+  app.get('/', createHomeRoute(config, tokenStore, tokenService));
   app.get('/connect', createConnectRoute(config, discovery));
-  app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier: createIdTokenVerifier(config), tokenStore, logger }));
-  app.post('/logout', createLogoutRoute(sessionCookieName(config)));
-  for (const [route, allowed] of [['/', 'GET, HEAD'], ['/connect', 'GET, HEAD'], ['/connect/get_token', 'GET, HEAD'], ['/logout', 'POST']] as const) {
+  app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger }));
+  app.post('/refresh', createRefreshRoute(tokenService));
+  app.post('/graph-check', createGraphCheckRoute(config, tokenService));
+  app.post('/logout', createLogoutRoute(config, discovery, tokenStore, cookieName));
+  app.post('/forget', createForgetRoute(config, tokenStore, cookieName));
+  const routes = [['/', 'GET, HEAD'], ['/connect', 'GET, HEAD'], ['/connect/get_token', 'GET, HEAD'],
+    ['/refresh', 'POST'], ['/graph-check', 'POST'], ['/logout', 'POST'], ['/forget', 'POST']] as const;
+  for (const [route, allowed] of routes) {
     app.all(route, (_req, res) => {
       res.set('Allow', allowed);
       throw new SignInError('bad_request', 'This address does not take that kind of request', 'The browser used a method this page does not accept.',
@@ -80,7 +93,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     });
   }
   app.use(notFound);
-  app.use(createErrorHandler(logger));
+  app.use(createErrorHandler(config, logger));
 
-  return { handler: app, discovery, close: () => sessions.store.close() };
+  return { handler: app, discovery, tokenService, close: () => sessions.store.close() };
 }

@@ -100,7 +100,7 @@ export function createProvider(settings: ProviderSettings): Provider {
     responseTypes: ['code'],
     scopes: [...OIDC_SCOPES],
     claims: {
-      openid: ['sub', 'tid', 'oid', 'ver', 'nbf'],
+      openid: ['sub', 'tid', 'oid', 'ver', 'nbf', 'login_hint'],
       profile: ['name', 'preferred_username'],
       email: ['email'],
     },
@@ -136,6 +136,8 @@ export function createProvider(settings: ProviderSettings): Provider {
             name: account.displayName,
             preferred_username: account.username,
             email: account.username,
+            // Microsoft's optional login_hint claim: opaque, for logout_hint at sign-out.
+            login_hint: Buffer.from(`${account.objectId}@${account.tenantId}`).toString('base64url'),
           };
         },
       };

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { SignInError, firstLine, invalidCallback, parseAadstsCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { regenerateSession, saveSession } from '../sessions/session-helpers.ts';
+import { sessionCookieName } from '../sessions/session-middleware.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
 import type { Discovery } from './discovery.ts';
 import type { IdTokenVerifier } from './id-token.ts';
@@ -27,6 +28,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     const state = singleParameter(query, 'state');
     if (state === undefined) throw invalidCallback('no single state parameter');
 
+    if (!hasSessionCookie(req.headers.cookie, sessionCookieName(config))) throw sessionCookieLost(config, req.headers.host);
     const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
     if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
     // Consumed before anything else happens, so the same callback can never be used twice.
@@ -64,6 +66,20 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     res.set('Cache-Control', 'no-store');
     res.redirect(303, '/');
   };
+}
+
+function hasSessionCookie(cookieHeader: string | undefined, name: string): boolean {
+  return cookieHeader?.split(';').some((part) => part.trim().startsWith(`${name}=`)) ?? false;
+}
+
+/** The browser came back without the cookie /connect set: name the usual causes and the host it must use. */
+function sessionCookieLost(config: Config, requestHost: string | undefined): SignInError {
+  const expected = new URL(config.baseUrl);
+  const elsewhere = requestHost !== undefined && requestHost !== expected.host ? ` This request came to ${requestHost.slice(0, 100)}.` : '';
+  return new SignInError('invalid_callback', 'Your browser lost this app\'s session during sign-in',
+    `Microsoft sent you back, but your browser did not send this app's session cookie with it, so the app cannot tell which sign-in this is.${elsewhere}`,
+    { fix: `Open the app at ${config.baseUrl}/ (host ${expected.host}, ${expected.protocol.replace(':', '')}) and sign in from there: the cookie only comes back to the exact host and scheme it was set on. `
+      + 'Also check that the browser accepts cookies for this site, and that BASE_URL matches the address people open.', cause: new Error('no session cookie on the callback') });
 }
 
 /** The value of a parameter that appears exactly once; repeated or absent gives undefined. */

@@ -16,8 +16,11 @@ export interface VerifiedIdentity {
 }
 
 export interface IdTokenVerifier {
-  /** Verifies signature and claims as OpenID Connect Core §3.1.3.7 and Microsoft require. */
-  verify(idToken: string, checks: { metadata: ProviderMetadata; expectedNonce: string }): Promise<VerifiedIdentity>;
+  /**
+   * Verifies signature and claims as OpenID Connect Core §3.1.3.7 and Microsoft require.
+   * `expectedNonce` is required at sign-in; a refreshed ID token (§12.2) is checked without it.
+   */
+  verify(idToken: string, checks: { metadata: ProviderMetadata; expectedNonce: string | undefined }): Promise<VerifiedIdentity>;
 }
 
 /** Allowed clock difference between this machine and Microsoft. */
@@ -74,7 +77,7 @@ export function createIdTokenVerifier(config: Config): IdTokenVerifier {
           audience: config.appId,
           clockTolerance: CLOCK_SKEW_SECONDS,
           maxTokenAge: MAX_TOKEN_AGE_SECONDS,
-          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'nonce', 'tid', 'oid'],
+          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'tid', 'oid', ...(expectedNonce === undefined ? [] : ['nonce'])],
         }));
       } catch (error) {
         if (error instanceof joseErrors.JOSEError && TOKEN_FAULTS.has(error.code)) {
@@ -87,7 +90,9 @@ export function createIdTokenVerifier(config: Config): IdTokenVerifier {
 
       if (Array.isArray(claims.aud) && claims.aud.length !== 1) throw invalidIdToken('the ID token has more than one audience');
       if (claims.azp !== undefined && claims.azp !== config.appId) throw invalidIdToken('the ID token azp is another client');
-      if (typeof claims.nonce !== 'string' || !safeEqual(claims.nonce, expectedNonce)) throw invalidIdToken('the ID token nonce differs');
+      if (expectedNonce !== undefined && (typeof claims.nonce !== 'string' || !safeEqual(claims.nonce, expectedNonce))) {
+        throw invalidIdToken('the ID token nonce differs');
+      }
       const tenantId = stringClaim(claims, 'tid');
       const issuer = expectedIssuer(metadata.issuer, tenantId);
       if (issuer === undefined || claims.iss !== issuer) throw invalidIdToken('the ID token issuer is not the expected one');

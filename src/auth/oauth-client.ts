@@ -17,6 +17,11 @@ export interface TokenResponse {
   readonly expiresIn: number;
 }
 
+/** A refresh response: Microsoft may or may not send a new ID token and a new (rotated) refresh token. */
+export interface RefreshResponse extends Omit<TokenResponse, 'idToken'> {
+  readonly idToken: string | undefined;
+}
+
 const clients = new WeakMap<ProviderMetadata, AuthorizationCode>();
 
 /** The simple-oauth2 client for these endpoints: client_secret_post, no redirects followed, a timeout. */
@@ -70,25 +75,46 @@ export async function exchangeCode(config: Config, metadata: ProviderMetadata, r
   } catch (error) {
     throw tokenEndpointError(error);
   }
+  const tokens = readTokenResponse(body);
+  if (tokens.idToken === undefined) throw unusableResponse("missing or invalid 'id_token'");
+  return { ...tokens, idToken: tokens.idToken };
+}
+
+/**
+ * Redeems a refresh token (grant_type=refresh_token). Failures are SignInErrors as for the code exchange:
+ * `code_rejected` means the refresh token is revoked or expired (invalid_grant).
+ */
+export async function redeemRefreshToken(config: Config, metadata: ProviderMetadata, refreshToken: string): Promise<RefreshResponse> {
+  let body: unknown;
+  try {
+    const client = oauthClientFor(config, metadata);
+    const token = await client.createToken({ refresh_token: refreshToken }).refresh({ scope: config.scopes.join(' ') });
+    body = token.token;
+  } catch (error) {
+    throw tokenEndpointError(error);
+  }
   return readTokenResponse(body);
 }
 
-/** Reads a token response defensively: the provider's JSON is untrusted input. */
-export function readTokenResponse(body: unknown): TokenResponse {
-  const unusable = (what: string) => new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
+function unusableResponse(what: string): SignInError {
+  return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
     'Microsoft\'s token service gave an answer the app cannot use, so nothing was stored.',
     { fix: 'Try again in a minute.', cause: new Error(`Token response: ${what}`), status: 502 });
-  if (typeof body !== 'object' || body === null) throw unusable('not a JSON object');
+}
+
+/** Reads a token response defensively: the provider's JSON is untrusted input. */
+export function readTokenResponse(body: unknown): RefreshResponse {
+  if (typeof body !== 'object' || body === null) throw unusableResponse('not a JSON object');
   const fields = body as Record<string, unknown>;
   const accessToken = fields.access_token;
-  if (typeof accessToken !== 'string' || accessToken === '') throw unusable("missing or invalid 'access_token'");
-  if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer') throw unusable("'token_type' is not Bearer");
+  if (typeof accessToken !== 'string' || accessToken === '') throw unusableResponse("missing or invalid 'access_token'");
+  if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer') throw unusableResponse("'token_type' is not Bearer");
   const idToken = fields.id_token;
-  if (typeof idToken !== 'string' || idToken === '') throw unusable("missing or invalid 'id_token'");
+  if (idToken !== undefined && (typeof idToken !== 'string' || idToken === '')) throw unusableResponse("invalid 'id_token'");
   const refreshToken = fields.refresh_token;
-  if (refreshToken !== undefined && typeof refreshToken !== 'string') throw unusable("invalid 'refresh_token'");
+  if (refreshToken !== undefined && typeof refreshToken !== 'string') throw unusableResponse("invalid 'refresh_token'");
   const expiresIn = fields.expires_in === undefined ? 3600 : Number(fields.expires_in);
-  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw unusable("invalid 'expires_in'");
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw unusableResponse("invalid 'expires_in'");
   const scope = typeof fields.scope === 'string' ? fields.scope : '';
   return {
     accessToken,

@@ -1,4 +1,5 @@
 import 'express-session';
+import type { Notice } from '../web/notices.ts';
 
 /** A sign-in started by /connect and not yet finished: kept only in the server-side session. */
 export interface PendingSignIn {
@@ -17,5 +18,7 @@ declare module 'express-session' {
     startedAt: number;
     pendingSignIns: PendingSignIn[];
     csrfToken: string;
+    /** A one-time message for the next page. */
+    notice: Notice;
   }
 }

@@ -1,39 +1,74 @@
 import type { Database } from '../db.ts';
-import type { TokenResponse } from '../auth/oauth-client.ts';
+import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
 
-/** The signed-in user and their current tokens, decrypted, as the page shows them. */
+export interface StoredUser {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly objectId: string;
+  readonly displayName: string;
+  readonly username: string;
+}
+
+/** A user's current tokens, decrypted. */
+export interface StoredTokens {
+  readonly accessToken: string;
+  readonly refreshToken: string | undefined;
+  readonly idToken: string;
+  readonly tokenType: string;
+  readonly scopes: string[];
+  readonly expiresAt: Date;
+  /** A refresh failed with invalid_grant: only a new sign-in helps. */
+  readonly needsSignIn: boolean;
+  readonly updatedAt: Date;
+}
+
+/** The signed-in user and their current tokens, read back from the database. */
 export interface StoredSignIn {
-  readonly user: { id: string; tenantId: string; objectId: string; displayName: string; username: string };
-  /** undefined when the stored tokens cannot be decrypted (key rotated away, tampered): sign in again. */
-  readonly tokens: { accessToken: string; tokenType: string; scopes: string[]; expiresAt: Date; hasRefreshToken: boolean; updatedAt: Date } | undefined;
+  readonly user: StoredUser;
+  /** undefined when there are none, or they cannot be decrypted (key rotated away, tampered): sign in again. */
+  readonly tokens: StoredTokens | undefined;
 }
 
 export interface TokenStore {
   /** Upserts the user by (tenantId, objectId) and replaces their token set, in one transaction. Returns the user id. */
   saveSignIn(identity: VerifiedIdentity, tokens: TokenResponse, now: Date): Promise<string>;
+  /** Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend. */
+  saveRefreshedTokens(user: StoredUser, previous: StoredTokens, tokens: RefreshResponse, now: Date): Promise<StoredTokens>;
+  /** Marks the token set as needing a new sign-in (refresh token revoked or expired). */
+  markNeedsSignIn(userId: string): Promise<void>;
   /** Reads a user and their tokens back from the database. */
   loadSignIn(userId: string): Promise<StoredSignIn | undefined>;
+  /** Every stored user, oldest first. */
+  listUsers(): Promise<StoredUser[]>;
+  /** Deletes the user and, with them, their tokens. */
+  forgetUser(userId: string): Promise<void>;
 }
 
 /** Binds a ciphertext to its user and column, so a value moved elsewhere fails to decrypt. */
-function contextOf(tenantId: string, objectId: string, column: string): string {
-  return `${tenantId}/${objectId}/${column}`;
+function contextOf(user: { tenantId: string; objectId: string }, column: string): string {
+  return `${user.tenantId}/${user.objectId}/${column}`;
 }
 
+const USER_FIELDS = { id: true, tenantId: true, objectId: true, displayName: true, username: true } as const;
+
 export function createTokenStore(database: Database, cipher: TokenCipher): TokenStore {
+  const sealTokens = (user: { tenantId: string; objectId: string }, tokens: { accessToken: string; refreshToken: string | undefined; idToken: string }) => ({
+    accessToken: cipher.seal(tokens.accessToken, contextOf(user, 'accessToken')),
+    refreshToken: tokens.refreshToken === undefined ? null : cipher.seal(tokens.refreshToken, contextOf(user, 'refreshToken')),
+    idToken: cipher.seal(tokens.idToken, contextOf(user, 'idToken')),
+  });
+
   return {
     async saveSignIn(identity, tokens, now) {
-      const seal = (value: string, column: string) => cipher.seal(value, contextOf(identity.tenantId, identity.objectId, column));
       const tokenFields = {
-        accessToken: seal(tokens.accessToken, 'accessToken'),
-        refreshToken: tokens.refreshToken === undefined ? null : seal(tokens.refreshToken, 'refreshToken'),
-        idToken: seal(tokens.idToken, 'idToken'),
+        ...sealTokens(identity, tokens),
         tokenType: tokens.tokenType,
         scopes: tokens.scopes.join(' '),
         expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
+        needsSignIn: false,
       };
       const profile = { displayName: identity.displayName, username: identity.username };
       const user = await database.user.upsert({
@@ -45,27 +80,61 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       return user.id;
     },
 
+    async saveRefreshedTokens(user, previous, tokens, now) {
+      const plain = {
+        accessToken: tokens.accessToken,
+        // Microsoft may rotate the refresh token on every refresh: always keep the newest one.
+        refreshToken: tokens.refreshToken ?? previous.refreshToken,
+        idToken: tokens.idToken ?? previous.idToken,
+      };
+      const row = await database.tokenSet.update({
+        where: { userId: user.id },
+        data: {
+          ...sealTokens(user, plain),
+          tokenType: tokens.tokenType,
+          scopes: tokens.scopes.length > 0 ? tokens.scopes.join(' ') : previous.scopes.join(' '),
+          expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
+          needsSignIn: false,
+        },
+      });
+      return { ...plain, tokenType: row.tokenType, scopes: row.scopes.split(' ').filter(Boolean), expiresAt: row.expiresAt, needsSignIn: false, updatedAt: row.updatedAt };
+    },
+
+    async markNeedsSignIn(userId) {
+      await database.tokenSet.updateMany({ where: { userId }, data: { needsSignIn: true } });
+    },
+
     async loadSignIn(userId) {
-      const user = await database.user.findUnique({ where: { id: userId }, include: { tokenSet: true } });
-      if (user === null) return undefined;
-      const { tokenSet, createdAt: _created, updatedAt: _updated, ...profile } = user;
-      if (tokenSet === null) return { user: profile, tokens: undefined };
+      const row = await database.user.findUnique({ where: { id: userId }, select: { ...USER_FIELDS, tokenSet: true } });
+      if (row === null) return undefined;
+      const { tokenSet, ...user } = row;
+      if (tokenSet === null) return { user, tokens: undefined };
       try {
         return {
-          user: profile,
+          user,
           tokens: {
-            accessToken: cipher.open(tokenSet.accessToken, contextOf(user.tenantId, user.objectId, 'accessToken')),
+            accessToken: cipher.open(tokenSet.accessToken, contextOf(user, 'accessToken')),
+            refreshToken: tokenSet.refreshToken === null ? undefined : cipher.open(tokenSet.refreshToken, contextOf(user, 'refreshToken')),
+            idToken: cipher.open(tokenSet.idToken, contextOf(user, 'idToken')),
             tokenType: tokenSet.tokenType,
             scopes: tokenSet.scopes.split(' ').filter(Boolean),
             expiresAt: tokenSet.expiresAt,
-            hasRefreshToken: tokenSet.refreshToken !== null,
+            needsSignIn: tokenSet.needsSignIn,
             updatedAt: tokenSet.updatedAt,
           },
         };
       } catch (error) {
-        if (error instanceof TokenDecryptError) return { user: profile, tokens: undefined };
+        if (error instanceof TokenDecryptError) return { user, tokens: undefined };
         throw error;
       }
+    },
+
+    listUsers() {
+      return database.user.findMany({ select: USER_FIELDS, orderBy: { createdAt: 'asc' } });
+    },
+
+    async forgetUser(userId) {
+      await database.user.deleteMany({ where: { id: userId } });
     },
   };
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Request } from 'express';
 import { randomToken } from '../auth/pending-sign-ins.ts';
+import { SignInError } from '../errors.ts';
 
 /** The session's CSRF token for its forms, created on first use. */
 export function csrfTokenFor(req: Request): string {
@@ -16,4 +17,18 @@ export function hasValidCsrfToken(req: Request): boolean {
   const left = crypto.createHash('sha256').update(sent).digest();
   const right = crypto.createHash('sha256').update(expected).digest();
   return crypto.timingSafeEqual(left, right);
+}
+
+/**
+ * The guard of every state-changing form: a valid CSRF token from this session and a signed-in user.
+ * Returns the user id; throws a 403 page otherwise, having changed nothing.
+ */
+export function requireSignedInForm(req: Request): string {
+  const userId = req.session.userId;
+  if (!hasValidCsrfToken(req) || userId === undefined) {
+    throw new SignInError('bad_request', 'This form has expired',
+      'The form did not come from this app\'s page in this browser, or you are no longer signed in, so nothing was changed.',
+      { fix: 'Go back to the home page and use the button there.', status: 403 });
+  }
+  return userId;
 }

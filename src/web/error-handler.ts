@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Config } from '../config.ts';
 import { SignInError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { adviceFor } from './error-advice.ts';
 
 /** Unknown paths: a readable 404 page. */
 export const notFound: RequestHandler = (_req, res) => {
@@ -10,11 +12,12 @@ export const notFound: RequestHandler = (_req, res) => {
     fix: 'Go to the home page.',
     details: {},
     status: 404,
+    occurredAt: new Date().toISOString(),
   });
 };
 
-/** Renders every failure as views/error.ejs with its status; logs one line without secrets. */
-export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+/** Renders every failure as views/error.ejs with its status and a fix; logs one line without secrets. */
+export function createErrorHandler(config: Config, logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const signInError = error instanceof SignInError ? error : fromExpressError(error);
     const cause = signInError.cause instanceof Error ? signInError.cause.message : undefined;
@@ -31,13 +34,16 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
     if (signInError.status >= 500) logger.error(signInError.title, fields);
     else logger.warn(signInError.title, fields);
     if (res.headersSent) return;
+    const advice = adviceFor(signInError.details, config);
     res.set('Cache-Control', 'no-store');
     res.status(signInError.status).render('error', {
-      title: signInError.title,
+      // "You did not sign in" says it best when the person pressed Cancel; the advice adds how to consent.
+      title: advice !== undefined && signInError.code !== 'declined' ? advice.title : signInError.title,
       message: signInError.message,
-      fix: signInError.fix,
+      fix: advice?.fix ?? signInError.fix,
       details: signInError.details,
       status: signInError.status,
+      occurredAt: new Date().toISOString(),
     });
   };
 }

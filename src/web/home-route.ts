@@ -1,25 +1,51 @@
 import type { RequestHandler } from 'express';
-import type { TokenStore } from '../tokens/token-store.ts';
+import type { Config } from '../config.ts';
 import { regenerateSession } from '../sessions/session-helpers.ts';
+import { viewToken } from '../tokens/jwt-view.ts';
+import type { TokenService } from '../tokens/token-service.ts';
+import { TokenRefreshError } from '../tokens/token-service.ts';
+import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
 import { csrfTokenFor } from './csrf.ts';
+import { takeNotice } from './notices.ts';
 
-/** GET /: the sign-in button, or who is signed in and the access token read back from the database. */
-export function createHomeRoute(tokenStore: TokenStore): RequestHandler {
+/**
+ * GET /: the sign-in button, or who is signed in and the access token read back from the database,
+ * refreshed first when it has expired or expires within five minutes.
+ */
+export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenService: TokenService): RequestHandler {
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
+    const notice = takeNotice(req, res);
     const userId = req.session.userId;
-    const signIn = userId === undefined ? undefined : await tokenStore.loadSignIn(userId);
-    if (signIn === undefined) {
+    let signIn: StoredSignIn | undefined = userId === undefined ? undefined : await tokenStore.loadSignIn(userId);
+    if (userId === undefined || signIn === undefined) {
       // The user row is gone (forgotten, database reset): the session means nothing any more.
       if (userId !== undefined) await regenerateSession(req);
-      res.render('home', { title: 'Sign in with Office 365', signedOut: req.query['signed-out'] !== undefined, signIn: undefined });
+      res.render('home', { title: 'Sign in with Office 365', notice, signIn: undefined });
       return;
     }
+
+    let refreshProblem: TokenRefreshError | undefined;
+    if (signIn.tokens !== undefined && !signIn.tokens.needsSignIn) {
+      try {
+        signIn = await tokenService.getFreshTokens(userId);
+      } catch (error) {
+        if (!(error instanceof TokenRefreshError)) throw error;
+        refreshProblem = error;
+        signIn = (await tokenStore.loadSignIn(userId)) ?? signIn;
+      }
+    }
+    const tokens = signIn.tokens;
     res.render('home', {
       title: `Signed in as ${signIn.user.displayName}`,
-      signedOut: false,
+      notice,
       signIn,
-      expired: signIn.tokens !== undefined && signIn.tokens.expiresAt.getTime() <= Date.now(),
+      needsSignIn: tokens === undefined || tokens.needsSignIn,
+      refreshProblem: refreshProblem?.code === 'unavailable' ? refreshProblem : undefined,
+      expired: tokens !== undefined && tokens.expiresAt.getTime() <= Date.now(),
+      accessTokenView: tokens === undefined ? undefined : viewToken(tokens.accessToken),
+      idTokenView: tokens === undefined ? undefined : viewToken(tokens.idToken),
+      graphMeUrl: `${config.graphBaseUrl}/v1.0/me`,
       csrfToken: csrfTokenFor(req),
     });
   };

@@ -207,7 +207,7 @@ describe('sign-in against the local identity provider', () => {
     const browser = harness.browser();
     const page = await browser.request(await harness.authorize(browser));
     assert.equal(page.status, 400);
-    assert.match(page.body, /Start the sign-in again/);
+    assert.match(page.body, /start the sign-in again/i);
     assert.match(page.body, /AADSTS54005/);
     await assertNothingWritten(harness);
   });

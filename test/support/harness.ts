@@ -34,7 +34,7 @@ export interface Harness {
 }
 
 /** The real app (its own config, a temporary SQLite file) and the local provider, both on loopback ports. */
-export async function startHarness(options: { env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; accessTokenTtlSeconds?: number } = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -42,6 +42,7 @@ export async function startHarness(options: { env?: Record<string, string> } = {
   const idp = await startIdentityProvider({
     port: 0,
     clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }],
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds,
   });
   const parsed = parseConfig({
     O365_APP_ID: TEST_APP_ID,

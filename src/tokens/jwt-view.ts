@@ -1,0 +1,42 @@
+/** A token as the page shows it: decoded (never verified) when it is a JWT, or marked opaque. */
+export type TokenView =
+  | { kind: 'jwt'; header: string; claims: { name: string; value: string; readable: string | undefined }[] }
+  | { kind: 'opaque' };
+
+// Claims people look for first; the rest follow in the token's order.
+const FIRST = ['aud', 'scp', 'roles', 'tid', 'appid', 'azp', 'upn', 'preferred_username', 'name', 'oid', 'iss', 'iat', 'nbf', 'exp'];
+const TIME_CLAIMS = new Set(['iat', 'nbf', 'exp', 'auth_time']);
+
+/**
+ * Decodes a JWT's header and claims on the server, so the token never goes to a third-party decoder.
+ * Only for display: Graph access tokens must not be validated by the client.
+ */
+export function viewToken(token: string): TokenView {
+  const parts = token.split('.');
+  if (parts.length !== 3) return { kind: 'opaque' };
+  let header: unknown;
+  let payload: unknown;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+  } catch {
+    return { kind: 'opaque' };
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { kind: 'opaque' };
+  const entries = Object.entries(payload as Record<string, unknown>);
+  entries.sort(([a], [b]) => rank(a) - rank(b));
+  return {
+    kind: 'jwt',
+    header: JSON.stringify(header, null, 2),
+    claims: entries.map(([name, value]) => ({
+      name,
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+      readable: TIME_CLAIMS.has(name) && typeof value === 'number' ? new Date(value * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : undefined,
+    })),
+  };
+}
+
+function rank(name: string): number {
+  const index = FIRST.indexOf(name);
+  return index === -1 ? FIRST.length : index;
+}

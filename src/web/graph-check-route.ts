@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import type { Config } from '../config.ts';
+import { fetchGraphMe } from '../graph/graph-client.ts';
+import type { TokenService } from '../tokens/token-service.ts';
+import { TokenRefreshError } from '../tokens/token-service.ts';
+import { requireSignedInForm } from './csrf.ts';
+import { setSessionNotice } from './notices.ts';
+
+/** POST /graph-check ("Check with Microsoft Graph"): GET /v1.0/me with the stored token, refreshed first if needed. */
+export function createGraphCheckRoute(config: Config, tokenService: TokenService): RequestHandler {
+  return async (req, res) => {
+    const userId = requireSignedInForm(req);
+    try {
+      const fresh = await tokenService.getFreshTokens(userId);
+      let result = await fetchGraphMe(config.graphBaseUrl, fresh.tokens.accessToken, config.httpTimeoutMs);
+      // A 401 for a token that looks valid: it may have been revoked or rolled; one refresh, one retry.
+      if (!result.ok && result.status === 401 && !fresh.refreshed) {
+        const retried = await tokenService.getFreshTokens(userId, { force: true });
+        result = await fetchGraphMe(config.graphBaseUrl, retried.tokens.accessToken, config.httpTimeoutMs);
+      }
+      setSessionNotice(req, result.ok
+        ? { kind: 'graph-ok', displayName: result.displayName, mail: result.mail, userPrincipalName: result.userPrincipalName }
+        : { kind: 'graph-failed', status: result.status, code: result.code, message: result.message, requestId: result.requestId });
+    } catch (error) {
+      if (!(error instanceof TokenRefreshError)) throw error;
+      setSessionNotice(req, { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId });
+    }
+    res.redirect(303, '/');
+  };
+}

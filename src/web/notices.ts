@@ -1,0 +1,37 @@
+import type { Request, Response } from 'express';
+
+/** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
+export type Notice =
+  | { kind: 'signed-out' }
+  | { kind: 'signed-out-microsoft' }
+  | { kind: 'forgotten' }
+  | { kind: 'refreshed'; expiresAt: string }
+  | { kind: 'refresh-failed'; message: string; aadsts?: string; correlationId?: string }
+  | { kind: 'graph-ok'; displayName: string; mail: string; userPrincipalName: string }
+  | { kind: 'graph-failed'; status: number; code: string; message: string; requestId?: string };
+
+const NOTICE_COOKIE = 'o365signin.notice';
+const COOKIE_NOTICES = new Set(['signed-out', 'signed-out-microsoft', 'forgotten']);
+
+/** Keeps a notice for the next page of this session. */
+export function setSessionNotice(req: Request, notice: Notice): void {
+  req.session.notice = notice;
+}
+
+/** Keeps a sign-out notice in a five-minute cookie, since the session that could carry it is gone. */
+export function setCookieNotice(res: Response, kind: 'signed-out' | 'signed-out-microsoft' | 'forgotten', secure: boolean): void {
+  res.cookie(NOTICE_COOKIE, kind, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 5 * 60 * 1000 });
+}
+
+/** Takes the pending notice, if any, so it shows once. */
+export function takeNotice(req: Request, res: Response): Notice | undefined {
+  const fromSession = req.session.notice;
+  if (fromSession !== undefined) {
+    delete req.session.notice;
+    return fromSession;
+  }
+  const fromCookie = req.headers.cookie?.split(';').map((part) => part.trim().split('=')).find(([name]) => name === NOTICE_COOKIE)?.[1];
+  if (fromCookie === undefined) return undefined;
+  res.clearCookie(NOTICE_COOKIE, { path: '/' });
+  return COOKIE_NOTICES.has(fromCookie) ? { kind: fromCookie } as Notice : undefined;
+}

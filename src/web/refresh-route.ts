@@ -1,0 +1,20 @@
+import type { RequestHandler } from 'express';
+import type { TokenService } from '../tokens/token-service.ts';
+import { TokenRefreshError } from '../tokens/token-service.ts';
+import { requireSignedInForm } from './csrf.ts';
+import { setSessionNotice } from './notices.ts';
+
+/** POST /refresh ("Refresh now"): redeems the refresh token on demand, then back to the page. */
+export function createRefreshRoute(tokenService: TokenService): RequestHandler {
+  return async (req, res) => {
+    const userId = requireSignedInForm(req);
+    try {
+      const { tokens } = await tokenService.getFreshTokens(userId, { force: true });
+      setSessionNotice(req, { kind: 'refreshed', expiresAt: tokens.expiresAt.toISOString() });
+    } catch (error) {
+      if (!(error instanceof TokenRefreshError)) throw error;
+      setSessionNotice(req, { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId });
+    }
+    res.redirect(303, '/');
+  };
+}

@@ -1,0 +1,65 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Config } from '../config.ts';
+import type { Discovery } from '../auth/discovery.ts';
+import { destroySession } from '../sessions/session-helpers.ts';
+import type { TokenStore } from '../tokens/token-store.ts';
+import { viewToken } from '../tokens/jwt-view.ts';
+import { requireSignedInForm } from './csrf.ts';
+import { setCookieNotice } from './notices.ts';
+
+/** Deletes the session row and the cookie: the old cookie is worthless afterwards. */
+async function endSession(req: Request, res: Response, cookieName: string): Promise<void> {
+  await destroySession(req);
+  res.clearCookie(cookieName, { path: '/' });
+  res.set('Cache-Control', 'no-store');
+}
+
+/**
+ * POST /logout ("Sign out"): ends the session in the database. With `microsoft=1` ("Sign out of Microsoft too")
+ * it continues to the end_session_endpoint with post_logout_redirect_uri, logout_hint and id_token_hint.
+ */
+export function createLogoutRoute(config: Config, discovery: Discovery, tokenStore: TokenStore, cookieName: string): RequestHandler {
+  const secure = config.baseUrl.startsWith('https:');
+  return async (req, res) => {
+    const userId = requireSignedInForm(req);
+    const body = req.body as Record<string, unknown>;
+    if (body.microsoft !== '1') {
+      await endSession(req, res, cookieName);
+      setCookieNotice(res, 'signed-out', secure);
+      res.redirect(303, '/');
+      return;
+    }
+    const signIn = await tokenStore.loadSignIn(userId);
+    const metadata = await discovery.getMetadata();
+    await endSession(req, res, cookieName);
+    setCookieNotice(res, 'signed-out-microsoft', secure);
+    if (metadata.endSessionEndpoint === undefined) {
+      res.redirect(303, '/');
+      return;
+    }
+    const url = new URL(metadata.endSessionEndpoint);
+    url.searchParams.set('post_logout_redirect_uri', `${config.baseUrl}/`);
+    // Microsoft wants the login_hint optional claim as logout_hint; the ID token itself stays out of URLs (S34).
+    const loginHint = signIn?.tokens === undefined ? undefined : loginHintOf(signIn.tokens.idToken);
+    if (loginHint !== undefined) url.searchParams.set('logout_hint', loginHint);
+    res.redirect(303, url.href);
+  };
+}
+
+/** The `login_hint` claim of an ID token the app verified when it stored it. */
+function loginHintOf(idToken: string): string | undefined {
+  const view = viewToken(idToken);
+  return view.kind === 'jwt' ? view.claims.find((claim) => claim.name === 'login_hint')?.value : undefined;
+}
+
+/** POST /forget ("Forget my token"): deletes the user and their stored tokens, and signs out. */
+export function createForgetRoute(config: Config, tokenStore: TokenStore, cookieName: string): RequestHandler {
+  const secure = config.baseUrl.startsWith('https:');
+  return async (req, res) => {
+    const userId = requireSignedInForm(req);
+    await tokenStore.forgetUser(userId);
+    await endSession(req, res, cookieName);
+    setCookieNotice(res, 'forgotten', secure);
+    res.redirect(303, '/');
+  };
+}
