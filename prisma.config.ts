@@ -1,4 +1,4 @@
-import 'dotenv/config';
+import './src/load-env.ts';
 import path from 'node:path';
 import { defineConfig } from 'prisma/config';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';

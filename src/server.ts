@@ -1,4 +1,4 @@
-import 'dotenv/config';
+import './load-env.ts';
 import { parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { startServer } from './start-server.ts';

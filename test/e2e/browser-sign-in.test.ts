@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
@@ -29,6 +30,15 @@ async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** axe-core on the page as it is now: no serious or critical violations allowed. */
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const severe = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  assert.deepEqual(severe.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), [],
+    `accessibility violations on the ${what} page`);
+  assert.ok(results.passes.length > 10, 'axe really ran');
 }
 
 async function freePort(): Promise<number> {
@@ -83,6 +93,7 @@ describe('end to end in headless Chromium', () => {
     const page = await context.newPage();
 
     await page.goto(`${config.baseUrl}/`);
+    await assertAccessible(page, 'signed-out');
     await page.screenshot({ path: path.join(DOCS, 'signed-out.png') });
     await page.getByRole('link', { name: 'Sign in with Office 365' }).click();
 
@@ -109,13 +120,36 @@ describe('end to end in headless Chromium', () => {
     assert.equal(cookie.sameSite, 'Lax');
     assert.equal(cookie.path, '/');
 
+    await page.getByRole('button', { name: 'Copy as Authorization: Bearer … header' }).click();
+    await page.getByText('Copied: Authorization: Bearer …').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `Authorization: Bearer ${shown}`);
+
+    await assertAccessible(page, 'signed-in');
+    await page.getByText('Decoded access token').click();
     await page.screenshot({ path: path.join(DOCS, 'signed-in.png'), fullPage: true });
+    await page.getByText('Decoded access token').click();
 
     await server.close();
     server = await startServer(config, createLogger((line) => capturedLogs.push(line)));
     await page.reload();
     await assert.doesNotReject(page.getByRole('heading', { name: `Signed in as ${account.displayName}` }).waitFor());
     assert.equal(await page.getByRole('textbox', { name: /Access token/ }).inputValue(), shown, 'still signed in after a restart');
+
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await page.getByText('Token refreshed').waitFor();
+    const refreshed = await page.getByRole('textbox', { name: /Access token/ }).inputValue();
+    assert.notEqual(refreshed, shown);
+    assert.equal(refreshed, idp.issuedAccessTokens.at(-1));
+
+    await page.getByRole('button', { name: 'Check with Microsoft Graph' }).click();
+    await page.getByText('Microsoft Graph accepted the token').waitFor();
+    await assert.doesNotReject(page.getByText(account.username, { exact: true }).first().waitFor());
+    await assertAccessible(page, 'signed-in with a Graph result');
+
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByText('You are signed out').waitFor();
+    await page.goBack();
+    assert.equal(await page.getByRole('textbox', { name: /Access token/ }).count(), 0, 'Back shows no token');
     await context.close();
   });
 
@@ -129,6 +163,7 @@ describe('end to end in headless Chromium', () => {
     assert.equal((await response).status(), 403);
     await assert.doesNotReject(page.getByRole('heading', { name: 'You did not sign in' }).waitFor());
     await page.getByText('Technical details').click();
+    await assertAccessible(page, 'error');
     await page.screenshot({ path: path.join(DOCS, 'declined.png'), fullPage: true });
     assert.equal(await database.prisma.user.count(), 1, 'only the earlier sign-in is stored');
     await context.close();

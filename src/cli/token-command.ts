@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createDiscovery } from '../auth/discovery.ts';
+import { createIdTokenVerifier } from '../auth/id-token.ts';
+import { parseConfig } from '../config.ts';
+import { sqliteFilePath } from '../database-url.ts';
+import { openDatabase } from '../db.ts';
+import { silentLogger } from '../log.ts';
+import { createTokenCipher } from '../tokens/token-cipher.ts';
+import { createTokenService, TokenRefreshError } from '../tokens/token-service.ts';
+import { createTokenStore } from '../tokens/token-store.ts';
+import type { StoredUser } from '../tokens/token-store.ts';
+
+/** Exit codes of `npm run token`, one per thing a script may want to handle. */
+export const EXIT = {
+  ok: 0,
+  usage: 2,
+  noStoredToken: 3,
+  severalUsers: 4,
+  signInAgain: 5,
+  databaseMissing: 6,
+  badConfiguration: 7,
+  microsoftUnavailable: 8,
+} as const;
+
+const HELP = `Usage: npm run -s token [-- --user <username or object id>] [--json] [--demo]
+
+Prints a valid access token for a stored user on stdout and nothing else, refreshing it first
+when it has expired or expires within five minutes. Example:
+
+  curl -H "Authorization: Bearer $(npm run -s token)" https://graph.microsoft.com/v1.0/me
+
+  --user <who>  the user, by username (e.g. adele@contoso.com) or object id, when several are stored
+  --json        print JSON: accessToken, tokenType, expiresAt, scopes, user
+  --demo        use the database and settings of npm run demo (while the demo runs)
+
+Exit codes: 0 token printed; 2 bad options; 3 no stored token; 4 several users and no --user;
+5 the token cannot be refreshed: sign in again; 6 database missing; 7 settings invalid;
+8 Microsoft unavailable, try again.`;
+
+export interface CommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Runs the command and returns its exit code; never throws for anything a user can cause. */
+export async function runTokenCommand(argv: string[], env: Record<string, string | undefined>, io: CommandIo,
+  demoEnvironment?: (env: Record<string, string | undefined>) => Record<string, string | undefined>): Promise<number> {
+  let options: { user?: string; json?: boolean; demo?: boolean; help?: boolean };
+  try {
+    ({ values: options } = parseArgs({
+      args: argv,
+      options: { user: { type: 'string' }, json: { type: 'boolean' }, demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+  if (options.help) {
+    io.stdout(`${HELP}\n`);
+    return EXIT.ok;
+  }
+
+  const parsed = parseConfig(options.demo && demoEnvironment ? demoEnvironment(env) : env);
+  if (!parsed.ok) {
+    io.stderr(`The settings are not valid (see .env.example):\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    return EXIT.badConfiguration;
+  }
+  const { config } = parsed;
+  const signInUrl = `${config.baseUrl}/`;
+  if (!fs.existsSync(sqliteFilePath(config.databaseUrl))) {
+    io.stderr(`No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`);
+    return EXIT.databaseMissing;
+  }
+  if (!parsed.config.production && env.TOKEN_ENCRYPTION_KEY === undefined && !options.demo) {
+    io.stderr('TOKEN_ENCRYPTION_KEY is not set, so stored tokens cannot be decrypted: set the key the app runs with (see .env.example).\n');
+    return EXIT.badConfiguration;
+  }
+
+  const database = openDatabase(config.databaseUrl);
+  try {
+    let users: StoredUser[];
+    try {
+      users = await database.user.findMany({ select: { id: true, tenantId: true, objectId: true, displayName: true, username: true }, orderBy: { createdAt: 'asc' } });
+    } catch {
+      io.stderr(`The database at ${sqliteFilePath(config.databaseUrl)} has no tables yet: start the app once (it applies the migrations) and sign in at ${signInUrl}.\n`);
+      return EXIT.databaseMissing;
+    }
+    const user = chooseUser(users, options.user);
+    if (user === 'none') {
+      io.stderr(`No token is stored${options.user ? ` for "${options.user}"` : ''}: sign in at ${signInUrl} first.\n`);
+      return EXIT.noStoredToken;
+    }
+    if (user === 'several') {
+      io.stderr(`Several users are stored; choose one with --user:\n${users.map((item) => `  ${item.username || item.objectId}  (${item.displayName}, object id ${item.objectId})`).join('\n')}\n`);
+      return EXIT.severalUsers;
+    }
+
+    const discovery = createDiscovery(config, silentLogger);
+    const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey]));
+    const tokenService = createTokenService({ config, discovery, verifier: createIdTokenVerifier(config), tokenStore, logger: silentLogger });
+    try {
+      const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
+      if (options.json) {
+        io.stdout(`${JSON.stringify({
+          accessToken: tokens.accessToken,
+          tokenType: tokens.tokenType,
+          expiresAt: tokens.expiresAt.toISOString(),
+          scopes: tokens.scopes,
+          refreshed,
+          user: { displayName: user.displayName, username: user.username, tenantId: user.tenantId, objectId: user.objectId },
+        }, null, 2)}\n`);
+      } else {
+        io.stdout(`${tokens.accessToken}\n`);
+      }
+      return EXIT.ok;
+    } catch (error) {
+      if (!(error instanceof TokenRefreshError)) throw error;
+      if (error.code === 'unavailable') {
+        io.stderr(`${error.message}${error.details.aadsts ? ` (AADSTS${error.details.aadsts})` : ''}\n`);
+        return EXIT.microsoftUnavailable;
+      }
+      if (error.code === 'no_tokens') {
+        io.stderr(`The stored token for ${user.username} cannot be read (it was removed, or TOKEN_ENCRYPTION_KEY changed): sign in again at ${signInUrl}.\n`);
+        return EXIT.signInAgain;
+      }
+      io.stderr(`${error.message} Sign in again at ${signInUrl}.\n`);
+      return EXIT.signInAgain;
+    }
+  } finally {
+    await database.$disconnect();
+  }
+}
+
+function chooseUser(users: StoredUser[], wanted: string | undefined): StoredUser | 'none' | 'several' {
+  if (wanted === undefined) {
+    if (users.length === 0) return 'none';
+    return users.length === 1 ? users[0]! : 'several';
+  }
+  const key = wanted.trim().toLowerCase();
+  return users.find((user) => user.username.toLowerCase() === key || user.objectId.toLowerCase() === key) ?? 'none';
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { EXIT } from '../../src/cli/token-command.ts';
+import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
+import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+
+const SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
+// The child runs in an empty folder (no .env of the developer's); tsx is loaded by absolute URL.
+const TSX_LOADER = import.meta.resolve('tsx');
+
+function runToken(harness: Harness, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-cli-'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, SCRIPT, ...args], {
+      cwd,
+      env: {
+        PATH: process.env.PATH,
+        O365_APP_ID: TEST_APP_ID,
+        O365_APP_KEY: TEST_APP_KEY,
+        O365_AUTHORITY_HOST: harness.config.authorityHost,
+        GRAPH_BASE_URL: harness.config.graphBaseUrl,
+        BASE_URL: harness.baseUrl,
+        DATABASE_URL: harness.database.url,
+        TOKEN_ENCRYPTION_KEY: harness.config.tokenEncryptionKey.toString('base64'),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      fs.rmSync(cwd, { recursive: true, force: true });
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Promise<void> {
+  const browser = harness.browser();
+  assert.equal((await browser.request(await harness.authorize(browser, account))).status, 303);
+}
+
+async function storedAccessToken(harness: Harness, objectId: string): Promise<string> {
+  const user = await harness.database.prisma.user.findFirstOrThrow({ where: { objectId }, include: { tokenSet: true } });
+  return createTokenCipher([harness.config.tokenEncryptionKey]).open(user.tokenSet!.accessToken, `${user.tenantId}/${user.objectId}/accessToken`);
+}
+
+describe('npm run token', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness(); });
+  after(async () => { await harness.close(); });
+  beforeEach(async () => { await harness.database.prisma.user.deleteMany(); });
+
+  it('when one user is stored, then stdout is the stored access token and nothing else', async () => {
+    await signIn(harness);
+    const result = await runToken(harness, []);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    assert.equal(result.stdout, `${await storedAccessToken(harness, harness.idp.accounts[0]!.objectId)}\n`);
+    assert.equal(result.stderr, '');
+  });
+
+  it('when --json is given, then token, expiry, scopes and user are printed as JSON', async () => {
+    await signIn(harness);
+    const result = await runToken(harness, ['--json']);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    const account = harness.idp.accounts[0]!;
+    assert.equal(printed.accessToken, await storedAccessToken(harness, account.objectId));
+    assert.ok(Date.parse(printed.expiresAt as string) > Date.now());
+    assert.ok((printed.scopes as string[]).includes('User.Read'));
+    assert.deepEqual(printed.user, { displayName: account.displayName, username: account.username, tenantId: account.tenantId, objectId: account.objectId });
+  });
+
+  it('when no token is stored, then exit 3 and a message that says where to sign in', async () => {
+    const result = await runToken(harness, []);
+    assert.equal(result.code, EXIT.noStoredToken);
+    assert.equal(result.stdout, '');
+    assert.ok(result.stderr.includes(`sign in at ${harness.baseUrl}/`));
+  });
+
+  it('when several users are stored and no --user is given, then exit 4 listing them; --user picks one by username or object id', async () => {
+    const [first, second] = harness.idp.accounts;
+    await signIn(harness, first);
+    await signIn(harness, second);
+    const ambiguous = await runToken(harness, []);
+    assert.equal(ambiguous.code, EXIT.severalUsers);
+    assert.ok(ambiguous.stderr.includes(first!.username) && ambiguous.stderr.includes(second!.username));
+    const byName = await runToken(harness, ['--user', second!.username.toUpperCase()]);
+    assert.equal(byName.code, EXIT.ok, byName.stderr);
+    assert.equal(byName.stdout.trim(), await storedAccessToken(harness, second!.objectId));
+    const byObjectId = await runToken(harness, ['--user', first!.objectId]);
+    assert.equal(byObjectId.stdout.trim(), await storedAccessToken(harness, first!.objectId));
+    assert.equal((await runToken(harness, ['--user', 'nobody@contoso.test'])).code, EXIT.noStoredToken);
+  });
+
+  it('when the token expires within five minutes, then the CLI refreshes it and prints the new one', async () => {
+    await signIn(harness);
+    await harness.database.prisma.tokenSet.updateMany({ data: { expiresAt: new Date(Date.now() + 60_000) } });
+    const count = harness.idp.tokenRequestCount();
+    const result = await runToken(harness, []);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    assert.equal(harness.idp.tokenRequestCount(), count + 1);
+    assert.equal(result.stdout.trim(), harness.idp.issuedAccessTokens.at(-1));
+    assert.equal(result.stdout.trim(), await storedAccessToken(harness, harness.idp.accounts[0]!.objectId));
+  });
+
+  it('when the refresh fails with invalid_grant, then exit 5 and "sign in again at" the URL', async () => {
+    await signIn(harness);
+    const user = await harness.database.prisma.user.findFirstOrThrow();
+    const sealed = createTokenCipher([harness.config.tokenEncryptionKey]).seal('revoked', `${user.tenantId}/${user.objectId}/refreshToken`);
+    await harness.database.prisma.tokenSet.updateMany({ data: { expiresAt: new Date(Date.now() - 1000), refreshToken: sealed } });
+    const result = await runToken(harness, []);
+    assert.equal(result.code, EXIT.signInAgain);
+    assert.equal(result.stdout, '');
+    assert.ok(result.stderr.includes(`Sign in again at ${harness.baseUrl}/`), result.stderr);
+  });
+
+  it('when the database file does not exist, then exit 6 and a message', async () => {
+    const result = await runToken(harness, [], { DATABASE_URL: `file:${path.join(os.tmpdir(), 'o365-missing', 'none.db')}` });
+    assert.equal(result.code, EXIT.databaseMissing);
+    assert.match(result.stderr, /No database at/);
+  });
+
+  it('when the settings are invalid, then exit 7 with the settings messages; bad options exit 2', async () => {
+    const invalid = await runToken(harness, [], { O365_APP_ID: 'not-a-guid' });
+    assert.equal(invalid.code, EXIT.badConfiguration);
+    assert.match(invalid.stderr, /O365_APP_ID "not-a-guid" is not a GUID/);
+    const usage = await runToken(harness, ['--bogus']);
+    assert.equal(usage.code, EXIT.usage);
+    assert.match(usage.stderr, /Usage: npm run -s token/);
+  });
+});
