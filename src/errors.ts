@@ -66,6 +66,12 @@ export function parseAadstsCode(description: string | undefined): string | undef
   return description?.match(/^AADSTS(\d{4,7})\b/)?.[1];
 }
 
+/** Microsoft appends "Trace ID: …", "Correlation ID: …" and "Timestamp: …" lines to an error_description. */
+export function idsFromDescription(description: string | undefined): Pick<ProviderDetails, 'traceId' | 'correlationId' | 'timestamp'> {
+  const line = (label: string) => description?.match(new RegExp(`^${label}: ([0-9A-Za-z:. -]{1,64})\\s*$`, 'm'))?.[1]?.trim();
+  return { traceId: line('Trace ID'), correlationId: line('Correlation ID'), timestamp: line('Timestamp') };
+}
+
 /** The first line of an error_description: Microsoft appends trace and correlation ids on further lines. */
 export function firstLine(description: string | undefined): string | undefined {
   return description?.split(/\r?\n/)[0]?.slice(0, 500);

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
-import { SignInError, firstLine, invalidCallback, parseAadstsCode } from '../errors.ts';
+import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { regenerateSession, saveSession } from '../sessions/session-helpers.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
@@ -91,7 +91,7 @@ function singleParameter(query: URLSearchParams, name: string): string | undefin
 /** Microsoft sent the browser back with ?error=…: declined, or a problem with the request. */
 function authorizationError(query: URLSearchParams, error: string | undefined): SignInError {
   const description = singleParameter(query, 'error_description');
-  const details = { error, description: firstLine(description), aadsts: parseAadstsCode(description) };
+  const details = { error, description: firstLine(description), aadsts: parseAadstsCode(description), ...idsFromDescription(description) };
   if (error === 'access_denied') {
     return new SignInError('declined', 'You did not sign in',
       'The sign-in was cancelled at Microsoft, or the permissions the app asks for were declined, so nothing was stored.',
