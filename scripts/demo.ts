@@ -21,6 +21,12 @@ try {
     clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
   });
   const server = await startServer(config, createLogger());
+  const stop = () => {
+    console.log('Stopping the app and the local identity provider…');
+    Promise.all([server.close(), idp.close()]).then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const account = idp.accounts[0]!;
   console.log('');
   console.log(`  o365-signin demo is running: open ${config.baseUrl}/`);
@@ -30,12 +36,6 @@ try {
   console.log('  A token for scripts, while the demo runs: npm run -s token -- --demo');
   console.log('  Press Ctrl-C to stop both.');
   console.log('');
-  const stop = () => {
-    console.log('Stopping the app and the local identity provider…');
-    Promise.all([server.close(), idp.close()]).then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 } catch (error) {
   const message = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
     ? `a port is already in use (${(error as Error).message}); set PORT and BASE_URL, or DEMO_IDP_PORT, to free ones`

@@ -16,14 +16,14 @@ for (const warning of warnings) console.error(`warning: ${warning}`);
 const logger = createLogger();
 try {
   const server = await startServer(config, logger);
-  console.log(`o365-signin is running: open ${config.baseUrl}/`);
-  console.log(`Redirect URI sent to Microsoft (register exactly this one): ${config.redirectUri}`);
   const stop = () => {
     console.log('Stopping…');
     server.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  console.log(`o365-signin is running: open ${config.baseUrl}/`);
+  console.log(`Redirect URI sent to Microsoft (register exactly this one): ${config.redirectUri}`);
 } catch (error) {
   // StartupError and failed migrations both carry a message that says what to fix.
   console.error(`o365-signin cannot start: ${(error as Error).message}`);

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { startIdentityProvider } from '../../dev/idp/index.ts';
+import type { StartedIdp } from '../../dev/idp/index.ts';
+
+const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs `npm start`'s entry in an empty folder (no .env) until it exits, or until `until` matches stdout and then SIGTERM. */
+function runServer(env: Record<string, string>, until?: RegExp): Promise<Run> {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!signalled && until?.test(stdout)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      fs.rmSync(cwd, { recursive: true, force: true });
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('npm start', () => {
+  let idp: StartedIdp;
+  before(async () => { idp = await startIdentityProvider({ port: 0, clients: [{ clientId: '6731de76-14a6-49ae-97bc-6eba6914391e', clientSecret: 'start-test-secret', redirectUris: ['http://127.0.0.1:5999/connect/get_token'] }] }); });
+  after(async () => { await idp.close(); });
+
+  it('when settings are missing or malformed, then it exits non-zero with one line per problem and its fix', async () => {
+    const run = await runServer({ NODE_ENV: 'production', O365_APP_ID: 'my-app', BASE_URL: 'http://signin.example.com' });
+    assert.equal(run.code, 1);
+    const lines = run.stderr.split('\n').filter((line) => line.startsWith('  - '));
+    assert.deepEqual(lines.map((line) => line.slice(4).split(' ')[0]), ['O365_APP_ID', 'O365_APP_KEY', 'BASE_URL', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY']);
+    assert.match(run.stderr, /use the Application \(client\) ID from Microsoft Entra admin center/);
+  });
+
+  it('when settings are good and the database does not exist yet, then it migrates, logs the redirect URI, listens, and stops cleanly on SIGTERM', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-db-'));
+    const file = path.join(folder, 'nested', 'app.db');
+    try {
+      const run = await runServer({
+        O365_APP_ID: '6731de76-14a6-49ae-97bc-6eba6914391e',
+        O365_APP_KEY: 'start-test-secret',
+        O365_AUTHORITY_HOST: idp.origin,
+        BASE_URL: 'http://127.0.0.1:5999',
+        PORT: '0',
+        DATABASE_URL: `file:${file}`,
+        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+        TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+      }, /Redirect URI sent to Microsoft/);
+      assert.equal(run.code, 0, `exit ${run.code}: ${run.stdout}\n${run.stderr}`);
+      assert.match(run.stdout, /Redirect URI sent to Microsoft \(register exactly this one\): http:\/\/127\.0\.0\.1:5999\/connect\/get_token/);
+      assert.match(run.stderr, /"redirectUri":"http:\/\/127\.0\.0\.1:5999\/connect\/get_token"/);
+      const database = new Database(file, { readonly: true });
+      const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+      database.close();
+      assert.deepEqual(['Session', 'TokenSet', 'User'].filter((name) => tables.some((table) => table.name === name)), ['Session', 'TokenSet', 'User']);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
