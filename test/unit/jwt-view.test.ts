@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { viewToken } from '../../src/tokens/jwt-view.ts';
+
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('the decoded token view', () => {
+  it('when the token is a JWT, then header and claims are shown, the common claims first and times readable', () => {
+    const token = `${encode({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${encode({ zzz: 1, exp: 1796000000, scp: 'User.Read', aud: 'https://graph.microsoft.com', roles: ['a'] })}.sig`;
+    const view = viewToken(token);
+    assert.equal(view.kind, 'jwt');
+    if (view.kind !== 'jwt') return;
+    assert.match(view.header, /"kid": "k1"/);
+    assert.deepEqual(view.claims.map((claim) => claim.name), ['aud', 'scp', 'roles', 'exp', 'zzz']);
+    assert.equal(view.claims.find((claim) => claim.name === 'roles')!.value, '["a"]');
+    assert.equal(view.claims.find((claim) => claim.name === 'exp')!.readable, '2026-11-30 00:53:20 UTC');
+  });
+
+  it('when the token is opaque (personal accounts), then the view says so', () => {
+    assert.deepEqual(viewToken('EwBwA8l6BAAURSN/FHlDW5xN74t6GzbtsBBeBUYAAZyHs5bqoJO2eQzZ'), { kind: 'opaque' });
+    assert.deepEqual(viewToken('a.b.c'), { kind: 'opaque' });
+    assert.deepEqual(viewToken(`${encode({ alg: 'none' })}.${encode([1, 2])}.`), { kind: 'opaque' });
+  });
+});
