@@ -3,6 +3,7 @@ import type { TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
+import { retryWhenBusy } from '../database-retry.ts';
 
 /** The signed-in user and their current tokens, decrypted, as the page shows them. */
 export interface StoredSignIn {
@@ -36,12 +37,12 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
         expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
       };
       const profile = { displayName: identity.displayName, username: identity.username };
-      const user = await database.user.upsert({
+      const user = await retryWhenBusy(() => database.user.upsert({
         where: { tenantId_objectId: { tenantId: identity.tenantId, objectId: identity.objectId } },
         create: { tenantId: identity.tenantId, objectId: identity.objectId, ...profile, tokenSet: { create: tokenFields } },
         update: { ...profile, tokenSet: { upsert: { create: tokenFields, update: tokenFields } } },
         select: { id: true },
-      });
+      }));
       return user.id;
     },
 
