@@ -58,6 +58,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
   let jwksRequests = 0;
   let requests = 0;
   let faults: readonly IdpFault[] = [];
+  let tokenRequestHook: (() => void) | null = null;
   const recordSecret = (value: unknown): void => {
     if (typeof value === 'string' && value.length >= 8) issuedSecrets.push(value);
   };
@@ -71,7 +72,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     signingKey,
     accessTokenTtlSeconds,
   });
-  shapeAuthorizationRedirects(provider);
+  shapeAuthorizationRedirects(provider, recordSecret);
   shapeTokenResponses(provider, {
     faults: () => faults,
     recordAccessToken: (token) => issuedAccessTokens.push(token),
@@ -100,6 +101,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
       clients: options.clients,
       onTokenRequest: () => {
         tokenRequests += 1;
+        tokenRequestHook?.();
       },
       onJwksRequest: () => {
         jwksRequests += 1;
@@ -134,6 +136,9 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     tokenRequestCount: () => tokenRequests,
     jwksRequestCount: () => jwksRequests,
     requestCount: () => requests,
+    setTokenRequestHook(hook) {
+      tokenRequestHook = hook;
+    },
     setFault(next) {
       faults = next === null ? [] : typeof next === 'string' ? [next as IdpFault] : [...(next as readonly IdpFault[])];
     },

@@ -200,7 +200,7 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
       if (isTokenRequest && (fault !== undefined || faults.includes('token-hang'))) {
         const clientId = await clientIdOfTokenRequest(req, res);
         const body = (req.body ?? {}) as Record<string, unknown>;
-        for (const name of ['code', 'code_verifier', 'client_secret', 'refresh_token']) options.recordSecret(body[name]);
+        for (const name of ['code_verifier', 'client_secret', 'refresh_token']) options.recordSecret(body[name]);
         if (fault === undefined) return; // token-hang: the connection stays open until the client gives up
         sendFault(res, tokenFaultResponse(fault, clientId, `${options.origin}/${match[1]}${rest}`));
         return;

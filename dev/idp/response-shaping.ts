@@ -59,7 +59,8 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
     if (ctx.method !== 'POST' || ctx.path !== PROVIDER_ROUTES.token) return;
 
     const requestBody = (ctx as { oidc?: { body?: Record<string, unknown> } }).oidc?.body ?? {};
-    for (const name of ['code', 'code_verifier', 'client_secret', 'refresh_token']) hooks.recordSecret(requestBody[name]);
+    // Codes are recorded when issued (shapeAuthorizationRedirects): a posted one may be any text a test chose.
+    for (const name of ['code_verifier', 'client_secret', 'refresh_token']) hooks.recordSecret(requestBody[name]);
 
     const body: unknown = ctx.body;
     if (ctx.status === 200 && isRecord(body) && typeof body.access_token === 'string') {
@@ -115,7 +116,7 @@ function rewriteResponseParameters(params: URLSearchParams, provider: Provider, 
 }
 
 /** Authorization redirects back to the client: drop `iss`, and give errors Microsoft's AADSTS descriptions. */
-export function shapeAuthorizationRedirects(provider: Provider): void {
+export function shapeAuthorizationRedirects(provider: Provider, recordSecret: (value: unknown) => void = () => {}): void {
   provider.use(async (ctx, next) => {
     await next();
     if (!ctx.path.startsWith(PROVIDER_ROUTES.authorization)) return;
@@ -123,6 +124,7 @@ export function shapeAuthorizationRedirects(provider: Provider): void {
     if (location === '' || !URL.canParse(location)) return;
 
     const url = new URL(location);
+    recordSecret(url.searchParams.get('code'));
     let changed = rewriteResponseParameters(url.searchParams, provider, ctx);
     if (url.hash.length > 1) {
       const fragment = new URLSearchParams(url.hash.slice(1));

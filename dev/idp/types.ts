@@ -104,6 +104,8 @@ export interface StartedIdp {
   requestCount(): number;
   /** Every code, code verifier, client secret and token the provider received or issued (tests search logs for them). */
   issuedSecrets: readonly string[];
+  /** Runs when a token request arrives, before it is answered (tests use it to break things mid-exchange). */
+  setTokenRequestHook(hook: (() => void) | null): void;
   /** Applies to every following response until cleared with null; several faults of different kinds may be combined. */
   setFault(fault: IdpFault | readonly IdpFault[] | null): void;
   /** Stops the server, closes open connections and releases the port. */
