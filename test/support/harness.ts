@@ -52,7 +52,8 @@ export async function startHarness(options: { env?: Record<string, string>; busy
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const idp = await startIdentityProvider({
     port: 0,
-    clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }],
+    // A BASE_URL override (a TLS proxy in front) is registered too, as an operator would.
+    clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [...new Set([baseUrl, options.env?.BASE_URL ?? baseUrl])].map((url) => `${url}/connect/get_token`), postLogoutRedirectUris: [`${baseUrl}/`] }],
   });
   const parsed = parseConfig({
     O365_APP_ID: TEST_APP_ID,
