@@ -5,20 +5,17 @@ import helmet from 'helmet';
 import type { Config } from './config.ts';
 import type { Database } from './db.ts';
 import type { Logger } from './log.ts';
-import { createDiscovery } from './auth/discovery.ts';
 import type { Discovery } from './auth/discovery.ts';
-import { createIdTokenVerifier } from './auth/id-token.ts';
+import { createSignInRateLimit, rejectLongUrls } from './security/request-limits.ts';
 import { createConnectRoute } from './auth/connect-route.ts';
 import { createCallbackRoute } from './auth/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
-import { createTokenCipher } from './tokens/token-cipher.ts';
-import { createTokenStore } from './tokens/token-store.ts';
 import { createHomeRoute } from './web/home-route.ts';
 import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
 import { createRefreshRoute } from './web/refresh-route.ts';
 import { createGraphCheckRoute } from './web/graph-check-route.ts';
-import { createTokenService } from './tokens/token-service.ts';
 import type { TokenService } from './tokens/token-service.ts';
+import { createTokenServices } from './tokens/token-services.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
 import { SignInError } from './errors.ts';
 
@@ -29,6 +26,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Defaults to discovery over HTTP from the configured authority. */
   discovery?: Discovery;
+  /** The clock for pending sign-ins, sessions and key caching; tests move it. Defaults to Date.now. */
+  now?: () => number;
 }
 
 export interface App {
@@ -41,19 +40,17 @@ export interface App {
 
 /** Builds the whole app from its configuration; no module-level state, so tests build their own. */
 export function createApp(config: Config, dependencies: AppDependencies): App {
-  const { database, logger } = dependencies;
-  const discovery = dependencies.discovery ?? createDiscovery(config, logger);
-  const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey]));
-  const verifier = createIdTokenVerifier(config);
-  const tokenService = createTokenService({ config, discovery, verifier, tokenStore, logger });
+  const { database, logger, now = Date.now } = dependencies;
+  const { discovery, verifier, tokenStore, tokenService } = createTokenServices(config, database, logger, { now, discovery: dependencies.discovery });
+  const sessions = createSessionMiddleware(config, database, logger, now);
   const cookieName = sessionCookieName(config);
-  const sessions = createSessionMiddleware(config, database, logger);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
   app.set('views', path.join(projectRoot, 'views'));
   app.set('query parser', 'simple');
+  if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
   app.use(helmet({
     contentSecurityPolicy: {
@@ -72,13 +69,15 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: config.baseUrl.startsWith('https:'),
   }));
+  app.use(rejectLongUrls);
+  app.use('/connect', createSignInRateLimit(config));
   app.use(express.static(path.join(projectRoot, 'public'), { index: false, maxAge: '1h' }));
   app.use(sessions.middleware);
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
 
   app.get('/', createHomeRoute(config, tokenStore, tokenService));
-  app.get('/connect', createConnectRoute(config, discovery));
-  app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger }));
+  app.get('/connect', createConnectRoute(config, discovery, now));
+  app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now }));
   app.post('/refresh', createRefreshRoute(tokenService));
   app.post('/graph-check', createGraphCheckRoute(config, tokenService));
   app.post('/logout', createLogoutRoute(config, discovery, tokenStore, cookieName));

@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import { DEFAULT_DATABASE_URL } from './database-url.ts';
+import { decodeBase64Key, parseSecuritySettings } from './security/security-settings.ts';
+import type { SecuritySettings } from './security/security-settings.ts';
 
 /** The app's settings, parsed once from the environment. Nothing else reads process.env. */
-export interface Config {
+export interface Config extends SecuritySettings {
   readonly appId: string;
   readonly appKey: string;
   readonly tenant: string;
@@ -122,6 +124,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     'use minutes between 1 and 1440 (default 30)');
   const sessionMaxHours = parseInteger(read('SESSION_MAX_HOURS') ?? '12', 'SESSION_MAX_HOURS', 1, 24 * 30, problems,
     'use hours between 1 and 720 (default 12)');
+  const security = parseSecuritySettings(read, problems, warnings, baseUrl);
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -145,6 +148,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       sessionIdleMinutes: sessionIdleMinutes!,
       sessionMaxHours: sessionMaxHours!,
       production,
+      ...security,
     }),
   };
 }
@@ -208,8 +212,8 @@ function parseInteger(value: string, name: string, min: number, max: number, pro
 
 function decodeKey(value: string | undefined, problems: string[]): Buffer | undefined {
   if (value === undefined) return undefined;
-  const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
-  if (key.length !== 32) {
+  const key = decodeBase64Key(value);
+  if (key === undefined) {
     problems.push('TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with `openssl rand -base64 32`.');
     return undefined;
   }

@@ -8,7 +8,7 @@ export type Database = InstanceType<typeof PrismaClient>;
 const BUSY_TIMEOUT_MS = 5000;
 
 /** A Prisma client on the better-sqlite3 driver adapter (no native query engine). */
-export function openDatabase(databaseUrl: string): Database {
+export function openDatabase(databaseUrl: string, options: { busyTimeoutMs?: number } = {}): Database {
   ensureDatabaseDirectory(databaseUrl);
-  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl, timeout: BUSY_TIMEOUT_MS }) });
+  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl, timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS }) });
 }

@@ -12,6 +12,7 @@ export interface ProviderDetails {
 export type SignInErrorCode =
   | 'invalid_callback'
   | 'declined'
+  | 'tenant_not_allowed'
   | 'provider_error'
   | 'code_rejected'
   | 'id_token_invalid'
@@ -24,6 +25,7 @@ export type SignInErrorCode =
 const STATUS: Record<SignInErrorCode, number> = {
   invalid_callback: 400,
   declined: 403,
+  tenant_not_allowed: 403,
   provider_error: 400,
   code_rejected: 400,
   id_token_invalid: 400,
@@ -59,6 +61,14 @@ export function invalidCallback(reason: string): SignInError {
     'The answer from Microsoft does not match a sign-in started in this browser in the last 10 minutes, so it was ignored. '
     + 'This happens after using Back or reloading the page, or when a sign-in link came from somewhere else.',
     { fix: 'Start the sign-in again.', cause: new Error(reason) });
+}
+
+/** The tenant is not on O365_ALLOWED_TENANTS: a genuine sign-in this app does not accept. */
+export function tenantNotAllowed(tenantId: string): SignInError {
+  return new SignInError('tenant_not_allowed', 'Your organisation cannot use this app',
+    'You signed in with an account from an organisation (tenant) this app is not set up to accept, so nothing was stored.',
+    { fix: 'Sign in with an account from an allowed organisation, or ask the operator to add your tenant ID to O365_ALLOWED_TENANTS.',
+      details: { error: 'tenant_not_allowed', description: `Tenant ID ${tenantId}` } });
 }
 
 /** Pulls the AADSTS number out of an error_description such as "AADSTS50011: The redirect URI …". */

@@ -6,6 +6,7 @@ import { DiscoveryMismatchError } from './auth/discovery.ts';
 import { openDatabase } from './db.ts';
 import type { Logger } from './log.ts';
 import { applyMigrations } from './migrations.ts';
+import { MAX_HEADER_BYTES } from './security/request-limits.ts';
 
 export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:5000. */
@@ -39,7 +40,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('Microsoft sign-in is not reachable yet; sign-ins will retry', { authority: config.authorityHost });
   }
 
-  const server = http.createServer(app.handler);
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -43,7 +43,8 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 export async function startIdentityProvider(options: StartIdpOptions): Promise<StartedIdp> {
   const host = options.host ?? DEFAULT_HOST;
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
-  const [signingKey, unpublishedKey] = await Promise.all([generateSigningKey(), generateSigningKey()]);
+  const [signingKey, unpublishedKey, rolledKey, otherTenantKey, homeTenantKey] = await Promise.all(
+    [generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey()]);
 
   const server = http.createServer();
   const port = await listen(server, options.port ?? DEFAULT_PORT, host);
@@ -51,8 +52,18 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
   const accessTokenIssuer = `${origin}/${TENANT_ID}/`;
 
   const issuedAccessTokens: string[] = [];
+  const issuedSecrets: string[] = [];
+  const genuineIdTokens: string[] = [];
   let tokenRequests = 0;
-  let fault: IdpFault | null = null;
+  let jwksRequests = 0;
+  let requests = 0;
+  let faults: readonly IdpFault[] = [];
+  let tokenRequestHook: (() => void) | null = null;
+  const recordSecret = (value: unknown): void => {
+    if (typeof value === 'string' && value.length >= 8) issuedSecrets.push(value);
+  };
+  for (const client of options.clients) recordSecret(client.clientSecret);
+  const keyRing = { origin, publishedKey: signingKey, rolledKey, otherTenantKey, homeTenantKey };
 
   const provider = createProvider({
     issuer: issuerFor(origin),
@@ -61,15 +72,28 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     signingKey,
     accessTokenTtlSeconds,
   });
-  shapeAuthorizationRedirects(provider);
+  shapeAuthorizationRedirects(provider, recordSecret);
   shapeTokenResponses(provider, {
-    currentFault: () => fault,
+    faults: () => faults,
     recordAccessToken: (token) => issuedAccessTokens.push(token),
-    faultContext: { publishedKey: signingKey, unpublishedKey, origin },
+    recordIdToken: (token) => genuineIdTokens.push(token),
+    recordSecret,
+    keyRing,
+    faultContext: {
+      publishedKey: signingKey,
+      unpublishedKey,
+      origin,
+      clientSecretOf: (clientId) => options.clients.find((client) => client.clientId === clientId)?.clientSecret,
+      previousIdToken: () => genuineIdTokens.at(-1),
+    },
   });
 
   const app = express();
   app.disable('x-powered-by');
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    requests += 1;
+    next();
+  });
   app.use(
     microsoftPathsRouter({
       origin,
@@ -77,8 +101,14 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
       clients: options.clients,
       onTokenRequest: () => {
         tokenRequests += 1;
+        tokenRequestHook?.();
       },
-      currentFault: () => fault,
+      onJwksRequest: () => {
+        jwksRequests += 1;
+      },
+      faults: () => faults,
+      recordSecret,
+      keyRing,
     }),
   );
   app.use(interactionRouter(provider));
@@ -102,9 +132,15 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     tenantId: TENANT_ID,
     accounts: TEST_ACCOUNTS,
     issuedAccessTokens,
+    issuedSecrets,
     tokenRequestCount: () => tokenRequests,
+    jwksRequestCount: () => jwksRequests,
+    requestCount: () => requests,
+    setTokenRequestHook(hook) {
+      tokenRequestHook = hook;
+    },
     setFault(next) {
-      fault = next;
+      faults = next === null ? [] : typeof next === 'string' ? [next as IdpFault] : [...(next as readonly IdpFault[])];
     },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

@@ -5,9 +5,10 @@ import type Provider from 'oidc-provider';
 
 import { TENANT_DOMAIN, TENANT_ID } from './accounts.ts';
 import { type FaultResponse, isTokenEndpointFault, tokenFaultResponse } from './faults.ts';
+import { HANG, type KeyRing, discoveryFault, keySetResponse } from './key-faults.ts';
 import { GRAPH_RESOURCE } from './graph.ts';
 import { renderErrorPage } from './message-pages.ts';
-import { AAD, microsoftErrorBody } from './microsoft-errors.ts';
+import { AAD, aadDescription, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES, SESSION_COOKIE } from './provider-config.ts';
 import type { IdpClient, IdpFault } from './types.ts';
 
@@ -17,7 +18,10 @@ export interface MicrosoftPathsOptions {
   provider: Provider;
   clients: readonly IdpClient[];
   onTokenRequest(): void;
-  currentFault(): IdpFault | null;
+  onJwksRequest(): void;
+  faults(): readonly IdpFault[];
+  recordSecret(value: unknown): void;
+  keyRing: KeyRing;
 }
 
 const DISCOVERY_PATH = '/v2.0/.well-known/openid-configuration';
@@ -72,7 +76,19 @@ function safeDecode(value: string): string {
 }
 
 function sendFault(res: Response, fault: FaultResponse): void {
-  res.status(fault.status).set({ 'Content-Type': fault.contentType, 'Cache-Control': 'no-store' }).send(fault.body);
+  res.status(fault.status).set({ 'Content-Type': fault.contentType, 'Cache-Control': 'no-store', ...fault.headers }).send(fault.body);
+}
+
+/** The redirect a consent error makes: back to the client with error=consent_required and the client's state. */
+function consentRequiredRedirect(query: URLSearchParams): string | undefined {
+  const redirectUri = query.get('redirect_uri');
+  if (redirectUri === null || !URL.canParse(redirectUri)) return undefined;
+  const target = new URL(redirectUri);
+  target.searchParams.set('error', 'consent_required');
+  target.searchParams.set('error_description', aadDescription(AAD.consentRequired(), newTraceInfo()));
+  const state = query.get('state');
+  if (state !== null) target.searchParams.set('state', state);
+  return target.href;
 }
 
 function sendUnknownTenant(req: Request, res: Response, segment: string, rest: string): void {
@@ -162,15 +178,40 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
         sendUnknownTenant(req, res, segment, rest);
         return;
       }
+      const faults = options.faults();
       if (rest === DISCOVERY_PATH) {
-        res.set('Cache-Control', 'max-age=86400, private').json(discoveryDocument(options.origin, segment));
+        const document = discoveryFault(faults, discoveryDocument(options.origin, segment), options.origin);
+        if (document === HANG) return;
+        if (typeof document.status === 'number' && typeof document.body === 'string') {
+          sendFault(res, document as unknown as FaultResponse);
+          return;
+        }
+        res.set('Cache-Control', 'max-age=86400, private').json(document);
+        return;
+      }
+      if (rest === PROVIDER_ROUTES.jwks && req.method === 'GET') {
+        options.onJwksRequest();
+        const keySet = await keySetResponse(faults, options.keyRing);
+        if (keySet !== HANG) sendFault(res, keySet);
         return;
       }
 
-      const fault = options.currentFault();
-      if (isTokenRequest && isTokenEndpointFault(fault)) {
-        sendFault(res, tokenFaultResponse(fault, await clientIdOfTokenRequest(req, res)));
+      const fault = faults.find(isTokenEndpointFault);
+      if (isTokenRequest && (fault !== undefined || faults.includes('token-hang'))) {
+        const clientId = await clientIdOfTokenRequest(req, res);
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        for (const name of ['code_verifier', 'client_secret', 'refresh_token']) options.recordSecret(body[name]);
+        if (fault === undefined) return; // token-hang: the connection stays open until the client gives up
+        sendFault(res, tokenFaultResponse(fault, clientId, `${options.origin}/${match[1]}${rest}`));
         return;
+      }
+      if (req.method === 'GET' && rest === PROVIDER_ROUTES.authorization && faults.includes('authorize-consent-required')) {
+        const queryStart = req.url.indexOf('?');
+        const location = consentRequiredRedirect(new URLSearchParams(queryStart === -1 ? '' : req.url.slice(queryStart + 1)));
+        if (location !== undefined) {
+          res.redirect(302, location);
+          return;
+        }
       }
 
       const queryStart = req.url.indexOf('?');

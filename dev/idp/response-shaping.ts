@@ -1,7 +1,8 @@
 // Development only: post-processing of oidc-provider responses into Microsoft's shapes, and the token-endpoint faults.
 import type Provider from 'oidc-provider';
 
-import { type IdTokenFaultContext, isIdTokenFault, tamperIdToken } from './faults.ts';
+import { type IdTokenFaultContext, alterTokenResponse, isIdTokenFault, isResponseFault, tamperIdToken } from './faults.ts';
+import { type KeyRing, resignForKeyFault } from './key-faults.ts';
 import { aadDescription, aadErrorFor, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES } from './provider-config.ts';
 import type { IdpFault } from './types.ts';
@@ -11,9 +12,14 @@ type KoaContext = Parameters<KoaMiddleware>[0];
 
 /** What the token-endpoint post-processing needs from the running provider. */
 export interface TokenEndpointHooks {
-  currentFault(): IdpFault | null;
+  faults(): readonly IdpFault[];
   recordAccessToken(accessToken: string): void;
+  /** Every genuine id_token, in order (the replay fault hands out the previous one). */
+  recordIdToken(idToken: string): void;
+  /** Codes, verifiers, secrets and tokens, for tests that search logs for them. */
+  recordSecret(value: unknown): void;
   faultContext: IdTokenFaultContext;
+  keyRing: KeyRing;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -52,15 +58,23 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
     await next();
     if (ctx.method !== 'POST' || ctx.path !== PROVIDER_ROUTES.token) return;
 
+    const requestBody = (ctx as { oidc?: { body?: Record<string, unknown> } }).oidc?.body ?? {};
+    // Codes are recorded when issued (shapeAuthorizationRedirects): a posted one may be any text a test chose.
+    for (const name of ['code_verifier', 'client_secret', 'refresh_token']) hooks.recordSecret(requestBody[name]);
+
     const body: unknown = ctx.body;
     if (ctx.status === 200 && isRecord(body) && typeof body.access_token === 'string') {
-      const fault = hooks.currentFault();
+      const faults = hooks.faults();
       let idToken = stringOf(body.id_token);
-      if (idToken !== undefined && isIdTokenFault(fault)) {
-        idToken = await tamperIdToken(fault, idToken, hooks.faultContext);
+      if (idToken !== undefined) {
+        const genuine = idToken;
+        const idTokenFault = faults.find(isIdTokenFault);
+        if (idTokenFault !== undefined) idToken = await tamperIdToken(idTokenFault, idToken, hooks.faultContext);
+        idToken = await resignForKeyFault(faults, idToken, hooks.keyRing);
+        hooks.recordIdToken(genuine);
+        hooks.recordSecret(genuine);
       }
-      hooks.recordAccessToken(body.access_token);
-      ctx.body = {
+      let shaped: Record<string, unknown> = {
         token_type: body.token_type,
         scope: body.scope,
         expires_in: body.expires_in,
@@ -69,6 +83,12 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
         refresh_token: body.refresh_token,
         id_token: idToken,
       };
+      const responseFault = faults.find(isResponseFault);
+      if (responseFault !== undefined) shaped = alterTokenResponse(responseFault, shaped);
+      hooks.recordSecret(body.access_token);
+      for (const name of ['access_token', 'refresh_token', 'id_token']) hooks.recordSecret(shaped[name]);
+      if (typeof shaped.access_token === 'string') hooks.recordAccessToken(shaped.access_token);
+      ctx.body = shaped;
       return;
     }
 
@@ -96,7 +116,7 @@ function rewriteResponseParameters(params: URLSearchParams, provider: Provider, 
 }
 
 /** Authorization redirects back to the client: drop `iss`, and give errors Microsoft's AADSTS descriptions. */
-export function shapeAuthorizationRedirects(provider: Provider): void {
+export function shapeAuthorizationRedirects(provider: Provider, recordSecret: (value: unknown) => void = () => {}): void {
   provider.use(async (ctx, next) => {
     await next();
     if (!ctx.path.startsWith(PROVIDER_ROUTES.authorization)) return;
@@ -104,6 +124,7 @@ export function shapeAuthorizationRedirects(provider: Provider): void {
     if (location === '' || !URL.canParse(location)) return;
 
     const url = new URL(location);
+    recordSecret(url.searchParams.get('code'));
     let changed = rewriteResponseParameters(url.searchParams, provider, ctx);
     if (url.hash.length > 1) {
       const fragment = new URLSearchParams(url.hash.slice(1));

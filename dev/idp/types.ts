@@ -20,19 +20,70 @@ export interface TestAccount {
   jobTitle: string;
 }
 
-/** A failure the token endpoint can be told to produce, see {@link StartedIdp.setFault}. */
+/** A failure the local provider can be told to produce, see {@link StartedIdp.setFault}. */
 export type IdpFault =
-  | 'token-invalid-client' // token endpoint: 401 invalid_client, AADSTS7000215, error_codes [7000215]
-  | 'token-invalid-grant' // token endpoint: 400 invalid_grant, AADSTS54005 (code already redeemed)
-  | 'token-server-error' // token endpoint: 500 with Microsoft-shaped JSON (error: 'server_error')
-  | 'token-html' // token endpoint: 200 with an HTML body
+  // Token endpoint: the whole response is replaced (the code is not redeemed).
+  | 'token-invalid-client' // 401 invalid_client, AADSTS7000215, error_codes [7000215]
+  | 'token-client-secret-expired' // 401 invalid_client, AADSTS7000222
+  | 'token-invalid-grant' // 400 invalid_grant, AADSTS54005 (code already redeemed)
+  | 'token-code-expired' // 400 invalid_grant, AADSTS70008
+  | 'token-server-error' // 500 with Microsoft-shaped JSON (error: 'server_error')
+  | 'token-service-unavailable' // 503 with an HTML body
+  | 'token-temporarily-unavailable' // 503 JSON error 'temporarily_unavailable'
+  | 'token-throttled' // 429 with Retry-After
+  | 'token-html' // 200 with an HTML body
+  | 'token-truncated-json' // 200 with JSON cut off in the middle
+  | 'token-redirect' // 307 back to the token endpoint (a client that follows posts the code again)
+  | 'token-hang' // never answers
+  // Token endpoint: the genuine response, altered.
+  | 'response-no-access-token'
+  | 'response-no-id-token'
+  | 'response-token-type-mac' // token_type 'MAC'
+  | 'response-no-expires-in'
+  | 'response-opaque-access-token' // an opaque access token, as personal accounts get
+  | 'response-markup-access-token' // an access token with HTML metacharacters
+  // The id_token of a genuine response, altered.
   | 'id-token-wrong-nonce'
+  | 'id-token-no-nonce'
+  | 'id-token-replayed' // the id_token of the previous sign-in
   | 'id-token-wrong-audience'
+  | 'id-token-no-audience'
+  | 'id-token-extra-audience' // aud [client, another]
+  | 'id-token-wrong-azp'
   | 'id-token-expired' // exp and iat an hour or more in the past
+  | 'id-token-no-exp'
+  | 'id-token-not-yet-valid' // nbf an hour ahead
+  | 'id-token-no-iat'
+  | 'id-token-week-old' // iat a week ago, exp still ahead
   | 'id-token-wrong-issuer' // iss of another tenant on the same origin
+  | 'id-token-v1-issuer' // https://sts.windows.net/{tid}/
+  | 'id-token-other-cloud-issuer' // https://login.microsoftonline.us/{tid}/v2.0
+  | 'id-token-template-issuer' // the literal {tenantid} template
+  | 'id-token-non-guid-tid' // tid 'common' with a matching iss
+  | 'id-token-other-tenant' // the same oid in another tenant, iss and tid consistent (a genuine guest sign-in)
+  | 'id-token-new-username' // same tid and oid, another username and email
+  | 'id-token-no-sub'
   | 'id-token-bad-signature' // signature bytes altered
   | 'id-token-unknown-key' // signed with a key whose kid is NOT in the JWKS
-  | 'id-token-alg-none'; // header alg none, empty signature
+  | 'id-token-alg-none' // header alg none, empty signature
+  | 'id-token-hs256-client-secret' // HS256 keyed with the client secret
+  | 'id-token-jku-header' // signed with an unpublished key named by a jku URL
+  | 'id-token-x5u-header' // signed with an unpublished key named by an x5u URL
+  | 'id-token-jwk-header' // signed with an unpublished key embedded as jwk
+  // The key set (JWKS) and discovery.
+  | 'keys-error' // JWKS answers 500
+  | 'keys-hang' // JWKS never answers
+  | 'keys-empty' // {"keys":[]}
+  | 'keys-garbage-beside-good' // unparseable and foreign keys next to the real one
+  | 'keys-rolled' // the JWKS publishes a new key instead of the old one, and ID tokens are signed with it
+  | 'keys-fixed-tenant-issuer' // ID tokens signed with a published key whose JWKS issuer names another tenant
+  | 'keys-home-tenant-issuer' // ID tokens signed with a published key whose JWKS issuer names the home tenant
+  | 'discovery-error' // discovery answers 500
+  | 'discovery-hang' // discovery never answers
+  | 'discovery-other-tenant-issuer' // a tenant's discovery names another tenant as issuer
+  | 'discovery-foreign-endpoints' // the token endpoint is on another host
+  // The authorization endpoint.
+  | 'authorize-consent-required'; // redirects back with error=consent_required (AADSTS65001) and the state
 
 /** A running local identity provider. */
 export interface StartedIdp {
@@ -47,8 +98,16 @@ export interface StartedIdp {
   issuedAccessTokens: readonly string[];
   /** How many POSTs reached the token endpoint (tests assert it is not called on rejected callbacks). */
   tokenRequestCount(): number;
-  /** Applies to every following token response until cleared with null. */
-  setFault(fault: IdpFault | null): void;
+  /** How many GETs reached the key set (JWKS) endpoint. */
+  jwksRequestCount(): number;
+  /** How many requests of any kind reached the provider. */
+  requestCount(): number;
+  /** Every code, code verifier, client secret and token the provider received or issued (tests search logs for them). */
+  issuedSecrets: readonly string[];
+  /** Runs when a token request arrives, before it is answered (tests use it to break things mid-exchange). */
+  setTokenRequestHook(hook: (() => void) | null): void;
+  /** Applies to every following response until cleared with null; several faults of different kinds may be combined. */
+  setFault(fault: IdpFault | readonly IdpFault[] | null): void;
   /** Stops the server, closes open connections and releases the port. */
   close(): Promise<void>;
 }

@@ -16,13 +16,14 @@ export interface CallbackDependencies {
   verifier: IdTokenVerifier;
   tokenStore: TokenStore;
   logger: Logger;
+  now?: () => number;
 }
 
 /**
  * GET /connect/get_token, the redirect URI. Guard clauses first (state, Microsoft's error, code),
  * then the code exchange, the ID-token checks, the database, and a new session id.
  */
-export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger }: CallbackDependencies): RequestHandler {
+export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now = Date.now }: CallbackDependencies): RequestHandler {
   return async (req, res) => {
     const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
     const state = singleParameter(query, 'state');
@@ -34,7 +35,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     // Consumed before anything else happens, so the same callback can never be used twice.
     req.session.pendingSignIns = remaining;
     await saveSession(req);
-    if (Date.now() - signIn.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending sign-in expired');
+    if (now() - signIn.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending sign-in expired');
 
     const error = singleParameter(query, 'error');
     if (error !== undefined || query.has('error')) throw authorizationError(query, error);
@@ -59,7 +60,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     const otherTabs = req.session.pendingSignIns;
     await regenerateSession(req);
     req.session.userId = userId;
-    req.session.startedAt = Date.now();
+    req.session.startedAt = now();
     if (otherTabs.length > 0) req.session.pendingSignIns = otherTabs;
     await saveSession(req);
     logger.info('signed in', { userId, tenantId: identity.tenantId });

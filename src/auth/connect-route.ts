@@ -6,13 +6,13 @@ import { buildAuthorizationUrl } from './oauth-client.ts';
 import { addPendingSignIn, createPendingSignIn } from './pending-sign-ins.ts';
 
 /** GET /connect: a fresh state, nonce and PKCE verifier kept in this browser's session, then off to Microsoft. */
-export function createConnectRoute(config: Config, discovery: Discovery): RequestHandler {
+export function createConnectRoute(config: Config, discovery: Discovery, now: () => number = Date.now): RequestHandler {
   return async (req, res) => {
     const metadata = await discovery.getMetadata();
-    const now = Date.now();
-    const signIn = createPendingSignIn(now);
+    const startedAt = now();
+    const signIn = createPendingSignIn(startedAt);
     req.session.pendingSignIns = addPendingSignIn(req.session.pendingSignIns, signIn);
-    req.session.startedAt ??= now;
+    req.session.startedAt ??= startedAt;
     // The session must be stored before the browser leaves, or the callback finds nothing.
     await saveSession(req);
     res.set('Cache-Control', 'no-store');

@@ -30,7 +30,7 @@ export function discoveryUrl(config: Pick<Config, 'authorityHost' | 'tenant'>): 
   return `${config.authorityHost}/${encodeURIComponent(config.tenant)}/v2.0/.well-known/openid-configuration`;
 }
 
-export function createDiscovery(config: Config, logger: Logger): Discovery {
+export function createDiscovery(config: Config, logger: Logger, now: () => number = Date.now): Discovery {
   let cached: { metadata: ProviderMetadata; fetchedAt: number } | undefined;
   let loading: Promise<ProviderMetadata> | undefined;
 
@@ -45,15 +45,21 @@ export function createDiscovery(config: Config, logger: Logger): Discovery {
         { fix: 'Try again in a minute. If it keeps happening, the operator should check that O365_AUTHORITY_HOST and O365_TENANT are right and reachable.', cause: error });
     }
     const metadata = readMetadata(document, config);
-    cached = { metadata, fetchedAt: Date.now() };
+    cached = { metadata, fetchedAt: now() };
     return metadata;
   };
 
   return {
     async getMetadata() {
-      if (cached && Date.now() - cached.fetchedAt < CACHE_MS) return cached.metadata;
+      if (cached && now() - cached.fetchedAt < CACHE_MS) return cached.metadata;
       loading ??= load().finally(() => { loading = undefined; });
-      return loading;
+      // A stale document keeps sign-ins working while discovery is down; a mismatch never does.
+      if (cached === undefined) return loading;
+      const stale = cached.metadata;
+      return loading.catch((error: unknown) => {
+        if (error instanceof DiscoveryMismatchError) throw error;
+        return stale;
+      });
     },
   };
 }

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
-import { SignInError } from '../errors.ts';
+import { SignInError, tenantNotAllowed } from '../errors.ts';
 import type { ProviderMetadata } from './discovery.ts';
+import type { SigningKey, SigningKeys } from './signing-keys.ts';
 
 /** Who signed in, from a verified ID token. The stable key is (tenantId, objectId). */
 export interface VerifiedIdentity {
@@ -27,8 +28,6 @@ export interface IdTokenVerifier {
 export const CLOCK_SKEW_SECONDS = 300;
 /** An ID token issued longer ago than this is not fresh from this sign-in. */
 const MAX_TOKEN_AGE_SECONDS = 3600;
-/** After fetching the key set, wait this long before fetching it again for an unknown kid. */
-const JWKS_COOLDOWN_MS = 30_000;
 
 // jose reports these when the token itself is bad; anything else (network, HTTP) means the keys could not be read.
 const TOKEN_FAULTS = new Set([
@@ -46,17 +45,8 @@ export function expectedIssuer(discoveryIssuer: string, tenantId: string): strin
   return discoveryIssuer.replace('{tenantid}', tenantId.toLowerCase());
 }
 
-export function createIdTokenVerifier(config: Config): IdTokenVerifier {
-  const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-  const keySetFor = (jwksUri: string) => {
-    let keySet = keySets.get(jwksUri);
-    if (keySet === undefined) {
-      keySet = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: config.httpTimeoutMs });
-      keySets.set(jwksUri, keySet);
-    }
-    return keySet;
-  };
-
+/** Checks ID tokens against the keys of the discovery jwks_uri (see signing-keys.ts) and the configuration. */
+export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys): IdTokenVerifier {
   return {
     async verify(idToken, { metadata, expectedNonce }) {
       let header: ReturnType<typeof decodeProtectedHeader>;
@@ -71,8 +61,12 @@ export function createIdTokenVerifier(config: Config): IdTokenVerifier {
       }
 
       let claims: JWTPayload;
+      let signingKey: SigningKey | undefined;
       try {
-        ({ payload: claims } = await jwtVerify(idToken, keySetFor(metadata.jwksUri), {
+        ({ payload: claims } = await jwtVerify(idToken, async (protectedHeader) => {
+          signingKey = await signingKeys.keyFor(metadata.jwksUri, protectedHeader.kid);
+          return signingKey.key;
+        }, {
           algorithms: ['RS256'],
           audience: config.appId,
           clockTolerance: CLOCK_SKEW_SECONDS,
@@ -83,6 +77,7 @@ export function createIdTokenVerifier(config: Config): IdTokenVerifier {
         if (error instanceof joseErrors.JOSEError && TOKEN_FAULTS.has(error.code)) {
           throw invalidIdToken(error.message, error);
         }
+        if (error instanceof SignInError) throw error;
         throw new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
           'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.',
           { fix: 'Try again in a minute.', cause: error });
@@ -96,6 +91,11 @@ export function createIdTokenVerifier(config: Config): IdTokenVerifier {
       const tenantId = stringClaim(claims, 'tid');
       const issuer = expectedIssuer(metadata.issuer, tenantId);
       if (issuer === undefined || claims.iss !== issuer) throw invalidIdToken('the ID token issuer is not the expected one');
+      // Microsoft's key sets name the issuer each key may sign for: a tenant's own key must not vouch for another tenant.
+      if (signingKey?.issuer !== undefined && expectedIssuer(signingKey.issuer, tenantId) !== claims.iss) {
+        throw invalidIdToken('the signing key belongs to another issuer');
+      }
+      if (config.allowedTenants !== undefined && !config.allowedTenants.includes(tenantId.toLowerCase())) throw tenantNotAllowed(tenantId);
       const subject = stringClaim(claims, 'sub');
       const objectId = stringClaim(claims, 'oid');
       const username = optionalClaim(claims, 'preferred_username') ?? optionalClaim(claims, 'email') ?? optionalClaim(claims, 'upn') ?? '';

@@ -140,7 +140,7 @@ export function tokenEndpointError(error: unknown): SignInError {
   if (oauthError === undefined) {
     return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
       'The app could not get an answer from Microsoft\'s token service, so your sign-in was not completed and nothing was stored.',
-      { fix: 'Try again in a minute.', cause: error, status: boom?.output?.statusCode === 504 ? 504 : 502 });
+      { fix: 'Try again in a minute.', cause: error, status: boom?.output?.statusCode === 504 ? 503 : 502 });
   }
   const details = providerDetails(fields);
   switch (oauthError) {
@@ -151,7 +151,7 @@ export function tokenEndpointError(error: unknown): SignInError {
     case 'invalid_client':
     case 'unauthorized_client':
       return new SignInError('client_misconfigured', 'The app\'s registration does not match its settings',
-        'Microsoft refused the app\'s credentials, so nobody can sign in until the operator fixes them.',
+        'Microsoft sign-in is unavailable for this app: Microsoft refused the app\'s credentials, so nobody can sign in until the operator fixes them. Try again once they have.',
         { fix: 'Operator: check O365_APP_ID and O365_APP_KEY. If the client secret is wrong or expired (AADSTS7000215, AADSTS7000222), create a new one in Microsoft Entra admin center › App registrations › your app › Certificates & secrets and put its Value in O365_APP_KEY.', details, cause: error });
     case 'temporarily_unavailable':
     case 'server_error':

@@ -1,14 +1,11 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createDiscovery } from '../auth/discovery.ts';
-import { createIdTokenVerifier } from '../auth/id-token.ts';
 import { parseConfig } from '../config.ts';
 import { sqliteFilePath } from '../database-url.ts';
 import { openDatabase } from '../db.ts';
 import { silentLogger } from '../log.ts';
-import { createTokenCipher } from '../tokens/token-cipher.ts';
-import { createTokenService, TokenRefreshError } from '../tokens/token-service.ts';
-import { createTokenStore } from '../tokens/token-store.ts';
+import { TokenRefreshError } from '../tokens/token-service.ts';
+import { createTokenServices } from '../tokens/token-services.ts';
 import type { StoredUser } from '../tokens/token-store.ts';
 
 /** Exit codes of `npm run token`, one per thing a script may want to handle. */
@@ -98,9 +95,7 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
       return EXIT.severalUsers;
     }
 
-    const discovery = createDiscovery(config, silentLogger);
-    const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey]));
-    const tokenService = createTokenService({ config, discovery, verifier: createIdTokenVerifier(config), tokenStore, logger: silentLogger });
+    const { tokenService } = createTokenServices(config, database, silentLogger);
     try {
       const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
       if (options.json) {

@@ -13,10 +13,12 @@ export class PrismaSessionStore extends session.Store {
   readonly #database: Database;
   readonly #defaultMaxAgeMs: number;
   readonly #purgeTimer: NodeJS.Timeout;
+  readonly #now: () => number;
 
-  constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger }) {
+  constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number }) {
     super();
     this.#database = database;
+    this.#now = options.now ?? Date.now;
     this.#defaultMaxAgeMs = options.defaultMaxAgeMs;
     this.#purgeTimer = setInterval(() => {
       this.purgeExpired().catch((error: unknown) => options.logger.warn('session purge failed', { reason: String(error) }));
@@ -25,7 +27,7 @@ export class PrismaSessionStore extends session.Store {
   }
 
   /** Deletes sessions past their expiry; returns how many. */
-  async purgeExpired(now = new Date()): Promise<number> {
+  async purgeExpired(now = new Date(this.#now())): Promise<number> {
     const { count } = await this.#database.session.deleteMany({ where: { expiresAt: { lte: now } } });
     return count;
   }
@@ -37,7 +39,7 @@ export class PrismaSessionStore extends session.Store {
 
   override get(sid: string, callback: Callback<SessionData | null>): void {
     this.#database.session.findUnique({ where: { id: sid } }).then((row) => {
-      if (row === null || row.expiresAt.getTime() <= Date.now()) return callback(undefined, null);
+      if (row === null || row.expiresAt.getTime() <= this.#now()) return callback(undefined, null);
       callback(undefined, JSON.parse(row.data) as SessionData);
     }, callback);
   }
@@ -63,7 +65,8 @@ export class PrismaSessionStore extends session.Store {
   }
 
   #expiryOf(data: SessionData): Date {
-    const expires = data.cookie?.expires;
-    return expires ? new Date(expires) : new Date(Date.now() + this.#defaultMaxAgeMs);
+    // The cookie's remaining lifetime, counted on this store's clock.
+    const maxAge = data.cookie?.maxAge;
+    return new Date(this.#now() + (typeof maxAge === 'number' ? maxAge : this.#defaultMaxAgeMs));
   }
 }

@@ -16,10 +16,10 @@ export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
  * (Strict would drop the cookie on the way back from Microsoft), Secure on https,
  * an idle timeout that slides with each request and an absolute lifetime.
  */
-export function createSessionMiddleware(config: Config, database: Database, logger: Logger): { middleware: RequestHandler[]; store: PrismaSessionStore } {
+export function createSessionMiddleware(config: Config, database: Database, logger: Logger, now: () => number = Date.now): { middleware: RequestHandler[]; store: PrismaSessionStore } {
   const idleMs = config.sessionIdleMinutes * 60 * 1000;
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
-  const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger });
+  const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now });
   const https = config.baseUrl.startsWith('https:');
 
   const sessions = session({
@@ -34,7 +34,7 @@ export function createSessionMiddleware(config: Config, database: Database, logg
 
   const enforceAbsoluteLifetime: RequestHandler = async (req, _res, next) => {
     const startedAt = req.session.startedAt;
-    if (startedAt !== undefined && Date.now() - startedAt > maxMs) await regenerateSession(req);
+    if (startedAt !== undefined && now() - startedAt > maxMs) await regenerateSession(req);
     next();
   };
 

@@ -3,6 +3,7 @@ import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
+import { retryWhenBusy } from '../database-retry.ts';
 
 export interface StoredUser {
   readonly id: string;
@@ -71,12 +72,12 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
         needsSignIn: false,
       };
       const profile = { displayName: identity.displayName, username: identity.username };
-      const user = await database.user.upsert({
+      const user = await retryWhenBusy(() => database.user.upsert({
         where: { tenantId_objectId: { tenantId: identity.tenantId, objectId: identity.objectId } },
         create: { tenantId: identity.tenantId, objectId: identity.objectId, ...profile, tokenSet: { create: tokenFields } },
         update: { ...profile, tokenSet: { upsert: { create: tokenFields, update: tokenFields } } },
         select: { id: true },
-      });
+      }));
       return user.id;
     },
 
@@ -87,7 +88,8 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
         refreshToken: tokens.refreshToken ?? previous.refreshToken,
         idToken: tokens.idToken ?? previous.idToken,
       };
-      const row = await database.tokenSet.update({
+      // The old refresh token may already be spent upstream: a busy database must not lose the new one.
+      const row = await retryWhenBusy(() => database.tokenSet.update({
         where: { userId: user.id },
         data: {
           ...sealTokens(user, plain),
@@ -96,7 +98,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
           expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
           needsSignIn: false,
         },
-      });
+      }));
       return { ...plain, tokenType: row.tokenType, scopes: row.scopes.split(' ').filter(Boolean), expiresAt: row.expiresAt, needsSignIn: false, updatedAt: row.updatedAt };
     },
 

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { SignInError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isDatabaseError } from '../database-retry.ts';
 import { adviceFor } from './error-advice.ts';
 
 /** Unknown paths: a readable 404 page. */
@@ -48,8 +49,12 @@ export function createErrorHandler(config: Config, logger: Logger): ErrorRequest
   };
 }
 
-/** Body-parser and other middleware errors carry a 4xx status; anything else is our fault (500). */
+/** Body-parser and other middleware errors carry a 4xx status; a failing database is a 503; anything else is our fault (500). */
 function fromExpressError(error: unknown): SignInError {
+  if (isDatabaseError(error)) {
+    return new SignInError('storage_unavailable', 'The app cannot reach its database', 'The app could not read or write its database just now, so nothing was changed.',
+      { fix: 'Try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause: error });
+  }
   const status = (error as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new SignInError('bad_request', 'The request could not be read', 'The app could not understand what the browser sent.',

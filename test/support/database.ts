@@ -27,12 +27,12 @@ function migratedTemplate(): Promise<string> {
 }
 
 /** A fresh, migrated SQLite database in its own temporary folder. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { busyTimeoutMs?: number | undefined } = {}): Promise<TestDatabase> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-test-'));
   const file = path.join(folder, 'app.db');
   fs.copyFileSync(await migratedTemplate(), file);
   const url = `file:${file}`;
-  const prisma = openDatabase(url);
+  const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs });
   return {
     url,
     file,

@@ -6,6 +6,9 @@ import type { App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import type { Logger } from '../../src/log.ts';
+import { MAX_HEADER_BYTES } from '../../src/security/request-limits.ts';
+import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp, TestAccount } from '../../dev/idp/index.ts';
 import { createTestDatabase } from './database.ts';
@@ -19,6 +22,13 @@ export const TEST_APP_KEY = 'local~test~secret.not-a-real-one';
 /** Captured log lines of every harness in this process, for the check that no secret is logged. */
 export const capturedLogs: string[] = [];
 
+/** A clock the app reads instead of Date.now, moved forward by tests (pending sign-ins, sessions, key cache). */
+export interface TestClock {
+  now(): number;
+  /** Moves the clock forward; it never goes back, as the key cache's cooldown expects. */
+  advance(ms: number): void;
+}
+
 export interface Harness {
   readonly baseUrl: string;
   readonly config: Config;
@@ -26,6 +36,7 @@ export interface Harness {
   readonly database: TestDatabase;
   readonly app: App;
   readonly logs: string[];
+  readonly clock: TestClock;
   /** A new browser with an empty cookie jar. */
   browser(): HttpBrowser;
   /** Starts a sign-in and signs in at the local provider; returns the callback URL the provider redirected to (not yet visited). */
@@ -34,14 +45,15 @@ export interface Harness {
 }
 
 /** The real app (its own config, a temporary SQLite file) and the local provider, both on loopback ports. */
-export async function startHarness(options: { env?: Record<string, string>; accessTokenTtlSeconds?: number } = {}): Promise<Harness> {
-  const database = await createTestDatabase();
-  const server = http.createServer();
+export async function startHarness(options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number } = {}): Promise<Harness> {
+  const database = await createTestDatabase({ busyTimeoutMs: options.busyTimeoutMs });
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const idp = await startIdentityProvider({
     port: 0,
-    clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }],
+    // A BASE_URL override (a TLS proxy in front) is registered too, as an operator would.
+    clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [...new Set([baseUrl, options.env?.BASE_URL ?? baseUrl])].map((url) => `${url}/connect/get_token`), postLogoutRedirectUris: [`${baseUrl}/`] }],
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
   });
   const parsed = parseConfig({
@@ -54,15 +66,20 @@ export async function startHarness(options: { env?: Record<string, string>; acce
     SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
     TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     O365_HTTP_TIMEOUT_MS: '3000',
+    SIGN_IN_RATE_LIMIT: '1000000',
     ...options.env,
   });
   if (!parsed.ok) throw new Error(`test configuration is invalid: ${parsed.problems.join('; ')}`);
   const logs: string[] = [];
+  let offset = 0;
+  const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
   const app = createApp(parsed.config, {
     database: database.prisma,
-    logger: createLogger((line) => { logs.push(line); capturedLogs.push(line); }),
+    logger: createTestLogger(logs),
+    now: clock.now,
   });
   server.on('request', app.handler);
+  const browsers: HttpBrowser[] = [];
 
   return {
     baseUrl,
@@ -71,9 +88,16 @@ export async function startHarness(options: { env?: Record<string, string>; acce
     database,
     app,
     logs,
-    browser: () => new HttpBrowser(),
+    clock,
+    browser: () => {
+      const browser = new HttpBrowser();
+      browsers.push(browser);
+      return browser;
+    },
     authorize: (browser, account = idp.accounts[0]!) => authorizeAtProvider(browser, baseUrl, account),
     async close() {
+      recordTestSecrets([...idp.issuedSecrets, ...browsers.flatMap((browser) => browser.seenCookieValues()),
+        parsed.config.appKey, parsed.config.sessionSecret, parsed.config.tokenEncryptionKey.toString('base64')]);
       app.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -81,6 +105,15 @@ export async function startHarness(options: { env?: Record<string, string>; acce
       await database.remove();
     },
   };
+}
+
+/** The app's logger for tests: lines go to the harness, to this process and to the run's log file (for S35). */
+export function createTestLogger(logs: string[] = []): Logger {
+  return createLogger((line) => {
+    logs.push(line);
+    capturedLogs.push(line);
+    appendTestLog(line);
+  });
 }
 
 /** Drives the local provider's sign-in form over HTTP, as a browser without JavaScript would. */

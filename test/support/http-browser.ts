@@ -9,6 +9,12 @@ export interface Page {
 
 export class HttpBrowser {
   readonly #cookies = new Map<string, string>();
+  readonly #seenCookieValues = new Set<string>();
+
+  /** Every cookie value this browser was ever given (tests check that none reaches a log). */
+  seenCookieValues(): string[] {
+    return [...this.#seenCookieValues];
+  }
 
   /** The cookie jar's value for a name. */
   cookie(name: string): string | undefined {
@@ -61,7 +67,12 @@ export class HttpBrowser {
       if (key?.toLowerCase() === 'expires') return Date.parse(val ?? '') <= Date.now();
       return false;
     });
-    if (expired || value === '') this.#cookies.delete(name);
-    else this.#cookies.set(name, value);
+    if (expired || value === '') {
+      this.#cookies.delete(name);
+    } else {
+      this.#cookies.set(name, value);
+      this.#seenCookieValues.add(value);
+      this.#seenCookieValues.add(decodeURIComponent(value));
+    }
   }
 }

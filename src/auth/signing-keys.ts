@@ -1,0 +1,122 @@
+import { errors as joseErrors, importJWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { SignInError } from '../errors.ts';
+import { fetchJson } from '../http.ts';
+import type { Logger } from '../log.ts';
+
+/** A verification key from the provider's JWKS, with the `issuer` Microsoft publishes beside it. */
+export interface SigningKey {
+  readonly key: CryptoKey | Uint8Array;
+  /** Microsoft's JWKS names the issuer a key may sign for (`…/{tenantid}/v2.0` or one tenant); undefined if absent. */
+  readonly issuer: string | undefined;
+}
+
+export interface SigningKeys {
+  /**
+   * The key with this kid from the jwks_uri. Known keys come from the cache; an unknown kid
+   * refetches the set at most once per cooldown, one fetch for all concurrent callers.
+   * Throws JWKSNoMatchingKey when the kid is not published, SignInError 503 when no key set can be read.
+   */
+  keyFor(jwksUri: string, kid: string | undefined): Promise<SigningKey>;
+}
+
+/** Keys are refreshed after this long even when every kid is known. */
+export const KEY_CACHE_MS = 24 * 60 * 60 * 1000;
+/** After a fetch, an unknown kid waits this long before the set is fetched again. */
+export const KEY_REFETCH_COOLDOWN_MS = 60 * 1000;
+
+interface KeySet {
+  keys: Map<string, SigningKey>;
+  fetchedAt: number;
+}
+
+/** The discovery jwks_uri's keys, cached, refetched on an unknown kid with a cooldown and a single flight. */
+export function createSigningKeys(options: { timeoutMs: number; now: () => number; logger: Logger }): SigningKeys {
+  const { timeoutMs, now, logger } = options;
+  const cached = new Map<string, KeySet>();
+  const lastAttempt = new Map<string, number>();
+  const loading = new Map<string, Promise<KeySet>>();
+
+  const load = (jwksUri: string): Promise<KeySet> => {
+    let flight = loading.get(jwksUri);
+    if (flight === undefined) {
+      lastAttempt.set(jwksUri, now());
+      flight = fetchKeySet(jwksUri, timeoutMs, now, logger)
+        .then((keySet) => { cached.set(jwksUri, keySet); return keySet; })
+        .finally(() => loading.delete(jwksUri));
+      loading.set(jwksUri, flight);
+    }
+    return flight;
+  };
+
+  const refresh = async (jwksUri: string): Promise<KeySet | undefined> => {
+    try {
+      return await load(jwksUri);
+    } catch (error) {
+      logger.warn('signing keys could not be fetched', { url: jwksUri, reason: String((error as Error).message).slice(0, 200) });
+      return undefined;
+    }
+  };
+
+  return {
+    async keyFor(jwksUri, kid) {
+      if (kid === undefined) throw new joseErrors.JWKSNoMatchingKey('the token header has no kid');
+      let keySet = cached.get(jwksUri);
+      if (keySet === undefined || now() - keySet.fetchedAt > KEY_CACHE_MS) {
+        // A stale set keeps working while the provider's key endpoint is down.
+        keySet = (await refresh(jwksUri)) ?? keySet;
+      }
+      if (keySet === undefined) throw keysUnavailable();
+      const known = keySet.keys.get(kid);
+      if (known !== undefined) return known;
+
+      // Keys roll over: look again once, unless the set was fetched moments ago.
+      const sinceLastAttempt = now() - (lastAttempt.get(jwksUri) ?? 0);
+      if (loading.has(jwksUri) || sinceLastAttempt >= KEY_REFETCH_COOLDOWN_MS) {
+        const fresh = await refresh(jwksUri);
+        if (fresh === undefined) throw keysUnavailable();
+        const rolled = fresh.keys.get(kid);
+        if (rolled !== undefined) return rolled;
+      }
+      throw new joseErrors.JWKSNoMatchingKey('no published key has this kid');
+    },
+  };
+}
+
+async function fetchKeySet(jwksUri: string, timeoutMs: number, now: () => number, logger: Logger): Promise<KeySet> {
+  const document = await fetchJson(jwksUri, { timeoutMs });
+  const entries = (document as { keys?: unknown })?.keys;
+  if (!Array.isArray(entries)) throw new Error('the key set has no keys array');
+  const keys = new Map<string, SigningKey>();
+  for (const entry of entries) {
+    const signingKey = await importSigningKey(entry);
+    if (signingKey === undefined) {
+      logger.warn('ignored an unusable key in the key set', { url: jwksUri });
+      continue;
+    }
+    keys.set(signingKey.kid, signingKey.key);
+  }
+  if (keys.size === 0) throw new Error('the key set has no usable RS256 key');
+  return { keys, fetchedAt: now() };
+}
+
+/** An RSA signature key with a kid, or undefined for anything else (other types, garbage). */
+async function importSigningKey(entry: unknown): Promise<{ kid: string; key: SigningKey } | undefined> {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const jwk = entry as JWK & { issuer?: unknown };
+  if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return undefined;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
+  if (jwk.alg !== undefined && jwk.alg !== 'RS256') return undefined;
+  try {
+    const key = await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'RS256');
+    return { kid: jwk.kid, key: { key, issuer: typeof jwk.issuer === 'string' ? jwk.issuer : undefined } };
+  } catch {
+    return undefined;
+  }
+}
+
+function keysUnavailable(): SignInError {
+  return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
+    'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.',
+    { fix: 'Try again in a minute.' });
+}

@@ -1,0 +1,41 @@
+import type { Database } from '../db.ts';
+import type { TokenCipher } from './token-cipher.ts';
+import { TokenDecryptError } from './token-cipher.ts';
+
+/** What a rotation did, row by row. */
+export interface RotationReport {
+  /** Token sets now sealed under the current key. */
+  readonly reencrypted: number;
+  /** Token sets no configured key could open; left as they are (their users must sign in again). */
+  readonly unreadable: number;
+}
+
+const TOKEN_COLUMNS = ['accessToken', 'refreshToken', 'idToken'] as const;
+
+/**
+ * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
+ * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column).
+ */
+export async function reencryptTokens(database: Database, cipher: TokenCipher): Promise<RotationReport> {
+  const rows = await database.tokenSet.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
+  let reencrypted = 0;
+  let unreadable = 0;
+  for (const row of rows) {
+    const context = (column: string) => `${row.user.tenantId}/${row.user.objectId}/${column}`;
+    const sealed: Partial<Record<(typeof TOKEN_COLUMNS)[number], string>> = {};
+    try {
+      for (const column of TOKEN_COLUMNS) {
+        const value = row[column];
+        if (value !== null) sealed[column] = cipher.seal(cipher.open(value, context(column)), context(column));
+      }
+    } catch (error) {
+      if (!(error instanceof TokenDecryptError)) throw error;
+      unreadable += 1;
+      continue;
+    }
+    // Only if nobody replaced the row meanwhile (a sign-in writes a fresh set under the current key anyway).
+    const { count } = await database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed });
+    reencrypted += count;
+  }
+  return { reencrypted, unreadable };
+}

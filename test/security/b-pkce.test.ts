@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { startHarness } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
+
+describe('B. PKCE', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness(); });
+  after(async () => { await harness.close(); });
+  beforeEach(async () => { await resetHarness(harness); });
+
+  it('S9: when /connect sends the browser to Microsoft, then every request carries a 43-character S256 code_challenge of the stored verifier', async () => {
+    const browser = harness.browser();
+    const challenges = new Set<string>();
+    for (let i = 0; i < 20; i += 1) {
+      const connect = await browser.request(`${harness.baseUrl}/connect`);
+      assert.equal(connect.status, 302);
+      const query = new URL(connect.location!).searchParams;
+      assert.equal(query.get('code_challenge_method'), 'S256', 'Entra treats a missing method as plain');
+      assert.match(query.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(query.getAll('code_challenge').length, 1);
+      assert.equal(query.get('response_type'), 'code');
+      assert.equal(query.get('response_mode'), 'query');
+      challenges.add(query.get('code_challenge')!);
+    }
+    assert.equal(challenges.size, 20);
+    const row = await harness.database.prisma.session.findFirstOrThrow();
+    const { pendingSignIns } = JSON.parse(row.data) as { pendingSignIns: { codeVerifier: string }[] };
+    for (const { codeVerifier } of pendingSignIns) {
+      assert.ok(challenges.has(crypto.createHash('sha256').update(codeVerifier).digest('base64url')), 'the challenge is SHA-256 of the stored verifier');
+    }
+  });
+
+  it('S9: when the token endpoint fails, then the app does not retry, with or without PKCE', async () => {
+    harness.idp.setFault('token-server-error');
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    const before = harness.idp.tokenRequestCount();
+    const page = await browser.request(callbackUrl);
+    assert.equal(page.status, 503);
+    assert.equal(harness.idp.tokenRequestCount(), before + 1);
+  });
+
+  it('S10: when a code bound to another challenge arrives with this browser\'s valid state (code injection), then the token endpoint refuses it (AADSTS501481) and the page says start again', async () => {
+    const attacker = harness.browser();
+    const attackersCode = new URL(await harness.authorize(attacker, harness.idp.accounts[1])).searchParams.get('code')!;
+    const victim = harness.browser();
+    const victimsCallback = new URL(await harness.authorize(victim, harness.idp.accounts[0]));
+    victimsCallback.searchParams.set('code', attackersCode);
+    const page = await victim.request(victimsCallback.href);
+    assert.equal(page.status, 400);
+    assert.match(page.body, /Start the sign-in again/);
+    assert.match(page.body, /AADSTS501481/);
+    assert.match(page.body, /href="\/connect"/);
+    await assertNothingHappened(harness, victim);
+  });
+});

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { createApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
+import { keyIdOf } from '../../src/tokens/token-cipher.ts';
+import { createTestLogger, startHarness } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import type { HttpBrowser } from '../support/http-browser.ts';
+import { resetHarness, signIn } from '../support/outcomes.ts';
+
+/** Serves the harness's database with other encryption keys, as after a restart with a changed .env. */
+async function withKeys<T>(harness: Harness, keys: { current: Buffer; previous?: Buffer[] }, use: (baseUrl: string) => Promise<T>): Promise<T> {
+  const parsed = parseConfig({
+    O365_APP_ID: harness.config.appId, O365_APP_KEY: harness.config.appKey, O365_AUTHORITY_HOST: harness.config.authorityHost,
+    BASE_URL: harness.baseUrl, DATABASE_URL: harness.database.url, SESSION_SECRET: harness.config.sessionSecret,
+    TOKEN_ENCRYPTION_KEY: keys.current.toString('base64'),
+    TOKEN_ENCRYPTION_KEYS_PREVIOUS: (keys.previous ?? []).map((key) => key.toString('base64')).join(','),
+  });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('; '));
+  const app = createApp(parsed.config as Config, { database: harness.database.prisma, logger: createTestLogger(), now: harness.clock.now });
+  const server = http.createServer(app.handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    app.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+async function homeOf(browser: HttpBrowser, baseUrl: string): Promise<{ status: number; body: string }> {
+  const page = await browser.request(`${baseUrl}/`);
+  return { status: page.status, body: page.body };
+}
+
+function runRotateKey(harness: Harness, current: Buffer, previous: Buffer[]): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/rotate-key.ts'], {
+    env: { ...process.env, DATABASE_URL: harness.database.url, TOKEN_ENCRYPTION_KEY: current.toString('base64'), TOKEN_ENCRYPTION_KEYS_PREVIOUS: previous.map((key) => key.toString('base64')).join(',') },
+    encoding: 'utf8',
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('H. tokens at rest and on the page', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness(); });
+  after(async () => { await harness.close(); });
+  beforeEach(async () => { await resetHarness(harness); });
+
+  it('S33: when the database file is dumped after a sign-in, then it holds no access, refresh or ID token in plain text', async () => {
+    assert.equal((await signIn(harness)).callback.status, 303);
+    await harness.database.prisma.$executeRawUnsafe('PRAGMA wal_checkpoint(FULL)').catch(() => undefined);
+    const secrets = harness.idp.issuedSecrets.filter((secret) => secret !== harness.config.appKey);
+    assert.ok(secrets.length >= 3, 'access, refresh and ID token were issued');
+    const files = [harness.database.file, `${harness.database.file}-wal`, `${harness.database.file}-journal`].filter((file) => fs.existsSync(file));
+    const dump = Buffer.concat(files.map((file) => fs.readFileSync(file))).toString('latin1');
+    for (const secret of secrets) assert.ok(!dump.includes(secret.slice(-40)), 'no token (not even its signature) in the file');
+    const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
+    for (const column of [row.accessToken, row.refreshToken!, row.idToken]) {
+      assert.match(column, new RegExp(`^v1\\.${keyIdOf(harness.config.tokenEncryptionKey)}\\.`), 'AES-256-GCM, tagged with the key id');
+    }
+  });
+
+  it('S33: when the key rotates, then old rows open with TOKEN_ENCRYPTION_KEYS_PREVIOUS, npm run rotate-key re-encrypts them, and the old key can go', async () => {
+    const { browser } = await signIn(harness);
+    assert.equal((await signIn(harness, harness.idp.accounts[1])).callback.status, 303);
+    const token = harness.idp.issuedAccessTokens.at(-2)!;
+    const oldKey = harness.config.tokenEncryptionKey;
+    const newKey = crypto.randomBytes(32);
+
+    await withKeys(harness, { current: newKey }, async (baseUrl) => {
+      const home = await homeOf(browser, baseUrl);
+      assert.equal(home.status, 200);
+      assert.match(home.body, /Sign in again/, 'without the old key the token cannot be read: sign in again, not a 500');
+    });
+    await withKeys(harness, { current: newKey, previous: [oldKey] }, async (baseUrl) => {
+      assert.ok((await homeOf(browser, baseUrl)).body.includes(token), 'the previous key still decrypts');
+    });
+
+    const rotation = runRotateKey(harness, newKey, [oldKey]);
+    assert.equal(rotation.status, 0, rotation.output);
+    assert.match(rotation.output, new RegExp(`Re-encrypted 2 token set\\(s\\) under key ${keyIdOf(newKey)}; 0 could not be read`));
+    for (const row of await harness.database.prisma.tokenSet.findMany()) assert.ok(row.accessToken.startsWith(`v1.${keyIdOf(newKey)}.`));
+    await withKeys(harness, { current: newKey }, async (baseUrl) => {
+      assert.ok((await homeOf(browser, baseUrl)).body.includes(token), 'after rotate-key the new key alone is enough');
+    });
+    const again = runRotateKey(harness, crypto.randomBytes(32), []);
+    assert.match(again.output, /Re-encrypted 0 token set\(s\).*; 2 could not be read/s, 'rows no key opens are counted, not destroyed');
+    assert.equal(await harness.database.prisma.tokenSet.count(), 2);
+  });
+
+  it('S33: when a stored ciphertext is tampered with or swapped with another user\'s, then the page says "sign in again", never a 500', async () => {
+    const alice = await signIn(harness, harness.idp.accounts[0]);
+    const bob = await signIn(harness, harness.idp.accounts[1]);
+    const [first, second] = await harness.database.prisma.tokenSet.findMany({ orderBy: { createdAt: 'asc' } });
+    await harness.database.prisma.tokenSet.update({ where: { id: first!.id }, data: { accessToken: second!.accessToken } });
+    const tampered = `${second!.accessToken.slice(0, -4)}${second!.accessToken.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    await harness.database.prisma.tokenSet.update({ where: { id: second!.id }, data: { accessToken: tampered } });
+    for (const { browser } of [alice, bob]) {
+      const home = await homeOf(browser, harness.baseUrl);
+      assert.equal(home.status, 200);
+      assert.match(home.body, /Sign in again/);
+      assert.doesNotMatch(home.body, /id="access-token"/);
+    }
+    await harness.database.prisma.tokenSet.update({ where: { id: second!.id }, data: { accessToken: 'garbage' } });
+    assert.equal((await homeOf(bob.browser, harness.baseUrl)).status, 200);
+  });
+
+  it('S34: when tokens are shown, then only the session user\'s own token, HTML-escaped, no-store, and never in a URL', async () => {
+    harness.idp.setFault('response-markup-access-token');
+    const alice = await signIn(harness, harness.idp.accounts[0]);
+    const aliceToken = harness.idp.issuedAccessTokens.at(-1)!;
+    harness.idp.setFault(null);
+    const bob = await signIn(harness, harness.idp.accounts[1]);
+    const bobToken = harness.idp.issuedAccessTokens.at(-1)!;
+    assert.match(aliceToken, /<b>/);
+
+    const alicePage = await alice.browser.request(`${harness.baseUrl}/`);
+    assert.equal(alicePage.headers.get('cache-control'), 'no-store');
+    assert.ok(!alicePage.body.includes(aliceToken), 'never raw');
+    const escaped = aliceToken.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
+    assert.ok(alicePage.body.includes(escaped), 'HTML-escaped');
+    assert.ok(!alicePage.body.includes(bobToken), 'never another user\'s');
+    const bobPage = await bob.browser.request(`${harness.baseUrl}/`);
+    assert.ok(bobPage.body.includes(bobToken) && !bobPage.body.includes(escaped));
+    for (const page of [alicePage, bobPage, alice.callback, bob.callback]) {
+      assert.ok(!String(page.location ?? '').includes(bobToken));
+      for (const link of page.body.matchAll(/\b(?:href|src|action)="([^"]*)"/g)) {
+        assert.ok(!link[1]!.includes(bobToken.slice(-30)) && !link[1]!.includes(aliceToken.slice(3, 15)), 'no token in any URL');
+      }
+    }
+  });
+});
