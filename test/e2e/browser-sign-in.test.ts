@@ -9,7 +9,6 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
 import { startServer } from '../../src/start-server.ts';
 import type { RunningServer } from '../../src/start-server.ts';
 import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
@@ -17,7 +16,8 @@ import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { capturedLogs } from '../support/harness.ts';
+import { createTestLogger } from '../support/harness.ts';
+import { recordTestSecrets } from '../support/test-log.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DOCS = path.resolve('docs');
@@ -55,6 +55,7 @@ describe('end to end in headless Chromium', () => {
   let database: TestDatabase;
   let config: Config;
   let server: RunningServer;
+  const cookieValues: string[] = [];
 
   before(async () => {
     browser = await launchChromium();
@@ -77,10 +78,12 @@ describe('end to end in headless Chromium', () => {
     });
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('\n'));
     config = parsed.config;
-    server = await startServer(config, createLogger((line) => capturedLogs.push(line)));
+    server = await startServer(config, createTestLogger());
   });
 
   after(async () => {
+    // S35 searches every log of the run for these.
+    recordTestSecrets([...(idp?.issuedSecrets ?? []), ...cookieValues, config?.appKey, config?.sessionSecret, config?.tokenEncryptionKey.toString('base64')]);
     await browser?.close();
     await server?.close();
     await idp?.close();
@@ -114,6 +117,7 @@ describe('end to end in headless Chromium', () => {
     await page.getByText('Copied').waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown);
 
+    cookieValues.push(...(await context.cookies()).map((item) => item.value));
     const cookie = (await context.cookies()).find((item) => item.name === 'o365signin.sid');
     assert.ok(cookie, 'the session cookie is set');
     assert.equal(cookie.httpOnly, true);
@@ -130,7 +134,7 @@ describe('end to end in headless Chromium', () => {
     await page.getByText('Decoded access token').click();
 
     await server.close();
-    server = await startServer(config, createLogger((line) => capturedLogs.push(line)));
+    server = await startServer(config, createTestLogger());
     await page.reload();
     await assert.doesNotReject(page.getByRole('heading', { name: `Signed in as ${account.displayName}` }).waitFor());
     assert.equal(await page.getByRole('textbox', { name: /Access token/ }).inputValue(), shown, 'still signed in after a restart');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
+import { readStoredTokens as storedTokens } from '../support/stored-tokens.ts';
 
 /** Signs in a new browser and returns it with the page's CSRF token. */
 async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Promise<{ browser: HttpBrowser; csrf: string; userId: string }> {
@@ -20,18 +20,6 @@ async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Pro
 
 function shownToken(body: string): string | undefined {
   return body.match(/<textarea id="access-token"[^>]*>([^<]+)<\/textarea>/)?.[1];
-}
-
-async function storedTokens(harness: Harness) {
-  const user = await harness.database.prisma.user.findFirstOrThrow({ include: { tokenSet: true } });
-  const cipher = createTokenCipher([harness.config.tokenEncryptionKey]);
-  const open = (column: 'accessToken' | 'refreshToken', value: string) => cipher.open(value, `${user.tenantId}/${user.objectId}/${column}`);
-  return {
-    row: user.tokenSet!,
-    accessToken: open('accessToken', user.tokenSet!.accessToken),
-    refreshToken: open('refreshToken', user.tokenSet!.refreshToken!),
-    seal: (column: 'accessToken' | 'refreshToken', value: string) => cipher.seal(value, `${user.tenantId}/${user.objectId}/${column}`),
-  };
 }
 
 describe('refresh, with access tokens that live two minutes (inside the five-minute margin)', () => {
@@ -71,34 +59,6 @@ describe('refresh, with access tokens that live two minutes (inside the five-min
     const count = harness.idp.tokenRequestCount();
     assert.equal((await browser.request(`${harness.baseUrl}/refresh`, { form: { _csrf: 'forged' } })).status, 403);
     assert.equal(harness.idp.tokenRequestCount(), count);
-  });
-
-  it('when two refreshes for one user run at the same moment, then the refresh token is spent once and both get the same token', async () => {
-    const { userId } = await signIn(harness);
-    const count = harness.idp.tokenRequestCount();
-    const [first, second] = await Promise.all([
-      harness.app.tokenService.getFreshTokens(userId, { force: true }),
-      harness.app.tokenService.getFreshTokens(userId, { force: true }),
-    ]);
-    assert.equal(harness.idp.tokenRequestCount(), count + 1);
-    assert.equal(first.tokens.accessToken, second.tokens.accessToken);
-    assert.equal((await storedTokens(harness)).accessToken, first.tokens.accessToken);
-  });
-
-  it('when Microsoft refuses the refresh token (invalid_grant), then the page says to sign in again, keeps the user, and does not retry', async () => {
-    const { browser } = await signIn(harness);
-    const { seal } = await storedTokens(harness);
-    await harness.database.prisma.tokenSet.updateMany({ data: { refreshToken: seal('refreshToken', 'revoked-refresh-token') } });
-    const page = await browser.request(`${harness.baseUrl}/`);
-    assert.equal(page.status, 200);
-    assert.match(page.body, /Sign in again/);
-    assert.match(page.body, /no longer accepts the stored refresh token/);
-    assert.match(page.body, /href="\/connect"/);
-    assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).needsSignIn, true);
-    assert.equal(await harness.database.prisma.user.count(), 1, 'nothing else is lost');
-    const count = harness.idp.tokenRequestCount();
-    await browser.request(`${harness.baseUrl}/`);
-    assert.equal(harness.idp.tokenRequestCount(), count, 'no retry storm');
   });
 
   it('when the person signs in again after invalid_grant, then the token works again', async () => {

@@ -72,7 +72,7 @@ describe('npm run setup', () => {
     const envPath = path.join(folder, '.env');
     const result = parseConfig(readEnvFile(folder));
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-    assert.deepEqual(result.warnings, []);
+    assert.deepEqual(result.warnings.filter((warning) => /random/.test(warning)), [], 'no random fallback keys');
     assert.equal(result.config.appId, APP_ID);
     assert.equal(result.config.appKey, SECRET);
     assert.equal(result.config.tenant, 'organizations');

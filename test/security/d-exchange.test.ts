@@ -20,8 +20,8 @@ describe('D. the code exchange', () => {
       harness.idp.setFault(fault);
       const { browser, callback } = await signIn(harness);
       assert.equal(callback.status, 400);
-      assert.match(callback.body, /This sign-in could not be completed/);
-      assert.match(callback.body, /Start the sign-in again/);
+      assert.match(callback.body, /This sign-in has already been used or has expired/);
+      assert.match(callback.body, /start the sign-in again/i);
       assert.match(callback.body, new RegExp(`AADSTS${aadsts}`), 'the AADSTS number is shown as a detail');
       assert.match(callback.body, /href="\/connect"/);
       assert.deepEqual(await harness.database.prisma.tokenSet.findFirstOrThrow(), storedBefore);

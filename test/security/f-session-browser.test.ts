@@ -119,7 +119,7 @@ describe('F/G. cookies and sign-out in a real browser (Chromium)', () => {
       await signInWithChromium(page, harness, harness.baseUrl);
       const token = await page.getByRole('textbox', { name: /Access token/ }).inputValue();
       assert.ok(token.length > 20);
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await page.getByText('You are signed out').waitFor();
       assert.equal(await harness.database.prisma.session.count(), 0);
       await page.goBack();

@@ -30,7 +30,7 @@ describe('the .env text', () => {
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const reparsed = parseConfig(readEnvText(result.text));
     assert.ok(reparsed.ok);
-    assert.deepEqual(reparsed.warnings, [], 'no random fallback keys');
+    assert.deepEqual(reparsed.warnings.filter((warning) => /random/.test(warning)), [], 'no random fallback keys');
     const { config } = reparsed;
     assert.equal(config.appId, answers.appId);
     assert.equal(config.appKey, answers.appKey);

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { startHarness } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import { resetHarness, signIn } from '../support/outcomes.ts';
+import { readStoredTokens } from '../support/stored-tokens.ts';
+
+describe('H. refresh', () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness(); });
+  after(async () => { await harness.close(); });
+  beforeEach(async () => { await resetHarness(harness); });
+
+  async function signedInUserId(): Promise<string> {
+    const { callback } = await signIn(harness);
+    assert.equal(callback.status, 303);
+    return (await harness.database.prisma.user.findFirstOrThrow()).id;
+  }
+
+  it('S36: when a refresh succeeds, then the access and (rotated) refresh tokens are replaced in one row update and the newest refresh token works next time', async () => {
+    const userId = await signedInUserId();
+    const before = await readStoredTokens(harness);
+    await harness.app.tokenService.getFreshTokens(userId, { force: true });
+    const after = await readStoredTokens(harness);
+    assert.notEqual(after.accessToken, before.accessToken);
+    assert.notEqual(after.refreshToken, before.refreshToken, 'Microsoft rotated the refresh token; the new one is kept');
+    assert.equal(await harness.database.prisma.tokenSet.count(), 1);
+    const count = harness.idp.tokenRequestCount();
+    await harness.app.tokenService.getFreshTokens(userId, { force: true });
+    assert.equal(harness.idp.tokenRequestCount(), count + 1);
+    assert.notEqual((await readStoredTokens(harness)).accessToken, after.accessToken, 'the stored refresh token was the live one');
+  });
+
+  it('S36: when two refreshes for one user run at once, then one call goes upstream and both get the same token', async () => {
+    const userId = await signedInUserId();
+    const count = harness.idp.tokenRequestCount();
+    const results = await Promise.all([1, 2, 3].map(() => harness.app.tokenService.getFreshTokens(userId, { force: true })));
+    assert.equal(harness.idp.tokenRequestCount(), count + 1);
+    assert.equal(new Set(results.map((result) => result.tokens.accessToken)).size, 1);
+    assert.equal((await readStoredTokens(harness)).accessToken, results[0]!.tokens.accessToken);
+  });
+
+  it('S37: when the refresh answers invalid_grant, then the page says "sign in again", the user is kept, and later pages make no further call', async () => {
+    const browser = harness.browser();
+    assert.equal((await browser.request(await harness.authorize(browser))).status, 303);
+    const { seal } = await readStoredTokens(harness);
+    await harness.database.prisma.tokenSet.updateMany({ data: { refreshToken: seal('refreshToken', 'revoked-refresh-token'), expiresAt: new Date(Date.now() - 1000) } });
+    const count = harness.idp.tokenRequestCount();
+    const page = await browser.request(`${harness.baseUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /Sign in again/);
+    assert.match(page.body, /no longer accepts the stored refresh token/);
+    assert.equal(harness.idp.tokenRequestCount(), count + 1);
+    assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).needsSignIn, true);
+    assert.equal(await harness.database.prisma.user.count(), 1, 'nothing else is lost');
+    for (let i = 0; i < 5; i += 1) await browser.request(`${harness.baseUrl}/`);
+    const userId = (await harness.database.prisma.user.findFirstOrThrow()).id;
+    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'needs_sign_in' });
+    assert.equal(harness.idp.tokenRequestCount(), count + 1, 'no retry storm');
+  });
+});
