@@ -1,5 +1,5 @@
 // npm run rotate-key: re-encrypts every stored token under TOKEN_ENCRYPTION_KEY, reading old rows with TOKEN_ENCRYPTION_KEYS_PREVIOUS.
-import 'dotenv/config';
+import '../src/load-env.ts';
 import { openDatabase } from '../src/db.ts';
 import { DEFAULT_DATABASE_URL } from '../src/database-url.ts';
 import { decodeBase64Key } from '../src/security/security-settings.ts';

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
@@ -24,6 +25,17 @@ export interface CallbackDependencies {
  * then the code exchange, the ID-token checks, the database, and a new session id.
  */
 export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now = Date.now }: CallbackDependencies): RequestHandler {
+  // States taken in this process, until their sign-in would have expired anyway: two copies of one callback
+  // arriving together each read the session before the other saved it, and must not both redeem the code.
+  const takenStates = new Map<string, number>();
+  const takeOnce = (state: string): boolean => {
+    const key = crypto.createHash('sha256').update(state).digest('base64url');
+    for (const [taken, until] of takenStates) if (until <= now()) takenStates.delete(taken);
+    if (takenStates.has(key)) return false;
+    takenStates.set(key, now() + PENDING_SIGN_IN_MS);
+    return true;
+  };
+
   return async (req, res) => {
     const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
     const state = singleParameter(query, 'state');
@@ -32,6 +44,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     if (!hasSessionCookie(req.headers.cookie, sessionCookieName(config))) throw sessionCookieLost(config, req.headers.host);
     const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
     if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
+    if (!takeOnce(state)) throw invalidCallback('state already taken by a concurrent callback');
     // Consumed before anything else happens, so the same callback can never be used twice.
     req.session.pendingSignIns = remaining;
     await saveSession(req);

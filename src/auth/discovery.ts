@@ -79,13 +79,13 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
     if (typeof value !== 'string' || !URL.canParse(value)) {
       throw new DiscoveryMismatchError(`The discovery document has no valid '${name}'.`);
     }
-    if (new URL(value).origin !== config.authorityHost) {
+    if (!sameAuthority(new URL(value).origin, config.authorityHost)) {
       throw new DiscoveryMismatchError(`The discovery document's '${name}' (${value}) is not on ${config.authorityHost}: check O365_AUTHORITY_HOST.`);
     }
     return value;
   };
   const issuer = readEndpoint('issuer', true)!;
-  const issuerPattern = new RegExp(`^${escapeRegExp(config.authorityHost)}/([^/]+)/v2\\.0$`);
+  const issuerPattern = new RegExp(`^${escapeRegExp(new URL(issuer).origin)}/([^/]+)/v2\\.0$`);
   const issuerTenant = issuer.match(issuerPattern)?.[1];
   if (issuerTenant === undefined || (issuerTenant !== '{tenantid}' && !isTenantId(issuerTenant))) {
     throw new DiscoveryMismatchError(`The discovery issuer ${issuer} is not a Microsoft v2.0 issuer on ${config.authorityHost}.`);
@@ -100,6 +100,17 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
     jwksUri: readEndpoint('jwks_uri', true)!,
     endSessionEndpoint: readEndpoint('end_session_endpoint', false),
   });
+}
+
+// Microsoft's documented host aliases of one cloud: Azure China's discovery at login.chinacloudapi.cn
+// lists its endpoints on login.partner.microsoftonline.cn. Nothing else counts as the same authority.
+const AUTHORITY_ALIASES: readonly (readonly string[])[] = [
+  ['https://login.chinacloudapi.cn', 'https://login.partner.microsoftonline.cn'],
+];
+
+/** True when an endpoint's origin is the configured authority or a documented alias of it. */
+export function sameAuthority(origin: string, authorityHost: string): boolean {
+  return origin === authorityHost || AUTHORITY_ALIASES.some((aliases) => aliases.includes(origin) && aliases.includes(authorityHost));
 }
 
 function escapeRegExp(text: string): string {

@@ -71,7 +71,7 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
     io.stderr(`No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`);
     return EXIT.databaseMissing;
   }
-  if (!parsed.config.production && env.TOKEN_ENCRYPTION_KEY === undefined && !options.demo) {
+  if (!parsed.config.production && !env.TOKEN_ENCRYPTION_KEY?.trim() && !options.demo) {
     io.stderr('TOKEN_ENCRYPTION_KEY is not set, so stored tokens cannot be decrypted: set the key the app runs with (see .env.example).\n');
     return EXIT.badConfiguration;
   }

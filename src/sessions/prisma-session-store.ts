@@ -7,6 +7,8 @@ type Callback<T = void> = (error?: unknown, value?: T) => void;
 
 /** How often expired sessions are deleted. */
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+/** How long a destroyed session id stays refused: longer than any request that loaded it before can run. */
+const TOMBSTONE_MS = 10 * 60 * 1000;
 
 /** express-session's store on the Session table: sessions survive restarts and can be shared by instances. */
 export class PrismaSessionStore extends session.Store {
@@ -14,6 +16,8 @@ export class PrismaSessionStore extends session.Store {
   readonly #defaultMaxAgeMs: number;
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #now: () => number;
+  /** Destroyed ids (sign-out, regenerate) and until when a late save of them is ignored. */
+  readonly #destroyed = new Map<string, number>();
 
   constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number }) {
     super();
@@ -45,6 +49,11 @@ export class PrismaSessionStore extends session.Store {
   }
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
+    // A request that loaded this session before sign-out must not write it back to life when it ends.
+    if (this.#isDestroyed(sid)) {
+      callback?.();
+      return;
+    }
     const expiresAt = this.#expiryOf(data);
     const json = JSON.stringify(data);
     this.#database.session.upsert({
@@ -55,13 +64,25 @@ export class PrismaSessionStore extends session.Store {
   }
 
   override touch(sid: string, data: SessionData, callback?: Callback): void {
+    if (this.#isDestroyed(sid)) {
+      callback?.();
+      return;
+    }
     this.#database.session.updateMany({ where: { id: sid }, data: { expiresAt: this.#expiryOf(data) } })
       .then(() => callback?.(), (error: unknown) => callback?.(error));
   }
 
   override destroy(sid: string, callback?: Callback): void {
+    const now = this.#now();
+    for (const [id, until] of this.#destroyed) if (until <= now) this.#destroyed.delete(id);
+    this.#destroyed.set(sid, now + TOMBSTONE_MS);
     this.#database.session.deleteMany({ where: { id: sid } })
       .then(() => callback?.(), (error: unknown) => callback?.(error));
+  }
+
+  #isDestroyed(sid: string): boolean {
+    const until = this.#destroyed.get(sid);
+    return until !== undefined && until > this.#now();
   }
 
   #expiryOf(data: SessionData): Date {

@@ -2,13 +2,16 @@ import type { Config } from '../config.ts';
 import type { Discovery } from '../auth/discovery.ts';
 import type { IdTokenVerifier } from '../auth/id-token.ts';
 import { redeemRefreshToken } from '../auth/oauth-client.ts';
+import type { RefreshResponse } from '../auth/oauth-client.ts';
 import { SignInError } from '../errors.ts';
 import type { ProviderDetails } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
+import type { StoredTokens, StoredUser, TokenStore } from './token-store.ts';
 
 /** Refresh when the access token expires within this long. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+/** How often a caller waiting for another process's refresh looks at the database again. */
+const WAIT_POLL_MS = 200;
 
 export type RefreshProblem = 'no_tokens' | 'needs_sign_in' | 'unavailable';
 
@@ -35,7 +38,8 @@ export interface FreshSignIn {
 export interface TokenService {
   /**
    * The user's tokens with an access token valid for at least REFRESH_MARGIN_MS, refreshing first
-   * when needed (or always, with `force`). Concurrent calls for one user share one refresh.
+   * when needed (or always, with `force`). Concurrent calls for one user share one refresh: in this
+   * process through a promise, across processes through a lease on the token set's row.
    */
   getFreshTokens(userId: string, options?: { force?: boolean }): Promise<FreshSignIn>;
 }
@@ -48,57 +52,100 @@ export function needsRefresh(tokens: Pick<StoredTokens, 'expiresAt'>, now: numbe
 export function createTokenService(dependencies: { config: Config; discovery: Discovery; verifier: IdTokenVerifier; tokenStore: TokenStore; logger: Logger }): TokenService {
   const { config, discovery, verifier, tokenStore, logger } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
+  // Long enough for discovery and the token request, each bounded by the HTTP timeout.
+  const leaseMs = 2 * config.httpTimeoutMs + 5000;
 
-  const refresh = async (signIn: StoredSignIn & { tokens: StoredTokens }): Promise<FreshSignIn> => {
-    const { user, tokens } = signIn;
-    if (tokens.refreshToken === undefined) {
-      throw new TokenRefreshError('needs_sign_in', 'The access token has expired and there is no refresh token (the offline_access scope was not granted).');
-    }
-    const metadata = await discovery.getMetadata().catch((cause: unknown) => {
-      throw new TokenRefreshError('unavailable', 'Microsoft sign-in is unavailable, so the token could not be refreshed.', { cause });
-    });
-    let response;
+  const loadTokens = async (userId: string): Promise<{ user: StoredUser; tokens: StoredTokens }> => {
+    const signIn = await tokenStore.loadSignIn(userId);
+    if (signIn?.tokens === undefined) throw new TokenRefreshError('no_tokens', 'No token is stored for this user: sign in first.');
+    if (signIn.tokens.needsSignIn) throw new TokenRefreshError('needs_sign_in', 'The stored token can no longer be refreshed: sign in again.');
+    return { user: signIn.user, tokens: signIn.tokens };
+  };
+
+  /** Redeems the refresh token while holding the lease; every path gives the lease back. */
+  const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date): Promise<FreshSignIn> => {
+    let response: RefreshResponse;
     try {
-      response = await redeemRefreshToken(config, metadata, tokens.refreshToken);
-    } catch (error) {
-      const details = error instanceof SignInError ? error.details : {};
-      // invalid_grant: revoked, expired or already used (AADSTS70008, 700082, 50173); consent or MFA needed: interaction_required.
-      if (error instanceof SignInError && (error.code === 'code_rejected' || details.error === 'interaction_required')) {
-        await tokenStore.markNeedsSignIn(user.id);
-        logger.warn('refresh refused; sign-in needed', { userId: user.id, error: details.error, aadsts: details.aadsts, correlation_id: details.correlationId });
-        throw new TokenRefreshError('needs_sign_in', 'Microsoft no longer accepts the stored refresh token: sign in again.', { details, cause: error });
-      }
-      logger.warn('refresh failed', { userId: user.id, error: details.error, aadsts: details.aadsts, correlation_id: details.correlationId });
-      throw new TokenRefreshError('unavailable', 'Microsoft could not refresh the token just now. Try again in a minute.', { details, cause: error });
-    }
-    if (response.idToken !== undefined) {
-      const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined }).catch((cause: unknown) => {
-        throw new TokenRefreshError('unavailable', 'The refreshed identity token did not pass the app\'s checks, so it was not stored.', { cause });
+      const metadata = await discovery.getMetadata().catch((cause: unknown) => {
+        throw new TokenRefreshError('unavailable', 'Microsoft sign-in is unavailable, so the token could not be refreshed.', { cause });
       });
-      if (identity.tenantId !== user.tenantId || identity.objectId !== user.objectId) {
-        throw new TokenRefreshError('unavailable', 'The refreshed identity token belongs to another user, so it was not stored.');
+      response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => { throw refreshError(error); });
+      response = await checkRefreshedIdToken(user, response, metadata);
+    } catch (error) {
+      if (error instanceof TokenRefreshError && error.code === 'needs_sign_in') {
+        await tokenStore.markNeedsSignIn(user.id, lease);
+        logger.warn('refresh refused; sign-in needed', { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
+      } else {
+        await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
+        logger.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
       }
+      throw error;
     }
-    const saved = await tokenStore.saveRefreshedTokens(user, tokens, response, new Date());
+    const saved = await tokenStore.saveRefreshedTokens(user, tokens, response, new Date(), lease);
+    if (saved === undefined) {
+      // A new sign-in replaced the token set meanwhile: its tokens are newer than ours.
+      return { ...(await loadTokens(user.id)), refreshed: false };
+    }
     logger.info('token refreshed', { userId: user.id });
     return { user, tokens: saved, refreshed: true };
+  };
+
+  /** A refreshed ID token must still be this user's; if it cannot be checked now, keep the previous one. */
+  const checkRefreshedIdToken = async (user: StoredUser, response: RefreshResponse, metadata: Awaited<ReturnType<Discovery['getMetadata']>>): Promise<RefreshResponse> => {
+    if (response.idToken === undefined) return response;
+    try {
+      const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
+      if (identity.tenantId !== user.tenantId || identity.objectId !== user.objectId) {
+        throw new TokenRefreshError('needs_sign_in', 'Microsoft answered the refresh for another user, so nothing was stored: sign in again.');
+      }
+      return response;
+    } catch (error) {
+      if (error instanceof TokenRefreshError) throw error;
+      // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
+      logger.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
+      return { ...response, idToken: undefined };
+    }
+  };
+
+  /** Refreshes, or waits for the process that holds the lease and takes its result. */
+  const refreshOrWait = async (user: StoredUser, tokens: StoredTokens): Promise<FreshSignIn> => {
+    const { refreshToken } = tokens;
+    if (refreshToken === undefined) {
+      // Nothing to mark: the access token itself stays usable until it expires.
+      throw new TokenRefreshError('needs_sign_in', 'There is no refresh token (the offline_access scope was not granted): sign in again for a new access token.');
+    }
+    const deadline = Date.now() + leaseMs;
+    for (;;) {
+      const lease = await tokenStore.acquireRefreshLease(user.id, new Date(Date.now() + leaseMs), new Date());
+      if (lease !== undefined) return redeem(user, tokens, refreshToken, lease);
+      if (Date.now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
+      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+      const current = await loadTokens(user.id);
+      if (current.tokens.accessToken !== tokens.accessToken) return { ...current, refreshed: false };
+    }
   };
 
   return {
     async getFreshTokens(userId, options = {}) {
       const inFlight = refreshing.get(userId);
       if (inFlight !== undefined) return inFlight;
-      const signIn = await tokenStore.loadSignIn(userId);
-      if (signIn?.tokens === undefined) throw new TokenRefreshError('no_tokens', 'No token is stored for this user: sign in first.');
-      const { user, tokens } = signIn;
-      if (tokens.needsSignIn) throw new TokenRefreshError('needs_sign_in', 'The stored token can no longer be refreshed: sign in again.');
+      const { user, tokens } = await loadTokens(userId);
       if (!options.force && !needsRefresh(tokens, Date.now())) return { user, tokens, refreshed: false };
       // Another caller may have started while this one read the database.
       const raced = refreshing.get(userId);
       if (raced !== undefined) return raced;
-      const promise = refresh({ user, tokens }).finally(() => refreshing.delete(userId));
+      const promise = refreshOrWait(user, tokens).finally(() => refreshing.delete(userId));
       refreshing.set(userId, promise);
       return promise;
     },
   };
+}
+
+/** invalid_grant (revoked, expired or reused: AADSTS70008, 700082, 50173) and interaction_required need a new sign-in. */
+function refreshError(error: unknown): TokenRefreshError {
+  const details = error instanceof SignInError ? error.details : {};
+  if (error instanceof SignInError && (error.code === 'code_rejected' || details.error === 'interaction_required')) {
+    return new TokenRefreshError('needs_sign_in', 'Microsoft no longer accepts the stored refresh token: sign in again.', { details, cause: error });
+  }
+  return new TokenRefreshError('unavailable', 'Microsoft could not refresh the token just now. Try again in a minute.', { details, cause: error });
 }

@@ -36,10 +36,20 @@ export interface StoredSignIn {
 export interface TokenStore {
   /** Upserts the user by (tenantId, objectId) and replaces their token set, in one transaction. Returns the user id. */
   saveSignIn(identity: VerifiedIdentity, tokens: TokenResponse, now: Date): Promise<string>;
-  /** Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend. */
-  saveRefreshedTokens(user: StoredUser, previous: StoredTokens, tokens: RefreshResponse, now: Date): Promise<StoredTokens>;
-  /** Marks the token set as needing a new sign-in (refresh token revoked or expired). */
-  markNeedsSignIn(userId: string): Promise<void>;
+  /**
+   * Takes the user's refresh lease until `until` when nobody holds a live one (across processes sharing the database).
+   * Returns the lease to pass to the writes below, or undefined when another refresh is under way.
+   */
+  acquireRefreshLease(userId: string, until: Date, now: Date): Promise<Date | undefined>;
+  /** Gives the lease back without writing tokens (the refresh failed for a passing reason). */
+  releaseRefreshLease(userId: string, lease: Date): Promise<void>;
+  /**
+   * Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend,
+   * and releases the lease. Returns undefined, writing nothing, when the lease was lost (a new sign-in replaced the set).
+   */
+  saveRefreshedTokens(user: StoredUser, previous: StoredTokens, tokens: RefreshResponse, now: Date, lease: Date): Promise<StoredTokens | undefined>;
+  /** Marks the token set as needing a new sign-in (refresh token revoked or expired) while the lease is still held. */
+  markNeedsSignIn(userId: string, lease: Date): Promise<void>;
   /** Reads a user and their tokens back from the database. */
   loadSignIn(userId: string): Promise<StoredSignIn | undefined>;
   /** Every stored user, oldest first. */
@@ -70,6 +80,8 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
         scopes: tokens.scopes.join(' '),
         expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
         needsSignIn: false,
+        // A new sign-in wins over a refresh still running: its lease no longer matches.
+        refreshLeaseUntil: null,
       };
       const profile = { displayName: identity.displayName, username: identity.username };
       const user = await retryWhenBusy(() => database.user.upsert({
@@ -81,29 +93,38 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       return user.id;
     },
 
-    async saveRefreshedTokens(user, previous, tokens, now) {
+    async acquireRefreshLease(userId, until, now) {
+      const { count } = await retryWhenBusy(() => database.tokenSet.updateMany({
+        where: { userId, needsSignIn: false, OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lte: now } }] },
+        data: { refreshLeaseUntil: until },
+      }));
+      return count === 1 ? until : undefined;
+    },
+
+    async releaseRefreshLease(userId, lease) {
+      await database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { refreshLeaseUntil: null } });
+    },
+
+    async saveRefreshedTokens(user, previous, tokens, now, lease) {
       const plain = {
         accessToken: tokens.accessToken,
         // Microsoft may rotate the refresh token on every refresh: always keep the newest one.
         refreshToken: tokens.refreshToken ?? previous.refreshToken,
         idToken: tokens.idToken ?? previous.idToken,
       };
+      const scopes = tokens.scopes.length > 0 ? [...tokens.scopes] : previous.scopes;
+      const expiresAt = new Date(now.getTime() + tokens.expiresIn * 1000);
       // The old refresh token may already be spent upstream: a busy database must not lose the new one.
-      const row = await retryWhenBusy(() => database.tokenSet.update({
-        where: { userId: user.id },
-        data: {
-          ...sealTokens(user, plain),
-          tokenType: tokens.tokenType,
-          scopes: tokens.scopes.length > 0 ? tokens.scopes.join(' ') : previous.scopes.join(' '),
-          expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
-          needsSignIn: false,
-        },
+      const { count } = await retryWhenBusy(() => database.tokenSet.updateMany({
+        where: { userId: user.id, refreshLeaseUntil: lease },
+        data: { ...sealTokens(user, plain), tokenType: tokens.tokenType, scopes: scopes.join(' '), expiresAt, needsSignIn: false, refreshLeaseUntil: null },
       }));
-      return { ...plain, tokenType: row.tokenType, scopes: row.scopes.split(' ').filter(Boolean), expiresAt: row.expiresAt, needsSignIn: false, updatedAt: row.updatedAt };
+      if (count === 0) return undefined;
+      return { ...plain, tokenType: tokens.tokenType, scopes, expiresAt, needsSignIn: false, updatedAt: now };
     },
 
-    async markNeedsSignIn(userId) {
-      await database.tokenSet.updateMany({ where: { userId }, data: { needsSignIn: true } });
+    async markNeedsSignIn(userId, lease) {
+      await database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { needsSignIn: true, refreshLeaseUntil: null } });
     },
 
     async loadSignIn(userId) {

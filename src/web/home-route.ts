@@ -40,7 +40,7 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
       title: `Signed in as ${signIn.user.displayName}`,
       notice,
       signIn,
-      needsSignIn: tokens === undefined || tokens.needsSignIn,
+      needsSignIn: tokens === undefined || tokens.needsSignIn || refreshProblem?.code === 'needs_sign_in',
       refreshProblem: refreshProblem?.code === 'unavailable' ? refreshProblem : undefined,
       expired: tokens !== undefined && tokens.expiresAt.getTime() <= Date.now(),
       accessTokenView: tokens === undefined ? undefined : viewToken(tokens.accessToken),

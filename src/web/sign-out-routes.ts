@@ -8,9 +8,10 @@ import { requireSignedInForm } from './csrf.ts';
 import { setCookieNotice } from './notices.ts';
 
 /** Deletes the session row and the cookie: the old cookie is worthless afterwards. */
-async function endSession(req: Request, res: Response, cookieName: string): Promise<void> {
+async function endSession(req: Request, res: Response, cookieName: string, secure: boolean): Promise<void> {
   await destroySession(req);
-  res.clearCookie(cookieName, { path: '/' });
+  // A __Host- cookie is only replaced by one with the same Secure and Path attributes.
+  res.clearCookie(cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure });
   res.set('Cache-Control', 'no-store');
 }
 
@@ -24,20 +25,22 @@ export function createLogoutRoute(config: Config, discovery: Discovery, tokenSto
     const userId = requireSignedInForm(req);
     const body = req.body as Record<string, unknown>;
     if (body.microsoft !== '1') {
-      await endSession(req, res, cookieName);
+      await endSession(req, res, cookieName, secure);
       setCookieNotice(res, 'signed-out', secure);
       res.redirect(303, '/');
       return;
     }
-    const signIn = await tokenStore.loadSignIn(userId);
-    const metadata = await discovery.getMetadata();
-    await endSession(req, res, cookieName);
-    setCookieNotice(res, 'signed-out-microsoft', secure);
-    if (metadata.endSessionEndpoint === undefined) {
+    // Signed out here first: Microsoft's part is best effort and must not keep the session alive.
+    await endSession(req, res, cookieName, secure);
+    const endSessionEndpoint = await discovery.getMetadata().then((metadata) => metadata.endSessionEndpoint, () => undefined);
+    const signIn = await tokenStore.loadSignIn(userId).catch(() => undefined);
+    if (endSessionEndpoint === undefined) {
+      setCookieNotice(res, 'signed-out', secure);
       res.redirect(303, '/');
       return;
     }
-    const url = new URL(metadata.endSessionEndpoint);
+    setCookieNotice(res, 'signed-out-microsoft', secure);
+    const url = new URL(endSessionEndpoint);
     url.searchParams.set('post_logout_redirect_uri', `${config.baseUrl}/`);
     // Microsoft wants the login_hint optional claim as logout_hint; the ID token itself stays out of URLs (S34).
     const loginHint = signIn?.tokens === undefined ? undefined : loginHintOf(signIn.tokens.idToken);
@@ -58,7 +61,7 @@ export function createForgetRoute(config: Config, tokenStore: TokenStore, cookie
   return async (req, res) => {
     const userId = requireSignedInForm(req);
     await tokenStore.forgetUser(userId);
-    await endSession(req, res, cookieName);
+    await endSession(req, res, cookieName, secure);
     setCookieNotice(res, 'forgotten', secure);
     res.redirect(303, '/');
   };

@@ -57,6 +57,17 @@ describe('A. state and CSRF on the callback', () => {
     assert.equal(await harness.database.prisma.user.count(), 1);
   });
 
+  it('S4: when two copies of one callback arrive at the same moment (a double-fired navigation), then one signs in, the other is REJECT, and the code is redeemed once', async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    const before = harness.idp.tokenRequestCount();
+    const pages = await Promise.all([browser.request(callbackUrl), browser.request(callbackUrl)]);
+    assert.deepEqual(pages.map((page) => page.status).sort(), [303, 400]);
+    assertRejectPage(pages.find((page) => page.status === 400)!);
+    assert.equal(harness.idp.tokenRequestCount(), before + 1);
+    assert.equal(await harness.database.prisma.user.count(), 1);
+  });
+
   it('S5: when a pending sign-in is older than 10 minutes, then REJECT, the token endpoint is not called and nothing is written', async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
@@ -38,5 +40,37 @@ describe('G. sign-out', () => {
     replay.setCookie(SESSION_COOKIE, cookie);
     await assertSignedOut(harness, replay);
     assert.match((await other.browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+  });
+});
+
+describe('G. sign-out while another request of the same session is still running', () => {
+  let harness: Harness;
+  let slowGraph: http.Server;
+  before(async () => {
+    // A Graph stand-in that takes its time, so a "Check with Microsoft Graph" is still running when sign-out happens.
+    slowGraph = http.createServer((_req, res) => {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ displayName: 'Slow', mail: 'slow@contoso.test', userPrincipalName: 'slow@contoso.test' })), 800);
+    });
+    await new Promise<void>((resolve) => slowGraph.listen(0, '127.0.0.1', resolve));
+    harness = await startHarness({ env: { GRAPH_BASE_URL: `http://127.0.0.1:${(slowGraph.address() as AddressInfo).port}` } });
+  });
+  after(async () => {
+    await harness.close();
+    slowGraph.closeAllConnections();
+    await new Promise<void>((resolve) => slowGraph.close(() => resolve()));
+  });
+
+  it('S32: when a slow request of the session ends after sign-out, then it does not bring the session back', async () => {
+    const { browser } = await signIn(harness);
+    const csrf = (await browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+    const cookie = browser.cookie(SESSION_COOKIE)!;
+    const slow = browser.request(`${harness.baseUrl}/graph-check`, { form: { _csrf: csrf } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } })).status, 303);
+    assert.equal((await slow).status, 303);
+    assert.equal(await harness.database.prisma.session.count(), 0, 'the slow request did not write the session back');
+    const replay = harness.browser();
+    replay.setCookie(SESSION_COOKIE, cookie);
+    await assertSignedOut(harness, replay);
   });
 });

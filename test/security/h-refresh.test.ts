@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { openDatabase } from '../../src/db.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createTokenServices } from '../../src/tokens/token-services.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
@@ -58,4 +61,52 @@ describe('H. refresh', () => {
     await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'needs_sign_in' });
     assert.equal(harness.idp.tokenRequestCount(), count + 1, 'no retry storm');
   });
+
+  it('S36: when two processes sharing the database refresh one user at once, then the refresh token is spent once and both get the new token', async () => {
+    const userId = await signedInUserId();
+    const otherProcessDatabase = openDatabase(harness.database.url);
+    try {
+      const otherProcess = createTokenServices(harness.config, otherProcessDatabase, silentLogger).tokenService;
+      const count = harness.idp.tokenRequestCount();
+      const [here, there] = await Promise.all([
+        harness.app.tokenService.getFreshTokens(userId, { force: true }),
+        otherProcess.getFreshTokens(userId, { force: true }),
+      ]);
+      assert.equal(harness.idp.tokenRequestCount(), count + 1);
+      assert.equal(here.tokens.accessToken, there.tokens.accessToken);
+      assert.equal([here.refreshed, there.refreshed].filter(Boolean).length, 1, 'one redeemed, the other waited for its result');
+      assert.equal((await readStoredTokens(harness)).accessToken, here.tokens.accessToken);
+      assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).refreshLeaseUntil, null, 'the lease is given back');
+    } finally {
+      await otherProcessDatabase.$disconnect();
+    }
+  });
+
+  it('S36: when the refreshed ID token cannot be verified, then the new access and refresh tokens are still kept (the old refresh token is spent) and the previous ID token stays', async () => {
+    const userId = await signedInUserId();
+    const before = await readStoredTokens(harness);
+    const idTokenBefore = (await harness.app.tokenService.getFreshTokens(userId)).tokens.idToken;
+    harness.idp.setFault('id-token-bad-signature');
+    const result = await harness.app.tokenService.getFreshTokens(userId, { force: true });
+    harness.idp.setFault(null);
+    const after = await readStoredTokens(harness);
+    assert.equal(result.refreshed, true);
+    assert.notEqual(after.accessToken, before.accessToken);
+    assert.notEqual(after.refreshToken, before.refreshToken);
+    assert.equal(result.tokens.idToken, idTokenBefore);
+  });
+
+  it('S37: when a refresh fails for a passing reason (token endpoint 500), then nothing changes, the lease is given back, and the next call tries again', async () => {
+    const userId = await signedInUserId();
+    const before = await readStoredTokens(harness);
+    harness.idp.setFault('token-server-error');
+    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'unavailable' });
+    harness.idp.setFault(null);
+    const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
+    assert.equal(row.needsSignIn, false);
+    assert.equal(row.refreshLeaseUntil, null);
+    assert.equal((await readStoredTokens(harness)).refreshToken, before.refreshToken);
+    assert.equal((await harness.app.tokenService.getFreshTokens(userId, { force: true })).refreshed, true);
+  });
 });
+

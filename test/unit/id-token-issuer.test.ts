@@ -60,3 +60,28 @@ describe('discovery document checks', () => {
       { ...authority, tenant: TENANT }), /another tenant/);
   });
 });
+
+describe('national clouds', () => {
+  it('when Azure China\'s discovery lists its endpoints on the partner host, then they are accepted as the same authority', () => {
+    const china = { authorityHost: 'https://login.chinacloudapi.cn', tenant: 'common' };
+    const host = 'https://login.partner.microsoftonline.cn';
+    const metadata = readMetadata({
+      issuer: `${host}/{tenantid}/v2.0`,
+      authorization_endpoint: `${host}/common/oauth2/v2.0/authorize`,
+      token_endpoint: `${host}/common/oauth2/v2.0/token`,
+      jwks_uri: `${host}/common/discovery/v2.0/keys`,
+    }, china);
+    assert.equal(metadata.tokenEndpoint, `${host}/common/oauth2/v2.0/token`);
+  });
+
+  it('when a US Government authority\'s document points at the public cloud, then it is refused', () => {
+    const us = { authorityHost: 'https://login.microsoftonline.us', tenant: 'common' };
+    const host = 'https://login.microsoftonline.com';
+    assert.throws(() => readMetadata({
+      issuer: `${host}/{tenantid}/v2.0`,
+      authorization_endpoint: `${host}/common/oauth2/v2.0/authorize`,
+      token_endpoint: `${host}/common/oauth2/v2.0/token`,
+      jwks_uri: `${host}/common/discovery/v2.0/keys`,
+    }, us), DiscoveryMismatchError);
+  });
+});

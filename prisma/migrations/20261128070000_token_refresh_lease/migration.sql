@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "TokenSet" ADD COLUMN "refreshLeaseUntil" DATETIME;
+
