@@ -5,6 +5,7 @@ import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { readStoredTokens as storedTokens } from '../support/stored-tokens.ts';
+import { resetHarness } from '../support/outcomes.ts';
 
 /** Signs in a new browser and returns it with the page's CSRF token. */
 async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Promise<{ browser: HttpBrowser; csrf: string; userId: string }> {
@@ -26,10 +27,7 @@ describe('refresh, with access tokens that live two minutes (inside the five-min
   let harness: Harness;
   before(async () => { harness = await startHarness({ accessTokenTtlSeconds: 120 }); });
   after(async () => { await harness.close(); });
-  beforeEach(async () => {
-    harness.idp.setFault(null);
-    await harness.database.prisma.user.deleteMany();
-  });
+  beforeEach(async () => { await resetHarness(harness); });
 
   it('when the page needs a token that expires within five minutes, then it is refreshed, the rotated refresh token is stored and the page shows the new token', async () => {
     const { browser } = await signIn(harness);
@@ -75,11 +73,7 @@ describe('the token panel, Graph check, sign-out and forget', () => {
   let harness: Harness;
   before(async () => { harness = await startHarness(); });
   after(async () => { await harness.close(); });
-  beforeEach(async () => {
-    harness.idp.setFault(null);
-    await harness.database.prisma.user.deleteMany();
-    await harness.database.prisma.session.deleteMany();
-  });
+  beforeEach(async () => { await resetHarness(harness); });
 
   it('when signed in, then the page offers the copy variants, the decoded JWT claims, the scopes and every action by its exact label', async () => {
     const { browser } = await signIn(harness);

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
-import { countRows } from '../support/database.ts';
 import { readForm, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import type { HttpBrowser } from '../support/http-browser.ts';
+import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, resetHarness } from '../support/outcomes.ts';
 import type { IdpFault } from '../../dev/idp/index.ts';
-
-const COOKIE = 'o365signin.sid';
-
-async function assertSignedOut(harness: Harness, browser: HttpBrowser): Promise<void> {
-  const home = await browser.request(`${harness.baseUrl}/`);
-  assert.equal(home.status, 200);
-  assert.match(home.body, /Sign in with Office 365/);
-  assert.doesNotMatch(home.body, /Signed in as/);
-}
-
-async function assertNothingWritten(harness: Harness): Promise<void> {
-  assert.deepEqual(await countRows(harness.database.prisma), { users: 0, tokenSets: 0, signedInSessions: 0 });
-}
 
 describe('sign-in against the local identity provider', () => {
   let harness: Harness;
   before(async () => { harness = await startHarness(); });
   after(async () => { await harness.close(); });
-  beforeEach(async () => {
-    harness.idp.setFault(null);
-    await harness.database.prisma.user.deleteMany();
-    await harness.database.prisma.session.deleteMany();
-  });
+  beforeEach(async () => { await resetHarness(harness); });
 
   it('when a person signs in, then the page shows the token stored in the database, which is the one the provider issued', async () => {
     const browser = harness.browser();
@@ -38,12 +20,12 @@ describe('sign-in against the local identity provider', () => {
     assert.equal(signedOut.headers.getSetCookie().length, 0, 'no session is saved for an anonymous visitor');
 
     const callbackUrl = await harness.authorize(browser);
-    const cookieBeforeSignIn = browser.cookie(COOKIE);
+    const cookieBeforeSignIn = browser.cookie(SESSION_COOKIE);
     assert.ok(cookieBeforeSignIn, '/connect stored a session for the pending sign-in');
     const callback = await browser.request(callbackUrl);
     assert.equal(callback.status, 303);
     assert.equal(callback.location, `${harness.baseUrl}/`);
-    assert.notEqual(browser.cookie(COOKIE), cookieBeforeSignIn, 'the session id changes at sign-in');
+    assert.notEqual(browser.cookie(SESSION_COOKIE), cookieBeforeSignIn, 'the session id changes at sign-in');
 
     const home = await browser.request(`${harness.baseUrl}/`);
     assert.equal(home.status, 200);
@@ -68,7 +50,7 @@ describe('sign-in against the local identity provider', () => {
     assert.equal(harness.idp.tokenRequestCount(), 1);
 
     const oldCookie = harness.browser();
-    oldCookie.setCookie(COOKIE, cookieBeforeSignIn);
+    oldCookie.setCookie(SESSION_COOKIE, cookieBeforeSignIn);
     await assertSignedOut(harness, oldCookie);
   });
 
@@ -249,7 +231,7 @@ describe('sign-in against the local identity provider', () => {
     const home = await browser.request(`${harness.baseUrl}/`);
     const csrf = home.body.match(/name="_csrf" value="([^"]+)"/)?.[1];
     assert.ok(csrf);
-    const signedInCookie = browser.cookie(COOKIE)!;
+    const signedInCookie = browser.cookie(SESSION_COOKIE)!;
 
     assert.equal((await browser.request(`${harness.baseUrl}/logout`)).status, 405, 'GET does not sign out');
     assert.equal((await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: 'wrong' } })).status, 403);
@@ -259,7 +241,7 @@ describe('sign-in against the local identity provider', () => {
     assert.equal(out.status, 303);
     assert.equal(await harness.database.prisma.session.count(), 0);
     const replayed = harness.browser();
-    replayed.setCookie(COOKIE, signedInCookie);
+    replayed.setCookie(SESSION_COOKIE, signedInCookie);
     await assertSignedOut(harness, replayed);
     assert.match((await browser.request(out.location!)).body, /You are signed out/);
   });
