@@ -4,8 +4,9 @@ import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
 import { readForm, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, resetHarness } from '../support/outcomes.ts';
-import type { IdpFault } from '../../dev/idp/index.ts';
 
+// The callback's failure paths one by one (missing, forged, replayed or repeated state, login CSRF, declined with a
+// forged state, every token-endpoint and ID-token fault) are proven in test/security (S1–S24, S38–S41).
 describe('sign-in against the local identity provider', () => {
   let harness: Harness;
   before(async () => { harness = await startHarness(); });
@@ -83,67 +84,6 @@ describe('sign-in against the local identity provider', () => {
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
   });
 
-  it('when the callback has no state, then 400, the token endpoint is not called and nothing is written', async () => {
-    const browser = harness.browser();
-    const callbackUrl = new URL(await harness.authorize(browser));
-    callbackUrl.searchParams.delete('state');
-    const before = harness.idp.tokenRequestCount();
-    const page = await browser.request(callbackUrl.href);
-    assert.equal(page.status, 400);
-    assert.match(page.body, /This sign-in link is invalid or has expired/);
-    assert.match(page.body, /href="\/connect"/, 'offers to start again');
-    assert.equal(harness.idp.tokenRequestCount(), before);
-    await assertNothingWritten(harness);
-    await assertSignedOut(harness, browser);
-  });
-
-  it('when the state matches no pending sign-in of this browser, then 400 and nothing is written', async () => {
-    const browser = harness.browser();
-    const callbackUrl = new URL(await harness.authorize(browser));
-    callbackUrl.searchParams.set('state', 'forged-state-value');
-    const before = harness.idp.tokenRequestCount();
-    const page = await browser.request(callbackUrl.href);
-    assert.equal(page.status, 400);
-    assert.equal(harness.idp.tokenRequestCount(), before);
-    await assertNothingWritten(harness);
-    await assertSignedOut(harness, browser);
-  });
-
-  it('when another browser delivers a valid code and state (login CSRF), then 400 and the victim is not signed in', async () => {
-    const attacker = harness.browser();
-    const callbackUrl = await harness.authorize(attacker);
-    const victim = harness.browser();
-    const before = harness.idp.tokenRequestCount();
-    const page = await victim.request(callbackUrl);
-    assert.equal(page.status, 400);
-    assert.equal(harness.idp.tokenRequestCount(), before);
-    await assertNothingWritten(harness);
-    await assertSignedOut(harness, victim);
-  });
-
-  it('when a callback is replayed, then the second is 400 and the code was redeemed once', async () => {
-    const browser = harness.browser();
-    const callbackUrl = await harness.authorize(browser);
-    const before = harness.idp.tokenRequestCount();
-    assert.equal((await browser.request(callbackUrl)).status, 303);
-    const replay = await browser.request(callbackUrl);
-    assert.equal(replay.status, 400);
-    assert.match(replay.body, /invalid or has expired/);
-    assert.equal(harness.idp.tokenRequestCount(), before + 1);
-  });
-
-  it('when state is repeated or sent as an array, then 400 and nothing is written', async () => {
-    const browser = harness.browser();
-    const callbackUrl = new URL(await harness.authorize(browser));
-    const state = callbackUrl.searchParams.get('state')!;
-    const code = callbackUrl.searchParams.get('code')!;
-    const base = `${harness.baseUrl}/connect/get_token?code=${encodeURIComponent(code)}`;
-    for (const query of [`&state=${state}&state=${state}`, `&state[]=${state}`, `&state[k]=${state}`]) {
-      assert.equal((await browser.request(base + query)).status, 400, query);
-    }
-    await assertNothingWritten(harness);
-  });
-
   it('when the person cancels at Microsoft, then 403 "You did not sign in", the pending sign-in is used up and nothing is written', async () => {
     const browser = harness.browser();
     const isCallback = (url: string) => url.startsWith(`${harness.baseUrl}/connect/get_token`);
@@ -161,16 +101,6 @@ describe('sign-in against the local identity provider', () => {
     await assertSignedOut(harness, browser);
   });
 
-  it('when error=access_denied comes with a forged state, then 400 without echoing the attacker\'s text', async () => {
-    const browser = harness.browser();
-    await harness.authorize(browser);
-    const page = await browser.request(`${harness.baseUrl}/connect/get_token?state=forged&error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>Call +1-555')}`);
-    assert.equal(page.status, 400);
-    assert.ok(!page.body.includes('<script>alert'));
-    assert.ok(!page.body.includes('Call +1-555'));
-    await assertNothingWritten(harness);
-  });
-
   it('when the token endpoint refuses the client secret, then 502 with AADSTS7000215, the correlation id and an operator fix', async () => {
     harness.idp.setFault('token-invalid-client');
     const browser = harness.browser();
@@ -183,41 +113,6 @@ describe('sign-in against the local identity provider', () => {
     await assertNothingWritten(harness);
     await assertSignedOut(harness, browser);
   });
-
-  it('when the token endpoint says the code was already redeemed, then 400 "start again" and nothing is written', async () => {
-    harness.idp.setFault('token-invalid-grant');
-    const browser = harness.browser();
-    const page = await browser.request(await harness.authorize(browser));
-    assert.equal(page.status, 400);
-    assert.match(page.body, /start the sign-in again/i);
-    assert.match(page.body, /AADSTS54005/);
-    await assertNothingWritten(harness);
-  });
-
-  for (const fault of ['token-server-error', 'token-html'] satisfies IdpFault[]) {
-    it(`when the token endpoint fails (${fault}), then a 5xx "unavailable" page and nothing is written`, async () => {
-      harness.idp.setFault(fault);
-      const browser = harness.browser();
-      const page = await browser.request(await harness.authorize(browser));
-      assert.ok(page.status >= 500 && page.status < 600, `status ${page.status}`);
-      assert.match(page.body, /Microsoft sign-in is unavailable/);
-      await assertNothingWritten(harness);
-      await assertSignedOut(harness, browser);
-    });
-  }
-
-  for (const fault of ['id-token-wrong-nonce', 'id-token-wrong-audience', 'id-token-expired', 'id-token-wrong-issuer',
-    'id-token-bad-signature', 'id-token-unknown-key', 'id-token-alg-none'] satisfies IdpFault[]) {
-    it(`when the ID token fails a check (${fault}), then 400 and nothing is written`, async () => {
-      harness.idp.setFault(fault);
-      const browser = harness.browser();
-      const page = await browser.request(await harness.authorize(browser));
-      assert.equal(page.status, 400);
-      assert.match(page.body, /Your sign-in could not be verified/);
-      await assertNothingWritten(harness);
-      await assertSignedOut(harness, browser);
-    });
-  }
 
   it('when the callback is posted to, then 405 with an Allow header', async () => {
     const page = await harness.browser().request(`${harness.baseUrl}/connect/get_token`, { method: 'POST', form: { state: 'x' } });
