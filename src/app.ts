@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
 import type { Config } from './config.ts';
+import { servesHttps } from './config.ts';
 import type { Database } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
@@ -67,7 +68,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
       },
     },
     referrerPolicy: { policy: 'no-referrer' },
-    strictTransportSecurity: config.baseUrl.startsWith('https:'),
+    strictTransportSecurity: servesHttps(config),
   }));
   app.use(rejectLongUrls);
   app.use('/connect', createSignInRateLimit(config));

@@ -34,6 +34,11 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6
 const TENANT_ALIASES = new Set(['common', 'organizations', 'consumers']);
 const ENTRA_APP = 'Microsoft Entra admin center › App registrations';
 
+/** True when people open the app over https: Secure and __Host- cookies, HSTS. */
+export function servesHttps(config: Pick<Config, 'baseUrl'>): boolean {
+  return config.baseUrl.startsWith('https:');
+}
+
 /** True for a tenant GUID such as the `tid` claim carries. */
 export function isTenantId(value: string): boolean {
   return GUID.test(value);

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { regenerateSession, saveSession } from '../sessions/session-helpers.ts';
+import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
 import type { Discovery } from './discovery.ts';
@@ -41,7 +42,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     const state = singleParameter(query, 'state');
     if (state === undefined) throw invalidCallback('no single state parameter');
 
-    if (!hasSessionCookie(req.headers.cookie, sessionCookieName(config))) throw sessionCookieLost(config, req.headers.host);
+    if (readCookie(req.headers.cookie, sessionCookieName(config)) === undefined) throw sessionCookieLost(config, req.headers.host);
     const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
     if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
     if (!takeOnce(state)) throw invalidCallback('state already taken by a concurrent callback');
@@ -80,10 +81,6 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     res.set('Cache-Control', 'no-store');
     res.redirect(303, '/');
   };
-}
-
-function hasSessionCookie(cookieHeader: string | undefined, name: string): boolean {
-  return cookieHeader?.split(';').some((part) => part.trim().startsWith(`${name}=`)) ?? false;
 }
 
 /** The browser came back without the cookie /connect set: name the usual causes and the host it must use. */

@@ -78,9 +78,10 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
 
   const database = openDatabase(config.databaseUrl);
   try {
+    const { tokenStore, tokenService } = createTokenServices(config, database, silentLogger);
     let users: StoredUser[];
     try {
-      users = await database.user.findMany({ select: { id: true, tenantId: true, objectId: true, displayName: true, username: true }, orderBy: { createdAt: 'asc' } });
+      users = await tokenStore.listUsers();
     } catch {
       io.stderr(`The database at ${sqliteFilePath(config.databaseUrl)} has no tables yet: start the app once (it applies the migrations) and sign in at ${signInUrl}.\n`);
       return EXIT.databaseMissing;
@@ -95,7 +96,6 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
       return EXIT.severalUsers;
     }
 
-    const { tokenService } = createTokenServices(config, database, silentLogger);
     try {
       const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
       if (options.json) {

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Config } from '../config.ts';
+import { servesHttps } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../db.ts';
 import { PrismaSessionStore } from './prisma-session-store.ts';
@@ -8,7 +9,7 @@ import { regenerateSession } from './session-helpers.ts';
 
 /** The session cookie's name: the __Host- prefix pins it to this origin when it is https. */
 export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
-  return config.baseUrl.startsWith('https:') ? '__Host-o365signin.sid' : 'o365signin.sid';
+  return servesHttps(config) ? '__Host-o365signin.sid' : 'o365signin.sid';
 }
 
 /**
@@ -20,7 +21,7 @@ export function createSessionMiddleware(config: Config, database: Database, logg
   const idleMs = config.sessionIdleMinutes * 60 * 1000;
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
   const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now });
-  const https = config.baseUrl.startsWith('https:');
+  const https = servesHttps(config);
 
   const sessions = session({
     name: sessionCookieName(config),

@@ -17,7 +17,18 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
     const userId = req.session.userId;
-    let signIn: StoredSignIn | undefined = userId === undefined ? undefined : await tokenStore.loadSignIn(userId);
+    let signIn: StoredSignIn | undefined;
+    let refreshProblem: TokenRefreshError | undefined;
+    if (userId !== undefined) {
+      try {
+        signIn = await tokenService.getFreshTokens(userId);
+      } catch (error) {
+        if (!(error instanceof TokenRefreshError)) throw error;
+        // No usable tokens, or they cannot be refreshed now: show what the database holds and say why.
+        refreshProblem = error;
+        signIn = await tokenStore.loadSignIn(userId);
+      }
+    }
     if (userId === undefined || signIn === undefined) {
       // The user row is gone (forgotten, database reset): the session means nothing any more.
       if (userId !== undefined) await regenerateSession(req);
@@ -25,16 +36,6 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
       return;
     }
 
-    let refreshProblem: TokenRefreshError | undefined;
-    if (signIn.tokens !== undefined && !signIn.tokens.needsSignIn) {
-      try {
-        signIn = await tokenService.getFreshTokens(userId);
-      } catch (error) {
-        if (!(error instanceof TokenRefreshError)) throw error;
-        refreshProblem = error;
-        signIn = (await tokenStore.loadSignIn(userId)) ?? signIn;
-      }
-    }
     const tokens = signIn.tokens;
     res.render('home', {
       title: `Signed in as ${signIn.user.displayName}`,

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { readCookie } from '../sessions/cookies.ts';
 
 /** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
 export type Notice =
@@ -30,7 +31,7 @@ export function takeNotice(req: Request, res: Response): Notice | undefined {
     delete req.session.notice;
     return fromSession;
   }
-  const fromCookie = req.headers.cookie?.split(';').map((part) => part.trim().split('=')).find(([name]) => name === NOTICE_COOKIE)?.[1];
+  const fromCookie = readCookie(req.headers.cookie, NOTICE_COOKIE);
   if (fromCookie === undefined) return undefined;
   res.clearCookie(NOTICE_COOKIE, { path: '/' });
   return COOKIE_NOTICES.has(fromCookie) ? { kind: fromCookie } as Notice : undefined;

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.ts';
+import { servesHttps } from '../config.ts';
 import type { Discovery } from '../auth/discovery.ts';
 import { destroySession } from '../sessions/session-helpers.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
@@ -20,7 +21,7 @@ async function endSession(req: Request, res: Response, cookieName: string, secur
  * it continues to the end_session_endpoint with post_logout_redirect_uri, logout_hint and id_token_hint.
  */
 export function createLogoutRoute(config: Config, discovery: Discovery, tokenStore: TokenStore, cookieName: string): RequestHandler {
-  const secure = config.baseUrl.startsWith('https:');
+  const secure = servesHttps(config);
   return async (req, res) => {
     const userId = requireSignedInForm(req);
     const body = req.body as Record<string, unknown>;
@@ -57,7 +58,7 @@ function loginHintOf(idToken: string): string | undefined {
 
 /** POST /forget ("Forget my token"): deletes the user and their stored tokens, and signs out. */
 export function createForgetRoute(config: Config, tokenStore: TokenStore, cookieName: string): RequestHandler {
-  const secure = config.baseUrl.startsWith('https:');
+  const secure = servesHttps(config);
   return async (req, res) => {
     const userId = requireSignedInForm(req);
     await tokenStore.forgetUser(userId);
