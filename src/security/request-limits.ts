@@ -18,6 +18,15 @@ export const rejectLongUrls: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** 400 for a request target that is not a path (`OPTIONS *`, `GET *`): express-session gives such requests no session. */
+export const rejectNonPathTargets: RequestHandler = (req, _res, next) => {
+  if (!req.path.startsWith('/')) {
+    throw new SignInError('bad_request', 'The request could not be read', 'The browser asked for something that is not an address on this site.',
+      { fix: 'Go to the home page.' });
+  }
+  next();
+};
+
 /** At most `signInRateLimit` requests per minute per client address to /connect and its callback; then a 429 page. */
 export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>): RequestHandler {
   return rateLimit({
