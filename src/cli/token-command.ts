@@ -110,6 +110,9 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
       } else {
         io.stdout(`${tokens.accessToken}\n`);
       }
+      if (tokens.needsSignIn) {
+        io.stderr(`Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. Sign in again at ${signInUrl} after that.\n`);
+      }
       return EXIT.ok;
     } catch (error) {
       if (!(error instanceof TokenRefreshError)) throw error;
