@@ -72,7 +72,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   }));
   app.use(rejectLongUrls);
   app.use(rejectNonPathTargets);
-  app.use('/connect', createSignInRateLimit(config));
+  app.use('/connect', createSignInRateLimit(config, logger));
   app.use(express.static(path.join(projectRoot, 'public'), { index: false, maxAge: '1h' }));
   app.use(sessions.middleware);
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import express from 'express';
+import { createHttpServer } from '../../src/http-server.ts';
+import { createLogger } from '../../src/log.ts';
+import { HTTP_LIMITS } from '../../src/security/request-limits.ts';
 import { runTokenCommand } from '../../src/cli/token-command.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
 import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
@@ -92,6 +96,55 @@ describe('N. hardening from the outside probe', () => {
     assert.equal(page.status, 503);
     assert.match(page.body, /Try again/);
     await assertNothingHappened(harness, browser);
+  });
+
+  it('S53: when the request line or the headers pass the header limit, then the app\'s 414 or 431 page, and the server keeps answering', async () => {
+    const browser = harness.browser();
+    const longUrl = await browser.request(`${harness.baseUrl}/?${'a'.repeat(HTTP_LIMITS.maxHeaderBytes + 1024)}`);
+    assert.equal(longUrl.status, 414);
+    assert.match(longUrl.body, /This address is too long/);
+    assert.match(longUrl.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    const cookies = await browser.request(`${harness.baseUrl}/`, { headers: { cookie: `big=${'b'.repeat(HTTP_LIMITS.maxHeaderBytes)}` } });
+    assert.equal(cookies.status, 431);
+    assert.match(cookies.body, /The request is too large/);
+    assert.match(harness.logs.at(-1) ?? '', /"level":"warn","message":"request refused before the app","status":431/);
+    assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
+  });
+
+  it('S53: when more clients connect than the connection limit, then the extra connections are closed at once, a warning is logged, and a freed slot serves again', async () => {
+    const lines: string[] = [];
+    const app = express();
+    app.get('/', (_req, res) => { res.send('ok'); });
+    const server = createHttpServer(createLogger((line) => lines.push(line)), () => app, { ...HTTP_LIMITS, maxConnections: 3 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const connect = () => new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+      socket.once('error', reject);
+    });
+    try {
+      const held = await Promise.all([connect(), connect(), connect()]);
+      const extra = await connect();
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        extra.on('data', (chunk) => { text += chunk.toString(); });
+        extra.on('error', () => undefined);
+        extra.on('close', () => resolve(text));
+        extra.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      });
+      assert.equal(answer, '', 'the fourth connection is closed unanswered');
+      assert.match(lines.join(''), /connections refused: the server is at its connection limit/);
+      held[0]!.destroy();
+      for (let look = 0; look < 100 && await new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count))) >= 3; look += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const freed = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
+      assert.equal(await freed.text(), 'ok');
+      for (const socket of held) socket.destroy();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('S54: when a new signing key is published and used right after the app fetched the keys (emergency rollover), then the next sign-in succeeds', async () => {
