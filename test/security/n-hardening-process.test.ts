@@ -11,12 +11,14 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
+import { EXIT } from '../../src/cli/token-command.ts';
 import { HTTP_LIMITS } from '../../src/security/request-limits.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+const TOKEN_SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 
 interface RunningProcess {
@@ -225,5 +227,24 @@ describe('N. hardening: a real server process', () => {
       await server.stop();
     }
     assertOnlyLoggerLines(server.stderr());
+  });
+
+  it('when npm run -s token -- --demo runs from another folder, then it creates no data/ folder there', async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-elsewhere-'));
+    try {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', TSX_LOADER, TOKEN_SCRIPT, '--demo'], {
+          cwd: elsewhere,
+          env: { PATH: process.env.PATH, DEMO_DATABASE_URL: `file:${path.join(folder, 'no-demo-here', 'demo.db')}` },
+          stdio: ['ignore', 'ignore', 'ignore'],
+        });
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+      assert.equal(code, EXIT.databaseMissing);
+      assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written where the command ran');
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });

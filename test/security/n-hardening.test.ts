@@ -8,7 +8,8 @@ import { createLogger } from '../../src/log.ts';
 import { HTTP_LIMITS } from '../../src/security/request-limits.ts';
 import { runTokenCommand } from '../../src/cli/token-command.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
-import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
+import { readForm, startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
+import type { Page } from '../support/http-browser.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
@@ -243,5 +244,29 @@ describe('N. hardening from the outside probe', () => {
     assert.equal(stdout, '');
     await browser.request(`${harness.baseUrl}/graph-check`, { form: { _csrf: csrf } });
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /The token could not be refreshed/);
+  });
+
+  it('when the app and the local provider share 127.0.0.1 (the demo), then their cookie names cannot collide', async () => {
+    const browser = harness.browser();
+    const names = { app: new Set<string>(), provider: new Set<string>() };
+    const record = (page: Page): Page => {
+      const side = page.url.startsWith(`${harness.baseUrl}/`) ? names.app : names.provider;
+      for (const line of page.headers.getSetCookie()) side.add(line.slice(0, line.indexOf('=')).trim());
+      return page;
+    };
+    const followRecording = async (first: Page): Promise<Page> => {
+      let page = first;
+      for (let hops = 0; hops < 20 && page.location !== undefined && [302, 303].includes(page.status); hops += 1) page = record(await browser.request(page.location));
+      return page;
+    };
+    const loginPage = await followRecording(record(await browser.request(`${harness.baseUrl}/connect`)));
+    const form = readForm(loginPage);
+    const account = harness.idp.accounts[0]!;
+    const home = await followRecording(record(await browser.request(form.action, { form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password } })));
+    assert.match(home.body, /Signed in as/);
+    record(await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrfOf(home.body) } }));
+    assert.ok(names.app.size >= 2 && names.provider.size >= 1, `both set cookies: ${[...names.app]} / ${[...names.provider]}`);
+    assert.deepEqual([...names.app].filter((name) => names.provider.has(name)), [], `app ${[...names.app]}, provider ${[...names.provider]}`);
+    assert.ok([...names.app].every((name) => name.startsWith('o365signin.')), `the app's names carry its prefix: ${[...names.app]}`);
   });
 });
