@@ -47,8 +47,8 @@ export const rejectLongUrls: RequestHandler = (req, _res, next) => {
 /** 400 for a request target that is not a path (`OPTIONS *`, `GET *`): express-session gives such requests no session. */
 export const rejectNonPathTargets: RequestHandler = (req, _res, next) => {
   if (!req.path.startsWith('/')) {
-    throw new SignInError('bad_request', 'The request could not be read', 'The browser asked for something that is not an address on this site.',
-      { fix: 'Go to the home page.' });
+    const { title, fix } = refusedRequest(400);
+    throw new SignInError('bad_request', title, 'The browser asked for something that is not an address on this site.', { fix });
   }
   next();
 };
