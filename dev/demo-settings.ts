@@ -2,26 +2,35 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const SECRETS_FILE = path.resolve('data', 'demo-secrets.json');
+// The project's data/ folder, wherever the command was started from.
+const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
+const SECRETS_FILE = path.join(DATA_FOLDER, 'demo-secrets.json');
 
 interface DemoSecrets { appId: string; appKey: string; sessionSecret: string; tokenEncryptionKey: string }
 
-/** Throw-away secrets, kept in data/ so a restarted demo still knows its sessions and can read its tokens. */
-function loadDemoSecrets(): DemoSecrets {
+function readDemoSecrets(): DemoSecrets | undefined {
   try {
     return JSON.parse(fs.readFileSync(SECRETS_FILE, 'utf8')) as DemoSecrets;
   } catch {
-    const secrets: DemoSecrets = {
-      appId: crypto.randomUUID(),
-      appKey: crypto.randomBytes(24).toString('base64url'),
-      sessionSecret: crypto.randomBytes(32).toString('base64url'),
-      tokenEncryptionKey: crypto.randomBytes(32).toString('base64'),
-    };
-    fs.mkdirSync(path.dirname(SECRETS_FILE), { recursive: true });
-    fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-    return secrets;
+    return undefined;
   }
+}
+
+/** Throw-away secrets, kept in data/ so a restarted demo still knows its sessions and can read its tokens. */
+function loadDemoSecrets(): DemoSecrets {
+  const existing = readDemoSecrets();
+  if (existing !== undefined) return existing;
+  const secrets: DemoSecrets = {
+    appId: crypto.randomUUID(),
+    appKey: crypto.randomBytes(24).toString('base64url'),
+    sessionSecret: crypto.randomBytes(32).toString('base64url'),
+    tokenEncryptionKey: crypto.randomBytes(32).toString('base64'),
+  };
+  fs.mkdirSync(DATA_FOLDER, { recursive: true });
+  fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
 }
 
 /** The local provider's port: DEMO_IDP_PORT, default 5001. */
@@ -31,10 +40,19 @@ export function demoIdpPort(env: Record<string, string | undefined>): number {
 
 /**
  * The environment of the demo: PORT, HOST and BASE_URL as given (like npm start); the Microsoft settings
- * pointing at the local provider; a database and secrets of its own under data/.
+ * pointing at the local provider; a database and secrets of its own in the project's data/ folder.
  */
 export function demoEnvironment(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  const secrets = loadDemoSecrets();
+  return environmentWith(env, loadDemoSecrets());
+}
+
+/** The demo's environment for a command that only reads its data (`npm run token -- --demo`): undefined when the demo never ran. */
+export function existingDemoEnvironment(env: Record<string, string | undefined>): Record<string, string | undefined> | undefined {
+  const secrets = readDemoSecrets();
+  return secrets === undefined ? undefined : environmentWith(env, secrets);
+}
+
+function environmentWith(env: Record<string, string | undefined>, secrets: DemoSecrets): Record<string, string | undefined> {
   const authority = `http://127.0.0.1:${demoIdpPort(env)}`;
   return {
     ...env,
@@ -43,7 +61,7 @@ export function demoEnvironment(env: Record<string, string | undefined>): Record
     O365_TENANT: 'common',
     O365_AUTHORITY_HOST: authority,
     GRAPH_BASE_URL: authority,
-    DATABASE_URL: env.DEMO_DATABASE_URL ?? 'file:./data/demo.db',
+    DATABASE_URL: env.DEMO_DATABASE_URL ?? `file:${path.join(DATA_FOLDER, 'demo.db')}`,
     SESSION_SECRET: secrets.sessionSecret,
     TOKEN_ENCRYPTION_KEY: secrets.tokenEncryptionKey,
     NODE_ENV: 'development',

@@ -7,7 +7,7 @@ import { servesHttps } from './config.ts';
 import type { Database } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
-import { createSignInRateLimit, rejectLongUrls } from './security/request-limits.ts';
+import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './security/request-limits.ts';
 import { createConnectRoute } from './auth/connect-route.ts';
 import { createCallbackRoute } from './auth/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
@@ -71,7 +71,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     strictTransportSecurity: servesHttps(config),
   }));
   app.use(rejectLongUrls);
-  app.use('/connect', createSignInRateLimit(config));
+  app.use(rejectNonPathTargets);
+  app.use('/connect', createSignInRateLimit(config, logger));
   app.use(express.static(path.join(projectRoot, 'public'), { index: false, maxAge: '1h' }));
   app.use(sessions.middleware);
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));

@@ -20,6 +20,13 @@ export function redact(value: unknown, depth = 0): unknown {
   return result;
 }
 
+/** An error in one short line for a log field: its class and the last line of its message (Prisma puts the reason there, after code and paths). */
+export function errorSummary(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 300);
+  const lastLine = error.message.split('\n').map((line) => line.trim()).filter(Boolean).at(-1) ?? '';
+  return (error.name === 'Error' ? lastLine : `${error.name}: ${lastLine}`).slice(0, 300);
+}
+
 /** Writes JSON lines to the given stream (stderr by default). */
 export function createLogger(write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
   const log = (level: string) => (message: string, fields: Record<string, unknown> = {}) => {

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
@@ -6,7 +5,7 @@ import { DiscoveryMismatchError } from './auth/discovery.ts';
 import { openDatabase } from './db.ts';
 import type { Logger } from './log.ts';
 import { applyMigrations } from './migrations.ts';
-import { MAX_HEADER_BYTES } from './security/request-limits.ts';
+import { createHttpServer } from './http-server.ts';
 
 export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:5000. */
@@ -40,7 +39,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('Microsoft sign-in is not reachable yet; sign-ins will retry', { authority: config.authorityHost });
   }
 
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.handler);
+  const server = createHttpServer(logger, () => app.handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

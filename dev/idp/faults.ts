@@ -62,6 +62,8 @@ export function alterTokenResponse(fault: ResponseFault, body: Record<string, un
       return { ...body, token_type: 'MAC' };
     case 'response-no-expires-in':
       return { ...body, expires_in: undefined, ext_expires_in: undefined };
+    case 'response-expires-in-absurd':
+      return { ...body, expires_in: '1e20', ext_expires_in: '1e20' };
     case 'response-opaque-access-token':
       return { ...body, access_token: `EwB${randomBytes(96).toString('base64url')}` };
     case 'response-markup-access-token':

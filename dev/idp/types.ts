@@ -40,6 +40,7 @@ export type IdpFault =
   | 'response-no-id-token'
   | 'response-token-type-mac' // token_type 'MAC'
   | 'response-no-expires-in'
+  | 'response-expires-in-absurd' // expires_in "1e20": a number, but no lifetime a token can have
   | 'response-opaque-access-token' // an opaque access token, as personal accounts get
   | 'response-markup-access-token' // an access token with HTML metacharacters
   // The id_token of a genuine response, altered.

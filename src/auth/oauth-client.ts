@@ -13,13 +13,19 @@ export interface TokenResponse {
   readonly idToken: string;
   readonly tokenType: 'Bearer';
   readonly scopes: readonly string[];
-  /** Seconds; Microsoft always sends it, a missing one is taken as one hour. */
+  /** Seconds, 1 to MAX_EXPIRES_IN_SECONDS; Microsoft always sends it, a missing one is taken as one hour. */
   readonly expiresIn: number;
 }
+
+/** Microsoft issues access tokens for 60 to 90 minutes; anything beyond a day is not a lifetime it gives. */
+export const MAX_EXPIRES_IN_SECONDS = 24 * 60 * 60;
+const DEFAULT_EXPIRES_IN_SECONDS = 3600;
 
 /** A refresh response: Microsoft may or may not send a new ID token and a new (rotated) refresh token. */
 export interface RefreshResponse extends Omit<TokenResponse, 'idToken'> {
   readonly idToken: string | undefined;
+  /** The answer's expires_in was absurd (not a number, ≤ 0, over a day) and one hour was assumed instead. */
+  readonly expiresInReplaced: boolean;
 }
 
 const clients = new WeakMap<ProviderMetadata, AuthorizationCode>();
@@ -75,7 +81,8 @@ export async function exchangeCode(config: Config, metadata: ProviderMetadata, r
   } catch (error) {
     throw tokenEndpointError(error);
   }
-  const tokens = readTokenResponse(body);
+  // A sign-in loses nothing by refusing an absurd lifetime: the person simply signs in again.
+  const tokens = readTokenResponse(body, { absurdExpiresIn: 'refuse' });
   if (tokens.idToken === undefined) throw unusableResponse("missing or invalid 'id_token'");
   return { ...tokens, idToken: tokens.idToken };
 }
@@ -93,7 +100,8 @@ export async function redeemRefreshToken(config: Config, metadata: ProviderMetad
   } catch (error) {
     throw tokenEndpointError(error);
   }
-  return readTokenResponse(body);
+  // The answer may carry the only live refresh token (Microsoft rotates them): keep it, assume an hour.
+  return readTokenResponse(body, { absurdExpiresIn: 'assume-an-hour' });
 }
 
 function unusableResponse(what: string): SignInError {
@@ -102,8 +110,11 @@ function unusableResponse(what: string): SignInError {
     { fix: 'Try again in a minute.', cause: new Error(`Token response: ${what}`), status: 502 });
 }
 
-/** Reads a token response defensively: the provider's JSON is untrusted input. */
-export function readTokenResponse(body: unknown): RefreshResponse {
+/**
+ * Reads a token response defensively: the provider's JSON is untrusted input. An `expires_in` that is not a
+ * number from 1 to MAX_EXPIRES_IN_SECONDS is refused, or with `assume-an-hour` replaced by one hour.
+ */
+export function readTokenResponse(body: unknown, options: { absurdExpiresIn: 'refuse' | 'assume-an-hour' }): RefreshResponse {
   if (typeof body !== 'object' || body === null) throw unusableResponse('not a JSON object');
   const fields = body as Record<string, unknown>;
   const accessToken = fields.access_token;
@@ -113,8 +124,12 @@ export function readTokenResponse(body: unknown): RefreshResponse {
   if (idToken !== undefined && (typeof idToken !== 'string' || idToken === '')) throw unusableResponse("invalid 'id_token'");
   const refreshToken = fields.refresh_token;
   if (refreshToken !== undefined && typeof refreshToken !== 'string') throw unusableResponse("invalid 'refresh_token'");
-  const expiresIn = fields.expires_in === undefined ? 3600 : Number(fields.expires_in);
-  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw unusableResponse("invalid 'expires_in'");
+  let expiresIn = fields.expires_in === undefined ? DEFAULT_EXPIRES_IN_SECONDS : lifetimeOf(fields.expires_in);
+  const expiresInReplaced = expiresIn === undefined;
+  if (expiresIn === undefined) {
+    if (options.absurdExpiresIn === 'refuse') throw unusableResponse("'expires_in' is not a number of seconds from 1 to a day");
+    expiresIn = DEFAULT_EXPIRES_IN_SECONDS;
+  }
   const scope = typeof fields.scope === 'string' ? fields.scope : '';
   return {
     accessToken,
@@ -123,7 +138,14 @@ export function readTokenResponse(body: unknown): RefreshResponse {
     tokenType: 'Bearer',
     scopes: scope.split(' ').filter(Boolean),
     expiresIn,
+    expiresInReplaced,
   };
+}
+
+/** Seconds as a JSON number or numeric string (some providers quote it), or undefined when absurd. */
+function lifetimeOf(value: unknown): number | undefined {
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_SECONDS ? Math.floor(seconds) : undefined;
 }
 
 interface BoomLike { isBoom?: boolean; output?: { statusCode?: number }; data?: { payload?: unknown } }

@@ -13,8 +13,8 @@ export interface SigningKey {
 
 export interface SigningKeys {
   /**
-   * The key with this kid from the jwks_uri. Known keys come from the cache; an unknown kid
-   * refetches the set at most once per cooldown, one fetch for all concurrent callers.
+   * The key with this kid from the jwks_uri. Known keys come from the cache; an unknown kid refetches
+   * the set at once, then at most once per cooldown between such refetches, one fetch for all concurrent callers.
    * Throws JWKSNoMatchingKey when the kid is not published, SignInError 503 when no key set can be read.
    */
   keyFor(jwksUri: string, kid: string | undefined): Promise<SigningKey>;
@@ -22,7 +22,7 @@ export interface SigningKeys {
 
 /** Keys are refreshed after this long even when every kid is known. */
 export const KEY_CACHE_MS = 24 * 60 * 60 * 1000;
-/** After a fetch, an unknown kid waits this long before the set is fetched again. */
+/** Between two refetches caused by unknown kids; the first one after any fetch is immediate (emergency rollover). */
 export const KEY_REFETCH_COOLDOWN_MS = 60 * 1000;
 
 interface KeySet {
@@ -34,13 +34,12 @@ interface KeySet {
 export function createSigningKeys(options: { timeoutMs: number; now: () => number; logger: Logger }): SigningKeys {
   const { timeoutMs, now, logger } = options;
   const cached = new Map<string, KeySet>();
-  const lastAttempt = new Map<string, number>();
+  const lastUnknownKidRefetch = new Map<string, number>();
   const loading = new Map<string, Promise<KeySet>>();
 
   const load = (jwksUri: string): Promise<KeySet> => {
     let flight = loading.get(jwksUri);
     if (flight === undefined) {
-      lastAttempt.set(jwksUri, now());
       flight = fetchKeySet(jwksUri, timeoutMs, now, logger)
         .then((keySet) => { cached.set(jwksUri, keySet); return keySet; })
         .finally(() => loading.delete(jwksUri));
@@ -62,17 +61,22 @@ export function createSigningKeys(options: { timeoutMs: number; now: () => numbe
     async keyFor(jwksUri, kid) {
       if (kid === undefined) throw new joseErrors.JWKSNoMatchingKey('the token header has no kid');
       let keySet = cached.get(jwksUri);
+      let fetchedNow = false;
       if (keySet === undefined || now() - keySet.fetchedAt > KEY_CACHE_MS) {
         // A stale set keeps working while the provider's key endpoint is down.
-        keySet = (await refresh(jwksUri)) ?? keySet;
+        const loaded = await refresh(jwksUri);
+        fetchedNow = loaded !== undefined;
+        keySet = loaded ?? keySet;
       }
       if (keySet === undefined) throw keysUnavailable();
       const known = keySet.keys.get(kid);
       if (known !== undefined) return known;
 
-      // Keys roll over: look again once, unless the set was fetched moments ago.
-      const sinceLastAttempt = now() - (lastAttempt.get(jwksUri) ?? 0);
-      if (loading.has(jwksUri) || sinceLastAttempt >= KEY_REFETCH_COOLDOWN_MS) {
+      // Microsoft may publish a key and sign with it at once (emergency rollover): look again now,
+      // but an attacker sending unknown kids forces at most one refetch per cooldown.
+      const sinceLastRefetch = now() - (lastUnknownKidRefetch.get(jwksUri) ?? Number.NEGATIVE_INFINITY);
+      if (!fetchedNow && (loading.has(jwksUri) || sinceLastRefetch >= KEY_REFETCH_COOLDOWN_MS)) {
+        if (!loading.has(jwksUri)) lastUnknownKidRefetch.set(jwksUri, now());
         const fresh = await refresh(jwksUri);
         if (fresh === undefined) throw keysUnavailable();
         const rolled = fresh.keys.get(kid);

@@ -42,7 +42,7 @@ export interface CommandIo {
 
 /** Runs the command and returns its exit code; never throws for anything a user can cause. */
 export async function runTokenCommand(argv: string[], env: Record<string, string | undefined>, io: CommandIo,
-  demoEnvironment?: (env: Record<string, string | undefined>) => Record<string, string | undefined>): Promise<number> {
+  demoEnvironment?: (env: Record<string, string | undefined>) => Record<string, string | undefined> | undefined): Promise<number> {
   let options: { user?: string; json?: boolean; demo?: boolean; help?: boolean };
   try {
     ({ values: options } = parseArgs({
@@ -60,7 +60,12 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
     return EXIT.ok;
   }
 
-  const parsed = parseConfig(options.demo && demoEnvironment ? demoEnvironment(env) : env);
+  const environment = options.demo && demoEnvironment ? demoEnvironment(env) : env;
+  if (environment === undefined) {
+    io.stderr('The demo has no data yet: start it with npm run demo and sign in first.\n');
+    return EXIT.databaseMissing;
+  }
+  const parsed = parseConfig(environment);
   if (!parsed.ok) {
     io.stderr(`The settings are not valid (see .env.example):\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
     return EXIT.badConfiguration;
@@ -109,6 +114,9 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
         }, null, 2)}\n`);
       } else {
         io.stdout(`${tokens.accessToken}\n`);
+      }
+      if (tokens.needsSignIn) {
+        io.stderr(`Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. Sign in again at ${signInUrl} after that.\n`);
       }
       return EXIT.ok;
     } catch (error) {

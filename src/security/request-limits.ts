@@ -2,29 +2,70 @@ import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Config } from '../config.ts';
 import { SignInError } from '../errors.ts';
+import { errorSummary } from '../log.ts';
+import type { Logger } from '../log.ts';
 
-/** Node's header limit, raised from 16 KB so an over-long URL reaches the app and gets its 414 page. */
-export const MAX_HEADER_BYTES = 256 * 1024;
+/** What one client may cost the HTTP server: bytes of request line and headers, connections, seconds. */
+export interface HttpLimits {
+  /** Request line and headers together; more gets a small 414/431 page from the server itself. */
+  readonly maxHeaderBytes: number;
+  /** Connections open at once; further ones are closed as they arrive. */
+  readonly maxConnections: number;
+  /** Time for a client to send its request line and headers. */
+  readonly headersTimeoutMs: number;
+  /** Time for a client to send its whole request (forms here are under 4 KB). */
+  readonly requestTimeoutMs: number;
+}
+
+/** Chosen and measured in docs/SECURITY.md (S53): at most about 32 KB of headers per connection, 1,000 connections. */
+export const HTTP_LIMITS: HttpLimits = { maxHeaderBytes: 32 * 1024, maxConnections: 1000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 /** Longer than any real callback (Microsoft's codes are a few KB), short enough to refuse floods cheaply. */
 export const MAX_URL_LENGTH = 16 * 1024;
 const RATE_LIMIT_WINDOW_MS = 60 * 1000;
 
+const REFUSED = {
+  400: { title: 'The request could not be read', message: 'The app could not understand what the browser sent.', fix: 'Go to the home page.' },
+  408: { title: 'The request took too long', message: 'The browser did not finish sending its request in time, so it was ignored.', fix: 'Try again.' },
+  414: { title: 'This address is too long', message: 'The address the browser asked for is longer than any sign-in address, so it was ignored.', fix: 'Start the sign-in again from the home page.' },
+  431: { title: 'The request is too large', message: 'The browser sent more header data (usually cookies) than this app accepts, so the request was ignored.', fix: 'Delete this site\'s cookies in the browser, then go to the home page.' },
+} as const;
+
+/** The error page's text for a request refused for its form or size, by the app or by the HTTP server before it. */
+export function refusedRequest(status: keyof typeof REFUSED): { title: string; message: string; fix: string } {
+  return REFUSED[status];
+}
+
 /** 414 for an over-long URL, before any session or outbound work. */
 export const rejectLongUrls: RequestHandler = (req, _res, next) => {
   if (req.originalUrl.length > MAX_URL_LENGTH) {
-    throw new SignInError('bad_request', 'This address is too long', 'The address the browser asked for is longer than any sign-in address, so it was ignored.',
-      { status: 414, fix: 'Start the sign-in again from the home page.' });
+    const { title, message, fix } = refusedRequest(414);
+    throw new SignInError('bad_request', title, message, { status: 414, fix });
+  }
+  next();
+};
+
+/** 400 for a request target that is not a path (`OPTIONS *`, `GET *`): express-session gives such requests no session. */
+export const rejectNonPathTargets: RequestHandler = (req, _res, next) => {
+  if (!req.path.startsWith('/')) {
+    const { title, fix } = refusedRequest(400);
+    throw new SignInError('bad_request', title, 'The browser asked for something that is not an address on this site.', { fix });
   }
   next();
 };
 
 /** At most `signInRateLimit` requests per minute per client address to /connect and its callback; then a 429 page. */
-export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>): RequestHandler {
+export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>, logger: Logger): RequestHandler {
   return rateLimit({
     windowMs: RATE_LIMIT_WINDOW_MS,
     limit: config.signInRateLimit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
+    // Any client can send X-Forwarded-For or Forwarded; without TRUST_PROXY they are ignored on purpose, not a misconfiguration.
+    validate: { xForwardedForHeader: false, forwardedHeader: false },
+    logger: {
+      warn: (problem: unknown) => logger.warn('rate limiter check', { reason: errorSummary(problem) }),
+      error: (problem: unknown) => logger.error('rate limiter check failed', { reason: errorSummary(problem) }),
+    },
     handler: (_req, _res, next) => {
       next(new SignInError('bad_request', 'Too many sign-in attempts', 'This address has started too many sign-ins in the last minute.',
         { status: 429, fix: 'Wait a minute, then start the sign-in again.' }));

@@ -39,7 +39,9 @@ export interface TokenService {
   /**
    * The user's tokens with an access token valid for at least REFRESH_MARGIN_MS, refreshing first
    * when needed (or always, with `force`). Concurrent calls for one user share one refresh: in this
-   * process through a promise, across processes through a lease on the token set's row.
+   * process through a promise, across processes through a lease on the token set's row. Once Microsoft has
+   * refused the refresh token, a call without `force` still gets the access token until it expires,
+   * with `tokens.needsSignIn` set; after that it throws `needs_sign_in`.
    */
   getFreshTokens(userId: string, options?: { force?: boolean }): Promise<FreshSignIn>;
 }
@@ -58,7 +60,6 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
   const loadTokens = async (userId: string): Promise<{ user: StoredUser; tokens: StoredTokens }> => {
     const signIn = await tokenStore.loadSignIn(userId);
     if (signIn?.tokens === undefined) throw new TokenRefreshError('no_tokens', 'No token is stored for this user: sign in first.');
-    if (signIn.tokens.needsSignIn) throw new TokenRefreshError('needs_sign_in', 'The stored token can no longer be refreshed: sign in again.');
     return { user: signIn.user, tokens: signIn.tokens };
   };
 
@@ -71,6 +72,7 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       });
       response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => { throw refreshError(error); });
       response = await checkRefreshedIdToken(user, response, metadata);
+      if (response.expiresInReplaced) logger.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
       if (error instanceof TokenRefreshError && error.code === 'needs_sign_in') {
         await tokenStore.markNeedsSignIn(user.id, lease);
@@ -121,8 +123,15 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       if (Date.now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
       await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       const current = await loadTokens(user.id);
+      if (current.tokens.needsSignIn) throw refusedBefore();
       if (current.tokens.accessToken !== tokens.accessToken) return { ...current, refreshed: false };
     }
+  };
+
+  /** Without `force`, an access token that has not expired yet is still worth using when it cannot be refreshed. */
+  const orStillValid = (options: { force?: boolean }, user: StoredUser, tokens: StoredTokens) => (error: unknown): FreshSignIn => {
+    if (options.force || !(error instanceof TokenRefreshError) || error.code !== 'needs_sign_in' || tokens.expiresAt.getTime() <= Date.now()) throw error;
+    return { user, tokens: { ...tokens, needsSignIn: true }, refreshed: false };
   };
 
   return {
@@ -130,15 +139,20 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       const inFlight = refreshing.get(userId);
       if (inFlight !== undefined) return inFlight;
       const { user, tokens } = await loadTokens(userId);
+      if (tokens.needsSignIn) return orStillValid(options, user, tokens)(refusedBefore());
       if (!options.force && !needsRefresh(tokens, Date.now())) return { user, tokens, refreshed: false };
       // Another caller may have started while this one read the database.
       const raced = refreshing.get(userId);
       if (raced !== undefined) return raced;
       const promise = refreshOrWait(user, tokens).finally(() => refreshing.delete(userId));
       refreshing.set(userId, promise);
-      return promise;
+      return promise.catch(orStillValid(options, user, tokens));
     },
   };
+}
+
+function refusedBefore(): TokenRefreshError {
+  return new TokenRefreshError('needs_sign_in', 'The stored token can no longer be refreshed: sign in again.');
 }
 
 /** invalid_grant (revoked, expired or reused: AADSTS70008, 700082, 50173) and interaction_required need a new sign-in. */

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { SignInError } from '../errors.ts';
+import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { isDatabaseError } from '../database-retry.ts';
 import { adviceFor } from './error-advice.ts';
@@ -21,20 +22,24 @@ export const notFound: RequestHandler = (_req, res) => {
 export function createErrorHandler(config: Config, logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const signInError = error instanceof SignInError ? error : fromExpressError(error);
-    const cause = signInError.cause instanceof Error ? signInError.cause.message : undefined;
     const fields = {
       status: signInError.status,
       kind: signInError.code,
       path: req.path,
-      reason: cause?.slice(0, 300),
+      reason: signInError.cause === undefined ? undefined : errorSummary(signInError.cause),
       error: signInError.details.error,
       aadsts: signInError.details.aadsts,
       trace_id: signInError.details.traceId,
       correlation_id: signInError.details.correlationId,
     };
-    if (signInError.status >= 500) logger.error(signInError.title, fields);
-    else logger.warn(signInError.title, fields);
-    if (res.headersSent) return;
+    const level = signInError.status >= 500 ? 'error' : 'warn';
+    if (res.headersSent) {
+      // express-session saves after the response: the browser already has its status, so log that one and finish.
+      logger[level](`${signInError.title} (after the response was sent)`, { ...fields, status: res.statusCode });
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    logger[level](signInError.title, fields);
     const advice = adviceFor(signInError.details, config);
     res.set('Cache-Control', 'no-store');
     res.status(signInError.status).render('error', {

@@ -4,12 +4,14 @@ import { fetchGraphMe } from '../graph/graph-client.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
-import { setSessionNotice } from './notices.ts';
+import { saveSessionNotice } from './notices.ts';
+import type { Notice } from './notices.ts';
 
 /** POST /graph-check ("Check with Microsoft Graph"): GET /v1.0/me with the stored token, refreshed first if needed. */
 export function createGraphCheckRoute(config: Config, tokenService: TokenService): RequestHandler {
   return async (req, res) => {
     const userId = requireSignedInForm(req);
+    let notice: Notice;
     try {
       const fresh = await tokenService.getFreshTokens(userId);
       let result = await fetchGraphMe(config.graphBaseUrl, fresh.tokens.accessToken, config.httpTimeoutMs);
@@ -18,13 +20,16 @@ export function createGraphCheckRoute(config: Config, tokenService: TokenService
         const retried = await tokenService.getFreshTokens(userId, { force: true });
         result = await fetchGraphMe(config.graphBaseUrl, retried.tokens.accessToken, config.httpTimeoutMs);
       }
-      setSessionNotice(req, result.ok
-        ? { kind: 'graph-ok', displayName: result.displayName, mail: result.mail, userPrincipalName: result.userPrincipalName }
-        : { kind: 'graph-failed', status: result.status, code: result.code, message: result.message, requestId: result.requestId });
+      // After a refused refresh the access token still works until it expires; then only a sign-in helps.
+      const signInNeededAfter = fresh.tokens.needsSignIn ? fresh.tokens.expiresAt.toISOString() : undefined;
+      notice = result.ok
+        ? { kind: 'graph-ok', displayName: result.displayName, mail: result.mail, userPrincipalName: result.userPrincipalName, signInNeededAfter }
+        : { kind: 'graph-failed', status: result.status, code: result.code, message: result.message, requestId: result.requestId };
     } catch (error) {
       if (!(error instanceof TokenRefreshError)) throw error;
-      setSessionNotice(req, { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId });
+      notice = { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
     }
+    await saveSessionNotice(req, notice);
     res.redirect(303, '/');
   };
 }

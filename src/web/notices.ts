@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express';
+import { SignInError } from '../errors.ts';
 import { readCookie } from '../sessions/cookies.ts';
+import { saveSession } from '../sessions/session-helpers.ts';
 
 /** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
 export type Notice =
@@ -8,15 +10,25 @@ export type Notice =
   | { kind: 'forgotten' }
   | { kind: 'refreshed'; expiresAt: string }
   | { kind: 'refresh-failed'; message: string; aadsts?: string; correlationId?: string }
-  | { kind: 'graph-ok'; displayName: string; mail: string; userPrincipalName: string }
+  | { kind: 'graph-ok'; displayName: string; mail: string; userPrincipalName: string; signInNeededAfter?: string }
   | { kind: 'graph-failed'; status: number; code: string; message: string; requestId?: string };
 
 const NOTICE_COOKIE = 'o365signin.notice';
 const COOKIE_NOTICES = new Set(['signed-out', 'signed-out-microsoft', 'forgotten']);
 
-/** Keeps a notice for the next page of this session. */
-export function setSessionNotice(req: Request, notice: Notice): void {
+/**
+ * Keeps a notice for the next page of this session and stores the session before the response goes out,
+ * so a failed save is this response's error page rather than a redirect to a page without the notice.
+ */
+export async function saveSessionNotice(req: Request, notice: Notice): Promise<void> {
   req.session.notice = notice;
+  try {
+    await saveSession(req);
+  } catch (cause) {
+    throw new SignInError('storage_unavailable', 'The app could not save your session',
+      'The app could not write to its database just now, so the result of what you asked for cannot be shown.',
+      { fix: 'Go to the home page and try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause });
+  }
 }
 
 /** Keeps a sign-out notice in a five-minute cookie, since the session that could carry it is gone. */

@@ -2,19 +2,22 @@ import type { RequestHandler } from 'express';
 import type { TokenService } from '../tokens/token-service.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
-import { setSessionNotice } from './notices.ts';
+import { saveSessionNotice } from './notices.ts';
+import type { Notice } from './notices.ts';
 
 /** POST /refresh ("Refresh now"): redeems the refresh token on demand, then back to the page. */
 export function createRefreshRoute(tokenService: TokenService): RequestHandler {
   return async (req, res) => {
     const userId = requireSignedInForm(req);
+    let notice: Notice;
     try {
       const { tokens } = await tokenService.getFreshTokens(userId, { force: true });
-      setSessionNotice(req, { kind: 'refreshed', expiresAt: tokens.expiresAt.toISOString() });
+      notice = { kind: 'refreshed', expiresAt: tokens.expiresAt.toISOString() };
     } catch (error) {
       if (!(error instanceof TokenRefreshError)) throw error;
-      setSessionNotice(req, { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId });
+      notice = { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
     }
+    await saveSessionNotice(req, notice);
     res.redirect(303, '/');
   };
 }

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.ts';
 import type { App } from '../../src/app.ts';
@@ -7,7 +6,7 @@ import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Logger } from '../../src/log.ts';
-import { MAX_HEADER_BYTES } from '../../src/security/request-limits.ts';
+import { createHttpServer } from '../../src/http-server.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp, TestAccount } from '../../dev/idp/index.ts';
@@ -47,7 +46,10 @@ export interface Harness {
 /** The real app (its own config, a temporary SQLite file) and the local provider, both on loopback ports. */
 export async function startHarness(options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number } = {}): Promise<Harness> {
   const database = await createTestDatabase({ busyTimeoutMs: options.busyTimeoutMs });
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES });
+  const logs: string[] = [];
+  const logger = createTestLogger(logs);
+  let app: App | undefined;
+  const server = createHttpServer(logger, () => app!.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const idp = await startIdentityProvider({
@@ -70,15 +72,13 @@ export async function startHarness(options: { env?: Record<string, string>; busy
     ...options.env,
   });
   if (!parsed.ok) throw new Error(`test configuration is invalid: ${parsed.problems.join('; ')}`);
-  const logs: string[] = [];
   let offset = 0;
   const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
-  const app = createApp(parsed.config, {
+  app = createApp(parsed.config, {
     database: database.prisma,
-    logger: createTestLogger(logs),
+    logger,
     now: clock.now,
   });
-  server.on('request', app.handler);
   const browsers: HttpBrowser[] = [];
 
   return {

@@ -1,0 +1,113 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+import type express from 'express';
+import { errorSummary } from './log.ts';
+import type { Logger } from './log.ts';
+import { HTTP_LIMITS, refusedRequest } from './security/request-limits.ts';
+import type { HttpLimits } from './security/request-limits.ts';
+
+const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'views', 'error.ejs');
+/** How long a refused connection stays open (not read) after its answer, so the client can read the page. */
+const LINGER_MS = 2000;
+const DROP_LOG_INTERVAL_MS = 60 * 1000;
+
+type FinalHandler = (error?: unknown) => void;
+// Express apps take the final handler as a third argument; @types/express declares only two.
+type AppWithFinalHandler = (req: http.IncomingMessage, res: http.ServerResponse, done: FinalHandler) => void;
+
+/**
+ * The HTTP server of `npm start`, the demo and the tests, with the limits of S53. `app` is looked up per
+ * request, so a test can listen (and learn its port) before it builds the app. Nothing reaches Express's
+ * own final handler, and nothing is printed outside the logger.
+ */
+export function createHttpServer(logger: Logger, app: () => express.Express, limits: HttpLimits = HTTP_LIMITS): http.Server {
+  const server = http.createServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  });
+  server.maxConnections = limits.maxConnections;
+  server.on('request', (req, res) => {
+    (app() as unknown as AppWithFinalHandler)(req, res, (error) => finishUnhandled(logger, req, res, error));
+  });
+
+  const answered = new WeakSet<Duplex>();
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
+    if (answered.has(socket)) return;
+    answered.add(socket);
+    if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = clientErrorStatus(error, limits.maxHeaderBytes);
+    logger.warn('request refused before the app', { status, reason: error.code });
+    void answerRefused(socket, status);
+  });
+
+  let dropped = 0;
+  let lastDropLog = Number.NEGATIVE_INFINITY;
+  server.on('drop', () => {
+    dropped += 1;
+    if (Date.now() - lastDropLog < DROP_LOG_INTERVAL_MS) return;
+    logger.warn('connections refused: the server is at its connection limit', { dropped, maxConnections: limits.maxConnections });
+    lastDropLog = Date.now();
+    dropped = 0;
+  });
+  return server;
+}
+
+/** Only a second failure of a request already answered by the error page gets here (express-session saves after the response). */
+function finishUnhandled(logger: Logger, req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
+  const route = (req.url ?? '').split('?')[0]?.slice(0, 200);
+  if (error !== undefined) {
+    logger.error('request failed after its response was sent', { path: route, status: res.headersSent ? res.statusCode : 500, reason: errorSummary(error) });
+  }
+  if (!res.headersSent) {
+    res.statusCode = error === undefined ? 404 : 500;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(error === undefined ? 'Not found.\n' : 'Something went wrong. Try again.\n');
+  } else if (!res.writableEnded) {
+    res.end();
+  }
+}
+
+/** 414 when the request line itself is too long, 431 for too many header bytes, 408 for a slow client, else 400. */
+function clientErrorStatus(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxHeaderBytes: number): 400 | 408 | 414 | 431 {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return 400;
+  const packet = error.rawPacket?.toString('latin1') ?? '';
+  const lineEnd = packet.indexOf('\r\n');
+  // The overflow hit the request line when it has not ended yet, or when it alone takes most of the limit.
+  return lineEnd === -1 || (/^[A-Z]+ /.test(packet) && lineEnd > maxHeaderBytes / 2) ? 414 : 431;
+}
+
+/** The app's own error page, written straight to the socket: the request never became one Express could answer. */
+async function answerRefused(socket: Duplex, status: 400 | 408 | 414 | 431): Promise<void> {
+  const page = refusedRequest(status);
+  let body: string;
+  try {
+    body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString() }, { cache: true });
+  } catch {
+    body = `${page.title}. ${page.message}\n`;
+  }
+  if (!socket.writable) return;
+  socket.end([
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+    'Content-Type: text/html; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    'X-Content-Type-Options: nosniff',
+    'Referrer-Policy: no-referrer',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n'));
+  // Stop reading, but close only after a moment: closing with unread data resets the connection before the client reads the page.
+  socket.pause();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}

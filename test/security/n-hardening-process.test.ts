@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { startIdentityProvider } from '../../dev/idp/index.ts';
+import type { StartedIdp } from '../../dev/idp/index.ts';
+import { EXIT } from '../../src/cli/token-command.ts';
+import { HTTP_LIMITS } from '../../src/security/request-limits.ts';
+import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
+import { HttpBrowser } from '../support/http-browser.ts';
+import { rawGet } from '../support/raw-http.ts';
+
+const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+const TOKEN_SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly baseUrl: string;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port: BASE_URL must name the port the spawned server listens on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm start`'s entry (src/server.ts) in an empty folder, until it listens. */
+async function startServerProcess(env: Record<string, string>): Promise<RunningProcess> {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-harden-'));
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (/Redirect URI sent to Microsoft/.test(stdout)) resolve();
+    });
+    child.once('close', (code) => reject(new Error(`the server exited (${code}) before listening: ${stderr}`)));
+  });
+  return {
+    child,
+    baseUrl: env.BASE_URL!,
+    stderr: () => stderr,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(cwd, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every stderr line is one JSON object from the logger: no raw stack, no multi-line error print. */
+function assertOnlyLoggerLines(stderr: string): void {
+  for (const line of stderr.split('\n').filter((text) => text.trim() !== '')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      assert.fail(`a line outside the logger on stderr: ${line.slice(0, 300)}\n--- all stderr ---\n${stderr.slice(0, 3000)}`);
+    }
+    assert.equal(typeof (parsed as { level?: unknown }).level, 'string', line);
+  }
+}
+
+/** The app's signed-in browser after /connect and the provider's form; returns the callback URL, not yet visited. */
+async function authorize(browser: HttpBrowser, baseUrl: string, idp: StartedIdp): Promise<string> {
+  const isCallback = (url: string) => url.startsWith(`${baseUrl}/connect/get_token`);
+  const loginPage = await browser.follow(`${baseUrl}/connect`, { stopAt: isCallback });
+  const form = readForm(loginPage);
+  const account = idp.accounts[0]!;
+  const result = await browser.follow(form.action, { stopAt: isCallback, form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password } });
+  assert.ok(result.location !== undefined && isCallback(result.location), `back to the app: ${result.status}`);
+  return result.location;
+}
+
+/** Every later write of a session row fails in SQLite itself, as on a full disk or a read-only folder. */
+function failSessionWrites(file: string): () => void {
+  const connection = new BetterSqlite3(file);
+  connection.exec(`CREATE TRIGGER fail_session_update BEFORE UPDATE ON "Session" BEGIN SELECT RAISE(ABORT, 'session writes fail in this test'); END;
+    CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" BEGIN SELECT RAISE(ABORT, 'session writes fail in this test'); END;`);
+  return () => {
+    connection.exec('DROP TRIGGER fail_session_update; DROP TRIGGER fail_session_insert;');
+    connection.close();
+  };
+}
+
+/** Resident memory of a process, in bytes (Linux). */
+function residentBytes(pid: number): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((text) => text.startsWith('VmRSS:'));
+  return Number(line?.match(/(\d+)/)?.[1] ?? Number.NaN) * 1024;
+}
+
+/** Resident memory once it stops moving (the server may still be reading what the kernel buffered), at most 40 looks. */
+async function settledResidentBytes(pid: number): Promise<number> {
+  let previous = residentBytes(pid);
+  let highest = previous;
+  for (let look = 0; look < 40; look += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const current = residentBytes(pid);
+    highest = Math.max(highest, current);
+    if (Math.abs(current - previous) < 512 * 1024) break;
+    previous = current;
+  }
+  return highest;
+}
+
+describe('N. hardening: a real server process', () => {
+  let idp: StartedIdp;
+  let folder: string;
+  before(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-harden-db-'));
+  });
+  after(async () => {
+    await idp?.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger\'s JSON lines and the server keeps answering', async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }] });
+    const file = path.join(folder, 'app.db');
+    const server = await startServerProcess({
+      O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin, GRAPH_BASE_URL: idp.graphBaseUrl,
+      BASE_URL: baseUrl, PORT: String(port), DATABASE_URL: `file:${file}`,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    });
+    try {
+      const forwarded = await rawGet(`${baseUrl}/connect`, { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=203.0.113.7' });
+      assert.equal(forwarded.status, 302);
+
+      const declined = new HttpBrowser();
+      const callbackUrl = await authorize(declined, baseUrl, idp);
+      let restore = failSessionWrites(file);
+      try {
+        assert.equal((await declined.request(callbackUrl)).status, 503);
+      } finally {
+        restore();
+      }
+
+      const browser = new HttpBrowser();
+      assert.equal((await browser.request(await authorize(browser, baseUrl, idp))).status, 303);
+      const csrf = (await browser.request(`${baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+      restore = failSessionWrites(file);
+      try {
+        const refreshed = await browser.request(`${baseUrl}/refresh`, { form: { _csrf: csrf } });
+        assert.equal(refreshed.status, 503, 'the failed save is on the page, not lost behind a redirect');
+      } finally {
+        restore();
+      }
+
+      const star = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+        let answer = '';
+        socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+      assert.match(star, /^HTTP\/1\.1 400 /);
+      assert.equal((await browser.request(`${baseUrl}/`)).status, 200, 'still answering');
+    } finally {
+      await server.stop();
+    }
+    assertOnlyLoggerLines(server.stderr());
+    assert.doesNotMatch(server.stderr(), /"level":"error","message":"Something went wrong"/, 'no 500 page');
+  });
+
+  it('S53: when 300 slow clients each send 250 KB of headers, then the server refuses them at the header limit and its memory stays bounded', async (t) => {
+    const port = await freePort();
+    const server = await startServerProcess({
+      O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: 'http://127.0.0.1:9', O365_HTTP_TIMEOUT_MS: '1000',
+      BASE_URL: `http://127.0.0.1:${port}`, PORT: String(port), DATABASE_URL: `file:${path.join(folder, 'memory.db')}`,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    });
+    const sockets: net.Socket[] = [];
+    try {
+      const pid = server.child.pid!;
+      // Warm up the paths a refused request takes, so the baseline includes their code and caches.
+      for (let i = 0; i < 20; i += 1) await rawGet(`${server.baseUrl}/healthz`);
+      for (let i = 0; i < 5; i += 1) await rawGet(`${server.baseUrl}/`, { 'X-Padding': 'a'.repeat(HTTP_LIMITS.maxHeaderBytes) }).catch(() => undefined);
+      const before = await settledResidentBytes(pid);
+      const chunk = `X-Padding: ${'a'.repeat(16 * 1024 - 14)}\r\n`;
+      const answers: Promise<string>[] = [];
+      await Promise.all(Array.from({ length: 300 }, () => new Promise<void>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        sockets.push(socket);
+        let answer = '';
+        socket.on('data', (data) => { answer += data.toString('latin1'); });
+        socket.on('error', () => resolve());
+        answers.push(new Promise((closed) => socket.once('close', () => { closed(answer.split('\r\n')[0] ?? ''); resolve(); })));
+        socket.on('connect', async () => {
+          socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+          // 250 KB of headers, never finished: a slow client holding its connection open.
+          for (let sent = 0; sent < 250 * 1024 && !socket.destroyed; sent += chunk.length) {
+            if (!socket.write(chunk)) await new Promise((drained) => { socket.once('drain', drained); socket.once('close', drained); });
+          }
+          resolve();
+        });
+      })));
+      const during = await settledResidentBytes(pid);
+      const grownMb = (during - before) / 1024 / 1024;
+      assert.ok(grownMb < 50, `memory grew by ${grownMb.toFixed(1)} MB for 300 slow clients (limit ${HTTP_LIMITS.maxHeaderBytes / 1024} KB of headers each)`);
+      t.diagnostic(`S53 measurement: resident memory ${(before / 1024 / 1024).toFixed(1)} MB before, ${(during / 1024 / 1024).toFixed(1)} MB with 300 slow clients`);
+      // The server closes each refused connection itself (after a short linger), so every socket closes.
+      const refused = await Promise.all(answers);
+      assert.ok(refused.every((line) => /^HTTP\/1\.1 431 /.test(line)), `refused at the header limit: ${[...new Set(refused)].join(' | ')}`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.stop();
+    }
+    assertOnlyLoggerLines(server.stderr());
+  });
+
+  it('when npm run -s token -- --demo runs from another folder, then it creates no data/ folder there', async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-elsewhere-'));
+    try {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', TSX_LOADER, TOKEN_SCRIPT, '--demo'], {
+          cwd: elsewhere,
+          env: { PATH: process.env.PATH, DEMO_DATABASE_URL: `file:${path.join(folder, 'no-demo-here', 'demo.db')}` },
+          stdio: ['ignore', 'ignore', 'ignore'],
+        });
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+      assert.equal(code, EXIT.databaseMissing);
+      assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written where the command ran');
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
