@@ -335,17 +335,20 @@ async function runProfile(): Promise<void> {
     try {
       for (let index = 0; index < settings.warmUpSignIns; index += 1) await signIn(appRoutes(app.url), account);
       const signInsFrom = nowMicroseconds();
-      for (let index = 0; index < signIns; index += 1) await signIn(appRoutes(app.url), account);
+      const signInCpu = await cpuPerSignIn(app, appRoutes(app.url), signIns);
       signInWindow = { from: signInsFrom, to: nowMicroseconds() };
+      log(`sign-ins under the profiler: ${signInCpu.toFixed(1)} ms of CPU each (from /proc)`);
       const session = await signIn(appRoutes(app.url), account);
       const cookieName = sessionCookieName({ baseUrl: app.url });
       const cookie = `${cookieName}=${session.browser.cookie(cookieName)}`;
       await measureLoad(`${app.url}/`, { seconds: 1, connections: settings.connections, cookie });
       const pagesFrom = nowMicroseconds();
+      const cpuBefore = cpuMilliseconds(app.serverPid);
       const load = await measureLoad(`${app.url}/`, { seconds: loadSeconds, connections: settings.connections, cookie });
+      const pageCpu = cpuMilliseconds(app.serverPid) - cpuBefore;
       pageWindow = { from: pagesFrom, to: nowMicroseconds() };
       await assertSignedIn(`${app.url}/`, cookie);
-      log(`signed-in / under the profiler: ${load.requestsPerSecond.toFixed(0)} req/s`);
+      log(`signed-in / under the profiler: ${load.requestsPerSecond.toFixed(0)} req/s, ${pageCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`);
       await sleep(100);
     } finally {
       await app.stop();
