@@ -13,7 +13,9 @@ import type { StartedIdp, TestAccount } from '../../dev/idp/index.ts';
 import { createTestDatabase } from './database.ts';
 import type { TestDatabase } from './database.ts';
 import { HttpBrowser } from './http-browser.ts';
-import type { Page } from './http-browser.ts';
+import { signInAtProvider } from './provider-sign-in.ts';
+
+export { readForm } from './provider-sign-in.ts';
 
 export const TEST_APP_ID = '6731de76-14a6-49ae-97bc-6eba6914391e';
 export const TEST_APP_KEY = 'local~test~secret.not-a-real-one';
@@ -94,7 +96,8 @@ export async function startHarness(options: { env?: Record<string, string>; busy
       browsers.push(browser);
       return browser;
     },
-    authorize: (browser, account = idp.accounts[0]!) => authorizeAtProvider(browser, baseUrl, account),
+    authorize: (browser, account = idp.accounts[0]!) =>
+      signInAtProvider(browser, `${baseUrl}/connect`, (url) => url.startsWith(`${baseUrl}/connect/get_token`), account),
     async close() {
       recordTestSecrets([...idp.issuedSecrets, ...browsers.flatMap((browser) => browser.seenCookieValues()),
         parsed.config.appKey, parsed.config.sessionSecret, parsed.config.tokenEncryptionKey.toString('base64')]);
@@ -114,40 +117,4 @@ export function createTestLogger(logs: string[] = []): Logger {
     capturedLogs.push(line);
     appendTestLog(line);
   });
-}
-
-/** Drives the local provider's sign-in form over HTTP, as a browser without JavaScript would. */
-async function authorizeAtProvider(browser: HttpBrowser, baseUrl: string, account: TestAccount): Promise<string> {
-  const isCallback = (url: string) => url.startsWith(`${baseUrl}/connect/get_token`);
-  const loginPage = await browser.follow(`${baseUrl}/connect`, { stopAt: isCallback });
-  const form = readForm(loginPage);
-  const result = await browser.follow(form.action, {
-    stopAt: isCallback,
-    form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password },
-  });
-  if (result.location === undefined || !isCallback(result.location)) {
-    throw new Error(`the provider did not redirect back to the app (status ${result.status}): ${result.body.slice(0, 300)}`);
-  }
-  return result.location;
-}
-
-/** The sign-in form of the local provider: its action, hidden fields and credential field names. */
-export function readForm(page: Page): { action: string; hidden: Record<string, string>; usernameField: string; passwordField: string } {
-  const formTag = page.body.match(/<form[^>]*action="([^"]+)"[^>]*>/i);
-  if (formTag === null) throw new Error(`no form on ${page.url} (status ${page.status}): ${page.body.slice(0, 300)}`);
-  const hidden: Record<string, string> = {};
-  for (const input of page.body.matchAll(/<input[^>]*type="hidden"[^>]*>/gi)) {
-    const name = input[0].match(/name="([^"]+)"/)?.[1];
-    const value = input[0].match(/value="([^"]*)"/)?.[1];
-    if (name !== undefined) hidden[name] = decodeEntities(value ?? '');
-  }
-  const usernameField = page.body.match(/<input[^>]*type="email"[^>]*name="([^"]+)"/i)?.[1]
-    ?? page.body.match(/<input[^>]*name="([^"]+)"[^>]*type="email"/i)?.[1] ?? 'login';
-  const passwordField = page.body.match(/<input[^>]*type="password"[^>]*name="([^"]+)"/i)?.[1]
-    ?? page.body.match(/<input[^>]*name="([^"]+)"[^>]*type="password"/i)?.[1] ?? 'password';
-  return { action: new URL(decodeEntities(formTag[1]!), page.url).href, hidden, usernameField, passwordField };
-}
-
-function decodeEntities(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }

@@ -1,0 +1,31 @@
+import type { TestAccount } from '../dev/idp/types.ts';
+import { HttpBrowser } from '../test/support/http-browser.ts';
+import { signInAtProvider } from '../test/support/provider-sign-in.ts';
+
+/** Where a relying party starts its sign-in and where the provider sends the browser back. */
+export interface SignInRoutes {
+  readonly baseUrl: string;
+  readonly startPath: string;
+  readonly callbackPath: string;
+}
+
+/** Our app's routes: `/connect` and `/connect/get_token`. */
+export const appRoutes = (baseUrl: string): SignInRoutes => ({ baseUrl, startPath: '/connect', callbackPath: '/connect/get_token' });
+
+/** express-openid-connect's default routes: `/login` and `/callback`. */
+export const eocRoutes = (baseUrl: string): SignInRoutes => ({ baseUrl, startPath: '/login', callbackPath: '/callback' });
+
+/**
+ * One complete sign-in over HTTP with a fresh cookie jar: start, the provider's form, the callback, and the page
+ * it lands on, which must show the account's name. Returns the signed-in browser and that page's HTML.
+ */
+export async function signIn(routes: SignInRoutes, account: TestAccount): Promise<{ browser: HttpBrowser; html: string }> {
+  const browser = new HttpBrowser();
+  const callbackPrefix = `${routes.baseUrl}${routes.callbackPath}`;
+  const callbackUrl = await signInAtProvider(browser, `${routes.baseUrl}${routes.startPath}`, (url) => url.startsWith(callbackPrefix), account);
+  const page = await browser.follow(callbackUrl);
+  if (page.status !== 200 || !page.body.includes(account.displayName)) {
+    throw new Error(`sign-in at ${routes.baseUrl} did not end on a signed-in page (status ${page.status} at ${page.url}): ${page.body.slice(0, 300)}`);
+  }
+  return { browser, html: page.body };
+}

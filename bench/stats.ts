@@ -1,0 +1,46 @@
+/** A figure measured for our app and for its baseline in each round, side by side. */
+export interface Comparison {
+  readonly key: string;
+  /** What is measured, for the table. */
+  readonly title: string;
+  readonly unit: string;
+  readonly baselineName: string;
+  /** ≤ for costs, ≥ for throughput; absent for figures printed for information only. */
+  readonly target?: { readonly op: '<=' | '>='; readonly ratio: number };
+  readonly ours: number[];
+  readonly baseline: number[];
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Our figure over the baseline's, round by round. */
+export function roundRatios(comparison: Comparison): number[] {
+  return comparison.ours.map((value, index) => value / comparison.baseline[index]!);
+}
+
+/** The ratio the table reports: the median of the per-round ratios (each taken side by side). */
+export function ratioOf(comparison: Comparison): number {
+  return median(roundRatios(comparison));
+}
+
+/** True, false, or undefined when the figure has no target. */
+export function meetsTarget(comparison: Comparison): boolean | undefined {
+  if (comparison.target === undefined) return undefined;
+  const ratio = ratioOf(comparison);
+  return comparison.target.op === '<=' ? ratio <= comparison.target.ratio : ratio >= comparison.target.ratio;
+}
+
+export function formatFigure(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${unit}`;
+}
+
+export function formatRatio(ratio: number): string {
+  return Number.isFinite(ratio) ? `${ratio.toFixed(ratio < 0.1 ? 3 : 2)}×` : 'n/a';
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { summariseProfile } from '../../bench/profile.ts';
+import type { CpuProfile } from '../../bench/profile.ts';
+import { renderChart } from '../../bench/report.ts';
+import type { Comparison } from '../../bench/stats.ts';
+import { meetsTarget, median, ratioOf } from '../../bench/stats.ts';
+
+const comparison = (ours: number[], baseline: number[], target?: Comparison['target']): Comparison =>
+  ({ key: 'k', title: 'a figure', unit: 'ms', baselineName: 'base', target, ours, baseline });
+
+describe('the benchmark report', () => {
+  it('when rounds are measured side by side, then the ratio is the median of the per-round ratios', () => {
+    // Per-round ratios 2, 4 and 10: their median is 4, while the ratio of the medians would be 30 / 10 = 3.
+    const figure = comparison([20, 40, 30], [10, 10, 3]);
+    assert.equal(ratioOf(figure), 4);
+    assert.equal(median([3, 1, 2, 10]), 2.5);
+  });
+
+  it('when a figure has a target, then a cost passes at or below it and a throughput at or above it', () => {
+    assert.equal(meetsTarget(comparison([10], [10], { op: '<=', ratio: 1 })), true);
+    assert.equal(meetsTarget(comparison([11], [10], { op: '<=', ratio: 1 })), false);
+    assert.equal(meetsTarget(comparison([6], [10], { op: '>=', ratio: 0.6 })), true);
+    assert.equal(meetsTarget(comparison([5], [10], { op: '>=', ratio: 0.6 })), false);
+    assert.equal(meetsTarget(comparison([5], [10])), undefined);
+  });
+
+  it('when the chart is drawn, then each figure with a target gets one bar, green when it passes and red when not', () => {
+    const svg = renderChart([
+      comparison([5], [10], { op: '<=', ratio: 1 }),
+      comparison([50], [10], { op: '<=', ratio: 4 }),
+      comparison([1], [1]),
+    ], 'a <caption>');
+    assert.equal(svg.match(/fill="#2e7d32"/g)?.length, 1);
+    assert.equal(svg.match(/fill="#c62828"/g)?.length, 1);
+    assert.match(svg, /a &lt;caption&gt;/);
+  });
+});
+
+describe('the CPU profile summary', () => {
+  // root → handler (src/app.ts) → query (node_modules/pkg); idle beside them. Samples every 1000 µs from t = 1000.
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 4] },
+      { id: 2, callFrame: { functionName: 'handler', url: 'file:///project/src/app.ts', lineNumber: 9 }, children: [3] },
+      { id: 3, callFrame: { functionName: 'query', url: 'file:///project/node_modules/pkg/index.js', lineNumber: 0 } },
+      { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
+    ],
+    startTime: 0,
+    endTime: 7000,
+    samples: [2, 3, 3, 4, 3, 2, 2],
+    timeDeltas: [1000, 1000, 1000, 1000, 1000, 1000, 1000],
+  };
+
+  it('when a window is given, then only its samples count, idle left out, self and inclusive time per function and area', () => {
+    // Samples at t = 1000 … 7000; the window keeps t = 2000 … 6000: query, query, idle, query, handler.
+    const summary = summariseProfile(profile, { from: 2000, to: 6000 }, '/project');
+    assert.equal(summary.busyMs, 4);
+    assert.deepEqual(summary.self, [{ name: 'query node_modules/pkg/index.js:1', ms: 3 }, { name: 'handler src/app.ts:10', ms: 1 }]);
+    assert.deepEqual(summary.inclusive, [{ name: 'handler src/app.ts:10', ms: 4 }, { name: 'query node_modules/pkg/index.js:1', ms: 3 }]);
+    assert.deepEqual(summary.byArea, [{ name: 'pkg', ms: 3 }, { name: 'src/ (our code)', ms: 1 }]);
+    assert.deepEqual(summary.ours, [{ name: 'handler src/app.ts:10', ms: 4 }]);
+  });
+});
