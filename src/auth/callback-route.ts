@@ -1,15 +1,15 @@
-import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { regenerateSession, saveSession } from '../sessions/session-helpers.ts';
+import { saveSession, takeOverSession } from '../sessions/session-helpers.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
 import type { Discovery } from './discovery.ts';
 import type { IdTokenVerifier } from './id-token.ts';
 import { exchangeCode } from './oauth-client.ts';
+import { randomToken } from './pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from './pending-sign-ins.ts';
 
 export interface CallbackDependencies {
@@ -26,17 +26,6 @@ export interface CallbackDependencies {
  * then the code exchange, the ID-token checks, the database, and a new session id.
  */
 export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now = Date.now }: CallbackDependencies): RequestHandler {
-  // States taken in this process, until their sign-in would have expired anyway: two copies of one callback
-  // arriving together each read the session before the other saved it, and must not both redeem the code.
-  const takenStates = new Map<string, number>();
-  const takeOnce = (state: string): boolean => {
-    const key = crypto.createHash('sha256').update(state).digest('base64url');
-    for (const [taken, until] of takenStates) if (until <= now()) takenStates.delete(taken);
-    if (takenStates.has(key)) return false;
-    takenStates.set(key, now() + PENDING_SIGN_IN_MS);
-    return true;
-  };
-
   return async (req, res) => {
     const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
     const state = singleParameter(query, 'state');
@@ -45,10 +34,10 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     if (readCookie(req.headers.cookie, sessionCookieName(config)) === undefined) throw sessionCookieLost(config, req.headers.host);
     const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
     if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
-    if (!takeOnce(state)) throw invalidCallback('state already taken by a concurrent callback');
-    // Consumed before anything else happens, so the same callback can never be used twice.
+    // Consumed before anything else happens, so the same callback can never be used twice: the session row is ended
+    // atomically in the database (one winner across instances) and the browser carries on under a new session id.
     req.session.pendingSignIns = remaining;
-    await saveSession(req);
+    if (!(await takeOverSession(req))) throw invalidCallback('state already taken by a concurrent callback');
     if (now() - signIn.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending sign-in expired');
 
     const error = singleParameter(query, 'error');
@@ -70,12 +59,12 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
         { fix: 'Try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause });
     }
 
-    // A new session id at sign-in: a cookie planted before it is worthless afterwards.
-    const otherTabs = req.session.pendingSignIns;
-    await regenerateSession(req);
+    // The session id already changed when the state was consumed: a cookie planted before it is worthless now.
     req.session.userId = userId;
     req.session.startedAt = now();
-    if (otherTabs.length > 0) req.session.pendingSignIns = otherTabs;
+    req.session.seenAt = now();
+    req.session.csrfToken = randomToken();
+    if (remaining.length === 0) delete req.session.pendingSignIns;
     await saveSession(req);
     logger.info('signed in', { userId, tenantId: identity.tenantId });
     res.set('Cache-Control', 'no-store');

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaClient } from './generated/prisma/client.ts';
+import type { Database } from './db.ts';
+import { sqliteFilePath } from './database-url.ts';
+
+/**
+ * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
+ * at checkpoints only (a power cut may lose the last commits, never corrupts the file); secure_delete
+ * overwrites deleted rows, so a forgotten token does not stay in freed pages.
+ */
+export const SQLITE_CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'secure_delete = ON'] as const;
+
+/** Owner-only modes for the database folder and files: they hold sealed tokens and live sessions. */
+const FOLDER_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+const sqliteClients = new WeakSet<object>();
+
+/** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
+class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
+  override async connect(): ReturnType<PrismaBetterSQLite3['connect']> {
+    const adapter = await super.connect();
+    await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
+    return adapter;
+  }
+}
+
+/**
+ * A Prisma client on a SQLite file: folder 0700 when created here, file, -wal and -shm 0600 (existing ones are
+ * tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
+ */
+export function openSqliteDatabase(databaseUrl: string, busyTimeoutMs: number): Database {
+  prepareSqliteFiles(databaseUrl);
+  const client = new PrismaClient({ adapter: new TunedSQLiteAdapter({ url: databaseUrl, timeout: busyTimeoutMs }) });
+  sqliteClients.add(client);
+  return client;
+}
+
+/** Creates the folder (0700) and an empty database file (0600) when missing, and sets 0600 on existing files. */
+export function prepareSqliteFiles(databaseUrl: string): void {
+  const file = sqliteFilePath(databaseUrl);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: FOLDER_MODE });
+  // SQLite gives -wal and -shm the mode of the database file, so creating that one 0600 covers all three.
+  fs.closeSync(fs.openSync(file, 'a', FILE_MODE));
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    try {
+      fs.chmodSync(file + suffix, FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+/**
+ * After a deletion that must not be recoverable: copies the WAL into the file (where secure_delete has zeroed the
+ * freed cells) and truncates the WAL, so no older frame keeps the deleted bytes. A no-op for other databases.
+ */
+export async function checkpointDeletedData(database: Database): Promise<void> {
+  if (!sqliteClients.has(database)) return;
+  const [result] = await database.$queryRawUnsafe<{ busy: unknown }[]>('PRAGMA wal_checkpoint(TRUNCATE)');
+  // A reader or writer on another connection keeps the WAL in use: report busy so the caller retries.
+  if (Number(result?.busy ?? 0) !== 0) throw new Error('SQLITE_BUSY: the WAL checkpoint could not finish');
+}
+
+/** Rewrites the whole SQLite file (VACUUM) and truncates the WAL: no free page keeps what was overwritten. */
+export async function compactDatabase(database: Database): Promise<void> {
+  if (!sqliteClients.has(database)) return;
+  await database.$executeRawUnsafe('VACUUM');
+  await checkpointDeletedData(database);
+}
