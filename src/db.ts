@@ -7,6 +7,6 @@ export type Database = InstanceType<typeof PrismaClient>;
 const BUSY_TIMEOUT_MS = 0;
 
 /** A Prisma client on the better-sqlite3 driver adapter (no native query engine). */
-export function openDatabase(databaseUrl: string, options: { busyTimeoutMs?: number } = {}): Database {
-  return openSqliteDatabase(databaseUrl, options.busyTimeoutMs ?? BUSY_TIMEOUT_MS);
+export function openDatabase(databaseUrl: string, options: { busyTimeoutMs?: number; onStatement?: (sql: string) => void } = {}): Database {
+  return openSqliteDatabase(databaseUrl, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS, onStatement: options.onStatement });
 }

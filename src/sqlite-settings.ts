@@ -18,22 +18,47 @@ const FILE_MODE = 0o600;
 
 const sqliteClients = new WeakSet<object>();
 
+type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
+type Queryable = Pick<Adapter, 'queryRaw' | 'executeRaw'>;
+
 /** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
 class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
-  override async connect(): ReturnType<PrismaBetterSQLite3['connect']> {
+  readonly #onStatement: ((sql: string) => void) | undefined;
+
+  constructor(config: ConstructorParameters<typeof PrismaBetterSQLite3>[0], onStatement: ((sql: string) => void) | undefined) {
+    super(config);
+    this.#onStatement = onStatement;
+  }
+
+  override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
-    return adapter;
+    const onStatement = this.#onStatement;
+    if (onStatement === undefined) return adapter;
+    const observe = <T extends Queryable>(queryable: T): T => {
+      const { queryRaw, executeRaw } = queryable;
+      queryable.queryRaw = (query) => { onStatement(query.sql); return queryRaw.call(queryable, query); };
+      queryable.executeRaw = (query) => { onStatement(query.sql); return executeRaw.call(queryable, query); };
+      return queryable;
+    };
+    const { startTransaction } = adapter;
+    adapter.startTransaction = async (isolationLevel) => {
+      const transaction = await startTransaction.call(adapter, isolationLevel);
+      onStatement('BEGIN');
+      return observe(transaction);
+    };
+    return observe(adapter);
   }
 }
 
 /**
  * A Prisma client on a SQLite file: folder 0700 when created here, file, -wal and -shm 0600 (existing ones are
  * tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
+ * `onStatement` sees the SQL of every statement (tests count the writes of a request with it).
  */
-export function openSqliteDatabase(databaseUrl: string, busyTimeoutMs: number): Database {
+export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
   prepareSqliteFiles(databaseUrl);
-  const client = new PrismaClient({ adapter: new TunedSQLiteAdapter({ url: databaseUrl, timeout: busyTimeoutMs }) });
+  const client = new PrismaClient({ adapter: new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement) });
   sqliteClients.add(client);
   return client;
 }

@@ -22,6 +22,10 @@ export class PrismaSessionStore extends session.Store {
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #now: () => number;
   readonly #logger: Logger;
+  /** Sessions that came from a stored row during this request (the rest are new: insert first). */
+  readonly #loaded = new WeakSet<object>();
+  /** What was last written for a session object, so express-session's second save after a new id writes nothing. */
+  readonly #written = new WeakMap<object, string>();
 
   constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number }) {
     super();
@@ -67,6 +71,12 @@ export class PrismaSessionStore extends session.Store {
     this.#settle(this.#write(sid, data), callback);
   }
 
+  override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): session.Session & SessionData {
+    const created = super.createSession(req, data);
+    this.#loaded.add(created);
+    return created;
+  }
+
   /** Writes nothing: a session's idle expiry moves when it is saved (session-middleware.ts saves at most once a minute). */
   override touch(_sid: string, _data: SessionData, callback?: Callback): void {
     callback?.();
@@ -96,19 +106,26 @@ export class PrismaSessionStore extends session.Store {
   }
 
   async #write(sid: string, data: SessionData): Promise<void> {
+    const { cookie: _cookie, ...content } = data;
+    const written = `${sid} ${JSON.stringify(content)}`;
+    if (this.#written.get(data) === written) return;
     const expiresAt = this.#expiryOf(data);
     const json = JSON.stringify(data);
-    await retryWhenBusy(async () => {
-      // A request that loaded this session before it was destroyed must not write it back to life (S49).
-      const { count } = await this.#database.session.updateMany({ where: { id: sid, destroyed: false }, data: { data: json, expiresAt } });
-      if (count === 1) return;
+    // A request that loaded this session before it was destroyed must not write it back to life (S49).
+    const update = async () => (await this.#database.session.updateMany({ where: { id: sid, destroyed: false }, data: { data: json, expiresAt } })).count === 1;
+    const insert = async () => {
       try {
         await this.#database.session.create({ data: { id: sid, data: json, expiresAt } });
+        return true;
       } catch (error) {
-        // The row exists but is destroyed: the write is dropped.
         if (!isUniqueRace(error)) throw error;
+        return false;
       }
-    });
+    };
+    const loaded = this.#loaded.has(data);
+    // When neither works, the row exists but is destroyed: the write is dropped.
+    await retryWhenBusy(async () => (loaded ? (await update()) || (await insert()) : (await insert()) || (await update())));
+    this.#written.set(data, written);
   }
 
   /** Calls back once with the outcome; a throw inside the callback is logged, never an unhandled rejection. */
