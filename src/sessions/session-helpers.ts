@@ -29,3 +29,8 @@ export async function takeOverSession(req: Request): Promise<boolean> {
   Object.assign(req.session, data);
   return true;
 }
+
+/** Leaves this request without a session: express-session then saves nothing and sets no cookie. */
+export function discardSession(req: Request): void {
+  (req as { session?: unknown }).session = undefined;
+}

@@ -263,6 +263,20 @@ describe('M. stored data, several instances, database locks', () => {
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
   });
 
+  it('S4: when a callback fails after its state is consumed, then the only write is the consumed session and the browser keeps no session', async () => {
+    const browser = harness.browser();
+    const state = new URL(await harness.authorize(browser)).searchParams.get('state')!;
+    const mark = harness.database.statements.length;
+    const declined = await browser.request(`${harness.baseUrl}/connect/get_token?error=access_denied&state=${encodeURIComponent(state)}`);
+    assert.equal(declined.status, 403);
+    assert.match(declined.body, /You did not sign in/);
+    const writes = writesAmong(harness.database.statements.slice(mark));
+    assert.equal(writes.length, 1, writes.join(' | '));
+    assert.match(writes[0]!, SESSION_TAKEOVER);
+    assert.equal(declined.headers.getSetCookie().filter((line) => line.startsWith(`${SESSION_COOKIE}=`)).length, 0, 'no new session cookie');
+    assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0);
+  });
+
   it('when a person signs in and views the page, then /connect writes once, the callback three times (4 statements), and page views write nothing until the idle expiry must move', async () => {
     const statements = harness.database.statements;
     const writesSince = (mark: number) => writesAmong(statements.slice(mark));
