@@ -1,14 +1,12 @@
-import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaClient } from './generated/prisma/client.ts';
-import { ensureDatabaseDirectory } from './database-url.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import { openSqliteDatabase } from './sqlite-settings.ts';
 
 export type Database = InstanceType<typeof PrismaClient>;
 
-/** How long SQLite waits for a lock held by another connection before it reports "busy". */
-const BUSY_TIMEOUT_MS = 5000;
+/** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
+const BUSY_TIMEOUT_MS = 0;
 
 /** A Prisma client on the better-sqlite3 driver adapter (no native query engine). */
-export function openDatabase(databaseUrl: string, options: { busyTimeoutMs?: number } = {}): Database {
-  ensureDatabaseDirectory(databaseUrl);
-  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl, timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS }) });
+export function openDatabase(databaseUrl: string, options: { busyTimeoutMs?: number; onStatement?: (sql: string) => void } = {}): Database {
+  return openSqliteDatabase(databaseUrl, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS, onStatement: options.onStatement });
 }

@@ -1,15 +1,16 @@
-import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { regenerateSession, saveSession } from '../sessions/session-helpers.ts';
+import { discardSession, saveSession, takeOverSession } from '../sessions/session-helpers.ts';
+import type { PendingSignIn } from '../sessions/session-data.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
 import type { Discovery } from './discovery.ts';
 import type { IdTokenVerifier } from './id-token.ts';
 import { exchangeCode } from './oauth-client.ts';
+import { randomToken } from './pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from './pending-sign-ins.ts';
 
 export interface CallbackDependencies {
@@ -26,29 +27,8 @@ export interface CallbackDependencies {
  * then the code exchange, the ID-token checks, the database, and a new session id.
  */
 export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now = Date.now }: CallbackDependencies): RequestHandler {
-  // States taken in this process, until their sign-in would have expired anyway: two copies of one callback
-  // arriving together each read the session before the other saved it, and must not both redeem the code.
-  const takenStates = new Map<string, number>();
-  const takeOnce = (state: string): boolean => {
-    const key = crypto.createHash('sha256').update(state).digest('base64url');
-    for (const [taken, until] of takenStates) if (until <= now()) takenStates.delete(taken);
-    if (takenStates.has(key)) return false;
-    takenStates.set(key, now() + PENDING_SIGN_IN_MS);
-    return true;
-  };
-
-  return async (req, res) => {
-    const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
-    const state = singleParameter(query, 'state');
-    if (state === undefined) throw invalidCallback('no single state parameter');
-
-    if (readCookie(req.headers.cookie, sessionCookieName(config)) === undefined) throw sessionCookieLost(config, req.headers.host);
-    const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
-    if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
-    if (!takeOnce(state)) throw invalidCallback('state already taken by a concurrent callback');
-    // Consumed before anything else happens, so the same callback can never be used twice.
-    req.session.pendingSignIns = remaining;
-    await saveSession(req);
+  /** After the state is consumed: Microsoft's answer, the code exchange, the ID token, the database, the signed-in session. */
+  const finishSignIn = async (req: Request, query: URLSearchParams, signIn: PendingSignIn): Promise<{ userId: string; tenantId: string }> => {
     if (now() - signIn.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending sign-in expired');
 
     const error = singleParameter(query, 'error');
@@ -70,14 +50,40 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
         { fix: 'Try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause });
     }
 
-    // A new session id at sign-in: a cookie planted before it is worthless afterwards.
-    const otherTabs = req.session.pendingSignIns;
-    await regenerateSession(req);
+    // The session id already changed when the state was consumed: a cookie planted before it is worthless now.
     req.session.userId = userId;
     req.session.startedAt = now();
-    if (otherTabs.length > 0) req.session.pendingSignIns = otherTabs;
+    req.session.seenAt = now();
+    req.session.csrfToken = randomToken();
+    if (req.session.pendingSignIns?.length === 0) delete req.session.pendingSignIns;
     await saveSession(req);
-    logger.info('signed in', { userId, tenantId: identity.tenantId });
+    return { userId, tenantId: identity.tenantId };
+  };
+
+  return async (req, res) => {
+    const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
+    const state = singleParameter(query, 'state');
+    if (state === undefined) throw invalidCallback('no single state parameter');
+
+    if (readCookie(req.headers.cookie, sessionCookieName(config)) === undefined) throw sessionCookieLost(config, req.headers.host);
+    const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);
+    if (signIn === undefined) throw invalidCallback('state matches no pending sign-in of this browser');
+    // Consumed before anything else happens, so the same callback can never be used twice: the session row is ended
+    // atomically in the database (one winner across instances) and the browser carries on under a new session id.
+    req.session.pendingSignIns = remaining;
+    if (!(await takeOverSession(req))) throw invalidCallback('state already taken by a concurrent callback');
+    const before = { userId: req.session.userId, startedAt: req.session.startedAt, csrfToken: req.session.csrfToken };
+    let userId: string;
+    let tenantId: string;
+    try {
+      ({ userId, tenantId } = await finishSignIn(req, query, signIn));
+    } catch (error) {
+      // Nothing of this sign-in survives: the new session keeps only what the browser had before, if anything.
+      if (before.userId === undefined && remaining.length === 0) discardSession(req);
+      else Object.assign(req.session, before);
+      throw error;
+    }
+    logger.info('signed in', { userId, tenantId });
     res.set('Cache-Control', 'no-store');
     res.redirect(303, '/');
   };

@@ -1,28 +1,37 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Database } from '../db.ts';
+import { isUniqueRace, retryWhenBusy } from '../database-retry.ts';
 import type { Logger } from '../log.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
 /** How often expired sessions are deleted. */
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
-/** How long a destroyed session id stays refused: longer than any request that loaded it before can run. */
-const TOMBSTONE_MS = 10 * 60 * 1000;
+/** What a destroyed row keeps: nothing but its id and expiry. */
+const EMPTY_DATA = '{}';
 
-/** express-session's store on the Session table: sessions survive restarts and can be shared by instances. */
+/**
+ * express-session's store on the Session table: sessions survive restarts and are shared by instances.
+ * A destroyed session stays as a row marked `destroyed` until it expires, so that no request still running
+ * on any instance can write it back; `touch` writes nothing (the idle expiry moves when the session is saved).
+ */
 export class PrismaSessionStore extends session.Store {
   readonly #database: Database;
   readonly #defaultMaxAgeMs: number;
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #now: () => number;
-  /** Destroyed ids (sign-out, regenerate) and until when a late save of them is ignored. */
-  readonly #destroyed = new Map<string, number>();
+  readonly #logger: Logger;
+  /** Sessions that came from a stored row during this request (the rest are new: insert first). */
+  readonly #loaded = new WeakSet<object>();
+  /** What was last written for a session object, so express-session's second save after a new id writes nothing. */
+  readonly #written = new WeakMap<object, string>();
 
   constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number }) {
     super();
     this.#database = database;
     this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
     this.#defaultMaxAgeMs = options.defaultMaxAgeMs;
     this.#purgeTimer = setInterval(() => {
       this.purgeExpired().catch((error: unknown) => options.logger.warn('session purge failed', { reason: String(error) }));
@@ -30,9 +39,9 @@ export class PrismaSessionStore extends session.Store {
     this.#purgeTimer.unref();
   }
 
-  /** Deletes sessions past their expiry; returns how many. */
+  /** Deletes sessions (live or destroyed) past their expiry; returns how many. */
   async purgeExpired(now = new Date(this.#now())): Promise<number> {
-    const { count } = await this.#database.session.deleteMany({ where: { expiresAt: { lte: now } } });
+    const { count } = await retryWhenBusy(() => this.#database.session.deleteMany({ where: { expiresAt: { lte: now } } }));
     return count;
   }
 
@@ -41,48 +50,88 @@ export class PrismaSessionStore extends session.Store {
     clearInterval(this.#purgeTimer);
   }
 
+  /**
+   * Ends a live session only if no other request (on any instance) ended it first: exactly one caller gets true.
+   * The callback uses it to consume its state once across instances (S48).
+   */
+  async takeOver(sid: string): Promise<boolean> {
+    const { count } = await retryWhenBusy(() => this.#database.session.updateMany({
+      where: { id: sid, destroyed: false, expiresAt: { gt: new Date(this.#now()) } },
+      data: { destroyed: true, data: EMPTY_DATA },
+    }));
+    return count === 1;
+  }
+
+  /** A row that is missing, destroyed, expired, unreadable or cannot be fetched is no session (signed out). */
   override get(sid: string, callback: Callback<SessionData | null>): void {
-    this.#database.session.findUnique({ where: { id: sid } }).then((row) => {
-      if (row === null || row.expiresAt.getTime() <= this.#now()) return callback(undefined, null);
-      callback(undefined, JSON.parse(row.data) as SessionData);
-    }, callback);
+    this.#settle(this.#read(sid), callback);
   }
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
-    // A request that loaded this session before sign-out must not write it back to life when it ends.
-    if (this.#isDestroyed(sid)) {
-      callback?.();
-      return;
-    }
-    const expiresAt = this.#expiryOf(data);
-    const json = JSON.stringify(data);
-    this.#database.session.upsert({
-      where: { id: sid },
-      create: { id: sid, data: json, expiresAt },
-      update: { data: json, expiresAt },
-    }).then(() => callback?.(), (error: unknown) => callback?.(error));
+    this.#settle(this.#write(sid, data), callback);
   }
 
-  override touch(sid: string, data: SessionData, callback?: Callback): void {
-    if (this.#isDestroyed(sid)) {
-      callback?.();
-      return;
-    }
-    this.#database.session.updateMany({ where: { id: sid }, data: { expiresAt: this.#expiryOf(data) } })
-      .then(() => callback?.(), (error: unknown) => callback?.(error));
+  override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): session.Session & SessionData {
+    const created = super.createSession(req, data);
+    this.#loaded.add(created);
+    return created;
+  }
+
+  /** Writes nothing: a session's idle expiry moves when it is saved (session-middleware.ts saves at most once a minute). */
+  override touch(_sid: string, _data: SessionData, callback?: Callback): void {
+    callback?.();
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    const now = this.#now();
-    for (const [id, until] of this.#destroyed) if (until <= now) this.#destroyed.delete(id);
-    this.#destroyed.set(sid, now + TOMBSTONE_MS);
-    this.#database.session.deleteMany({ where: { id: sid } })
-      .then(() => callback?.(), (error: unknown) => callback?.(error));
+    this.#settle(retryWhenBusy(() => this.#database.session.updateMany({ where: { id: sid }, data: { destroyed: true, data: EMPTY_DATA } })).then(() => undefined), callback);
   }
 
-  #isDestroyed(sid: string): boolean {
-    const until = this.#destroyed.get(sid);
-    return until !== undefined && until > this.#now();
+  async #read(sid: string): Promise<SessionData | null> {
+    let row;
+    try {
+      row = await this.#database.session.findUnique({ where: { id: sid } });
+    } catch (error) {
+      this.#logger.warn('session could not be read; treated as signed out', { reason: String(error).slice(0, 300) });
+      return null;
+    }
+    if (row === null || row.destroyed || row.expiresAt.getTime() <= this.#now()) return null;
+    try {
+      const data: unknown = JSON.parse(row.data);
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
+      return data as SessionData;
+    } catch (error) {
+      this.#logger.warn('stored session is malformed; treated as signed out', { reason: (error as Error).message.slice(0, 100) });
+      return null;
+    }
+  }
+
+  async #write(sid: string, data: SessionData): Promise<void> {
+    const { cookie: _cookie, ...content } = data;
+    const written = `${sid} ${JSON.stringify(content)}`;
+    if (this.#written.get(data) === written) return;
+    const expiresAt = this.#expiryOf(data);
+    const json = JSON.stringify(data);
+    // A request that loaded this session before it was destroyed must not write it back to life (S49).
+    const update = async () => (await this.#database.session.updateMany({ where: { id: sid, destroyed: false }, data: { data: json, expiresAt } })).count === 1;
+    const insert = async () => {
+      try {
+        await this.#database.session.create({ data: { id: sid, data: json, expiresAt } });
+        return true;
+      } catch (error) {
+        if (!isUniqueRace(error)) throw error;
+        return false;
+      }
+    };
+    const loaded = this.#loaded.has(data);
+    // When neither works, the row exists but is destroyed: the write is dropped.
+    await retryWhenBusy(async () => (loaded ? (await update()) || (await insert()) : (await insert()) || (await update())));
+    this.#written.set(data, written);
+  }
+
+  /** Calls back once with the outcome; a throw inside the callback is logged, never an unhandled rejection. */
+  #settle<T>(work: Promise<T>, callback: Callback<T> | undefined): void {
+    work.then((value) => callback?.(undefined, value), (error: unknown) => callback?.(error))
+      .catch((error: unknown) => this.#logger.error('session callback failed', { reason: String(error).slice(0, 300) }));
   }
 
   #expiryOf(data: SessionData): Date {

@@ -16,6 +16,8 @@ declare module 'express-session' {
     userId: string;
     /** When the session was first created, for the absolute lifetime. */
     startedAt: number;
+    /** When the session's idle expiry was last moved (milliseconds since the epoch). */
+    seenAt: number;
     pendingSignIns: PendingSignIn[];
     csrfToken: string;
     /** A one-time message for the next page. */

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { PrismaSessionStore } from './prisma-session-store.ts';
 
 /** Writes the session to the store now (before a redirect leaves the app). */
 export function saveSession(req: Request): Promise<void> {
@@ -13,4 +14,23 @@ export function regenerateSession(req: Request): Promise<void> {
 /** Deletes the session from the store. */
 export function destroySession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Ends this session in the store unless another request (on any instance) ended it first, and gives the request
+ * a fresh session (new id) with the same data. Returns false, changing nothing, when it lost that race.
+ */
+export async function takeOverSession(req: Request): Promise<boolean> {
+  const store = req.sessionStore;
+  if (!(store instanceof PrismaSessionStore)) throw new Error('sessions must live in the PrismaSessionStore');
+  const { cookie: _cookie, ...data } = req.session;
+  if (!(await store.takeOver(req.sessionID))) return false;
+  req.sessionStore.generate(req);
+  Object.assign(req.session, data);
+  return true;
+}
+
+/** Leaves this request without a session: express-session then saves nothing and sets no cookie. */
+export function discardSession(req: Request): void {
+  (req as { session?: unknown }).session = undefined;
 }

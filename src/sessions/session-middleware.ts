@@ -12,10 +12,13 @@ export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
   return servesHttps(config) ? '__Host-o365signin.sid' : 'o365signin.sid';
 }
 
+/** A stored session's idle expiry moves at most this often: a page view in between writes nothing. */
+export const SESSION_TOUCH_AFTER_MS = 60 * 1000;
+
 /**
  * All cookie and session settings in one place: a database store, HttpOnly, SameSite=Lax
  * (Strict would drop the cookie on the way back from Microsoft), Secure on https,
- * an idle timeout that slides with each request and an absolute lifetime.
+ * an idle timeout that slides in steps of SESSION_TOUCH_AFTER_MS and an exact absolute lifetime.
  */
 export function createSessionMiddleware(config: Config, database: Database, logger: Logger, now: () => number = Date.now): { middleware: RequestHandler[]; store: PrismaSessionStore } {
   const idleMs = config.sessionIdleMinutes * 60 * 1000;
@@ -29,7 +32,7 @@ export function createSessionMiddleware(config: Config, database: Database, logg
     store,
     resave: false,
     saveUninitialized: false,
-    rolling: true,
+    rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: idleMs },
   });
 
@@ -39,5 +42,12 @@ export function createSessionMiddleware(config: Config, database: Database, logg
     next();
   };
 
-  return { middleware: [sessions, enforceAbsoluteLifetime], store };
+  // Marking the session changed makes express-session save it, which moves its expiry (row and cookie).
+  const slideIdleExpiry: RequestHandler = (req, _res, next) => {
+    const stored = req.session;
+    if (stored?.startedAt !== undefined && now() - (stored.seenAt ?? 0) >= SESSION_TOUCH_AFTER_MS) stored.seenAt = now();
+    next();
+  };
+
+  return { middleware: [sessions, enforceAbsoluteLifetime, slideIdleExpiry], store };
 }

@@ -1,4 +1,6 @@
 import type { Database } from '../db.ts';
+import { retryWhenBusy } from '../database-retry.ts';
+import { compactDatabase } from '../sqlite-settings.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
 
@@ -15,6 +17,7 @@ const TOKEN_COLUMNS = ['accessToken', 'refreshToken', 'idToken'] as const;
 /**
  * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
  * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column).
+ * Then rebuilds the SQLite file, so no page sealed with an old key remains in it.
  */
 export async function reencryptTokens(database: Database, cipher: TokenCipher): Promise<RotationReport> {
   const rows = await database.tokenSet.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
@@ -37,5 +40,7 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher): 
     const { count } = await database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed });
     reencrypted += count;
   }
+  // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt.
+  await retryWhenBusy(() => compactDatabase(database));
   return { reencrypted, unreadable };
 }

@@ -4,6 +4,7 @@ import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
 import { retryWhenBusy } from '../database-retry.ts';
+import { checkpointDeletedData } from '../sqlite-settings.ts';
 
 export interface StoredUser {
   readonly id: string;
@@ -54,7 +55,7 @@ export interface TokenStore {
   loadSignIn(userId: string): Promise<StoredSignIn | undefined>;
   /** Every stored user, oldest first. */
   listUsers(): Promise<StoredUser[]>;
-  /** Deletes the user and, with them, their tokens. */
+  /** Deletes the user and, with them, their tokens, leaving nothing recoverable in the database files. */
   forgetUser(userId: string): Promise<void>;
 }
 
@@ -102,7 +103,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async releaseRefreshLease(userId, lease) {
-      await database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { refreshLeaseUntil: null } });
+      await retryWhenBusy(() => database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { refreshLeaseUntil: null } }));
     },
 
     async saveRefreshedTokens(user, previous, tokens, now, lease) {
@@ -124,7 +125,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async markNeedsSignIn(userId, lease) {
-      await database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { needsSignIn: true, refreshLeaseUntil: null } });
+      await retryWhenBusy(() => database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { needsSignIn: true, refreshLeaseUntil: null } }));
     },
 
     async loadSignIn(userId) {
@@ -157,7 +158,9 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async forgetUser(userId) {
-      await database.user.deleteMany({ where: { id: userId } });
+      await retryWhenBusy(() => database.user.deleteMany({ where: { id: userId } }));
+      // secure_delete zeroed the rows in the pages written to the WAL; the checkpoint drops the older frames that held them.
+      await retryWhenBusy(() => checkpointDeletedData(database));
     },
   };
 }

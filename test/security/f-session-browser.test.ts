@@ -121,7 +121,7 @@ describe('F/G. cookies and sign-out in a real browser (Chromium)', () => {
       assert.ok(token.length > 20);
       await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await page.getByText('You are signed out').waitFor();
-      assert.equal(await harness.database.prisma.session.count(), 0);
+      assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0);
       await page.goBack();
       await page.waitForLoadState();
       assert.ok(!(await page.content()).includes(token), 'Back shows no token (no-store)');

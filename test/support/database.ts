@@ -9,6 +9,8 @@ export interface TestDatabase {
   readonly url: string;
   readonly file: string;
   readonly prisma: Database;
+  /** The SQL of every statement the app's client ran so far (BEGIN for each transaction). */
+  readonly statements: readonly string[];
   remove(): Promise<void>;
 }
 
@@ -32,11 +34,13 @@ export async function createTestDatabase(options: { busyTimeoutMs?: number | und
   const file = path.join(folder, 'app.db');
   fs.copyFileSync(await migratedTemplate(), file);
   const url = `file:${file}`;
-  const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs });
+  const statements: string[] = [];
+  const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs, onStatement: (sql) => statements.push(sql) });
   return {
     url,
     file,
     prisma,
+    statements,
     async remove() {
       await prisma.$disconnect();
       fs.rmSync(folder, { recursive: true, force: true });
@@ -52,4 +56,9 @@ export async function countRows(prisma: Database): Promise<{ users: number; toke
     tokenSets: await prisma.tokenSet.count(),
     signedInSessions: sessions.filter((row) => (JSON.parse(row.data) as { userId?: string }).userId !== undefined).length,
   };
+}
+
+/** The statements among `statements` that change data (INSERT, UPDATE, DELETE). */
+export function writesAmong(statements: readonly string[]): string[] {
+  return statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(sql));
 }

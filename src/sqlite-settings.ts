@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaClient } from './generated/prisma/client.ts';
+import type { Database } from './db.ts';
+import { sqliteFilePath } from './database-url.ts';
+
+/**
+ * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
+ * at checkpoints only (a power cut may lose the last commits, never corrupts the file); secure_delete
+ * overwrites deleted rows, so a forgotten token does not stay in freed pages.
+ */
+export const SQLITE_CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'secure_delete = ON'] as const;
+
+/** Owner-only modes for the database folder and files: they hold sealed tokens and live sessions. */
+const FOLDER_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+const sqliteClients = new WeakSet<object>();
+
+type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
+type Queryable = Pick<Adapter, 'queryRaw' | 'executeRaw'>;
+
+/** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
+class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
+  readonly #onStatement: ((sql: string) => void) | undefined;
+
+  constructor(config: ConstructorParameters<typeof PrismaBetterSQLite3>[0], onStatement: ((sql: string) => void) | undefined) {
+    super(config);
+    this.#onStatement = onStatement;
+  }
+
+  override async connect(): Promise<Adapter> {
+    const adapter = await super.connect();
+    await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
+    const onStatement = this.#onStatement;
+    if (onStatement === undefined) return adapter;
+    const observe = <T extends Queryable>(queryable: T): T => {
+      const { queryRaw, executeRaw } = queryable;
+      queryable.queryRaw = (query) => { onStatement(query.sql); return queryRaw.call(queryable, query); };
+      queryable.executeRaw = (query) => { onStatement(query.sql); return executeRaw.call(queryable, query); };
+      return queryable;
+    };
+    const { startTransaction } = adapter;
+    adapter.startTransaction = async (isolationLevel) => {
+      const transaction = await startTransaction.call(adapter, isolationLevel);
+      onStatement('BEGIN');
+      return observe(transaction);
+    };
+    return observe(adapter);
+  }
+}
+
+/**
+ * A Prisma client on a SQLite file: folder 0700 when created here, file, -wal and -shm 0600 (existing ones are
+ * tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
+ * `onStatement` sees the SQL of every statement (tests count the writes of a request with it).
+ */
+export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
+  prepareSqliteFiles(databaseUrl);
+  const client = new PrismaClient({ adapter: new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement) });
+  sqliteClients.add(client);
+  return client;
+}
+
+/** Creates the folder (0700) and an empty database file (0600) when missing, and sets 0600 on existing files. */
+export function prepareSqliteFiles(databaseUrl: string): void {
+  const file = sqliteFilePath(databaseUrl);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: FOLDER_MODE });
+  // SQLite gives -wal and -shm the mode of the database file, so creating that one 0600 covers all three.
+  fs.closeSync(fs.openSync(file, 'a', FILE_MODE));
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    try {
+      fs.chmodSync(file + suffix, FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+/**
+ * After a deletion that must not be recoverable: copies the WAL into the file (where secure_delete has zeroed the
+ * freed cells) and truncates the WAL, so no older frame keeps the deleted bytes. A no-op for other databases.
+ */
+export async function checkpointDeletedData(database: Database): Promise<void> {
+  if (!sqliteClients.has(database)) return;
+  const [result] = await database.$queryRawUnsafe<{ busy: unknown }[]>('PRAGMA wal_checkpoint(TRUNCATE)');
+  // A reader or writer on another connection keeps the WAL in use: report busy so the caller retries.
+  if (Number(result?.busy ?? 0) !== 0) throw new Error('SQLITE_BUSY: the WAL checkpoint could not finish');
+}
+
+/** Rewrites the whole SQLite file (VACUUM) and truncates the WAL: no free page keeps what was overwritten. */
+export async function compactDatabase(database: Database): Promise<void> {
+  if (!sqliteClients.has(database)) return;
+  await database.$executeRawUnsafe('VACUUM');
+  await checkpointDeletedData(database);
+}

@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { createApp } from '../../src/app.ts';
+import type { App } from '../../src/app.ts';
+import { openDatabase } from '../../src/db.ts';
+import type { Database } from '../../src/db.ts';
+import { PrismaSessionStore } from '../../src/sessions/prisma-session-store.ts';
+import { createTokenCipher, keyIdOf } from '../../src/tokens/token-cipher.ts';
+import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
+import { createTestLogger, startHarness } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import { writesAmong } from '../support/database.ts';
+import type { HttpBrowser } from '../support/http-browser.ts';
+import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+
+/** A second instance of the app on the harness's database file, on its own port, counting its statements. */
+async function startSecondInstance(harness: Harness): Promise<{ baseUrl: string; statements: string[]; database: Database; app: App; close(): Promise<void> }> {
+  const statements: string[] = [];
+  const database = openDatabase(harness.database.url, { onStatement: (sql) => statements.push(sql) });
+  const app = createApp(harness.config, { database, logger: createTestLogger(harness.logs), now: harness.clock.now });
+  const server = http.createServer(app.handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    statements,
+    database,
+    app,
+    async close() {
+      app.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.$disconnect();
+    },
+  };
+}
+
+/** Resolves once `statements` (from `from` on) holds one that matches. */
+async function statementSeen(statements: readonly string[], from: number, pattern: RegExp): Promise<void> {
+  while (!statements.slice(from).some((sql) => pattern.test(sql))) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** The bytes of the database file with its -wal and -shm, as someone copying the data folder would get them. */
+function databaseBytes(file: string): string {
+  return ['', '-wal', '-shm'].map((suffix) => file + suffix).filter((name) => fs.existsSync(name))
+    .map((name) => fs.readFileSync(name).toString('latin1')).join('\n');
+}
+
+async function csrfOf(browser: HttpBrowser, baseUrl: string): Promise<string> {
+  return (await browser.request(`${baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+}
+
+const SESSION_TAKEOVER = /^UPDATE .*Session.* SET .*destroyed/;
+
+describe('M. stored data, several instances, database locks', () => {
+  let harness: Harness;
+  let graphRequests: http.IncomingMessage[];
+  let releaseGraph: () => void;
+  let graph: http.Server;
+  let locker: BetterSqlite3.Database;
+  before(async () => {
+    // A Graph stand-in that answers only when the test says so: a request still running at a chosen moment.
+    graph = http.createServer((req, res) => {
+      graphRequests.push(req);
+      const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ displayName: 'Held', mail: 'held@contoso.test', userPrincipalName: 'held@contoso.test' }));
+      const previous = releaseGraph;
+      releaseGraph = () => { previous(); answer(); };
+    });
+    await new Promise<void>((resolve) => graph.listen(0, '127.0.0.1', resolve));
+    harness = await startHarness({ env: { GRAPH_BASE_URL: `http://127.0.0.1:${(graph.address() as AddressInfo).port}` } });
+    locker = new BetterSqlite3(harness.database.file);
+  });
+  after(async () => {
+    locker.close();
+    await harness.close();
+    graph.closeAllConnections();
+    await new Promise<void>((resolve) => graph.close(() => resolve()));
+  });
+  beforeEach(async () => {
+    graphRequests = [];
+    releaseGraph = () => undefined;
+    await resetHarness(harness);
+  });
+
+  it('S48: when the same callback reaches two instances at once, then the code is redeemed once and at most one browser is signed in', async () => {
+    const second = await startSecondInstance(harness);
+    try {
+      const browser = harness.browser();
+      const callbackUrl = new URL(await harness.authorize(browser));
+      const onSecond = new URL(callbackUrl.pathname + callbackUrl.search, second.baseUrl);
+      const tokenRequestsBefore = harness.idp.tokenRequestCount();
+      const firstMark = harness.database.statements.length;
+      const secondMark = second.statements.length;
+      // Both copies read the pending state before either can consume it: the write lock is held until both have tried.
+      locker.exec('BEGIN IMMEDIATE');
+      const pages = Promise.all([browser.request(callbackUrl.href), browser.request(onSecond.href)]);
+      try {
+        await Promise.all([statementSeen(harness.database.statements, firstMark, SESSION_TAKEOVER), statementSeen(second.statements, secondMark, SESSION_TAKEOVER)]);
+      } finally {
+        locker.exec('ROLLBACK');
+      }
+      const [first, other] = await pages;
+      assert.deepEqual([first.status, other.status].sort(), [303, 400]);
+      assertRejectPage(first.status === 400 ? first : other);
+      assert.equal(harness.idp.tokenRequestCount() - tokenRequestsBefore, 1, 'the token endpoint was called once');
+      const signedIn = (await harness.database.prisma.session.findMany({ where: { destroyed: false } }))
+        .filter((row) => (JSON.parse(row.data) as { userId?: string }).userId !== undefined);
+      assert.equal(signedIn.length, 1, 'one signed-in session');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('S49: when a request still running on another instance ends after sign-out, then it does not write the session back', async () => {
+    const second = await startSecondInstance(harness);
+    try {
+      const { browser } = await signIn(harness);
+      const csrf = await csrfOf(browser, harness.baseUrl);
+      const cookie = browser.cookie(SESSION_COOKIE)!;
+      const slow = browser.request(`${second.baseUrl}/graph-check`, { form: { _csrf: csrf } });
+      while (graphRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal((await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } })).status, 303);
+      releaseGraph();
+      assert.equal((await slow).status, 303);
+      assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0, 'no live session came back');
+      for (const baseUrl of [harness.baseUrl, second.baseUrl]) {
+        const replay = harness.browser();
+        replay.setCookie(SESSION_COOKIE, cookie);
+        const home = await replay.request(`${baseUrl}/`);
+        assert.doesNotMatch(home.body, /Signed in as/);
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('S52: when another connection holds the write lock, then a static file and a signed-in page answer while it is held, and a sign-out waits for it without blocking them', async () => {
+    const reader = (await signIn(harness)).browser;
+    const writer = (await signIn(harness, harness.idp.accounts[1])).browser;
+    const csrf = await csrfOf(writer, harness.baseUrl);
+    const mark = harness.database.statements.length;
+    let released = false;
+    locker.exec('BEGIN IMMEDIATE');
+    const release = setTimeout(() => { locker.exec('ROLLBACK'); released = true; }, 3000);
+    try {
+      const signOut = writer.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } }).then((page) => ({ page, afterRelease: released }));
+      await statementSeen(harness.database.statements, mark, SESSION_TAKEOVER);
+      const stylesheet = await reader.request(`${harness.baseUrl}/styles.css`);
+      assert.equal(stylesheet.status, 200);
+      assert.equal(released, false, 'the stylesheet came while the lock was held');
+      const home = await reader.request(`${harness.baseUrl}/`);
+      assert.match(home.body, /Signed in as/);
+      assert.equal(released, false, 'the signed-in page came while the lock was held');
+      const { page, afterRelease } = await signOut;
+      assert.equal(page.status, 303, 'the sign-out went through once the lock was released');
+      assert.equal(afterRelease, true);
+      await assertSignedOut(harness, writer);
+    } finally {
+      clearTimeout(release);
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+    }
+  });
+
+  it('S51: when a person uses Forget my token, then its ciphertexts are in none of the database files', async () => {
+    const { browser } = await signIn(harness);
+    const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
+    const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
+    const before = databaseBytes(harness.database.file);
+    for (const ciphertext of ciphertexts) assert.ok(before.includes(ciphertext), 'the stored ciphertext is in the files before');
+    const csrf = await csrfOf(browser, harness.baseUrl);
+    assert.equal((await browser.request(`${harness.baseUrl}/forget`, { form: { _csrf: csrf } })).status, 303);
+    assert.equal(await harness.database.prisma.tokenSet.count(), 0);
+    const afterForget = databaseBytes(harness.database.file);
+    for (const ciphertext of ciphertexts) assert.ok(!afterForget.includes(ciphertext), 'no ciphertext of the forgotten token is left');
+  });
+
+  it('S51: when npm run rotate-key re-encrypts the tokens, then no ciphertext sealed with the old key is left in the database files', async () => {
+    await signIn(harness);
+    const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
+    const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
+    const newKey = crypto.randomBytes(32);
+    const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
+    assert.equal(report.reencrypted, 1);
+    const newRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
+    assert.match(newRow.accessToken, new RegExp(`^v1\\.${keyIdOf(newKey)}\\.`));
+    const bytes = databaseBytes(harness.database.file);
+    for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
+  });
+
+  it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-modes-'));
+    try {
+      const fresh = path.join(root, 'data', 'app.db');
+      const database = openDatabase(`file:${fresh}`);
+      await database.$executeRawUnsafe('CREATE TABLE probe (value TEXT)');
+      await database.$executeRawUnsafe("INSERT INTO probe VALUES ('x')");
+      assert.equal(fs.statSync(path.dirname(fresh)).mode & 0o777, 0o700);
+      for (const file of [fresh, `${fresh}-wal`, `${fresh}-shm`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
+      await database.$disconnect();
+
+      const existing = path.join(root, 'existing.db');
+      fs.copyFileSync(fresh, existing);
+      fs.writeFileSync(`${existing}-wal`, '');
+      for (const file of [existing, `${existing}-wal`]) fs.chmodSync(file, 0o644);
+      const reopened = openDatabase(`file:${existing}`);
+      for (const file of [existing, `${existing}-wal`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
+      await reopened.$disconnect();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('S50: when a stored session row is malformed, then that browser is signed out, one warning is logged, and the server keeps answering', async () => {
+    const { browser } = await signIn(harness);
+    const logged = harness.logs.length;
+    await harness.database.prisma.session.updateMany({ where: { destroyed: false }, data: { data: '{bad' } });
+    await assertSignedOut(harness, browser);
+    const warnings = harness.logs.slice(logged).filter((line) => line.includes('stored session is malformed'));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /"level":"warn"/);
+    assert.equal((await harness.browser().request(`${harness.baseUrl}/`)).status, 200);
+  });
+
+  it('S50: when the session store cannot be read, then the browser is signed out with a warning, and the server keeps answering', async () => {
+    const { browser } = await signIn(harness);
+    const logged = harness.logs.length;
+    locker.exec('ALTER TABLE "Session" RENAME TO "Session_offline"');
+    try {
+      const home = await browser.request(`${harness.baseUrl}/`);
+      assert.equal(home.status, 200);
+      assert.doesNotMatch(home.body, /Signed in as/);
+    } finally {
+      locker.exec('ALTER TABLE "Session_offline" RENAME TO "Session"');
+    }
+    assert.ok(harness.logs.slice(logged).some((line) => line.includes('session could not be read') && line.includes('"level":"warn"')));
+    assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'signed in again once the store answers');
+  });
+
+  it('S50: when a store callback throws, then it is logged and no unhandled rejection stops the process', async () => {
+    const { browser } = await signIn(harness);
+    const sid = decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
+    const logs: string[] = [];
+    const store = new PrismaSessionStore(harness.database.prisma, { defaultMaxAgeMs: 60_000, logger: createTestLogger(logs), now: harness.clock.now });
+    try {
+      const called = new Promise<void>((resolve) => {
+        store.get(sid, () => {
+          resolve();
+          throw new Error('a callback that throws');
+        });
+      });
+      await called;
+      while (logs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.match(logs[0]!, /session callback failed/);
+    } finally {
+      store.close();
+    }
+    assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+  });
+
+  it('S4: when a callback fails after its state is consumed, then the only write is the consumed session and the browser keeps no session', async () => {
+    const browser = harness.browser();
+    const state = new URL(await harness.authorize(browser)).searchParams.get('state')!;
+    const mark = harness.database.statements.length;
+    const declined = await browser.request(`${harness.baseUrl}/connect/get_token?error=access_denied&state=${encodeURIComponent(state)}`);
+    assert.equal(declined.status, 403);
+    assert.match(declined.body, /You did not sign in/);
+    const writes = writesAmong(harness.database.statements.slice(mark));
+    assert.equal(writes.length, 1, writes.join(' | '));
+    assert.match(writes[0]!, SESSION_TAKEOVER);
+    assert.equal(declined.headers.getSetCookie().filter((line) => line.startsWith(`${SESSION_COOKIE}=`)).length, 0, 'no new session cookie');
+    assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0);
+  });
+
+  it('when a person signs in and views the page, then /connect writes once, the callback three times (4 statements), and page views write nothing until the idle expiry must move', async () => {
+    const statements = harness.database.statements;
+    const writesSince = (mark: number) => writesAmong(statements.slice(mark));
+    const browser = harness.browser();
+    let mark = statements.length;
+    const callbackUrl = await harness.authorize(browser);
+    assert.equal(writesSince(mark).length, 1, '/connect: the session with its pending sign-in');
+
+    mark = statements.length;
+    assert.equal((await browser.request(callbackUrl)).status, 303);
+    const callbackWrites = writesSince(mark);
+    assert.equal(callbackWrites.length, 4, `callback: ${callbackWrites.join(' | ')}`);
+    assert.ok(callbackWrites[0]!.match(SESSION_TAKEOVER), 'the state is consumed first');
+
+    const stored = await harness.database.prisma.session.findFirstOrThrow({ where: { destroyed: false } });
+    for (let view = 0; view < 3; view += 1) {
+      mark = statements.length;
+      assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+      assert.deepEqual(writesSince(mark), [], 'a page view that need not move the expiry writes nothing');
+    }
+    assert.deepEqual(await harness.database.prisma.session.findFirstOrThrow({ where: { destroyed: false } }), stored);
+
+    harness.clock.advance(61_000);
+    mark = statements.length;
+    assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+    assert.equal(writesSince(mark).length, 1, 'a minute later the page view moves the expiry once');
+    const moved = await harness.database.prisma.session.findFirstOrThrow({ where: { destroyed: false } });
+    assert.ok(moved.expiresAt.getTime() > stored.expiresAt.getTime());
+  });
+});
