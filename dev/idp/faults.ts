@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { SignJWT, UnsecuredJWT, base64url, decodeJwt } from 'jose';
 
+import { TEST_ACCOUNTS, subjectOf } from './accounts.ts';
 import type { SigningKey } from './keys.ts';
 import { AAD, microsoftErrorBody } from './microsoft-errors.ts';
 import type { IdpFault } from './types.ts';
@@ -106,6 +107,12 @@ export function tokenFaultResponse(fault: TokenEndpointFault, clientId: string |
   }
 }
 
+/** The public half of a key's JWK, as a token header would embed it. */
+function publicJwkOf(key: SigningKey): Record<string, unknown> {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = key.privateJwk;
+  return publicJwk;
+}
+
 /** Returns the id_token altered as the fault describes; claims other than the altered ones are kept. */
 export async function tamperIdToken(fault: IdTokenFault, idToken: string, context: IdTokenFaultContext): Promise<string> {
   const claims = decodeJwt(idToken);
@@ -158,10 +165,8 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       return sign(claims, context.unpublishedKey, { jku: `${context.origin}/attacker/keys` });
     case 'id-token-x5u-header':
       return sign(claims, context.unpublishedKey, { x5u: `${context.origin}/attacker/cert.pem` });
-    case 'id-token-jwk-header': {
-      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = context.unpublishedKey.privateJwk;
-      return sign(claims, context.unpublishedKey, { jwk: publicJwk });
-    }
+    case 'id-token-jwk-header':
+      return sign(claims, context.unpublishedKey, { jwk: publicJwkOf(context.unpublishedKey) });
     case 'id-token-wrong-audience':
       return sign({ ...claims, aud: randomUUID() }, context.publishedKey);
     case 'id-token-expired':
@@ -179,5 +184,23 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       return sign(claims, context.unpublishedKey);
     case 'id-token-alg-none':
       return new UnsecuredJWT(claims).encode();
+    case 'id-token-alg-none-known-kid': {
+      const encode = (part: unknown) => base64url.encode(JSON.stringify(part));
+      return `${encode({ alg: 'none', typ: 'JWT', kid: context.publishedKey.kid })}.${encode(claims)}.`;
+    }
+    case 'id-token-hs256-known-kid': {
+      const secret = context.clientSecretOf(String(claims.aud)) ?? '';
+      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: context.publishedKey.kid }).sign(new TextEncoder().encode(secret));
+    }
+    case 'id-token-jku-header-known-key':
+      return sign(claims, context.publishedKey, { jku: `${context.origin}/attacker/keys` });
+    case 'id-token-x5u-header-known-key':
+      return sign(claims, context.publishedKey, { x5u: `${context.origin}/attacker/cert.pem` });
+    case 'id-token-jwk-header-known-key':
+      return sign(claims, context.publishedKey, { jwk: publicJwkOf(context.publishedKey) });
+    case 'id-token-other-user': {
+      const other = TEST_ACCOUNTS.find((account) => account.objectId !== claims.oid)!;
+      return sign({ ...claims, oid: other.objectId, sub: subjectOf(other), name: other.displayName, preferred_username: other.username }, context.publishedKey);
+    }
   }
 }

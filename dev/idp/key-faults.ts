@@ -19,13 +19,15 @@ export interface KeyRing {
   otherTenantKey: SigningKey;
   /** Published with an issuer naming the home tenant. */
   homeTenantKey: SigningKey;
+  /** Published without an issuer. */
+  noIssuerKey: SigningKey;
 }
 
 /** The marker for "never answer". */
 export const HANG = 'hang';
 
-async function publicJwk(key: SigningKey, issuer: string): Promise<JWK & { issuer: string }> {
-  return { ...(await exportJWK(key.publicKey)), kid: key.kid, use: 'sig', kty: 'RSA', issuer };
+async function publicJwk(key: SigningKey, issuer: string | undefined): Promise<JWK & { issuer?: string }> {
+  return { ...(await exportJWK(key.publicKey)), kid: key.kid, use: 'sig', kty: 'RSA', ...(issuer === undefined ? {} : { issuer }) };
 }
 
 /** The JWKS response for the active faults: Microsoft's shape, each key with the issuer it may sign for. */
@@ -38,6 +40,7 @@ export async function keySetResponse(faults: readonly IdpFault[], ring: KeyRing)
   const keys: unknown[] = [await publicJwk(faults.includes('keys-rolled') ? ring.rolledKey : ring.publishedKey, template)];
   if (faults.includes('keys-fixed-tenant-issuer')) keys.push(await publicJwk(ring.otherTenantKey, `${ring.origin}/${OTHER_TENANT_ID}/v2.0`));
   if (faults.includes('keys-home-tenant-issuer')) keys.push(await publicJwk(ring.homeTenantKey, `${ring.origin}/${TENANT_ID}/v2.0`));
+  if (faults.includes('keys-no-issuer')) keys.push(await publicJwk(ring.noIssuerKey, undefined));
   if (faults.includes('keys-garbage-beside-good')) {
     keys.unshift('not a key', { kty: 'RSA', kid: 'garbage', n: '!!!', e: 'AQAB' }, { kty: 'EC', kid: 'ec-key', crv: 'P-256', x: 'x', y: 'y' },
       { kty: 'RSA', kid: 'encryption-key', use: 'enc', n: 'AQAB', e: 'AQAB' });
@@ -49,7 +52,8 @@ export async function keySetResponse(faults: readonly IdpFault[], ring: KeyRing)
 export async function resignForKeyFault(faults: readonly IdpFault[], idToken: string, ring: KeyRing): Promise<string> {
   const key = faults.includes('keys-rolled') ? ring.rolledKey
     : faults.includes('keys-fixed-tenant-issuer') ? ring.otherTenantKey
-      : faults.includes('keys-home-tenant-issuer') ? ring.homeTenantKey : undefined;
+      : faults.includes('keys-home-tenant-issuer') ? ring.homeTenantKey
+        : faults.includes('keys-no-issuer') ? ring.noIssuerKey : undefined;
   if (key === undefined) return idToken;
   return new SignJWT(decodeJwt(idToken)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
 }

@@ -39,11 +39,28 @@ describe('C. ID token checks', () => {
     });
   }
 
+  for (const fault of ['id-token-alg-none-known-kid', 'id-token-hs256-known-kid', 'id-token-jku-header-known-key', 'id-token-x5u-header-known-key', 'id-token-jwk-header-known-key'] satisfies IdpFault[]) {
+    it(`S12: when the ID token is ${fault.replace('id-token-', '')} (a published kid, so only the algorithm or header rule can refuse it), then REJECT`, async () => {
+      await assertFaultRejected(harness, fault);
+    });
+  }
+
   for (const fault of ['id-token-wrong-issuer', 'id-token-v1-issuer', 'id-token-other-cloud-issuer', 'id-token-template-issuer', 'id-token-non-guid-tid'] satisfies IdpFault[]) {
     it(`S13: when the issuer is not {authority}/{tid}/v2.0 of the token's own tid (${fault.replace('id-token-', '')}), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
     });
+
+    it(`S13: when a key published without a JWKS issuer signs a token whose issuer is wrong (${fault.replace('id-token-', '')}), then the iss check alone REJECTs`, async () => {
+      await assertFaultRejected(harness, ['keys-no-issuer', fault]);
+      const reason = (JSON.parse(harness.logs.at(-1)!) as { reason?: string }).reason;
+      assert.equal(reason, 'the ID token issuer is not the expected one');
+    });
   }
+
+  it('S13: when a key published without a JWKS issuer signs a genuine token, then the sign-in succeeds (the faults above fail on iss alone)', async () => {
+    harness.idp.setFault('keys-no-issuer');
+    assert.equal((await signIn(harness)).callback.status, 303);
+  });
 
   it('S14: when a key whose JWKS issuer names a fixed tenant signs a token for another tenant, then REJECT', async () => {
     harness.clock.advance(2 * 60 * 1000);
