@@ -121,6 +121,10 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
     new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid, ...header }).sign(key.privateKey);
   const without = (...names: string[]) => Object.fromEntries(Object.entries(claims).filter(([name]) => !names.includes(name)));
   const tid = String(claims.tid);
+  const signWithClientSecret = (header: Record<string, unknown>): Promise<string> =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(new TextEncoder().encode(context.clientSecretOf(String(claims.aud)) ?? ''));
+  // A key the header names itself: an attacker's (unpublished) one, or the published one so that only the header rule can refuse.
+  const headerKey = fault.endsWith('-known-key') ? context.publishedKey : context.unpublishedKey;
 
   switch (fault) {
     case 'id-token-wrong-nonce':
@@ -157,16 +161,19 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       return sign({ ...claims, preferred_username: 'renamed@contoso.test', email: 'renamed@contoso.test' }, context.publishedKey);
     case 'id-token-no-sub':
       return sign(without('sub'), context.publishedKey);
-    case 'id-token-hs256-client-secret': {
-      const secret = context.clientSecretOf(String(claims.aud)) ?? '';
-      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
-    }
+    case 'id-token-hs256-client-secret':
+      return signWithClientSecret({});
+    case 'id-token-hs256-known-kid':
+      return signWithClientSecret({ kid: context.publishedKey.kid });
     case 'id-token-jku-header':
-      return sign(claims, context.unpublishedKey, { jku: `${context.origin}/attacker/keys` });
+    case 'id-token-jku-header-known-key':
+      return sign(claims, headerKey, { jku: `${context.origin}/attacker/keys` });
     case 'id-token-x5u-header':
-      return sign(claims, context.unpublishedKey, { x5u: `${context.origin}/attacker/cert.pem` });
+    case 'id-token-x5u-header-known-key':
+      return sign(claims, headerKey, { x5u: `${context.origin}/attacker/cert.pem` });
     case 'id-token-jwk-header':
-      return sign(claims, context.unpublishedKey, { jwk: publicJwkOf(context.unpublishedKey) });
+    case 'id-token-jwk-header-known-key':
+      return sign(claims, headerKey, { jwk: publicJwkOf(headerKey) });
     case 'id-token-wrong-audience':
       return sign({ ...claims, aud: randomUUID() }, context.publishedKey);
     case 'id-token-expired':
@@ -188,16 +195,6 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       const encode = (part: unknown) => base64url.encode(JSON.stringify(part));
       return `${encode({ alg: 'none', typ: 'JWT', kid: context.publishedKey.kid })}.${encode(claims)}.`;
     }
-    case 'id-token-hs256-known-kid': {
-      const secret = context.clientSecretOf(String(claims.aud)) ?? '';
-      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: context.publishedKey.kid }).sign(new TextEncoder().encode(secret));
-    }
-    case 'id-token-jku-header-known-key':
-      return sign(claims, context.publishedKey, { jku: `${context.origin}/attacker/keys` });
-    case 'id-token-x5u-header-known-key':
-      return sign(claims, context.publishedKey, { x5u: `${context.origin}/attacker/cert.pem` });
-    case 'id-token-jwk-header-known-key':
-      return sign(claims, context.publishedKey, { jwk: publicJwkOf(context.publishedKey) });
     case 'id-token-other-user': {
       const other = TEST_ACCOUNTS.find((account) => account.objectId !== claims.oid)!;
       return sign({ ...claims, oid: other.objectId, sub: subjectOf(other), name: other.displayName, preferred_username: other.username }, context.publishedKey);

@@ -42,13 +42,6 @@ describe('G. sign-out', () => {
     await assertSignedOut(harness, replay);
     assert.match((await other.browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
   });
-});
-
-describe('G. forget my token', () => {
-  let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
 
   it('S32: when "Forget my token" comes as GET or as a POST without this session\'s CSRF token, then 403 and nothing is deleted; the form\'s POST deletes the user, the tokens and the session', async () => {
     const { browser } = await signIn(harness);
