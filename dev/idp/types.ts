@@ -84,6 +84,8 @@ export type IdpFault =
   | 'keys-rolled' // the JWKS publishes a new key instead of the old one, and ID tokens are signed with it
   | 'keys-fixed-tenant-issuer' // ID tokens signed with a published key whose JWKS issuer names another tenant
   | 'keys-home-tenant-issuer' // ID tokens signed with a published key whose JWKS issuer names the home tenant
+  | 'keys-encryption-key' // ID tokens signed with a published key marked use "enc" (not for signatures)
+  | 'keys-other-alg-key' // ID tokens signed with a published key marked alg "RS512" (not for RS256)
   | 'keys-no-issuer' // ID tokens signed with a published key that has no JWKS issuer (only the token's iss names the tenant)
   | 'discovery-error' // discovery answers 500
   | 'discovery-hang' // discovery never answers

@@ -146,6 +146,13 @@ describe('C. ID token checks', () => {
     assert.equal(harness.idp.jwksRequestCount(), fetchedAtStart + 2, 'then served from the cache');
   });
 
+  for (const fault of ['keys-encryption-key', 'keys-other-alg-key'] satisfies IdpFault[]) {
+    it(`S40: when the ID token is signed with a key the JWKS publishes for another use or algorithm (${fault.replace('keys-', '')}), then that key is ignored and REJECT`, async () => {
+      await assertFaultRejected(harness, fault);
+      assert.ok(harness.logs.some((line) => line.includes('ignored an unusable key in the key set')));
+    });
+  }
+
   it('S20: when the access token is opaque or carries a header nonce, then the app stores it unvalidated and takes its expiry from expires_in', async () => {
     const first = await signIn(harness);
     assert.equal(first.callback.status, 303);
