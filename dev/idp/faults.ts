@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { SignJWT, UnsecuredJWT, base64url, decodeJwt } from 'jose';
 
+import { TEST_ACCOUNTS, subjectOf } from './accounts.ts';
 import type { SigningKey } from './keys.ts';
 import { AAD, microsoftErrorBody } from './microsoft-errors.ts';
 import type { IdpFault } from './types.ts';
@@ -108,6 +109,12 @@ export function tokenFaultResponse(fault: TokenEndpointFault, clientId: string |
   }
 }
 
+/** The public half of a key's JWK, as a token header would embed it. */
+function publicJwkOf(key: SigningKey): Record<string, unknown> {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = key.privateJwk;
+  return publicJwk;
+}
+
 /** Returns the id_token altered as the fault describes; claims other than the altered ones are kept. */
 export async function tamperIdToken(fault: IdTokenFault, idToken: string, context: IdTokenFaultContext): Promise<string> {
   const claims = decodeJwt(idToken);
@@ -116,6 +123,10 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
     new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid, ...header }).sign(key.privateKey);
   const without = (...names: string[]) => Object.fromEntries(Object.entries(claims).filter(([name]) => !names.includes(name)));
   const tid = String(claims.tid);
+  const signWithClientSecret = (header: Record<string, unknown>): Promise<string> =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(new TextEncoder().encode(context.clientSecretOf(String(claims.aud)) ?? ''));
+  // A key the header names itself: an attacker's (unpublished) one, or the published one so that only the header rule can refuse.
+  const headerKey = fault.endsWith('-known-key') ? context.publishedKey : context.unpublishedKey;
 
   switch (fault) {
     case 'id-token-wrong-nonce':
@@ -152,18 +163,19 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       return sign({ ...claims, preferred_username: 'renamed@contoso.test', email: 'renamed@contoso.test' }, context.publishedKey);
     case 'id-token-no-sub':
       return sign(without('sub'), context.publishedKey);
-    case 'id-token-hs256-client-secret': {
-      const secret = context.clientSecretOf(String(claims.aud)) ?? '';
-      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
-    }
+    case 'id-token-hs256-client-secret':
+      return signWithClientSecret({});
+    case 'id-token-hs256-known-kid':
+      return signWithClientSecret({ kid: context.publishedKey.kid });
     case 'id-token-jku-header':
-      return sign(claims, context.unpublishedKey, { jku: `${context.origin}/attacker/keys` });
+    case 'id-token-jku-header-known-key':
+      return sign(claims, headerKey, { jku: `${context.origin}/attacker/keys` });
     case 'id-token-x5u-header':
-      return sign(claims, context.unpublishedKey, { x5u: `${context.origin}/attacker/cert.pem` });
-    case 'id-token-jwk-header': {
-      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = context.unpublishedKey.privateJwk;
-      return sign(claims, context.unpublishedKey, { jwk: publicJwk });
-    }
+    case 'id-token-x5u-header-known-key':
+      return sign(claims, headerKey, { x5u: `${context.origin}/attacker/cert.pem` });
+    case 'id-token-jwk-header':
+    case 'id-token-jwk-header-known-key':
+      return sign(claims, headerKey, { jwk: publicJwkOf(headerKey) });
     case 'id-token-wrong-audience':
       return sign({ ...claims, aud: randomUUID() }, context.publishedKey);
     case 'id-token-expired':
@@ -181,5 +193,13 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       return sign(claims, context.unpublishedKey);
     case 'id-token-alg-none':
       return new UnsecuredJWT(claims).encode();
+    case 'id-token-alg-none-known-kid': {
+      const encode = (part: unknown) => base64url.encode(JSON.stringify(part));
+      return `${encode({ alg: 'none', typ: 'JWT', kid: context.publishedKey.kid })}.${encode(claims)}.`;
+    }
+    case 'id-token-other-user': {
+      const other = TEST_ACCOUNTS.find((account) => account.objectId !== claims.oid)!;
+      return sign({ ...claims, oid: other.objectId, sub: subjectOf(other), name: other.displayName, preferred_username: other.username }, context.publishedKey);
+    }
   }
 }

@@ -14,10 +14,10 @@ import { AAD } from './microsoft-errors.ts';
 import { microsoftPathsRouter } from './microsoft-paths.ts';
 import { createProvider, issuerFor } from './provider-config.ts';
 import { shapeAuthorizationRedirects, shapeTokenResponses } from './response-shaping.ts';
-import type { IdpFault, StartIdpOptions, StartedIdp } from './types.ts';
+import type { IdpFault, ReceivedTokenRequest, StartIdpOptions, StartedIdp } from './types.ts';
 
 /** Public types of the local identity provider. */
-export type { IdpClient, IdpFault, StartIdpOptions, StartedIdp, TestAccount } from './types.ts';
+export type { IdpClient, IdpFault, ReceivedTokenRequest, StartIdpOptions, StartedIdp, TestAccount } from './types.ts';
 
 const DEFAULT_PORT = 5001;
 const DEFAULT_HOST = '127.0.0.1';
@@ -43,8 +43,9 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 export async function startIdentityProvider(options: StartIdpOptions): Promise<StartedIdp> {
   const host = options.host ?? DEFAULT_HOST;
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
-  const [signingKey, unpublishedKey, rolledKey, otherTenantKey, homeTenantKey] = await Promise.all(
-    [generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey()]);
+  const [signingKey, unpublishedKey, rolledKey, otherTenantKey, homeTenantKey, noIssuerKey, encryptionKey, otherAlgorithmKey] = await Promise.all([
+    generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(),
+    generateSigningKey(), generateSigningKey()]);
 
   const server = http.createServer();
   const port = await listen(server, options.port ?? DEFAULT_PORT, host);
@@ -54,16 +55,17 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
   const issuedAccessTokens: string[] = [];
   const issuedSecrets: string[] = [];
   const genuineIdTokens: string[] = [];
-  let tokenRequests = 0;
+  const tokenRequests: ReceivedTokenRequest[] = [];
+  let tokenRequestCount = 0;
   let jwksRequests = 0;
   let requests = 0;
   let faults: readonly IdpFault[] = [];
-  let tokenRequestHook: (() => void) | null = null;
+  let tokenRequestHook: (() => unknown) | null = null;
   const recordSecret = (value: unknown): void => {
     if (typeof value === 'string' && value.length >= 8) issuedSecrets.push(value);
   };
   for (const client of options.clients) recordSecret(client.clientSecret);
-  const keyRing = { origin, publishedKey: signingKey, rolledKey, otherTenantKey, homeTenantKey };
+  const keyRing = { origin, publishedKey: signingKey, rolledKey, otherTenantKey, homeTenantKey, noIssuerKey, encryptionKey, otherAlgorithmKey };
 
   const provider = createProvider({
     issuer: issuerFor(origin),
@@ -77,6 +79,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     faults: () => faults,
     recordAccessToken: (token) => issuedAccessTokens.push(token),
     recordIdToken: (token) => genuineIdTokens.push(token),
+    recordTokenRequest: (request) => tokenRequests.push(request),
     recordSecret,
     keyRing,
     faultContext: {
@@ -99,9 +102,9 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
       origin,
       provider,
       clients: options.clients,
-      onTokenRequest: () => {
-        tokenRequests += 1;
-        tokenRequestHook?.();
+      onTokenRequest: async () => {
+        tokenRequestCount += 1;
+        await tokenRequestHook?.();
       },
       onJwksRequest: () => {
         jwksRequests += 1;
@@ -133,7 +136,8 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     accounts: TEST_ACCOUNTS,
     issuedAccessTokens,
     issuedSecrets,
-    tokenRequestCount: () => tokenRequests,
+    tokenRequests,
+    tokenRequestCount: () => tokenRequestCount,
     jwksRequestCount: () => jwksRequests,
     requestCount: () => requests,
     setTokenRequestHook(hook) {

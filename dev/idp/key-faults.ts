@@ -19,13 +19,19 @@ export interface KeyRing {
   otherTenantKey: SigningKey;
   /** Published with an issuer naming the home tenant. */
   homeTenantKey: SigningKey;
+  /** Published without an issuer. */
+  noIssuerKey: SigningKey;
+  /** Published for encryption (use enc), yet used to sign. */
+  encryptionKey: SigningKey;
+  /** Published for another algorithm (alg RS512), yet used to sign RS256. */
+  otherAlgorithmKey: SigningKey;
 }
 
 /** The marker for "never answer". */
 export const HANG = 'hang';
 
-async function publicJwk(key: SigningKey, issuer: string): Promise<JWK & { issuer: string }> {
-  return { ...(await exportJWK(key.publicKey)), kid: key.kid, use: 'sig', kty: 'RSA', issuer };
+async function publicJwk(key: SigningKey, issuer: string | undefined, attributes: JWK = { use: 'sig' }): Promise<JWK & { issuer?: string }> {
+  return { ...(await exportJWK(key.publicKey)), kid: key.kid, kty: 'RSA', ...attributes, ...(issuer === undefined ? {} : { issuer }) };
 }
 
 /** The JWKS response for the active faults: Microsoft's shape, each key with the issuer it may sign for. */
@@ -38,6 +44,9 @@ export async function keySetResponse(faults: readonly IdpFault[], ring: KeyRing)
   const keys: unknown[] = [await publicJwk(faults.includes('keys-rolled') ? ring.rolledKey : ring.publishedKey, template)];
   if (faults.includes('keys-fixed-tenant-issuer')) keys.push(await publicJwk(ring.otherTenantKey, `${ring.origin}/${OTHER_TENANT_ID}/v2.0`));
   if (faults.includes('keys-home-tenant-issuer')) keys.push(await publicJwk(ring.homeTenantKey, `${ring.origin}/${TENANT_ID}/v2.0`));
+  if (faults.includes('keys-no-issuer')) keys.push(await publicJwk(ring.noIssuerKey, undefined));
+  if (faults.includes('keys-encryption-key')) keys.push(await publicJwk(ring.encryptionKey, template, { use: 'enc' }));
+  if (faults.includes('keys-other-alg-key')) keys.push(await publicJwk(ring.otherAlgorithmKey, template, { use: 'sig', alg: 'RS512' }));
   if (faults.includes('keys-garbage-beside-good')) {
     keys.unshift('not a key', { kty: 'RSA', kid: 'garbage', n: '!!!', e: 'AQAB' }, { kty: 'EC', kid: 'ec-key', crv: 'P-256', x: 'x', y: 'y' },
       { kty: 'RSA', kid: 'encryption-key', use: 'enc', n: 'AQAB', e: 'AQAB' });
@@ -49,7 +58,10 @@ export async function keySetResponse(faults: readonly IdpFault[], ring: KeyRing)
 export async function resignForKeyFault(faults: readonly IdpFault[], idToken: string, ring: KeyRing): Promise<string> {
   const key = faults.includes('keys-rolled') ? ring.rolledKey
     : faults.includes('keys-fixed-tenant-issuer') ? ring.otherTenantKey
-      : faults.includes('keys-home-tenant-issuer') ? ring.homeTenantKey : undefined;
+      : faults.includes('keys-home-tenant-issuer') ? ring.homeTenantKey
+        : faults.includes('keys-no-issuer') ? ring.noIssuerKey
+          : faults.includes('keys-encryption-key') ? ring.encryptionKey
+            : faults.includes('keys-other-alg-key') ? ring.otherAlgorithmKey : undefined;
   if (key === undefined) return idToken;
   return new SignJWT(decodeJwt(idToken)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
 }

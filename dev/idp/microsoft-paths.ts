@@ -17,7 +17,8 @@ export interface MicrosoftPathsOptions {
   origin: string;
   provider: Provider;
   clients: readonly IdpClient[];
-  onTokenRequest(): void;
+  /** Awaited before the token request is answered. */
+  onTokenRequest(): Promise<void>;
   onJwksRequest(): void;
   faults(): readonly IdpFault[];
   recordSecret(value: unknown): void;
@@ -172,7 +173,7 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
     const rest = match[2];
     try {
       const isTokenRequest = rest === PROVIDER_ROUTES.token && req.method === 'POST';
-      if (isTokenRequest) options.onTokenRequest();
+      if (isTokenRequest) await options.onTokenRequest();
 
       if (!isKnownTenant(segment)) {
         sendUnknownTenant(req, res, segment, rest);

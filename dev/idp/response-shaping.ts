@@ -5,7 +5,7 @@ import { type IdTokenFaultContext, alterTokenResponse, isIdTokenFault, isRespons
 import { type KeyRing, resignForKeyFault } from './key-faults.ts';
 import { aadDescription, aadErrorFor, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES } from './provider-config.ts';
-import type { IdpFault } from './types.ts';
+import type { IdpFault, ReceivedTokenRequest } from './types.ts';
 
 type KoaMiddleware = Parameters<Provider['use']>[0];
 type KoaContext = Parameters<KoaMiddleware>[0];
@@ -16,6 +16,8 @@ export interface TokenEndpointHooks {
   recordAccessToken(accessToken: string): void;
   /** Every genuine id_token, in order (the replay fault hands out the previous one). */
   recordIdToken(idToken: string): void;
+  /** Every token request oidc-provider answered: grant, verifier, the redeemed code's challenge, status. */
+  recordTokenRequest(request: ReceivedTokenRequest): void;
   /** Codes, verifiers, secrets and tokens, for tests that search logs for them. */
   recordSecret(value: unknown): void;
   faultContext: IdTokenFaultContext;
@@ -58,7 +60,14 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
     await next();
     if (ctx.method !== 'POST' || ctx.path !== PROVIDER_ROUTES.token) return;
 
-    const requestBody = (ctx as { oidc?: { body?: Record<string, unknown> } }).oidc?.body ?? {};
+    const oidc = (ctx as { oidc?: { body?: Record<string, unknown>; entities?: { AuthorizationCode?: { codeChallenge?: string } } } }).oidc;
+    const requestBody = oidc?.body ?? {};
+    hooks.recordTokenRequest({
+      grantType: stringOf(requestBody.grant_type),
+      codeVerifier: stringOf(requestBody.code_verifier),
+      codeChallenge: oidc?.entities?.AuthorizationCode?.codeChallenge,
+      status: ctx.status,
+    });
     // Codes are recorded when issued (shapeAuthorizationRedirects): a posted one may be any text a test chose.
     for (const name of ['code_verifier', 'client_secret', 'refresh_token']) hooks.recordSecret(requestBody[name]);
 

@@ -71,6 +71,12 @@ export type IdpFault =
   | 'id-token-jku-header' // signed with an unpublished key named by a jku URL
   | 'id-token-x5u-header' // signed with an unpublished key named by an x5u URL
   | 'id-token-jwk-header' // signed with an unpublished key embedded as jwk
+  | 'id-token-alg-none-known-kid' // alg none, empty signature, the kid of the published key
+  | 'id-token-hs256-known-kid' // HS256 keyed with the client secret, the kid of the published key
+  | 'id-token-jku-header-known-key' // signed with the published key and kid; the header also names a jku URL
+  | 'id-token-x5u-header-known-key' // signed with the published key and kid; the header also names an x5u URL
+  | 'id-token-jwk-header-known-key' // signed with the published key and kid; the header also embeds it as jwk
+  | 'id-token-other-user' // the oid, sub and names of another account of the same tenant
   // The key set (JWKS) and discovery.
   | 'keys-error' // JWKS answers 500
   | 'keys-hang' // JWKS never answers
@@ -79,12 +85,26 @@ export type IdpFault =
   | 'keys-rolled' // the JWKS publishes a new key instead of the old one, and ID tokens are signed with it
   | 'keys-fixed-tenant-issuer' // ID tokens signed with a published key whose JWKS issuer names another tenant
   | 'keys-home-tenant-issuer' // ID tokens signed with a published key whose JWKS issuer names the home tenant
+  | 'keys-encryption-key' // ID tokens signed with a published key marked use "enc" (not for signatures)
+  | 'keys-other-alg-key' // ID tokens signed with a published key marked alg "RS512" (not for RS256)
+  | 'keys-no-issuer' // ID tokens signed with a published key that has no JWKS issuer (only the token's iss names the tenant)
   | 'discovery-error' // discovery answers 500
   | 'discovery-hang' // discovery never answers
   | 'discovery-other-tenant-issuer' // a tenant's discovery names another tenant as issuer
   | 'discovery-foreign-endpoints' // the token endpoint is on another host
   // The authorization endpoint.
   | 'authorize-consent-required'; // redirects back with error=consent_required (AADSTS65001) and the state
+
+/** A token request as the provider read it: what the client posted and what the redeemed code was bound to. */
+export interface ReceivedTokenRequest {
+  grantType: string | undefined;
+  /** The PKCE code_verifier the client posted. */
+  codeVerifier: string | undefined;
+  /** The code_challenge the redeemed authorization code was issued for (undefined for other grants or unknown codes). */
+  codeChallenge: string | undefined;
+  /** The status the provider answered with. */
+  status: number;
+}
 
 /** A running local identity provider. */
 export interface StartedIdp {
@@ -105,8 +125,13 @@ export interface StartedIdp {
   requestCount(): number;
   /** Every code, code verifier, client secret and token the provider received or issued (tests search logs for them). */
   issuedSecrets: readonly string[];
-  /** Runs when a token request arrives, before it is answered (tests use it to break things mid-exchange). */
-  setTokenRequestHook(hook: (() => void) | null): void;
+  /** Every token request that reached the token endpoint (not replaced by a token-endpoint fault), in order. */
+  tokenRequests: readonly ReceivedTokenRequest[];
+  /**
+   * Runs when a token request arrives, before it is answered (tests use it to break things mid-exchange);
+   * a promise it returns holds the answer until it settles.
+   */
+  setTokenRequestHook(hook: (() => unknown) | null): void;
   /** Applies to every following response until cleared with null; several faults of different kinds may be combined. */
   setFault(fault: IdpFault | readonly IdpFault[] | null): void;
   /** Stops the server, closes open connections and releases the port. */

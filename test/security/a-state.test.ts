@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
+import { countRows } from '../support/database.ts';
 import { readForm, startHarness } from '../support/harness.ts';
+import { holdSessionWritesUntilRead, startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingHappened, assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
 
@@ -66,6 +68,39 @@ describe('A. state and CSRF on the callback', () => {
     assertRejectPage(pages.find((page) => page.status === 400)!);
     assert.equal(harness.idp.tokenRequestCount(), before + 1);
     assert.equal(await harness.database.prisma.user.count(), 1);
+  });
+
+  it('S4: when a callback URL that signed in is loaded again on another instance (or after a restart), then REJECT: the pending sign-in was consumed in the stored session, not only remembered by one process', async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    const before = harness.idp.tokenRequestCount();
+    assert.equal((await browser.request(callbackUrl)).status, 303);
+    const other = await startInstance(harness);
+    try {
+      assertRejectPage(await browser.request(other.urlOf(callbackUrl)));
+    } finally {
+      await other.close();
+    }
+    assert.equal(harness.idp.tokenRequestCount(), before + 1);
+    assert.equal(await harness.database.prisma.user.count(), 1);
+  });
+
+  it('S4: when two copies of one callback have both loaded the session before either saves it, then the code is redeemed once and only one is signed in', { timeout: 30_000 }, async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    // The stored consumption cannot stop the second copy here: only the guard against concurrent copies can.
+    const other = await startInstance(harness, { database: holdSessionWritesUntilRead(harness.database.prisma, 2) });
+    const before = harness.idp.tokenRequestCount();
+    let pages;
+    try {
+      pages = await Promise.all([browser.request(other.urlOf(callbackUrl)), browser.request(other.urlOf(callbackUrl))]);
+    } finally {
+      await other.close();
+    }
+    assert.deepEqual(pages.map((page) => page.status).sort(), [303, 400]);
+    assertRejectPage(pages.find((page) => page.status === 400)!);
+    assert.equal(harness.idp.tokenRequestCount(), before + 1);
+    assert.deepEqual(await countRows(harness.database.prisma), { users: 1, tokenSets: 1, signedInSessions: 1 });
   });
 
   it('S5: when a pending sign-in is older than 10 minutes, then REJECT, the token endpoint is not called and nothing is written', async () => {
@@ -144,6 +179,12 @@ describe('A. state and CSRF on the callback', () => {
     assert.equal(page.status, 403);
     assert.match(page.body, /You did not sign in/);
     assertRejectPage(await browser.request(cancelled.location!));
+    const other = await startInstance(harness);
+    try {
+      assertRejectPage(await browser.request(other.urlOf(cancelled.location!)), 400);
+    } finally {
+      await other.close();
+    }
     assert.equal(harness.idp.tokenRequestCount(), before);
     await assertNothingHappened(harness, browser);
   });

@@ -43,6 +43,22 @@ describe('B. PKCE', () => {
     assert.equal(harness.idp.tokenRequestCount(), before + 1);
   });
 
+  it('S10: when a sign-in succeeds, then the token request carried this browser\'s stored verifier, whose S256 is the challenge the code was issued for', async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    const row = await harness.database.prisma.session.findFirstOrThrow();
+    const [pending] = (JSON.parse(row.data) as { pendingSignIns: { codeVerifier: string }[] }).pendingSignIns;
+    const requestsBefore = harness.idp.tokenRequests.length;
+    assert.equal((await browser.request(callbackUrl)).status, 303);
+    const [request, ...others] = harness.idp.tokenRequests.slice(requestsBefore);
+    assert.equal(others.length, 0);
+    assert.equal(request!.grantType, 'authorization_code');
+    assert.equal(request!.status, 200);
+    assert.equal(request!.codeVerifier, pending!.codeVerifier, 'the verifier kept server-side for this sign-in');
+    assert.match(request!.codeChallenge ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(crypto.createHash('sha256').update(request!.codeVerifier!).digest('base64url'), request!.codeChallenge);
+  });
+
   it('S10: when a code bound to another challenge arrives with this browser\'s valid state (code injection), then the token endpoint refuses it (AADSTS501481) and the page says start again', async () => {
     const attacker = harness.browser();
     const attackersCode = new URL(await harness.authorize(attacker, harness.idp.accounts[1])).searchParams.get('code')!;

@@ -39,11 +39,28 @@ describe('C. ID token checks', () => {
     });
   }
 
+  for (const fault of ['id-token-alg-none-known-kid', 'id-token-hs256-known-kid', 'id-token-jku-header-known-key', 'id-token-x5u-header-known-key', 'id-token-jwk-header-known-key'] satisfies IdpFault[]) {
+    it(`S12: when the ID token is ${fault.replace('id-token-', '')} (a published kid, so only the algorithm or header rule can refuse it), then REJECT`, async () => {
+      await assertFaultRejected(harness, fault);
+    });
+  }
+
   for (const fault of ['id-token-wrong-issuer', 'id-token-v1-issuer', 'id-token-other-cloud-issuer', 'id-token-template-issuer', 'id-token-non-guid-tid'] satisfies IdpFault[]) {
     it(`S13: when the issuer is not {authority}/{tid}/v2.0 of the token's own tid (${fault.replace('id-token-', '')}), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
     });
+
+    it(`S13: when a key published without a JWKS issuer signs a token whose issuer is wrong (${fault.replace('id-token-', '')}), then the iss check alone REJECTs`, async () => {
+      await assertFaultRejected(harness, ['keys-no-issuer', fault]);
+      const reason = (JSON.parse(harness.logs.at(-1)!) as { reason?: string }).reason;
+      assert.equal(reason, 'the ID token issuer is not the expected one');
+    });
   }
+
+  it('S13: when a key published without a JWKS issuer signs a genuine token, then the sign-in succeeds (the faults above fail on iss alone)', async () => {
+    harness.idp.setFault('keys-no-issuer');
+    assert.equal((await signIn(harness)).callback.status, 303);
+  });
 
   it('S14: when a key whose JWKS issuer names a fixed tenant signs a token for another tenant, then REJECT', async () => {
     harness.clock.advance(2 * 60 * 1000);
@@ -128,6 +145,13 @@ describe('C. ID token checks', () => {
     assert.equal((await signIn(harness)).callback.status, 303);
     assert.equal(harness.idp.jwksRequestCount(), fetchedAtStart + 2, 'then served from the cache');
   });
+
+  for (const fault of ['keys-encryption-key', 'keys-other-alg-key'] satisfies IdpFault[]) {
+    it(`S40: when the ID token is signed with a key the JWKS publishes for another use or algorithm (${fault.replace('keys-', '')}), then that key is ignored and REJECT`, async () => {
+      await assertFaultRejected(harness, fault);
+      assert.ok(harness.logs.some((line) => line.includes('ignored an unusable key in the key set')));
+    });
+  }
 
   it('S20: when the access token is opaque or carries a header nonce, then the app stores it unvalidated and takes its expiry from expires_in', async () => {
     const first = await signIn(harness);

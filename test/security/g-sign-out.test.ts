@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { countRows } from '../support/database.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
@@ -40,6 +41,25 @@ describe('G. sign-out', () => {
     replay.setCookie(SESSION_COOKIE, cookie);
     await assertSignedOut(harness, replay);
     assert.match((await other.browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+  });
+
+  it('S32: when "Forget my token" comes as GET or as a POST without this session\'s CSRF token, then 403 and nothing is deleted; the form\'s POST deletes the user, the tokens and the session', async () => {
+    const { browser } = await signIn(harness);
+    const other = await signIn(harness, harness.idp.accounts[1]);
+    const csrf = (await browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+    const othersCsrf = (await other.browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+
+    assert.equal((await browser.request(`${harness.baseUrl}/forget?_csrf=${csrf}`)).status, 405);
+    const forms: Record<string, string>[] = [{}, { _csrf: 'forged' }, { _csrf: othersCsrf }];
+    for (const form of forms) {
+      assert.equal((await browser.request(`${harness.baseUrl}/forget`, { method: 'POST', form, headers: { origin: 'https://evil.example' } })).status, 403);
+    }
+    assert.deepEqual(await countRows(harness.database.prisma), { users: 2, tokenSets: 2, signedInSessions: 2 }, 'nothing deleted');
+    assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+
+    assert.equal((await browser.request(`${harness.baseUrl}/forget`, { form: { _csrf: csrf } })).status, 303);
+    assert.deepEqual(await countRows(harness.database.prisma), { users: 1, tokenSets: 1, signedInSessions: 1 }, 'only the other person is left');
+    await assertSignedOut(harness, browser);
   });
 });
 

@@ -96,6 +96,23 @@ describe('H. refresh', () => {
     assert.equal(result.tokens.idToken, idTokenBefore);
   });
 
+  for (const [fault, who] of [['id-token-other-user', 'another oid in the same tenant'], ['id-token-other-tenant', 'the same oid in another tenant']] as const) {
+    it(`S36: when a refresh answers with another user's ID token (${who}), then none of its tokens is stored: the previous ones stay and the set needs a new sign-in`, async () => {
+      const userId = await signedInUserId();
+      const before = await readStoredTokens(harness);
+      harness.idp.setFault(fault);
+      await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'needs_sign_in' });
+      harness.idp.setFault(null);
+      const after = await readStoredTokens(harness);
+      assert.equal(after.accessToken, before.accessToken);
+      assert.equal(after.refreshToken, before.refreshToken);
+      assert.equal(after.row.idToken, before.row.idToken);
+      assert.equal(after.row.needsSignIn, true);
+      assert.equal(after.row.refreshLeaseUntil, null, 'the lease is given back');
+      assert.equal(await harness.database.prisma.user.count(), 1, 'no row for the other user');
+    });
+  }
+
   it('S37: when a refresh fails for a passing reason (token endpoint 500), then nothing changes, the lease is given back, and the next call tries again', async () => {
     const userId = await signedInUserId();
     const before = await readStoredTokens(harness);

@@ -66,6 +66,9 @@ describe('H. tokens at rest and on the page', () => {
     for (const column of [row.accessToken, row.refreshToken!, row.idToken]) {
       assert.match(column, new RegExp(`^v1\\.${keyIdOf(harness.config.tokenEncryptionKey)}\\.`), 'AES-256-GCM, tagged with the key id');
     }
+    assert.equal((await signIn(harness, harness.idp.accounts[1])).callback.status, 303);
+    const columns = (await harness.database.prisma.tokenSet.findMany()).flatMap((set) => [set.accessToken, set.refreshToken!, set.idToken]);
+    assert.equal(new Set(columns.map((column) => column.split('.')[2])).size, 6, 'a fresh IV for every ciphertext (GCM with a repeated IV leaks the key stream)');
   });
 
   it('S33: when the key rotates, then old rows open with TOKEN_ENCRYPTION_KEYS_PREVIOUS, npm run rotate-key re-encrypts them, and the old key can go', async () => {

@@ -34,7 +34,7 @@ describe('L. load: sessions', () => {
   after(async () => { await harness.close(); });
   beforeEach(async () => { await resetHarness(harness); });
 
-  it('S46: when anonymous visitors browse, no session is stored; pending sign-ins per session are capped; expired sessions are purged', async () => {
+  it('S46: when anonymous visitors browse, no session is stored; pending sign-ins per session are capped and expired ones dropped; expired sessions are purged', async () => {
     for (let i = 0; i < 20; i += 1) {
       const page = await harness.browser().request(`${harness.baseUrl}/${['', 'no-such-page', 'connect/get_token?state=x'][i % 3]}`);
       assert.equal(page.headers.getSetCookie().length, 0);
@@ -45,6 +45,10 @@ describe('L. load: sessions', () => {
     for (let i = 0; i < 3 * MAX_PENDING_SIGN_INS; i += 1) await browser.request(`${harness.baseUrl}/connect`);
     const row = await harness.database.prisma.session.findFirstOrThrow();
     assert.equal((JSON.parse(row.data) as { pendingSignIns: unknown[] }).pendingSignIns.length, MAX_PENDING_SIGN_INS);
+    harness.clock.advance(11 * 60 * 1000);
+    await browser.request(`${harness.baseUrl}/connect`);
+    const later = await harness.database.prisma.session.findFirstOrThrow();
+    assert.equal((JSON.parse(later.data) as { pendingSignIns: unknown[] }).pendingSignIns.length, 1, 'expired pending sign-ins are dropped');
 
     const past = new Date(harness.clock.now() - 1000);
     await harness.database.prisma.session.createMany({ data: [1, 2, 3].map(() => ({ id: crypto.randomUUID(), data: '{}', expiresAt: past })) });
