@@ -18,6 +18,7 @@ import { createGraphCheckRoute } from './web/graph-check-route.ts';
 import type { TokenService } from './tokens/token-service.ts';
 import { createTokenServices } from './tokens/token-services.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
+import { servePublicFiles } from './web/public-files.ts';
 import { SignInError } from './errors.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +51,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
   app.set('views', path.join(projectRoot, 'views'));
+  // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
+  app.set('view cache', true);
   app.set('query parser', 'simple');
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
@@ -73,7 +76,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(rejectLongUrls);
   app.use(rejectNonPathTargets);
   app.use('/connect', createSignInRateLimit(config, logger));
-  app.use(express.static(path.join(projectRoot, 'public'), { index: false, maxAge: '1h' }));
+  app.use(servePublicFiles(path.join(projectRoot, 'public')));
   app.use(sessions.middleware);
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
 

@@ -1,7 +1,7 @@
 import './load-env.ts';
 import { parseConfig } from './config.ts';
+import { createDiscovery } from './auth/discovery.ts';
 import { createLogger } from './log.ts';
-import { startServer } from './start-server.ts';
 
 // npm start: the real app against Microsoft (or whatever O365_AUTHORITY_HOST names). Never starts the local provider.
 const result = parseConfig(process.env);
@@ -14,8 +14,12 @@ const { config, warnings } = result;
 for (const warning of warnings) console.error(`warning: ${warning}`);
 
 const logger = createLogger();
+// Ask for Microsoft's discovery document first: the network wait overlaps the loading of the rest of the app.
+const discovery = createDiscovery(config, logger);
+discovery.getMetadata().catch(() => { /* startServer awaits it and says what failed */ });
+const { startServer } = await import('./start-server.ts');
 try {
-  const server = await startServer(config, logger);
+  const server = await startServer(config, logger, { discovery });
   const stop = () => {
     console.log('Stopping…');
     server.close().then(() => process.exit(0), () => process.exit(1));

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import { DiscoveryMismatchError } from './auth/discovery.ts';
+import type { Discovery } from './auth/discovery.ts';
 import { openDatabase } from './db.ts';
 import type { Logger } from './log.ts';
 import { applyMigrations } from './migrations.ts';
@@ -19,13 +20,14 @@ export class StartupError extends Error {
 }
 
 /**
- * Applies pending migrations, opens the database, checks the provider's discovery document,
- * and listens. Used by `npm start`, `npm run demo` and the end-to-end tests.
+ * Applies pending migrations, opens the database, checks the provider's discovery document (through
+ * `options.discovery` when the caller already asked for it), and listens. Used by `npm start`, `npm run demo`
+ * and the end-to-end tests.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, options: { discovery?: Discovery } = {}): Promise<RunningServer> {
   await applyMigrations(config.databaseUrl);
   const database = openDatabase(config.databaseUrl);
-  const app = createApp(config, { database, logger });
+  const app = createApp(config, { database, logger, discovery: options.discovery });
 
   try {
     await app.discovery.getMetadata();

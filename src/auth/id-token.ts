@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
@@ -49,6 +48,8 @@ export function expectedIssuer(discoveryIssuer: string, tenantId: string): strin
 export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys): IdTokenVerifier {
   return {
     async verify(idToken, { metadata, expectedNonce }) {
+      // Loaded by the first sign-in rather than at start, which does not need it.
+      const { decodeProtectedHeader, errors: joseErrors, jwtVerify } = await import('jose');
       let header: ReturnType<typeof decodeProtectedHeader>;
       try {
         header = decodeProtectedHeader(idToken);

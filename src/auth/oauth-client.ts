@@ -1,4 +1,4 @@
-import { AuthorizationCode } from 'simple-oauth2';
+import type { AuthorizationCode } from 'simple-oauth2';
 import type { Config } from '../config.ts';
 import { SignInError, firstLine, parseAadstsCode } from '../errors.ts';
 import type { ProviderDetails } from '../errors.ts';
@@ -30,17 +30,16 @@ export interface RefreshResponse extends Omit<TokenResponse, 'idToken'> {
 
 const clients = new WeakMap<ProviderMetadata, AuthorizationCode>();
 
-/** The simple-oauth2 client for these endpoints: client_secret_post, no redirects followed, a timeout. */
-function oauthClientFor(config: Config, metadata: ProviderMetadata): AuthorizationCode {
+/** The simple-oauth2 client for the token endpoint: client_secret_post, no redirects followed, a timeout. */
+async function oauthClientFor(config: Config, metadata: ProviderMetadata): Promise<AuthorizationCode> {
   let client = clients.get(metadata);
   if (client === undefined) {
-    const authorizeUrl = new URL(metadata.authorizationEndpoint);
+    // Loaded by the first token request: simple-oauth2 and joi cost a tenth of the start, and nothing before needs them.
+    const { AuthorizationCode } = await import('simple-oauth2');
     const tokenUrl = new URL(metadata.tokenEndpoint);
-    client = new AuthorizationCode({
+    client = clients.get(metadata) ?? new AuthorizationCode({
       client: { id: config.appId, secret: config.appKey },
       auth: {
-        authorizeHost: authorizeUrl.origin,
-        authorizePath: authorizeUrl.pathname,
         tokenHost: tokenUrl.origin,
         tokenPath: tokenUrl.pathname,
       },
@@ -56,6 +55,8 @@ function oauthClientFor(config: Config, metadata: ProviderMetadata): Authorizati
 /** The authorization request: code flow, query response mode, PKCE S256, state and nonce. */
 export function buildAuthorizationUrl(config: Config, metadata: ProviderMetadata, signIn: PendingSignIn): string {
   const parameters: Record<string, string> = {
+    response_type: 'code',
+    client_id: config.appId,
     redirect_uri: config.redirectUri,
     scope: config.scopes.join(' '),
     state: signIn.state,
@@ -64,14 +65,17 @@ export function buildAuthorizationUrl(config: Config, metadata: ProviderMetadata
     code_challenge_method: 'S256',
     response_mode: 'query',
   };
-  return oauthClientFor(config, metadata).authorizeURL(parameters);
+  // RFC 6749 §3.1: a query the endpoint already has is kept.
+  const url = new URL(metadata.authorizationEndpoint);
+  for (const [name, value] of Object.entries(parameters)) url.searchParams.set(name, value);
+  return url.href;
 }
 
 /** Redeems the authorization code with its PKCE verifier; maps every failure to a SignInError. */
 export async function exchangeCode(config: Config, metadata: ProviderMetadata, request: { code: string; codeVerifier: string }): Promise<TokenResponse> {
   let body: unknown;
   try {
-    const token = await oauthClientFor(config, metadata).getToken({
+    const token = await (await oauthClientFor(config, metadata)).getToken({
       code: request.code,
       redirect_uri: config.redirectUri,
       scope: config.scopes.join(' '),
@@ -94,7 +98,7 @@ export async function exchangeCode(config: Config, metadata: ProviderMetadata, r
 export async function redeemRefreshToken(config: Config, metadata: ProviderMetadata, refreshToken: string): Promise<RefreshResponse> {
   let body: unknown;
   try {
-    const client = oauthClientFor(config, metadata);
+    const client = await oauthClientFor(config, metadata);
     const token = await client.createToken({ refresh_token: refreshToken }).refresh({ scope: config.scopes.join(' ') });
     body = token.token;
   } catch (error) {

@@ -1,4 +1,3 @@
-import { errors as joseErrors, importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
 import { SignInError } from '../errors.ts';
 import { fetchJson } from '../http.ts';
@@ -59,6 +58,8 @@ export function createSigningKeys(options: { timeoutMs: number; now: () => numbe
 
   return {
     async keyFor(jwksUri, kid) {
+      // Loaded by the first sign-in rather than at start, which does not need it.
+      const { errors: joseErrors } = await import('jose');
       if (kid === undefined) throw new joseErrors.JWKSNoMatchingKey('the token header has no kid');
       let keySet = cached.get(jwksUri);
       let fetchedNow = false;
@@ -112,6 +113,7 @@ async function importSigningKey(entry: unknown): Promise<{ kid: string; key: Sig
   if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
   if (jwk.alg !== undefined && jwk.alg !== 'RS256') return undefined;
   try {
+    const { importJWK } = await import('jose');
     const key = await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'RS256');
     return { kid: jwk.kid, key: { key, issuer: typeof jwk.issuer === 'string' ? jwk.issuer : undefined } };
   } catch {

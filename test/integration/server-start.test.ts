@@ -10,35 +10,59 @@ import Database from 'better-sqlite3';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 
-const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
+// What `npm start` runs: the compiled app in dist/, compiled first when src/ changed.
+const START = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
+
+// A module loader hook that names every module the server loads through import, on stderr.
+const LOAD_HOOK = `data:text/javascript,${encodeURIComponent('export async function load(url, context, nextLoad) { process.stderr.write(`module: ${url}\\n`); return nextLoad(url, context); }')}`;
+const LIST_MODULES = ['--import', `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(LOAD_HOOK)});`)}`];
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-/** Runs `npm start`'s entry in an empty folder (no .env) until it exits, or until `until` matches stdout and then SIGTERM. */
-function runServer(env: Record<string, string>, until?: RegExp): Promise<Run> {
+/**
+ * Runs `npm start`'s entry in an empty folder (no .env) until it exits, or until `until` matches stdout;
+ * then `whileRunning` gets the address it listens on, and SIGTERM stops it.
+ */
+function runServer(env: Record<string, string>, until?: RegExp, whileRunning: (url: string) => Promise<void> = async () => {}, nodeArguments: string[] = []): Promise<Run> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-'));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArguments, START], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let signalled = false;
+    let failure: unknown;
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!signalled && until?.test(stdout)) {
-        signalled = true;
-        child.kill('SIGTERM');
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    // The address is logged on stderr, the ready line printed on stdout: wait for both.
+    const stopWhenReady = () => {
+      const url = /"message":"listening","url":"([^"]+)"/.exec(stderr)?.[1];
+      if (signalled || until === undefined || !until.test(stdout) || url === undefined) return;
+      signalled = true;
+      whileRunning(url).catch((error: unknown) => { failure = error; }).finally(() => child.kill('SIGTERM'));
+    };
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); stopWhenReady(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); stopWhenReady(); });
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       fs.rmSync(cwd, { recursive: true, force: true });
-      resolve({ code, stdout, stderr });
+      if (failure === undefined) resolve({ code, stdout, stderr });
+      else reject(failure as Error);
     });
   });
+}
+
+/** Settings for a server against the local provider, with a new database file in `folder`. */
+function goodSettings(idp: StartedIdp, folder: string): Record<string, string> {
+  return {
+    O365_APP_ID: '6731de76-14a6-49ae-97bc-6eba6914391e',
+    O365_APP_KEY: 'start-test-secret',
+    O365_AUTHORITY_HOST: idp.origin,
+    BASE_URL: 'http://127.0.0.1:5999',
+    PORT: '0',
+    DATABASE_URL: `file:${path.join(folder, 'nested', 'app.db')}`,
+    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+  };
 }
 
 describe('npm start', () => {
@@ -54,20 +78,18 @@ describe('npm start', () => {
     assert.match(run.stderr, /use the Application \(client\) ID from Microsoft Entra admin center/);
   });
 
-  it('when settings are good and the database does not exist yet, then it migrates, logs the redirect URI, listens, and stops cleanly on SIGTERM', async () => {
+  it('when settings are good and the database does not exist yet, then it migrates, logs the redirect URI, serves the pages from the compiled app, and stops cleanly on SIGTERM', async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-db-'));
     const file = path.join(folder, 'nested', 'app.db');
     try {
-      const run = await runServer({
-        O365_APP_ID: '6731de76-14a6-49ae-97bc-6eba6914391e',
-        O365_APP_KEY: 'start-test-secret',
-        O365_AUTHORITY_HOST: idp.origin,
-        BASE_URL: 'http://127.0.0.1:5999',
-        PORT: '0',
-        DATABASE_URL: `file:${file}`,
-        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-        TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-      }, /Redirect URI sent to Microsoft/);
+      const run = await runServer(goodSettings(idp, folder), /Redirect URI sent to Microsoft/, async (url) => {
+        const home = await fetch(`${url}/`);
+        assert.equal(home.status, 200);
+        assert.match(await home.text(), /Sign in with Office 365/);
+        const stylesheet = await fetch(`${url}/styles.css`);
+        assert.equal(stylesheet.status, 200);
+        assert.equal(await stylesheet.text(), fs.readFileSync(new URL('../../public/styles.css', import.meta.url), 'utf8'));
+      });
       assert.equal(run.code, 0, `exit ${run.code}: ${run.stdout}\n${run.stderr}`);
       assert.match(run.stdout, /Redirect URI sent to Microsoft \(register exactly this one\): http:\/\/127\.0\.0\.1:5999\/connect\/get_token/);
       assert.match(run.stderr, /"redirectUri":"http:\/\/127\.0\.0\.1:5999\/connect\/get_token"/);
@@ -75,6 +97,19 @@ describe('npm start', () => {
       const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
       database.close();
       assert.deepEqual(['Session', 'TokenSet', 'User'].filter((name) => tables.some((table) => table.name === name)), ['Session', 'TokenSet', 'User']);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('when it is ready, then the libraries that only a sign-in needs (jose, simple-oauth2) are not loaded yet', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-db-'));
+    try {
+      const run = await runServer(goodSettings(idp, folder), /Redirect URI sent to Microsoft/, async () => {}, LIST_MODULES);
+      assert.equal(run.code, 0, `exit ${run.code}: ${run.stdout}\n${run.stderr}`);
+      const loaded = run.stderr.split('\n').filter((line) => line.startsWith('module: '));
+      assert.ok(loaded.some((line) => line.includes('/node_modules/express/')), 'the hook lists the modules the server loads');
+      assert.deepEqual(loaded.filter((line) => /\/node_modules\/(jose|simple-oauth2)\//.test(line)), []);
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

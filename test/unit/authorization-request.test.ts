@@ -37,6 +37,12 @@ describe('the authorization request', () => {
     assert.ok(!url.href.includes(signIn.codeVerifier), 'the verifier never leaves the server');
   });
 
+  it('when the authorization endpoint has a query of its own, then it is kept (RFC 6749 §3.1)', () => {
+    const url = new URL(buildAuthorizationUrl(config, { ...metadata, authorizationEndpoint: `${metadata.authorizationEndpoint}?p=b2c_1_signin` }, createPendingSignIn(Date.now())));
+    assert.equal(url.searchParams.get('p'), 'b2c_1_signin');
+    assert.equal(url.searchParams.get('response_type'), 'code');
+  });
+
   it('when the verifier is RFC 7636\'s example, then the challenge is the RFC\'s', () => {
     assert.equal(codeChallengeOf('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'), 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
   });

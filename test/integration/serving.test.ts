@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startHarness } from '../support/harness.ts';
+import type { Harness } from '../support/harness.ts';
+import { signIn } from '../support/outcomes.ts';
+
+const VIEWS = fileURLToPath(new URL('../../views/', import.meta.url));
+const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
+// Express loads the view engine with require(): spy on that instance, not on the ESM build.
+const ejs = createRequire(import.meta.url)('ejs') as { fileLoader: (file: string) => Buffer; compile: (...args: unknown[]) => unknown };
+
+describe('serving pages: templates compiled once, static files without a disk lookup for the routes', () => {
+  let harness: Harness;
+  const templateReads: string[] = [];
+  let compiles = 0;
+  const publicStats: string[] = [];
+  const originals = { fileLoader: ejs.fileLoader, compile: ejs.compile, stat: fs.stat, nodeEnv: process.env.NODE_ENV };
+
+  before(async () => {
+    ejs.fileLoader = (file) => { templateReads.push(file); return originals.fileLoader(file); };
+    ejs.compile = (...args) => { compiles += 1; return originals.compile(...args); };
+    fs.stat = ((file: fs.PathLike, ...rest: unknown[]) => {
+      if (String(file).startsWith(PUBLIC) || String(file) === PUBLIC.slice(0, -1)) publicStats.push(String(file));
+      return (originals.stat as (...args: unknown[]) => void)(file, ...rest);
+    }) as typeof fs.stat;
+    // Express turns its view cache on only for production by default: prove the app does it in development too.
+    process.env.NODE_ENV = 'development';
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+    Object.assign(ejs, { fileLoader: originals.fileLoader, compile: originals.compile });
+    fs.stat = originals.stat;
+    if (originals.nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = originals.nodeEnv;
+  });
+
+  it('when pages are rendered again and again outside production, then each template is read and compiled only the first time', async () => {
+    const { browser } = await signIn(harness);
+    const visitor = harness.browser();
+    const renderAll = async () => {
+      assert.equal((await visitor.request(`${harness.baseUrl}/`)).status, 200);
+      assert.equal((await visitor.request(`${harness.baseUrl}/no-such-page`)).status, 404);
+      assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
+    };
+    await renderAll();
+    const readsAfterFirst = templateReads.length;
+    const compilesAfterFirst = compiles;
+    assert.ok(readsAfterFirst > 0 && templateReads.every((file) => file.startsWith(VIEWS)), 'the first pages read the templates from views/');
+    for (let round = 0; round < 3; round += 1) await renderAll();
+    assert.equal(templateReads.length, readsAfterFirst, 'no template was read again');
+    assert.equal(compiles, compilesAfterFirst, 'no template was compiled again');
+  });
+
+  it('when a page is requested, then public/ is not looked at; its files are still served at their own paths', async () => {
+    const browser = harness.browser();
+    publicStats.length = 0;
+    assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
+    assert.equal((await browser.request(`${harness.baseUrl}/connect`)).status, 302);
+    assert.equal((await browser.request(`${harness.baseUrl}/no-such-page`)).status, 404);
+    assert.deepEqual(publicStats, []);
+
+    for (const name of fs.readdirSync(PUBLIC)) {
+      const asset = await browser.request(`${harness.baseUrl}/${name}`);
+      assert.equal(asset.status, 200, name);
+      assert.equal(asset.body, fs.readFileSync(path.join(PUBLIC, name), 'utf8'));
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=3600');
+    }
+    assert.deepEqual(publicStats.map((file) => path.basename(file)).sort(), fs.readdirSync(PUBLIC).sort());
+  });
+});
