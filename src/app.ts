@@ -18,6 +18,7 @@ import { createGraphCheckRoute } from './web/graph-check-route.ts';
 import type { TokenService } from './tokens/token-service.ts';
 import { createTokenServices } from './tokens/token-services.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
+import { createReadyz, healthz } from './web/health-routes.ts';
 import { SignInError } from './errors.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,6 +72,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     strictTransportSecurity: servesHttps(config),
   }));
   app.use(rejectLongUrls);
+  app.get('/healthz', healthz);
+  app.get('/readyz', createReadyz(database, discovery));
   app.use('/connect', createSignInRateLimit(config));
   app.use(express.static(path.join(projectRoot, 'public'), { index: false, maxAge: '1h' }));
   app.use(sessions.middleware);

@@ -117,7 +117,7 @@ export function createTestLogger(logs: string[] = []): Logger {
 }
 
 /** Drives the local provider's sign-in form over HTTP, as a browser without JavaScript would. */
-async function authorizeAtProvider(browser: HttpBrowser, baseUrl: string, account: TestAccount): Promise<string> {
+export async function authorizeAtProvider(browser: HttpBrowser, baseUrl: string, account: TestAccount): Promise<string> {
   const isCallback = (url: string) => url.startsWith(`${baseUrl}/connect/get_token`);
   const loginPage = await browser.follow(`${baseUrl}/connect`, { stopAt: isCallback });
   const form = readForm(loginPage);
