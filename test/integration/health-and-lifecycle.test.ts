@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../../src/app.ts';
+import { openDatabase } from '../../src/db.ts';
 import type { Database } from '../../src/db.ts';
 import { parseConfig } from '../../src/config.ts';
 import { startServer } from '../../src/start-server.ts';
@@ -171,6 +172,17 @@ if (testDatabaseKind() === 'postgresql') {
       await server.close();
       await idp.close();
       await postgres.close();
+    });
+
+    it('when the URL asks for TLS (sslmode=require) and the server offers none, then no query runs in plain text', async () => {
+      const url = new URL(await postgres.createDatabase());
+      url.searchParams.set('sslmode', 'require');
+      const database = openDatabase(url.href);
+      try {
+        await assert.rejects(database.$queryRaw`SELECT 1`, /SSL|TLS/i);
+      } finally {
+        await database.$disconnect();
+      }
     });
 
     it('when PostgreSQL stops, then 503 readiness and 503 pages without a crash; when it is back, then the same process serves again', async () => {
