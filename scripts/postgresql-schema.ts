@@ -51,10 +51,13 @@ function generateClient(schema: string, databaseUrl: string): void {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/** Generates the SQLite and the PostgreSQL Prisma client (src/generated/prisma, src/generated/prisma-pg). */
+export function generateClients(): void {
+  generateClient(SQLITE_SCHEMA, process.env.DATABASE_URL?.startsWith('file:') ? process.env.DATABASE_URL : 'file:./data/app.db');
+  generateClient(POSTGRES_SCHEMA, 'postgresql://localhost/o365_signin');
+}
+
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (writePostgresSchema()) console.log('prisma/postgresql/schema.prisma updated from prisma/schema.prisma');
-  if (process.argv.includes('--generate')) {
-    generateClient(SQLITE_SCHEMA, process.env.DATABASE_URL?.startsWith('file:') ? process.env.DATABASE_URL : 'file:./data/app.db');
-    generateClient(POSTGRES_SCHEMA, 'postgresql://localhost/o365_signin');
-  }
+  if (process.argv.includes('--generate')) generateClients();
 }
