@@ -146,6 +146,20 @@ describe(`migrations in-process (${kind})`, () => {
       }
     });
 
+    it('when nothing is pending, then the runner only reads the history: it does not even wait for the migration lock another session holds', { timeout: 20_000 }, async () => {
+      const database = await emptyDatabase();
+      const holder = new pg.Client({ connectionString: database.url });
+      try {
+        await applyMigrations(database.url);
+        await holder.connect();
+        await holder.query('SELECT pg_advisory_lock(72707369)');
+        assert.deepEqual(await applyMigrations(database.url), []);
+      } finally {
+        await holder.end();
+        await database.remove();
+      }
+    });
+
     it('when _prisma_migrations is created here, then its columns are the ones Prisma creates on PostgreSQL', async () => {
       const database = await emptyDatabase();
       try {
