@@ -19,6 +19,7 @@ import type { TokenService } from './tokens/token-service.ts';
 import { createTokenServices } from './tokens/token-services.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
+import { createReadyz, healthz } from './web/health-routes.ts';
 import { SignInError } from './errors.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,6 +76,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   }));
   app.use(rejectLongUrls);
   app.use(rejectNonPathTargets);
+  app.get('/healthz', healthz);
+  app.get('/readyz', createReadyz(database, discovery));
   app.use('/connect', createSignInRateLimit(config, logger));
   app.use(servePublicFiles(path.join(projectRoot, 'public')));
   app.use(sessions.middleware);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { DEFAULT_DATABASE_URL } from './database-url.ts';
+import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from './database-url.ts';
 import { decodeBase64Key, parseSecuritySettings } from './security/security-settings.ts';
 import type { SecuritySettings } from './security/security-settings.ts';
 
@@ -15,7 +15,10 @@ export interface Config extends SecuritySettings {
   readonly redirectUri: string;
   readonly host: string;
   readonly port: number;
+  /** `file:` → SQLite; `postgresql://` or `postgres://` → PostgreSQL. */
   readonly databaseUrl: string;
+  /** Apply pending migrations when the server starts (MIGRATE_ON_START, default true). */
+  readonly migrateOnStart: boolean;
   readonly sessionSecret: string;
   readonly tokenEncryptionKey: Buffer;
   readonly graphBaseUrl: string;
@@ -94,9 +97,10 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const host = read('HOST') ?? '127.0.0.1';
 
   const databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
-  if (!databaseUrl.startsWith('file:')) {
-    problems.push(`DATABASE_URL "${redactUrl(databaseUrl)}" is not supported yet: use a SQLite file such as file:./data/app.db.`);
-  }
+  const databaseProblem = checkDatabaseUrl(databaseUrl);
+  if (databaseProblem !== undefined) problems.push(databaseProblem);
+  const migrateOnStart = parseBoolean(read('MIGRATE_ON_START') ?? 'true', 'MIGRATE_ON_START', problems,
+    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)');
 
   let sessionSecret = read('SESSION_SECRET');
   if (sessionSecret === undefined) {
@@ -146,6 +150,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       host,
       port: port!,
       databaseUrl,
+      migrateOnStart: migrateOnStart!,
       sessionSecret,
       tokenEncryptionKey,
       graphBaseUrl: graphBaseUrl!,
@@ -225,6 +230,9 @@ function decodeKey(value: string | undefined, problems: string[]): Buffer | unde
   return key;
 }
 
-function redactUrl(value: string): string {
-  return value.replace(/\/\/[^@/]*@/, '//***@');
+function parseBoolean(value: string, name: string, problems: string[], fix: string): boolean | undefined {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  problems.push(`${name} "${value}" is not valid: ${fix}.`);
+  return undefined;
 }

@@ -15,3 +15,38 @@ export function sqliteFilePath(databaseUrl: string): string {
 export function ensureDatabaseDirectory(databaseUrl: string): void {
   fs.mkdirSync(path.dirname(sqliteFilePath(databaseUrl)), { recursive: true });
 }
+
+/** True for a PostgreSQL URL (`postgresql://` or `postgres://`); anything else that is accepted is a SQLite `file:` URL. */
+export function isPostgresUrl(databaseUrl: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl);
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactDatabaseUrl(databaseUrl: string): string {
+  return databaseUrl.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
+/** A problem with DATABASE_URL, or undefined when it names a SQLite file or a PostgreSQL database. */
+export function checkDatabaseUrl(databaseUrl: string): string | undefined {
+  if (databaseUrl.startsWith('file:')) return undefined;
+  if (isPostgresUrl(databaseUrl)) {
+    if (!URL.canParse(databaseUrl) || new URL(databaseUrl).hostname === '') {
+      return `DATABASE_URL "${redactDatabaseUrl(databaseUrl)}" is not a valid PostgreSQL URL: use postgresql://user:password@host:5432/database (percent-encode special characters in the password).`;
+    }
+    const poolSize = new URL(databaseUrl).searchParams.get('connection_limit');
+    if (poolSize !== null && !(/^\d+$/.test(poolSize) && Number(poolSize) >= 1 && Number(poolSize) <= 1000)) {
+      return `DATABASE_URL has connection_limit=${poolSize}: use a pool size between 1 and 1000 (default ${DEFAULT_POOL_SIZE}).`;
+    }
+    return undefined;
+  }
+  return `DATABASE_URL "${redactDatabaseUrl(databaseUrl)}" is not supported: use a SQLite file such as file:./data/app.db, or postgresql://user:password@host:5432/database.`;
+}
+
+/** Connections per instance when the URL has no `connection_limit` (the parameter name Prisma's own engines use). */
+export const DEFAULT_POOL_SIZE = 10;
+
+/** The pool size from the URL's `connection_limit`, or the default. */
+export function poolSizeOf(databaseUrl: string): number {
+  const value = new URL(databaseUrl).searchParams.get('connection_limit');
+  return value === null ? DEFAULT_POOL_SIZE : Number(value);
+}

@@ -1,12 +1,50 @@
+import { PrismaPg } from '@prisma/adapter-pg';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Session, TokenSet, User } from './generated/prisma/client.ts';
+import { PrismaClient as PostgresPrismaClient } from './generated/prisma-pg/client.ts';
+import type { Session as PgSession, TokenSet as PgTokenSet, User as PgUser } from './generated/prisma-pg/client.ts';
+import { isPostgresUrl, poolSizeOf } from './database-url.ts';
 import { openSqliteDatabase } from './sqlite-settings.ts';
+import { observeStatements } from './statement-observer.ts';
 
+/** One type for both databases: the two generated clients have the same models (see scripts/postgresql-schema.ts). */
 export type Database = InstanceType<typeof PrismaClient>;
+
+/** Fails the type check when the PostgreSQL client was generated from another data model than the SQLite one. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type ModelsMatch = [Same<User, PgUser>, Same<TokenSet, PgTokenSet>, Same<Session, PgSession>] extends [true, true, true] ? true : never;
+export const modelsMatch: ModelsMatch = true;
 
 /** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
 const BUSY_TIMEOUT_MS = 0;
+/** How long a request waits for a PostgreSQL connection before it fails (then a 503 page, not a hang). */
+const CONNECT_TIMEOUT_MS = 5000;
 
-/** A Prisma client on the better-sqlite3 driver adapter (no native query engine). */
-export function openDatabase(databaseUrl: string, options: { busyTimeoutMs?: number; onStatement?: (sql: string) => void } = {}): Database {
+export interface DatabaseOptions {
+  busyTimeoutMs?: number | undefined;
+  /** Sees the SQL of every statement the app runs (tests count writes with it). */
+  onStatement?: ((sql: string) => void) | undefined;
+  /** Errors of idle pooled PostgreSQL connections (the server restarted, the network dropped); they must not crash the process. */
+  onConnectionError?: ((error: Error) => void) | undefined;
+}
+
+/**
+ * A Prisma client on a driver adapter (no native query engine): better-sqlite3 for a `file:` URL,
+ * node-postgres for a `postgresql://` URL (TLS from its `sslmode`, pool size from its `connection_limit`).
+ */
+export function openDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
+  if (isPostgresUrl(databaseUrl)) {
+    const onError = options.onConnectionError ?? (() => {});
+    const adapter = new PrismaPg(
+      { connectionString: databaseUrl, max: poolSizeOf(databaseUrl), connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+      { onPoolError: onError, onConnectionError: onError },
+    );
+    const onStatement = options.onStatement;
+    if (onStatement !== undefined) {
+      const connect = adapter.connect.bind(adapter);
+      adapter.connect = async () => observeStatements(await connect(), onStatement);
+    }
+    return new PostgresPrismaClient({ adapter }) as unknown as Database;
+  }
   return openSqliteDatabase(databaseUrl, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS, onStatement: options.onStatement });
 }

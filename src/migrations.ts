@@ -1,55 +1,205 @@
-import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
-import { sqliteFilePath } from './database-url.ts';
+import { isPostgresUrl, sqliteFilePath } from './database-url.ts';
+import { prepareSqliteFiles } from './sqlite-settings.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/**
- * Runs `prisma migrate deploy` for this database when a migration is pending, so a fresh clone needs no manual step.
- * Resolves with its output ('' when nothing was pending).
- */
-export async function applyMigrations(databaseUrl: string): Promise<string> {
-  // The migration engine opens SQLite in exclusive locking mode, which fails while another process has a WAL database open.
-  if (!hasPendingMigrations(databaseUrl)) return '';
-  return runMigrateDeploy(databaseUrl);
+/** Prisma's migration folders: one per database, the same data model (prisma/schema.prisma). */
+export const SQLITE_MIGRATIONS = path.join(projectRoot, 'prisma', 'migrations');
+export const POSTGRES_MIGRATIONS = path.join(projectRoot, 'prisma', 'postgresql', 'migrations');
+
+/** The key `prisma migrate` itself locks on PostgreSQL, so this runner and `prisma migrate deploy` never overlap. */
+const PRISMA_ADVISORY_LOCK = 72707369;
+
+export interface LocalMigration {
+  /** The folder name, e.g. 20261128000000_init: Prisma applies them in this order. */
+  readonly name: string;
+  readonly sql: string;
+  /** Hex SHA-256 of migration.sql, as Prisma stores it in _prisma_migrations.checksum. */
+  readonly checksum: string;
 }
 
-/** True unless the SQLite file exists and records every migration folder as applied. */
-function hasPendingMigrations(databaseUrl: string): boolean {
-  const file = sqliteFilePath(databaseUrl);
-  if (!fs.existsSync(file)) return true;
-  const folders = fs.readdirSync(path.join(projectRoot, 'prisma', 'migrations'), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-  const database = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+interface AppliedMigration {
+  readonly name: string;
+  readonly finished: boolean;
+  readonly rolledBack: boolean;
+}
+
+/** What one database needs from the runner; SQLite and PostgreSQL each implement it with their own driver. */
+interface MigrationTarget {
+  /** The rows of _prisma_migrations, or undefined when the table does not exist yet. One query. */
+  readApplied(): Promise<AppliedMigration[] | undefined>;
+  /** Runs `work` while no other runner (or `prisma migrate`) can migrate this database. */
+  withLock<T>(work: () => Promise<T>): Promise<T>;
+  createHistoryTable(): Promise<void>;
+  /** Records the start, runs the script, records the end, exactly as `prisma migrate deploy` does. */
+  apply(migration: LocalMigration): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A migration failed earlier and was never resolved: Prisma refuses to go on too (P3009). */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** The migration folders under `folder`, in Prisma's order, with their checksums. */
+export function readLocalMigrations(folder: string): LocalMigration[] {
+  if (!fs.existsSync(folder)) return [];
+  return fs.readdirSync(folder, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(folder, entry.name, 'migration.sql')))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const sql = fs.readFileSync(path.join(folder, name, 'migration.sql'));
+      return { name, sql: sql.toString('utf8'), checksum: crypto.createHash('sha256').update(sql).digest('hex') };
+    });
+}
+
+/**
+ * Applies the pending migrations of this database's folder in-process and records them in `_prisma_migrations`
+ * with Prisma's columns and checksums, so `prisma migrate deploy` can take over. When nothing is pending it costs
+ * one query. On PostgreSQL the work runs inside Prisma's advisory lock, so instances starting together wait for
+ * each other. Resolves with the names it applied.
+ */
+export async function applyMigrations(databaseUrl: string, options: { folder?: string } = {}): Promise<string[]> {
+  const postgres = isPostgresUrl(databaseUrl);
+  const local = readLocalMigrations(options.folder ?? (postgres ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS));
+  const target = postgres ? await openPostgresTarget(databaseUrl) : openSqliteTarget(databaseUrl);
   try {
-    const applied = new Set(database.prepare('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL')
-      .pluck().all() as string[]);
-    return folders.some((name) => !applied.has(name));
-  } catch {
-    return true;
+    const firstLook = await target.readApplied();
+    if (firstLook !== undefined && pendingMigrations(local, firstLook).length === 0) return [];
+    return await target.withLock(async () => {
+      await target.createHistoryTable();
+      const applied = (await target.readApplied()) ?? [];
+      const failed = applied.find((row) => !row.finished && !row.rolledBack);
+      if (failed !== undefined) {
+        throw new MigrationError(`Migration ${failed.name} failed earlier and is not resolved: fix the database, then mark it with `
+          + `\`npx prisma migrate resolve --rolled-back ${failed.name}\` (or --applied) and start again.`);
+      }
+      const pending = pendingMigrations(local, applied);
+      for (const migration of pending) await target.apply(migration);
+      return pending.map((migration) => migration.name);
+    });
   } finally {
-    database.close();
+    await target.close();
   }
 }
 
-function runMigrateDeploy(databaseUrl: string): Promise<string> {
-  const cli = path.join(projectRoot, 'node_modules', 'prisma', 'build', 'index.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'migrate', 'deploy'], {
-      cwd: projectRoot,
-      env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(output);
-      else reject(new Error(`prisma migrate deploy failed (exit ${code}):\n${output.trim()}`));
-    });
-  });
+function pendingMigrations(local: LocalMigration[], applied: AppliedMigration[]): LocalMigration[] {
+  const done = new Set(applied.filter((row) => row.finished && !row.rolledBack).map((row) => row.name));
+  return local.filter((migration) => !done.has(migration.name));
+}
+
+function failureLog(error: unknown): string {
+  return `Migration failed: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function openSqliteTarget(databaseUrl: string): MigrationTarget {
+  prepareSqliteFiles(databaseUrl);
+  const database = new BetterSqlite3(sqliteFilePath(databaseUrl), { timeout: 5000 });
+  // Prisma's SQLite timestamps: ISO 8601 with milliseconds and an explicit UTC offset.
+  const now = () => new Date().toISOString().replace('Z', '+00:00');
+  return {
+    async readApplied() {
+      let rows: { migration_name: string; finished_at: string | null; rolled_back_at: string | null }[];
+      try {
+        rows = database.prepare('SELECT migration_name, finished_at, rolled_back_at FROM _prisma_migrations').all() as typeof rows;
+      } catch (error) {
+        if (/no such table/.test((error as Error).message)) return undefined;
+        throw error;
+      }
+      return rows.map((row) => ({ name: row.migration_name, finished: row.finished_at !== null, rolledBack: row.rolled_back_at !== null }));
+    },
+    // Prisma takes no lock on SQLite either: one file serves one instance.
+    withLock: (work) => work(),
+    async createHistoryTable() {
+      database.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    TEXT PRIMARY KEY NOT NULL,
+    "checksum"              TEXT NOT NULL,
+    "finished_at"           DATETIME,
+    "migration_name"        TEXT NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        DATETIME,
+    "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
+    "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
+)`);
+    },
+    async apply(migration) {
+      const id = crypto.randomUUID();
+      database.prepare('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)')
+        .run(id, migration.checksum, migration.name, now());
+      try {
+        // Like Prisma: the script as one batch, outside a transaction (it may switch foreign keys off).
+        database.exec(migration.sql);
+      } catch (error) {
+        database.prepare('UPDATE _prisma_migrations SET logs = ? WHERE id = ?').run(failureLog(error), id);
+        throw new MigrationError(`Migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+      }
+      database.prepare('UPDATE _prisma_migrations SET applied_steps_count = 1, finished_at = ? WHERE id = ?').run(now(), id);
+    },
+    async close() {
+      database.close();
+    },
+  };
+}
+
+async function openPostgresTarget(databaseUrl: string): Promise<MigrationTarget> {
+  // Loaded only for PostgreSQL, so a SQLite start does not pay for it.
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  // An idle connection dropped by the server must surface as a failed query, not an unhandled 'error' event.
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    async readApplied() {
+      try {
+        const { rows } = await client.query<{ migration_name: string; finished: boolean; rolled_back: boolean }>(
+          'SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations');
+        return rows.map((row) => ({ name: row.migration_name, finished: row.finished, rolledBack: row.rolled_back }));
+      } catch (error) {
+        if ((error as { code?: string }).code === '42P01') return undefined;
+        throw error;
+      }
+    },
+    async withLock(work) {
+      await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK]).catch(() => {});
+      }
+    },
+    async createHistoryTable() {
+      await client.query(`CREATE TABLE IF NOT EXISTS _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+)`);
+    },
+    async apply(migration) {
+      const id = crypto.randomUUID();
+      await client.query('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+        [id, migration.checksum, migration.name]);
+      try {
+        // A multi-statement simple query runs as one implicit transaction: a failure leaves nothing half-applied.
+        await client.query(migration.sql);
+      } catch (error) {
+        await client.query('UPDATE _prisma_migrations SET logs = $1 WHERE id = $2', [failureLog(error), id]);
+        throw new MigrationError(`Migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+      }
+      await client.query('UPDATE _prisma_migrations SET applied_steps_count = 1, finished_at = now() WHERE id = $1', [id]);
+    },
+    async close() {
+      await client.end();
+    },
+  };
 }

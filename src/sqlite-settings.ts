@@ -4,6 +4,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from './generated/prisma/client.ts';
 import type { Database } from './db.ts';
 import { sqliteFilePath } from './database-url.ts';
+import { observeStatements } from './statement-observer.ts';
 
 /**
  * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
@@ -19,7 +20,6 @@ const FILE_MODE = 0o600;
 const sqliteClients = new WeakSet<object>();
 
 type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
-type Queryable = Pick<Adapter, 'queryRaw' | 'executeRaw'>;
 
 /** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
 class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
@@ -33,21 +33,7 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
-    const onStatement = this.#onStatement;
-    if (onStatement === undefined) return adapter;
-    const observe = <T extends Queryable>(queryable: T): T => {
-      const { queryRaw, executeRaw } = queryable;
-      queryable.queryRaw = (query) => { onStatement(query.sql); return queryRaw.call(queryable, query); };
-      queryable.executeRaw = (query) => { onStatement(query.sql); return executeRaw.call(queryable, query); };
-      return queryable;
-    };
-    const { startTransaction } = adapter;
-    adapter.startTransaction = async (isolationLevel) => {
-      const transaction = await startTransaction.call(adapter, isolationLevel);
-      onStatement('BEGIN');
-      return observe(transaction);
-    };
-    return observe(adapter);
+    return this.#onStatement === undefined ? adapter : observeStatements(adapter, this.#onStatement);
   }
 }
 

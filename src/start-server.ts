@@ -8,6 +8,9 @@ import type { Logger } from './log.ts';
 import { applyMigrations } from './migrations.ts';
 import { createHttpServer } from './http-server.ts';
 
+/** How long a stopping server lets requests in flight finish (SIGTERM). */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:5000. */
   readonly url: string;
@@ -20,13 +23,19 @@ export class StartupError extends Error {
 }
 
 /**
- * Applies pending migrations, opens the database, checks the provider's discovery document (through
- * `options.discovery` when the caller already asked for it), and listens. Used by `npm start`, `npm run demo`
- * and the end-to-end tests.
+/**
+ * Applies pending migrations (unless MIGRATE_ON_START=false), opens the database, checks the provider's discovery
+ * document (through `options.discovery` when the caller already asked for it), and listens. Used by `npm start`,
+ * `npm run demo` and the end-to-end tests.
  */
 export async function startServer(config: Config, logger: Logger, options: { discovery?: Discovery } = {}): Promise<RunningServer> {
-  await applyMigrations(config.databaseUrl);
-  const database = openDatabase(config.databaseUrl);
+  if (config.migrateOnStart) {
+    const applied = await applyMigrations(config.databaseUrl);
+    if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+  }
+  const database = openDatabase(config.databaseUrl, {
+    onConnectionError: (error) => logger.warn('database connection lost; requests get a 503 page until it is back', { reason: error.message }),
+  });
   const app = createApp(config, { database, logger, discovery: options.discovery });
 
   try {
@@ -54,8 +63,14 @@ export async function startServer(config: Config, logger: Logger, options: { dis
     url,
     async close() {
       app.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting; requests in flight may finish for up to SHUTDOWN_GRACE_MS, then what is left is cut.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drain = setInterval(() => server.closeIdleConnections(), 100);
+      const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearInterval(drain);
+      clearTimeout(deadline);
       await database.$disconnect();
     },
   };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
-import { sqliteFilePath } from '../database-url.ts';
+import { isPostgresUrl, redactDatabaseUrl, sqliteFilePath } from '../database-url.ts';
 import { openDatabase } from '../db.ts';
 import { silentLogger } from '../log.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
@@ -72,7 +72,8 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
   }
   const { config } = parsed;
   const signInUrl = `${config.baseUrl}/`;
-  if (!fs.existsSync(sqliteFilePath(config.databaseUrl))) {
+  const where = isPostgresUrl(config.databaseUrl) ? redactDatabaseUrl(config.databaseUrl) : sqliteFilePath(config.databaseUrl);
+  if (!isPostgresUrl(config.databaseUrl) && !fs.existsSync(sqliteFilePath(config.databaseUrl))) {
     io.stderr(`No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`);
     return EXIT.databaseMissing;
   }
@@ -88,7 +89,7 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
     try {
       users = await tokenStore.listUsers();
     } catch {
-      io.stderr(`The database at ${sqliteFilePath(config.databaseUrl)} has no tables yet: start the app once (it applies the migrations) and sign in at ${signInUrl}.\n`);
+      io.stderr(`The database at ${where} is unreachable or has no tables yet: start the app once (it applies the migrations) and sign in at ${signInUrl}.\n`);
       return EXIT.databaseMissing;
     }
     const user = chooseUser(users, options.user);

@@ -8,16 +8,17 @@ import { openDatabase } from '../../src/db.ts';
 import { createTestLogger, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
+import { testDatabaseKind } from '../support/postgres.ts';
 
 describe('J. database faults', () => {
   let harness: Harness;
-  let second: BetterSqlite3.Database;
+  let second: BetterSqlite3.Database | undefined;
   before(async () => {
     harness = await startHarness({ busyTimeoutMs: 200 });
-    second = new BetterSqlite3(harness.database.file);
+    if (harness.database.kind === 'sqlite') second = new BetterSqlite3(harness.database.file);
   });
   after(async () => {
-    second.close();
+    second?.close();
     await harness.close();
   });
   beforeEach(async () => {
@@ -28,12 +29,13 @@ describe('J. database faults', () => {
   it('S42: when the database becomes unavailable right after a successful code exchange, then a 503 "try again" page, not signed in, and the tokens are parked neither in the session nor in the logs', async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
-    harness.idp.setTokenRequestHook(() => second.exec('ALTER TABLE "User" RENAME TO "User_offline"'));
+    // The callback first touches the User table after the code exchange, so a missing table fails exactly there.
+    await harness.database.execute('ALTER TABLE "User" RENAME TO "User_offline"');
     let page;
     try {
       page = await browser.request(callbackUrl);
     } finally {
-      second.exec('ALTER TABLE "User_offline" RENAME TO "User"');
+      await harness.database.execute('ALTER TABLE "User_offline" RENAME TO "User"');
     }
     assert.equal(page.status, 503);
     assert.match(page.body, /could not save your sign-in/);
@@ -48,16 +50,18 @@ describe('J. database faults', () => {
     await assertNothingHappened(harness, browser);
   });
 
-  it('S43: when SQLite stays busy (another connection holds an exclusive lock), then a bounded retry and a 503 page; when the lock clears during the retries, the sign-in succeeds', async () => {
+  // SQLite only: PostgreSQL has row locks and no "database is busy" state.
+  if (testDatabaseKind() === 'sqlite') it('S43: when SQLite stays busy (another connection holds an exclusive lock), then a bounded retry and a 503 page; when the lock clears during the retries, the sign-in succeeds', async () => {
+    const lock = second!;
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
-    harness.idp.setTokenRequestHook(() => second.exec('BEGIN EXCLUSIVE'));
+    harness.idp.setTokenRequestHook(() => lock.exec('BEGIN EXCLUSIVE'));
     let page;
     const started = Date.now();
     try {
       page = await browser.request(callbackUrl);
     } finally {
-      if (second.inTransaction) second.exec('ROLLBACK');
+      if (lock.inTransaction) lock.exec('ROLLBACK');
     }
     assert.equal(page.status, 503);
     assert.match(page.body, /Try again/);
@@ -67,8 +71,8 @@ describe('J. database faults', () => {
     const retried = harness.browser();
     const retriedCallback = await harness.authorize(retried);
     harness.idp.setTokenRequestHook(() => {
-      second.exec('BEGIN EXCLUSIVE');
-      setTimeout(() => { if (second.inTransaction) second.exec('ROLLBACK'); }, 100);
+      lock.exec('BEGIN EXCLUSIVE');
+      setTimeout(() => { if (lock.inTransaction) lock.exec('ROLLBACK'); }, 100);
     });
     assert.equal((await retried.request(retriedCallback)).status, 303, 'a later attempt got through');
     assert.equal(await harness.database.prisma.user.count(), 1);

@@ -1,22 +1,31 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { openDatabase } from '../../src/db.ts';
 import type { Database } from '../../src/db.ts';
 import { applyMigrations } from '../../src/migrations.ts';
+import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from './postgres.ts';
 
 export interface TestDatabase {
+  readonly kind: 'sqlite' | 'postgresql';
   readonly url: string;
+  /** The SQLite file; empty on PostgreSQL. */
   readonly file: string;
   readonly prisma: Database;
   /** The SQL of every statement the app's client ran so far (BEGIN for each transaction). */
   readonly statements: readonly string[];
+  /** Runs SQL on a separate connection, as an operator or another process would. */
+  execute(sql: string): Promise<void>;
+  /** Everything the database stores, as text: the SQLite files' bytes, or every PostgreSQL row. */
+  dump(): Promise<string>;
   remove(): Promise<void>;
 }
 
 let template: Promise<string> | undefined;
 
-/** A migrated SQLite file, made once per test process by the real `prisma migrate deploy`. */
+/** A migrated SQLite file, made once per test process by the app's migration runner. */
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-template-'));
@@ -28,8 +37,15 @@ function migratedTemplate(): Promise<string> {
   return template;
 }
 
-/** A fresh, migrated SQLite database in its own temporary folder. */
-export async function createTestDatabase(options: { busyTimeoutMs?: number | undefined } = {}): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database: a SQLite file in its own temporary folder, or, when TEST_DATABASE=postgresql,
+ * a new database on the run's throw-away PostgreSQL server.
+ */
+export async function createTestDatabase(options: { busyTimeoutMs?: number | undefined; kind?: 'sqlite' | 'postgresql' } = {}): Promise<TestDatabase> {
+  return (options.kind ?? testDatabaseKind()) === 'postgresql' ? createPostgresTestDatabase() : createSqliteTestDatabase(options);
+}
+
+async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | undefined }): Promise<TestDatabase> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-test-'));
   const file = path.join(folder, 'app.db');
   fs.copyFileSync(await migratedTemplate(), file);
@@ -37,13 +53,61 @@ export async function createTestDatabase(options: { busyTimeoutMs?: number | und
   const statements: string[] = [];
   const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs, onStatement: (sql) => statements.push(sql) });
   return {
+    kind: 'sqlite',
     url,
     file,
     prisma,
     statements,
+    async execute(sql) {
+      const connection = new BetterSqlite3(file);
+      try {
+        connection.exec(sql);
+      } finally {
+        connection.close();
+      }
+    },
+    async dump() {
+      await prisma.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
+      const files = [file, `${file}-wal`, `${file}-journal`].filter((name) => fs.existsSync(name));
+      return Buffer.concat(files.map((name) => fs.readFileSync(name))).toString('latin1');
+    },
     async remove() {
       await prisma.$disconnect();
       fs.rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createPostgresTestDatabase(): Promise<TestDatabase> {
+  const url = await createPostgresDatabase();
+  await applyMigrations(url);
+  const statements: string[] = [];
+  const prisma = openDatabase(url, { onStatement: (sql) => statements.push(sql) });
+  const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    kind: 'postgresql',
+    url,
+    file: '',
+    prisma,
+    statements,
+    execute: (sql) => withClient(async (client) => { await client.query(sql); }),
+    dump: () => withClient(async (client) => {
+      const { rows: tables } = await client.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
+      const parts: string[] = [];
+      for (const table of tables) parts.push(JSON.stringify((await client.query(`SELECT * FROM "${table.name}"`)).rows));
+      return parts.join('\n');
+    }),
+    async remove() {
+      await prisma.$disconnect();
+      await dropPostgresDatabase(url);
     },
   };
 }

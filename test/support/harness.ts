@@ -118,3 +118,8 @@ export function createTestLogger(logs: string[] = []): Logger {
     appendTestLog(line);
   });
 }
+
+/** Drives the local provider's sign-in form over HTTP, as a browser without JavaScript would. */
+export function authorizeAtProvider(browser: HttpBrowser, baseUrl: string, account: TestAccount): Promise<string> {
+  return signInAtProvider(browser, `${baseUrl}/connect`, (url) => url.startsWith(`${baseUrl}/connect/get_token`), account);
+}
