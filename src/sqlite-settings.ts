@@ -4,6 +4,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from './generated/prisma/client.ts';
 import type { Database } from './db.ts';
 import { sqliteFilePath } from './database-url.ts';
+import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
 
 /**
  * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
@@ -24,6 +25,8 @@ type Queryable = Pick<Adapter, 'queryRaw' | 'executeRaw'>;
 /** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
 class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   readonly #onStatement: ((sql: string) => void) | undefined;
+  /** The client this adapter serves: its hot statements may use the connection directly (direct-sql.ts). */
+  client: Database | undefined;
 
   constructor(config: ConstructorParameters<typeof PrismaBetterSQLite3>[0], onStatement: ((sql: string) => void) | undefined) {
     super(config);
@@ -33,6 +36,12 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
+    const client = this.client;
+    if (client !== undefined) {
+      const { dispose } = adapter;
+      adapter.dispose = () => { unregisterSqlDriver(client); return dispose.call(adapter); };
+      registerSqlDriver(client, adapter);
+    }
     const onStatement = this.#onStatement;
     if (onStatement === undefined) return adapter;
     const observe = <T extends Queryable>(queryable: T): T => {
@@ -58,7 +67,9 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
  */
 export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
   prepareSqliteFiles(databaseUrl);
-  const client = new PrismaClient({ adapter: new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement) });
+  const adapter = new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement);
+  const client = new PrismaClient({ adapter });
+  adapter.client = client;
   sqliteClients.add(client);
   return client;
 }
