@@ -3,7 +3,8 @@ import type { Database } from './db.ts';
 
 type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
 /** What every Prisma driver adapter offers (better-sqlite3, pg): the SQL runners Prisma's client itself calls. */
-export type SqlDriver = Pick<Adapter, 'provider' | 'queryRaw' | 'executeRaw'>;
+export type SqlDriver = Pick<Adapter, 'provider' | 'queryRaw' | 'executeRaw' | 'startTransaction'>;
+type Runner = Pick<Adapter, 'provider' | 'queryRaw' | 'executeRaw'>;
 type ArgType = Parameters<SqlDriver['queryRaw']>[0]['argTypes'][number];
 
 /** One SQL statement: its text around the values, which are always sent as parameters, never spliced. */
@@ -34,6 +35,47 @@ export function unregisterSqlDriver(database: Database): void {
   drivers.delete(database);
 }
 
+/** The statements of one transaction (see runTransaction). */
+export interface SqlTransaction {
+  queryRows(statement: SqlStatement): Promise<SqlRow[]>;
+  runStatement(statement: SqlStatement): Promise<number>;
+}
+
+/**
+ * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. On a registered driver
+ * it is the adapter's own transaction, opened and closed the way Prisma's client does it (COMMIT, then release).
+ */
+export async function runTransaction<T>(database: Database, work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
+  const driver = drivers.get(database);
+  if (driver === undefined) {
+    return database.$transaction((client) => work({
+      queryRows: (statement) => client.$queryRaw<SqlRow[]>(statement.strings, ...statement.values),
+      runStatement: (statement) => client.$executeRaw(statement.strings, ...statement.values),
+    }));
+  }
+  const transaction = await driver.startTransaction();
+  let result: T;
+  try {
+    result = await work({ queryRows: (statement) => queryOn(transaction, statement), runStatement: (statement) => executeOn(transaction, statement) });
+  } catch (error) {
+    try {
+      await transaction.executeRaw({ sql: 'ROLLBACK', args: [], argTypes: [] });
+    } finally {
+      await transaction.rollback();
+    }
+    throw error;
+  }
+  try {
+    await transaction.executeRaw({ sql: 'COMMIT', args: [], argTypes: [] });
+  } catch (error) {
+    await transaction.executeRaw({ sql: 'ROLLBACK', args: [], argTypes: [] }).catch(() => undefined);
+    await transaction.rollback();
+    throw error;
+  }
+  await transaction.commit();
+  return result;
+}
+
 /**
  * Runs a query and returns its rows. On a database whose driver adapter is registered (and connected) the statement
  * goes straight to that adapter, the same connection Prisma's client uses (about 20 µs here instead of 150–500 µs
@@ -42,7 +84,11 @@ export function unregisterSqlDriver(database: Database): void {
 export async function queryRows(database: Database, statement: SqlStatement): Promise<SqlRow[]> {
   const driver = drivers.get(database);
   if (driver === undefined) return database.$queryRaw<SqlRow[]>(statement.strings, ...statement.values);
-  const result = await driver.queryRaw(toDriverQuery(driver, statement));
+  return queryOn(driver, statement);
+}
+
+async function queryOn(runner: Runner, statement: SqlStatement): Promise<SqlRow[]> {
+  const result = await runner.queryRaw(toDriverQuery(runner, statement));
   return result.rows.map((row) => {
     const object: SqlRow = {};
     result.columnNames.forEach((name, index) => { object[name] = decode(row[index], result.columnTypes[index]); });
@@ -54,10 +100,14 @@ export async function queryRows(database: Database, statement: SqlStatement): Pr
 export async function runStatement(database: Database, statement: SqlStatement): Promise<number> {
   const driver = drivers.get(database);
   if (driver === undefined) return database.$executeRaw(statement.strings, ...statement.values);
-  return driver.executeRaw(toDriverQuery(driver, statement));
+  return executeOn(driver, statement);
 }
 
-function toDriverQuery(driver: SqlDriver, statement: SqlStatement): Parameters<SqlDriver['queryRaw']>[0] {
+function executeOn(runner: Runner, statement: SqlStatement): Promise<number> {
+  return runner.executeRaw(toDriverQuery(runner, statement));
+}
+
+function toDriverQuery(driver: Runner, statement: SqlStatement): Parameters<SqlDriver['queryRaw']>[0] {
   const postgres = driver.provider === 'postgres';
   const text = statement.strings.reduce((joined, part, index) => `${joined}${postgres ? `$${index}` : '?'}${part}`);
   return { sql: text, args: [...statement.values], argTypes: statement.values.map(argTypeOf) };

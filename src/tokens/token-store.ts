@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Database } from '../db.ts';
-import { queryRows, sql } from '../direct-sql.ts';
+import { queryRows, runTransaction, sql } from '../direct-sql.ts';
 import type { SqlRow } from '../direct-sql.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
@@ -101,20 +101,20 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       };
       const { tenantId, objectId, displayName, username } = identity;
       const t = tokenFields;
-      // One transaction of two upserts (SQL valid on SQLite and PostgreSQL): Prisma's nested upsert takes five statements.
-      const [users] = await retryWhenBusy(() => database.$transaction([
-        database.$queryRaw<{ id: string }[]>`INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
+      // One transaction of two upserts (SQL valid on SQLite and PostgreSQL) instead of Prisma's nested upsert.
+      return retryWhenBusy(() => runTransaction(database, async (transaction) => {
+        const [user] = await transaction.queryRows(sql`INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
           VALUES (${crypto.randomUUID()}, ${tenantId}, ${objectId}, ${displayName}, ${username}, ${now}, ${now})
           ON CONFLICT ("tenantId", "objectId") DO UPDATE SET "displayName" = excluded."displayName", "username" = excluded."username", "updatedAt" = excluded."updatedAt"
-          RETURNING "id"`,
-        database.$executeRaw`INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt", "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
-          SELECT ${crypto.randomUUID()}, "id", ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes}, ${t.expiresAt}, ${false}, ${null}, ${now}, ${now}
-          FROM "User" WHERE "tenantId" = ${tenantId} AND "objectId" = ${objectId}
+          RETURNING "id"`);
+        const userId = text(user ?? {}, 'id');
+        await transaction.runStatement(sql`INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt", "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
+          VALUES (${crypto.randomUUID()}, ${userId}, ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes}, ${t.expiresAt}, ${false}, ${null}, ${now}, ${now})
           ON CONFLICT ("userId") DO UPDATE SET "accessToken" = excluded."accessToken", "refreshToken" = excluded."refreshToken", "idToken" = excluded."idToken",
             "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt", "needsSignIn" = excluded."needsSignIn",
-            "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`,
-      ]));
-      return users[0]!.id;
+            "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`);
+        return userId;
+      }));
     },
 
     async acquireRefreshLease(userId, until, now) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db.ts';
 import type { Database } from '../../src/db.ts';
-import { queryRows, runStatement, sql } from '../../src/direct-sql.ts';
+import { queryRows, runStatement, runTransaction, sql } from '../../src/direct-sql.ts';
 import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
 
@@ -45,6 +45,26 @@ describe('direct SQL on the driver adapter', () => {
     await database.prisma.session.update({ where: { id: 's2' }, data: { destroyed: true } });
     assert.equal(await runStatement(database.prisma, sql`UPDATE "Session" SET "data" = ${'{"b":2}'} WHERE "id" = ${'s2'} AND "destroyed" = ${false}`), 0);
     assert.deepEqual(await readSession(database.prisma, 's2'), [{ id: 's2', data: '{}', expiresAt, destroyed: true }]);
+  });
+
+  it('when the work of a transaction throws after a write, then nothing of it stays, on the adapter and through the client', async () => {
+    const fresh = openDatabase(database.url);
+    try {
+      for (const [client, id] of [[fresh, 'rolled-back-1'], [fresh, 'rolled-back-2'], [database.prisma, 'rolled-back-3']] as const) {
+        await assert.rejects(runTransaction(client, async (transaction) => {
+          await transaction.runStatement(sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed") VALUES (${id}, ${'{}'}, ${new Date()}, ${false})`);
+          assert.equal((await transaction.queryRows(sql`SELECT "id" FROM "Session" WHERE "id" = ${id}`)).length, 1);
+          throw new Error('the second step failed');
+        }), /the second step failed/);
+        assert.equal(await database.prisma.session.count({ where: { id } }), 0, id);
+      }
+      const kept = await runTransaction(database.prisma, async (transaction) =>
+        transaction.runStatement(sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed") VALUES (${'committed'}, ${'{}'}, ${new Date()}, ${false})`));
+      assert.equal(kept, 1);
+      assert.equal(await database.prisma.session.count({ where: { id: 'committed' } }), 1);
+    } finally {
+      await fresh.$disconnect();
+    }
   });
 
   it('when a value looks like SQL, then it is sent as a parameter, never spliced', async () => {
