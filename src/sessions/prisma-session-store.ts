@@ -62,7 +62,7 @@ export class PrismaSessionStore extends session.Store {
     return count === 1;
   }
 
-  /** A row that is missing, destroyed, expired, unreadable or cannot be fetched is no session (signed out). */
+  /** A row that is missing, destroyed, expired or unreadable is no session (signed out); a failing database is an error (503). */
   override get(sid: string, callback: Callback<SessionData | null>): void {
     this.#settle(this.#read(sid), callback);
   }
@@ -87,13 +87,7 @@ export class PrismaSessionStore extends session.Store {
   }
 
   async #read(sid: string): Promise<SessionData | null> {
-    let row;
-    try {
-      row = await this.#database.session.findUnique({ where: { id: sid } });
-    } catch (error) {
-      this.#logger.warn('session could not be read; treated as signed out', { reason: String(error).slice(0, 300) });
-      return null;
-    }
+    const row = await this.#database.session.findUnique({ where: { id: sid } });
     if (row === null || row.destroyed || row.expiresAt.getTime() <= this.#now()) return null;
     try {
       const data: unknown = JSON.parse(row.data);
