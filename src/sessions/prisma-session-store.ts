@@ -62,7 +62,7 @@ export class PrismaSessionStore extends session.Store {
     return count === 1;
   }
 
-  /** A row that is missing, destroyed, expired, unreadable or cannot be fetched is no session (signed out). */
+  /** A row that is missing, destroyed, expired or unreadable is no session (signed out); a failing database is an error (503). */
   override get(sid: string, callback: Callback<SessionData | null>): void {
     this.#settle(this.#read(sid), callback);
   }
@@ -87,13 +87,8 @@ export class PrismaSessionStore extends session.Store {
   }
 
   async #read(sid: string): Promise<SessionData | null> {
-    let row;
-    try {
-      [row] = await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`);
-    } catch (error) {
-      this.#logger.warn('session could not be read; treated as signed out', { reason: String(error).slice(0, 300) });
-      return null;
-    }
+    // A query that fails (database down) propagates: the error handler answers with the 503 page.
+    const [row] = await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`);
     if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now()) return null;
     if (typeof row.data !== 'string') return null;
     try {
