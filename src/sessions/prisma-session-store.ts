@@ -1,7 +1,7 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Database } from '../db.ts';
-import { isUniqueRace, retryWhenBusy } from '../database-retry.ts';
+import { retryWhenBusy } from '../database-retry.ts';
 import { queryRows, runStatement, sql } from '../direct-sql.ts';
 import type { Logger } from '../log.ts';
 
@@ -110,16 +110,9 @@ export class PrismaSessionStore extends session.Store {
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
     const update = async () => (await runStatement(this.#database,
       sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt} WHERE "id" = ${sid} AND "destroyed" = ${false}`)) === 1;
-    const insert = async () => {
-      try {
-        await runStatement(this.#database,
-          sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed") VALUES (${sid}, ${json}, ${expiresAt}, ${false})`);
-        return true;
-      } catch (error) {
-        if (!isUniqueRace(error)) throw error;
-        return false;
-      }
-    };
+    // ON CONFLICT DO NOTHING: an existing row (live or destroyed) is left alone on SQLite and PostgreSQL alike.
+    const insert = async () => (await runStatement(this.#database,
+      sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed") VALUES (${sid}, ${json}, ${expiresAt}, ${false}) ON CONFLICT ("id") DO NOTHING`)) === 1;
     const loaded = this.#loaded.has(data);
     // When neither works, the row exists but is destroyed: the write is dropped.
     await retryWhenBusy(async () => (loaded ? (await update()) || (await insert()) : (await insert()) || (await update())));
