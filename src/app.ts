@@ -57,6 +57,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
   app.set('view cache', true);
   app.set('query parser', 'simple');
+  // Every page's footer names the instance that served it (several may run behind one URL).
+  app.locals.instanceName = config.instanceName;
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
   app.use(helmet({

@@ -57,3 +57,20 @@ describe(`the sign-in rate limit is counted in the database (${testDatabaseKind(
     }
   });
 });
+
+describe(`every page names the instance that served it (${testDatabaseKind()})`, () => {
+  let harness: Harness;
+  before(async () => { harness = await startHarness({ env: { INSTANCE_NAME: 'web-1' } }); });
+  after(async () => { await harness.close(); });
+
+  it('when INSTANCE_NAME is set, then the home page, an error page and a page refused before the app carry it in the footer', async () => {
+    const label = /<footer class="site-footer">[\s\S]*Served by instance <code data-instance>web-1<\/code>[\s\S]*<\/footer>/;
+    assert.match((await harness.browser().request(`${harness.baseUrl}/`)).body, label);
+    const missing = await harness.browser().request(`${harness.baseUrl}/no-such-page`);
+    assert.equal(missing.status, 404);
+    assert.match(missing.body, label);
+    const refused = await fetch(`${harness.baseUrl}/`, { headers: { 'x-filler': 'a'.repeat(40 * 1024) } });
+    assert.equal(refused.status, 431);
+    assert.match(await refused.text(), label);
+  });
+});
