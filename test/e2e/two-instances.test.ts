@@ -211,7 +211,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     note(`Chromium sign-in through the proxy: pages served by ${labels.join(' → ')}; signed in on both; requests answered per instance ${proxy.answeredBy().join(' / ')}`);
   });
 
-  it('when the same callback reaches both instances at once, then the provider redeems the code once and at most one browser is signed in', async () => {
+  it('S48: when the same callback reaches both instances at once, then the provider redeems the code once and at most one browser is signed in', async () => {
     const browser = new HttpBrowser();
     const callbackUrl = await authorizeAtProvider(browser, baseUrl, idp.accounts[1]!);
     const copy = new HttpBrowser();
@@ -231,7 +231,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     note(`the same callback sent to both instances at once: answers ${statuses.join(' and ')}, ${idp.tokenRequestCount() - tokenRequests} token request at the provider, 1 browser signed in`);
   });
 
-  it('when 20 page views of a token near expiry arrive at once, spread over both instances, then exactly one refresh reaches the provider', async () => {
+  it('S49: when 20 page views of a token near expiry arrive at once, spread over both instances, then exactly one refresh reaches the provider', async () => {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
@@ -256,7 +256,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     note(`20 simultaneous page views of a token expiring in 60 s: ${labels.filter((label) => label === 'instance-a').length} served by instance-a, ${labels.filter((label) => label === 'instance-b').length} by instance-b, ${refreshes} refresh at the provider, all show the new token`);
   });
 
-  it('when a person signs out on one instance, then the other sees the session ended', async () => {
+  it('S49: when a person signs out on one instance, then the other sees the session ended', async () => {
     const [first, second] = instances;
     const home = await winner.request(`${first.origin}/`);
     const csrf = home.body.match(/name="_csrf" value="([^"]+)"/)![1]!;
@@ -268,7 +268,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     note(`signed out on ${first.name}: ${second.name} shows the signed-out page for the same cookie`);
   });
 
-  it('when one address spreads its sign-ins over both instances, then the rate limit counts them together', async () => {
+  it('S49: when one address spreads its sign-ins over both instances, then the rate limit counts them together', async () => {
     const client = { 'x-forwarded-for': '198.51.100.23' };
     const statuses: number[] = [];
     for (let i = 0; i < SIGN_IN_RATE_LIMIT + 2; i += 1) {

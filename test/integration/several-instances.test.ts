@@ -20,7 +20,7 @@ describe(`the sign-in rate limit is counted in the database (${testDatabaseKind(
     await harness.close();
   });
 
-  it('S46: when one address spreads its sign-ins over two instances, then both count them and the 7th gets a 429 on either; a minute later it may sign in again', async () => {
+  it('S49: when one address spreads its sign-ins over two instances, then both count them and the 7th gets a 429 on either; a minute later it may sign in again', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) {
       const origin = i % 2 === 0 ? harness.baseUrl : other.baseUrl;
@@ -36,7 +36,7 @@ describe(`the sign-in rate limit is counted in the database (${testDatabaseKind(
     assert.equal(row.hits, 1);
   });
 
-  it('S46: when 40 hits of one key arrive at once through two stores, then the counter is exactly 40; ended windows are purged, open ones kept', async () => {
+  it('S49: when 40 hits of one key arrive at once through two stores, then the counter is exactly 40; ended windows are purged, open ones kept', async () => {
     const options = { prefix: 'test:', logger: silentLogger, now: harness.clock.now };
     const stores = [new DatabaseRateLimitStore(harness.database.prisma, options), new DatabaseRateLimitStore(harness.database.prisma, options)];
     try {
