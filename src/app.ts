@@ -9,6 +9,7 @@ import type { Logger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './security/request-limits.ts';
 import { DatabaseRateLimitStore } from './security/rate-limit-store.ts';
+import { isPostgresUrl } from './database-url.ts';
 import { createConnectRoute } from './auth/connect-route.ts';
 import { createCallbackRoute } from './auth/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
@@ -48,7 +49,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   const { discovery, verifier, tokenStore, tokenService } = createTokenServices(config, database, logger, { now, discovery: dependencies.discovery });
   const sessions = createSessionMiddleware(config, database, logger, now);
   const cookieName = sessionCookieName(config);
-  const rateLimitStore = new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now });
+  // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.
+  const rateLimitStore = isPostgresUrl(config.databaseUrl) ? new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now }) : undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -106,5 +108,5 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(notFound);
   app.use(createErrorHandler(config, logger));
 
-  return { handler: app, discovery, tokenService, close: () => { sessions.store.close(); rateLimitStore.shutdown(); } };
+  return { handler: app, discovery, tokenService, close: () => { sessions.store.close(); rateLimitStore?.shutdown(); } };
 }

@@ -56,9 +56,10 @@ export const rejectNonPathTargets: RequestHandler = (req, _res, next) => {
 
 /**
  * At most `signInRateLimit` requests per minute per client address to /connect and its callback; then a 429 page.
- * The hits are counted in `store` (the database, so all instances share one count); a store that fails gives the 503 page.
+ * The hits are counted in `store` (the database, so all instances share one count) or, without one, in this process's
+ * memory; a store that fails gives the 503 page.
  */
-export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>, logger: Logger, store: Store): RequestHandler {
+export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>, logger: Logger, store?: Store): RequestHandler {
   return rateLimit({
     windowMs: RATE_LIMIT_WINDOW_MS,
     limit: config.signInRateLimit,
