@@ -298,7 +298,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     assert.ok(signedInAs(await direct.request(`${killed.origin}/`)), 'the restarted instance knows the session');
   });
 
-  it('when PostgreSQL stops, then both answer 503 pages and 503 readiness and stay up; when it starts again, then they recover without a restart', async () => {
+  it('when PostgreSQL stops, then both answer 503 readiness and a 503 sign-in page, show no token, and stay up; when it starts again, then they recover without a restart', async () => {
     await postgres.stop();
     const direct = await chromiumSession();
     const homeStatuses: number[] = [];
