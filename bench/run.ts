@@ -332,6 +332,7 @@ async function runProfile(): Promise<void> {
     const nowMicroseconds = () => Number(process.hrtime.bigint() / 1000n);
     let signInWindow: { from: number; to: number };
     let pageWindow: { from: number; to: number };
+    let signedOutWindow: { from: number; to: number };
     try {
       for (let index = 0; index < settings.warmUpSignIns; index += 1) await signIn(appRoutes(app.url), account);
       const signInsFrom = nowMicroseconds();
@@ -349,6 +350,12 @@ async function runProfile(): Promise<void> {
       pageWindow = { from: pagesFrom, to: nowMicroseconds() };
       await assertSignedIn(`${app.url}/`, cookie);
       log(`signed-in / under the profiler: ${load.requestsPerSecond.toFixed(0)} req/s, ${pageCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`);
+      const signedOutFrom = nowMicroseconds();
+      const signedOutCpuBefore = cpuMilliseconds(app.serverPid);
+      const signedOut = await measureLoad(`${app.url}/`, { seconds: loadSeconds, connections: settings.connections });
+      const signedOutCpu = cpuMilliseconds(app.serverPid) - signedOutCpuBefore;
+      signedOutWindow = { from: signedOutFrom, to: nowMicroseconds() };
+      log(`signed-out / under the profiler: ${signedOut.requestsPerSecond.toFixed(0)} req/s, ${signedOutCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`);
       await sleep(100);
     } finally {
       await app.stop();
@@ -356,9 +363,10 @@ async function runProfile(): Promise<void> {
     const file = fs.readdirSync(profileDirectory).find((name) => name.includes(`.${app.serverPid}.`));
     if (file === undefined) throw new Error(`no CPU profile of process ${app.serverPid} in ${profileDirectory}`);
     const profile = JSON.parse(fs.readFileSync(path.join(profileDirectory, file), 'utf8')) as CpuProfile;
-    if (signInWindow.from < profile.startTime || pageWindow.to > profile.endTime) throw new Error('the measured windows fall outside the profile: the clocks differ');
+    if (signInWindow.from < profile.startTime || signedOutWindow.to > profile.endTime) throw new Error('the measured windows fall outside the profile: the clocks differ');
     log(formatProfileSummary(`${signIns} sign-ins (/connect + callback + page)`, summariseProfile(profile, signInWindow, projectRoot), { count: signIns, name: 'sign-in' }));
     log(formatProfileSummary(`signed-in / for ${loadSeconds} s`, summariseProfile(profile, pageWindow, projectRoot)));
+    log(formatProfileSummary(`signed-out / for ${loadSeconds} s`, summariseProfile(profile, signedOutWindow, projectRoot)));
   } finally {
     idp.stop();
   }

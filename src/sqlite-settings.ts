@@ -5,6 +5,7 @@ import { PrismaClient } from './generated/prisma/client.ts';
 import type { Database } from './db.ts';
 import { sqliteFilePath } from './database-url.ts';
 import { observeStatements } from './statement-observer.ts';
+import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
 
 /**
  * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
@@ -24,6 +25,8 @@ type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
 /** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
 class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   readonly #onStatement: ((sql: string) => void) | undefined;
+  /** The client this adapter serves: its hot statements may use the connection directly (direct-sql.ts). */
+  client: Database | undefined;
 
   constructor(config: ConstructorParameters<typeof PrismaBetterSQLite3>[0], onStatement: ((sql: string) => void) | undefined) {
     super(config);
@@ -33,6 +36,12 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
+    const client = this.client;
+    if (client !== undefined) {
+      const { dispose } = adapter;
+      adapter.dispose = () => { unregisterSqlDriver(client); return dispose.call(adapter); };
+      registerSqlDriver(client, adapter);
+    }
     return this.#onStatement === undefined ? adapter : observeStatements(adapter, this.#onStatement);
   }
 }
@@ -44,7 +53,9 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
  */
 export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
   prepareSqliteFiles(databaseUrl);
-  const client = new PrismaClient({ adapter: new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement) });
+  const adapter = new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement);
+  const client = new PrismaClient({ adapter });
+  adapter.client = client;
   sqliteClients.add(client);
   return client;
 }

@@ -2,6 +2,7 @@ import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Database } from '../db.ts';
 import { isUniqueRace, retryWhenBusy } from '../database-retry.ts';
+import { queryRows, runStatement, sql } from '../direct-sql.ts';
 import type { Logger } from '../log.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
@@ -55,14 +56,13 @@ export class PrismaSessionStore extends session.Store {
    * The callback uses it to consume its state once across instances (S48).
    */
   async takeOver(sid: string): Promise<boolean> {
-    const { count } = await retryWhenBusy(() => this.#database.session.updateMany({
-      where: { id: sid, destroyed: false, expiresAt: { gt: new Date(this.#now()) } },
-      data: { destroyed: true, data: EMPTY_DATA },
-    }));
+    const now = new Date(this.#now());
+    const count = await retryWhenBusy(() => runStatement(this.#database,
+      sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA} WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`));
     return count === 1;
   }
 
-  /** A row that is missing, destroyed, expired, unreadable or cannot be fetched is no session (signed out). */
+  /** A row that is missing, destroyed, expired or unreadable is no session (signed out); a failing database is an error (503). */
   override get(sid: string, callback: Callback<SessionData | null>): void {
     this.#settle(this.#read(sid), callback);
   }
@@ -83,18 +83,14 @@ export class PrismaSessionStore extends session.Store {
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    this.#settle(retryWhenBusy(() => this.#database.session.updateMany({ where: { id: sid }, data: { destroyed: true, data: EMPTY_DATA } })).then(() => undefined), callback);
+    this.#settle(retryWhenBusy(() => runStatement(this.#database, sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA} WHERE "id" = ${sid}`)).then(() => undefined), callback);
   }
 
   async #read(sid: string): Promise<SessionData | null> {
-    let row;
-    try {
-      row = await this.#database.session.findUnique({ where: { id: sid } });
-    } catch (error) {
-      this.#logger.warn('session could not be read; treated as signed out', { reason: String(error).slice(0, 300) });
-      return null;
-    }
-    if (row === null || row.destroyed || row.expiresAt.getTime() <= this.#now()) return null;
+    // A query that fails (database down) propagates: the error handler answers with the 503 page.
+    const [row] = await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`);
+    if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now()) return null;
+    if (typeof row.data !== 'string') return null;
     try {
       const data: unknown = JSON.parse(row.data);
       if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
@@ -112,10 +108,12 @@ export class PrismaSessionStore extends session.Store {
     const expiresAt = this.#expiryOf(data);
     const json = JSON.stringify(data);
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
-    const update = async () => (await this.#database.session.updateMany({ where: { id: sid, destroyed: false }, data: { data: json, expiresAt } })).count === 1;
+    const update = async () => (await runStatement(this.#database,
+      sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt} WHERE "id" = ${sid} AND "destroyed" = ${false}`)) === 1;
     const insert = async () => {
       try {
-        await this.#database.session.create({ data: { id: sid, data: json, expiresAt } });
+        await runStatement(this.#database,
+          sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed") VALUES (${sid}, ${json}, ${expiresAt}, ${false})`);
         return true;
       } catch (error) {
         if (!isUniqueRace(error)) throw error;

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Database } from '../db.ts';
 import { PrismaSessionStore } from './prisma-session-store.ts';
 import { regenerateSession } from './session-helpers.ts';
+import { readCookie } from './cookies.ts';
 
 /** The session cookie's name: the __Host- prefix pins it to this origin when it is https. */
 export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
@@ -25,9 +26,10 @@ export function createSessionMiddleware(config: Config, database: Database, logg
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
   const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now });
   const https = servesHttps(config);
+  const cookieName = sessionCookieName(config);
 
   const sessions = session({
-    name: sessionCookieName(config),
+    name: cookieName,
     secret: config.sessionSecret,
     store,
     resave: false,
@@ -36,8 +38,17 @@ export function createSessionMiddleware(config: Config, database: Database, logg
     cookie: { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: idleMs },
   });
 
+  // The home page of a browser without the cookie has no session to read and saves none: express-session's id and hash are skipped.
+  const sessionsWhenNeeded: RequestHandler = (req, res, next) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.path === '/' && readCookie(req.headers.cookie, cookieName) === undefined) {
+      next();
+      return;
+    }
+    sessions(req, res, next);
+  };
+
   const enforceAbsoluteLifetime: RequestHandler = async (req, _res, next) => {
-    const startedAt = req.session.startedAt;
+    const startedAt = req.session?.startedAt;
     if (startedAt !== undefined && now() - startedAt > maxMs) await regenerateSession(req);
     next();
   };
@@ -49,5 +60,5 @@ export function createSessionMiddleware(config: Config, database: Database, logg
     next();
   };
 
-  return { middleware: [sessions, enforceAbsoluteLifetime, slideIdleExpiry], store };
+  return { middleware: [sessionsWhenNeeded, enforceAbsoluteLifetime, slideIdleExpiry], store };
 }

@@ -1,4 +1,7 @@
+import crypto from 'node:crypto';
 import type { Database } from '../db.ts';
+import { queryRows, runTransaction, sql } from '../direct-sql.ts';
+import type { SqlRow } from '../direct-sql.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
@@ -66,6 +69,18 @@ function contextOf(user: { tenantId: string; objectId: string }, column: string)
 
 const USER_FIELDS = { id: true, tenantId: true, objectId: true, displayName: true, username: true } as const;
 
+function text(row: SqlRow, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw new Error(`The stored ${column} is not text.`);
+  return value;
+}
+
+function date(row: SqlRow, column: string): Date {
+  const value = row[column];
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new Error(`The stored ${column} is not a date.`);
+  return value;
+}
+
 export function createTokenStore(database: Database, cipher: TokenCipher): TokenStore {
   const sealTokens = (user: { tenantId: string; objectId: string }, tokens: { accessToken: string; refreshToken: string | undefined; idToken: string }) => ({
     accessToken: cipher.seal(tokens.accessToken, contextOf(user, 'accessToken')),
@@ -84,14 +99,22 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
         // A new sign-in wins over a refresh still running: its lease no longer matches.
         refreshLeaseUntil: null,
       };
-      const profile = { displayName: identity.displayName, username: identity.username };
-      const user = await retryWhenBusy(() => database.user.upsert({
-        where: { tenantId_objectId: { tenantId: identity.tenantId, objectId: identity.objectId } },
-        create: { tenantId: identity.tenantId, objectId: identity.objectId, ...profile, tokenSet: { create: tokenFields } },
-        update: { ...profile, tokenSet: { upsert: { create: tokenFields, update: tokenFields } } },
-        select: { id: true },
+      const { tenantId, objectId, displayName, username } = identity;
+      const t = tokenFields;
+      // One transaction of two upserts (SQL valid on SQLite and PostgreSQL) instead of Prisma's nested upsert.
+      return retryWhenBusy(() => runTransaction(database, async (transaction) => {
+        const [user] = await transaction.queryRows(sql`INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
+          VALUES (${crypto.randomUUID()}, ${tenantId}, ${objectId}, ${displayName}, ${username}, ${now}, ${now})
+          ON CONFLICT ("tenantId", "objectId") DO UPDATE SET "displayName" = excluded."displayName", "username" = excluded."username", "updatedAt" = excluded."updatedAt"
+          RETURNING "id"`);
+        const userId = text(user ?? {}, 'id');
+        await transaction.runStatement(sql`INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt", "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
+          VALUES (${crypto.randomUUID()}, ${userId}, ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes}, ${t.expiresAt}, ${false}, ${null}, ${now}, ${now})
+          ON CONFLICT ("userId") DO UPDATE SET "accessToken" = excluded."accessToken", "refreshToken" = excluded."refreshToken", "idToken" = excluded."idToken",
+            "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt", "needsSignIn" = excluded."needsSignIn",
+            "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`);
+        return userId;
       }));
-      return user.id;
     },
 
     async acquireRefreshLease(userId, until, now) {
@@ -129,22 +152,25 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async loadSignIn(userId) {
-      const row = await database.user.findUnique({ where: { id: userId }, select: { ...USER_FIELDS, tokenSet: true } });
-      if (row === null) return undefined;
-      const { tokenSet, ...user } = row;
-      if (tokenSet === null) return { user, tokens: undefined };
+      // One query for the user and their token set: the signed-in page's only read besides the session.
+      const [row] = await queryRows(database, sql`SELECT u."id", u."tenantId", u."objectId", u."displayName", u."username",
+          t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
+        FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE u."id" = ${userId}`);
+      if (row === undefined) return undefined;
+      const user: StoredUser = { id: text(row, 'id'), tenantId: text(row, 'tenantId'), objectId: text(row, 'objectId'), displayName: text(row, 'displayName'), username: text(row, 'username') };
+      if (row.accessToken === null) return { user, tokens: undefined };
       try {
         return {
           user,
           tokens: {
-            accessToken: cipher.open(tokenSet.accessToken, contextOf(user, 'accessToken')),
-            refreshToken: tokenSet.refreshToken === null ? undefined : cipher.open(tokenSet.refreshToken, contextOf(user, 'refreshToken')),
-            idToken: cipher.open(tokenSet.idToken, contextOf(user, 'idToken')),
-            tokenType: tokenSet.tokenType,
-            scopes: tokenSet.scopes.split(' ').filter(Boolean),
-            expiresAt: tokenSet.expiresAt,
-            needsSignIn: tokenSet.needsSignIn,
-            updatedAt: tokenSet.updatedAt,
+            accessToken: cipher.open(text(row, 'accessToken'), contextOf(user, 'accessToken')),
+            refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), contextOf(user, 'refreshToken')),
+            idToken: cipher.open(text(row, 'idToken'), contextOf(user, 'idToken')),
+            tokenType: text(row, 'tokenType'),
+            scopes: text(row, 'scopes').split(' ').filter(Boolean),
+            expiresAt: date(row, 'expiresAt'),
+            needsSignIn: row.needsSignIn === true,
+            updatedAt: date(row, 'updatedAt'),
           },
         };
       } catch (error) {

@@ -16,7 +16,7 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
-    const userId = req.session.userId;
+    const userId = req.session?.userId;
     let signIn: StoredSignIn | undefined;
     let refreshProblem: TokenRefreshError | undefined;
     if (userId !== undefined) {

@@ -36,9 +36,9 @@ export function setCookieNotice(res: Response, kind: 'signed-out' | 'signed-out-
   res.cookie(NOTICE_COOKIE, kind, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 5 * 60 * 1000 });
 }
 
-/** Takes the pending notice, if any, so it shows once. */
+/** Takes the pending notice, if any, so it shows once (a browser without a session cookie has no req.session on GET /). */
 export function takeNotice(req: Request, res: Response): Notice | undefined {
-  const fromSession = req.session.notice;
+  const fromSession = req.session?.notice;
   if (fromSession !== undefined) {
     delete req.session.notice;
     return fromSession;

@@ -3,12 +3,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../../src/app.ts';
 import { openDatabase } from '../../src/db.ts';
 import type { Database } from '../../src/db.ts';
 import { parseConfig } from '../../src/config.ts';
@@ -18,6 +16,7 @@ import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { authorizeAtProvider, createTestLogger, startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
+import { startInstance } from '../support/instances.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
@@ -31,15 +30,6 @@ const TSX_LOADER = import.meta.resolve('tsx');
 function unreachableDatabase(): Database {
   const fail = (): never => { throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'PrismaClientInitializationError' }); };
   return new Proxy({}, { get: () => new Proxy(fail, { get: () => fail, apply: fail }) }) as unknown as Database;
-}
-
-async function serve(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
 }
 
 describe(`health endpoints (${testDatabaseKind()})`, () => {
@@ -59,17 +49,15 @@ describe(`health endpoints (${testDatabaseKind()})`, () => {
   });
 
   it('when the database is unreachable, then /healthz is still 200 and /readyz is 503 with the reason "database"', async () => {
-    const app = createApp(harness.config, { database: unreachableDatabase(), logger: createTestLogger(), discovery: harness.app.discovery });
-    const server = await serve(app.handler);
+    const server = await startInstance(harness, { wrapDatabase: unreachableDatabase });
     try {
-      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
-      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200);
+      const ready = await fetch(`${server.baseUrl}/readyz`);
       assert.equal(ready.status, 503);
       assert.deepEqual(await ready.json(), { status: 'unavailable', reason: 'database' });
-      const page = await fetch(`${server.url}/connect`, { redirect: 'manual' });
+      const page = await fetch(`${server.baseUrl}/connect`, { redirect: 'manual' });
       assert.equal(page.status, 503, 'pages say "try again", not 500');
     } finally {
-      app.close();
       await server.close();
     }
   });
@@ -79,17 +67,15 @@ describe(`health endpoints (${testDatabaseKind()})`, () => {
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: 'ready' });
 
-    const fresh = createApp(harness.config, { database: harness.database.prisma, logger: createTestLogger() });
-    const server = await serve(fresh.handler);
+    const server = await startInstance(harness);
     harness.idp.setFault('discovery-error');
     try {
-      const notReady = await fetch(`${server.url}/readyz`);
+      const notReady = await fetch(`${server.baseUrl}/readyz`);
       assert.equal(notReady.status, 503);
       assert.deepEqual(await notReady.json(), { status: 'unavailable', reason: 'discovery' });
       harness.idp.setFault(null);
-      assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready as soon as discovery answers');
+      assert.equal((await fetch(`${server.baseUrl}/readyz`)).status, 200, 'ready as soon as discovery answers');
     } finally {
-      fresh.close();
       await server.close();
     }
   });

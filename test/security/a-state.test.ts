@@ -89,7 +89,7 @@ describe('A. state and CSRF on the callback', () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
     // The stored consumption cannot stop the second copy here: only the guard against concurrent copies can.
-    const other = await startInstance(harness, { database: holdSessionWritesUntilRead(harness.database.prisma, 2) });
+    const other = await startInstance(harness, { wrapDatabase: (database) => holdSessionWritesUntilRead(database, 2) });
     const before = harness.idp.tokenRequestCount();
     let pages;
     try {

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
-import { openDatabase } from '../../src/db.ts';
-
-import { createTestLogger, startHarness } from '../support/harness.ts';
+import { startHarness } from '../support/harness.ts';
+import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
 import { rawGet } from '../support/raw-http.ts';
@@ -96,21 +92,13 @@ describe('F. session, cookies and headers', () => {
       TOKEN_ENCRYPTION_KEY: harness.config.tokenEncryptionKey.toString('base64'),
     });
     assert.ok(parsed.ok);
-    const database = openDatabase(harness.database.url);
-    const second = createApp(parsed.config, { database, logger: createTestLogger(), now: harness.clock.now });
-    const server = http.createServer(second.handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const second = await startInstance(harness, { config: parsed.config });
     try {
-      const callbackUrl = new URL(await harness.authorize(browser));
-      callbackUrl.port = String((server.address() as AddressInfo).port);
-      const callback = await browser.request(callbackUrl.href);
+      const callback = await browser.request(second.urlOf(await harness.authorize(browser)));
       assert.equal(callback.status, 303, 'the second instance found the pending sign-in in the shared database');
       assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'and the first instance sees the new session');
     } finally {
-      second.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.$disconnect();
+      await second.close();
     }
   });
 

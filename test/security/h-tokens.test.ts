@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
-import type { Config } from '../../src/config.ts';
 import { keyIdOf } from '../../src/tokens/token-cipher.ts';
-import { createTestLogger, startHarness } from '../support/harness.ts';
+import { startHarness } from '../support/harness.ts';
+import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
@@ -22,15 +19,11 @@ async function withKeys<T>(harness: Harness, keys: { current: Buffer; previous?:
     TOKEN_ENCRYPTION_KEYS_PREVIOUS: (keys.previous ?? []).map((key) => key.toString('base64')).join(','),
   });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('; '));
-  const app = createApp(parsed.config as Config, { database: harness.database.prisma, logger: createTestLogger(), now: harness.clock.now });
-  const server = http.createServer(app.handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const instance = await startInstance(harness, { config: parsed.config });
   try {
-    return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return await use(instance.baseUrl);
   } finally {
-    app.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await instance.close();
   }
 }
 

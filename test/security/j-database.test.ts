@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { createApp } from '../../src/app.ts';
-import { openDatabase } from '../../src/db.ts';
-import { createTestLogger, startHarness } from '../support/harness.ts';
+import { startHarness } from '../support/harness.ts';
+import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
 import { testDatabaseKind } from '../support/postgres.ts';
@@ -79,26 +76,18 @@ describe('J. database faults', () => {
   });
 
   it('S43: when two first sign-ins of the same user arrive at once on two app instances sharing the database, then one user row', async () => {
-    const database = openDatabase(harness.database.url, { busyTimeoutMs: 2000 });
-    const app = createApp(harness.config, { database, logger: createTestLogger(), now: harness.clock.now });
-    const server = http.createServer(app.handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const second = await startInstance(harness, { busyTimeoutMs: 2000 });
     try {
       const browsers = [harness.browser(), harness.browser(), harness.browser(), harness.browser()];
       const callbacks = await Promise.all(browsers.map((browser) => harness.authorize(browser)));
       const pages = await Promise.all(callbacks.map((callbackUrl, index) => {
-        const url = new URL(callbackUrl);
-        if (index % 2 === 1) url.port = String((server.address() as AddressInfo).port);
-        return browsers[index]!.request(url.href);
+        return browsers[index]!.request(index % 2 === 1 ? second.urlOf(callbackUrl) : callbackUrl);
       }));
       assert.deepEqual(pages.map((page) => page.status), [303, 303, 303, 303]);
       assert.equal(await harness.database.prisma.user.count(), 1);
       assert.equal(await harness.database.prisma.tokenSet.count(), 1);
     } finally {
-      app.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.$disconnect();
+      await second.close();
     }
   });
 });

@@ -6,11 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
-import { createApp } from '../../src/app.ts';
-import type { App } from '../../src/app.ts';
 import { openDatabase } from '../../src/db.ts';
-import type { Database } from '../../src/db.ts';
 import { PrismaSessionStore } from '../../src/sessions/prisma-session-store.ts';
 import { createTokenCipher, keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
@@ -18,32 +14,16 @@ import { createTestLogger, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { writesAmong } from '../support/database.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
+import { startInstance } from '../support/instances.ts';
 import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+import { testDatabaseKind } from '../support/postgres.ts';
 
-/** A second instance of the app on the harness's database file, on its own port, counting its statements. */
-async function startSecondInstance(harness: Harness): Promise<{ baseUrl: string; statements: string[]; database: Database; app: App; close(): Promise<void> }> {
-  const statements: string[] = [];
-  const database = openDatabase(harness.database.url, { onStatement: (sql) => statements.push(sql) });
-  const app = createApp(harness.config, { database, logger: createTestLogger(harness.logs), now: harness.clock.now });
-  const server = http.createServer(app.handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    statements,
-    database,
-    app,
-    async close() {
-      app.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.$disconnect();
-    },
-  };
-}
-
-/** Resolves once `statements` (from `from` on) holds one that matches. */
+/** Resolves once `statements` (from `from` on) holds one that matches; fails after 20 s rather than hang the file. */
 async function statementSeen(statements: readonly string[], from: number, pattern: RegExp): Promise<void> {
-  while (!statements.slice(from).some((sql) => pattern.test(sql))) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const deadline = Date.now() + 20_000; !statements.slice(from).some((sql) => pattern.test(sql));) {
+    if (Date.now() > deadline) throw new Error(`no statement matching ${pattern} was run`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** The bytes of the database file with its -wal and -shm, as someone copying the data folder would get them. */
@@ -63,7 +43,6 @@ describe('M. stored data, several instances, database locks', () => {
   let graphRequests: http.IncomingMessage[];
   let releaseGraph: () => void;
   let graph: http.Server;
-  let locker: BetterSqlite3.Database;
   before(async () => {
     // A Graph stand-in that answers only when the test says so: a request still running at a chosen moment.
     graph = http.createServer((req, res) => {
@@ -74,10 +53,8 @@ describe('M. stored data, several instances, database locks', () => {
     });
     await new Promise<void>((resolve) => graph.listen(0, '127.0.0.1', resolve));
     harness = await startHarness({ env: { GRAPH_BASE_URL: `http://127.0.0.1:${(graph.address() as AddressInfo).port}` } });
-    locker = new BetterSqlite3(harness.database.file);
   });
   after(async () => {
-    locker.close();
     await harness.close();
     graph.closeAllConnections();
     await new Promise<void>((resolve) => graph.close(() => resolve()));
@@ -89,7 +66,7 @@ describe('M. stored data, several instances, database locks', () => {
   });
 
   it('S48: when the same callback reaches two instances at once, then the code is redeemed once and at most one browser is signed in', async () => {
-    const second = await startSecondInstance(harness);
+    const second = await startInstance(harness, { logs: harness.logs });
     try {
       const browser = harness.browser();
       const callbackUrl = new URL(await harness.authorize(browser));
@@ -98,12 +75,12 @@ describe('M. stored data, several instances, database locks', () => {
       const firstMark = harness.database.statements.length;
       const secondMark = second.statements.length;
       // Both copies read the pending state before either can consume it: the write lock is held until both have tried.
-      locker.exec('BEGIN IMMEDIATE');
+      const release = await harness.database.holdWriteLock();
       const pages = Promise.all([browser.request(callbackUrl.href), browser.request(onSecond.href)]);
       try {
         await Promise.all([statementSeen(harness.database.statements, firstMark, SESSION_TAKEOVER), statementSeen(second.statements, secondMark, SESSION_TAKEOVER)]);
       } finally {
-        locker.exec('ROLLBACK');
+        await release();
       }
       const [first, other] = await pages;
       assert.deepEqual([first.status, other.status].sort(), [303, 400]);
@@ -118,7 +95,7 @@ describe('M. stored data, several instances, database locks', () => {
   });
 
   it('S49: when a request still running on another instance ends after sign-out, then it does not write the session back', async () => {
-    const second = await startSecondInstance(harness);
+    const second = await startInstance(harness, { logs: harness.logs });
     try {
       const { browser } = await signIn(harness);
       const csrf = await csrfOf(browser, harness.baseUrl);
@@ -146,8 +123,8 @@ describe('M. stored data, several instances, database locks', () => {
     const csrf = await csrfOf(writer, harness.baseUrl);
     const mark = harness.database.statements.length;
     let released = false;
-    locker.exec('BEGIN IMMEDIATE');
-    const release = setTimeout(() => { locker.exec('ROLLBACK'); released = true; }, 3000);
+    const releaseLock = await harness.database.holdWriteLock();
+    const lockReleased = new Promise<void>((resolve) => setTimeout(resolve, 3000)).then(async () => { released = true; await releaseLock(); });
     try {
       const signOut = writer.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } }).then((page) => ({ page, afterRelease: released }));
       await statementSeen(harness.database.statements, mark, SESSION_TAKEOVER);
@@ -162,12 +139,12 @@ describe('M. stored data, several instances, database locks', () => {
       assert.equal(afterRelease, true);
       await assertSignedOut(harness, writer);
     } finally {
-      clearTimeout(release);
-      if (locker.inTransaction) locker.exec('ROLLBACK');
+      await lockReleased;
     }
   });
 
-  it('S51: when a person uses Forget my token, then its ciphertexts are in none of the database files', async () => {
+  // SQLite only: it reads the database files' bytes; PostgreSQL's files are the server's.
+  if (testDatabaseKind() === 'sqlite') it('S51: when a person uses Forget my token, then its ciphertexts are in none of the database files', async () => {
     const { browser } = await signIn(harness);
     const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
     const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
@@ -180,7 +157,8 @@ describe('M. stored data, several instances, database locks', () => {
     for (const ciphertext of ciphertexts) assert.ok(!afterForget.includes(ciphertext), 'no ciphertext of the forgotten token is left');
   });
 
-  it('S51: when npm run rotate-key re-encrypts the tokens, then no ciphertext sealed with the old key is left in the database files', async () => {
+  // SQLite only: it reads the database files' bytes; PostgreSQL's files are the server's.
+  if (testDatabaseKind() === 'sqlite') it('S51: when npm run rotate-key re-encrypts the tokens, then no ciphertext sealed with the old key is left in the database files', async () => {
     await signIn(harness);
     const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
     const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
@@ -193,7 +171,8 @@ describe('M. stored data, several instances, database locks', () => {
     for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
   });
 
-  it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included', async () => {
+  // SQLite only: file modes of a SQLite file; PostgreSQL's files are the server's.
+  if (testDatabaseKind() === 'sqlite') it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-modes-'));
     try {
       const fresh = path.join(root, 'data', 'app.db');
@@ -227,18 +206,20 @@ describe('M. stored data, several instances, database locks', () => {
     assert.equal((await harness.browser().request(`${harness.baseUrl}/`)).status, 200);
   });
 
-  it('S50: when the session store cannot be read, then the browser is signed out with a warning, and the server keeps answering', async () => {
+  it('S50: when the session store cannot be read, then a 503 page (not a 500, not signed out), one error logged, and the server keeps answering', async () => {
     const { browser } = await signIn(harness);
     const logged = harness.logs.length;
-    locker.exec('ALTER TABLE "Session" RENAME TO "Session_offline"');
+    await harness.database.execute('ALTER TABLE "Session" RENAME TO "Session_offline"');
     try {
       const home = await browser.request(`${harness.baseUrl}/`);
-      assert.equal(home.status, 200);
-      assert.doesNotMatch(home.body, /Signed in as/);
+      assert.equal(home.status, 503);
+      assert.match(home.body, /cannot reach its database/);
     } finally {
-      locker.exec('ALTER TABLE "Session_offline" RENAME TO "Session"');
+      await harness.database.execute('ALTER TABLE "Session_offline" RENAME TO "Session"');
     }
-    assert.ok(harness.logs.slice(logged).some((line) => line.includes('session could not be read') && line.includes('"level":"warn"')));
+    const errors = harness.logs.slice(logged).filter((line) => line.includes('"level":"error"'));
+    assert.equal(errors.length, 1, errors.join(''));
+    assert.match(errors[0]!, /"status":503/);
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'signed in again once the store answers');
   });
 

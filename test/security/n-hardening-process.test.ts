@@ -8,11 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import BetterSqlite3 from 'better-sqlite3';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
 import { HTTP_LIMITS } from '../../src/security/request-limits.ts';
+import { createTestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
@@ -91,17 +91,6 @@ async function authorize(browser: HttpBrowser, baseUrl: string, idp: StartedIdp)
   return result.location;
 }
 
-/** Every later write of a session row fails in SQLite itself, as on a full disk or a read-only folder. */
-function failSessionWrites(file: string): () => void {
-  const connection = new BetterSqlite3(file);
-  connection.exec(`CREATE TRIGGER fail_session_update BEFORE UPDATE ON "Session" BEGIN SELECT RAISE(ABORT, 'session writes fail in this test'); END;
-    CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" BEGIN SELECT RAISE(ABORT, 'session writes fail in this test'); END;`);
-  return () => {
-    connection.exec('DROP TRIGGER fail_session_update; DROP TRIGGER fail_session_insert;');
-    connection.close();
-  };
-}
-
 /** Resident memory of a process, in bytes (Linux). */
 function residentBytes(pid: number): number {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((text) => text.startsWith('VmRSS:'));
@@ -137,10 +126,10 @@ describe('N. hardening: a real server process', () => {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }] });
-    const file = path.join(folder, 'app.db');
+    const database = await createTestDatabase();
     const server = await startServerProcess({
       O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin, GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl, PORT: String(port), DATABASE_URL: `file:${file}`,
+      BASE_URL: baseUrl, PORT: String(port), DATABASE_URL: database.url,
       SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     });
     try {
@@ -149,22 +138,22 @@ describe('N. hardening: a real server process', () => {
 
       const declined = new HttpBrowser();
       const callbackUrl = await authorize(declined, baseUrl, idp);
-      let restore = failSessionWrites(file);
+      let restore = await database.failSessionWrites();
       try {
         assert.equal((await declined.request(callbackUrl)).status, 503);
       } finally {
-        restore();
+        await restore();
       }
 
       const browser = new HttpBrowser();
       assert.equal((await browser.request(await authorize(browser, baseUrl, idp))).status, 303);
       const csrf = (await browser.request(`${baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
-      restore = failSessionWrites(file);
+      restore = await database.failSessionWrites();
       try {
         const refreshed = await browser.request(`${baseUrl}/refresh`, { form: { _csrf: csrf } });
         assert.equal(refreshed.status, 503, 'the failed save is on the page, not lost behind a redirect');
       } finally {
-        restore();
+        await restore();
       }
 
       const star = await new Promise<string>((resolve, reject) => {
@@ -178,6 +167,7 @@ describe('N. hardening: a real server process', () => {
       assert.equal((await browser.request(`${baseUrl}/`)).status, 200, 'still answering');
     } finally {
       await server.stop();
+      await database.remove();
     }
     assertOnlyLoggerLines(server.stderr());
     assert.doesNotMatch(server.stderr(), /"level":"error","message":"Something went wrong"/, 'no 500 page');

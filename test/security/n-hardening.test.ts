@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import express from 'express';
 import { createHttpServer } from '../../src/http-server.ts';
 import { createLogger } from '../../src/log.ts';
@@ -36,17 +35,6 @@ function levels(lines: string[]): string[] {
   return lines.join('').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { level: string }).level);
 }
 
-/** Every later write of a session row fails in SQLite itself, as on a full disk or a read-only folder. */
-function failSessionWrites(file: string): () => void {
-  const connection = new BetterSqlite3(file);
-  connection.exec(`CREATE TRIGGER fail_session_update BEFORE UPDATE ON "Session" BEGIN SELECT RAISE(ABORT, 'session writes fail in this test'); END;
-    CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" BEGIN SELECT RAISE(ABORT, 'session writes fail in this test'); END;`);
-  return () => {
-    connection.exec('DROP TRIGGER fail_session_update; DROP TRIGGER fail_session_insert;');
-    connection.close();
-  };
-}
-
 describe('N. hardening from the outside probe', () => {
   let harness: Harness;
   before(async () => { harness = await startHarness(); });
@@ -68,7 +56,7 @@ describe('N. hardening from the outside probe', () => {
     const { browser } = await signIn(harness);
     const home = await browser.request(`${harness.baseUrl}/`);
     const csrf = csrfOf(home.body);
-    const restore = failSessionWrites(harness.database.file);
+    const restore = await harness.database.failSessionWrites();
     try {
       for (const path of ['/refresh', '/graph-check']) {
         const logged = harness.logs.length;
@@ -87,7 +75,7 @@ describe('N. hardening from the outside probe', () => {
       for (let look = 0; look < 100 && !afterResponse.test(harness.logs.slice(logged).join('')); look += 1) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.match(harness.logs.slice(logged).join(''), afterResponse);
     } finally {
-      restore();
+      await restore();
     }
     assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200, 'the server keeps answering');
   });
@@ -95,7 +83,7 @@ describe('N. hardening from the outside probe', () => {
   it('S50: when the session cannot be saved on the callback, then one 503 page, nothing reaches Express\'s own error handler, and the server keeps answering', async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
-    const restore = failSessionWrites(harness.database.file);
+    const restore = await harness.database.failSessionWrites();
     const printed: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => { printed.push(String(chunk)); return write(chunk, ...rest); }) as typeof process.stderr.write;
@@ -107,7 +95,7 @@ describe('N. hardening from the outside probe', () => {
       await assertNothingHappened(harness, browser);
     } finally {
       process.stderr.write = write;
-      restore();
+      await restore();
     }
     assert.deepEqual(printed, [], 'nothing printed outside the logger (Express prints a raw stack)');
     assert.match(harness.logs.join(''), /"level":"error","message":"request failed after its response was sent","path":"\/connect\/get_token","status":503/);

@@ -20,8 +20,14 @@ export interface TestDatabase {
   execute(sql: string): Promise<void>;
   /** Everything the database stores, as text: the SQLite files' bytes, or every PostgreSQL row. */
   dump(): Promise<string>;
+  /** Another connection holds the write lock of every table until the returned function is called; reads go on. */
+  holdWriteLock(): Promise<() => Promise<void>>;
+  /** Every later insert or update of a session row fails in the database itself (as on a full disk) until the returned function is called. */
+  failSessionWrites(): Promise<() => Promise<void>>;
   remove(): Promise<void>;
 }
+
+const SESSION_WRITES_FAIL = 'session writes fail in this test';
 
 let template: Promise<string> | undefined;
 
@@ -52,24 +58,38 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
   const url = `file:${file}`;
   const statements: string[] = [];
   const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs, onStatement: (sql) => statements.push(sql) });
+  const execute = async (sql: string) => {
+    const connection = new BetterSqlite3(file);
+    try {
+      connection.exec(sql);
+    } finally {
+      connection.close();
+    }
+  };
   return {
     kind: 'sqlite',
     url,
     file,
     prisma,
     statements,
-    async execute(sql) {
-      const connection = new BetterSqlite3(file);
-      try {
-        connection.exec(sql);
-      } finally {
-        connection.close();
-      }
-    },
+    execute,
     async dump() {
       await prisma.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
       const files = [file, `${file}-wal`, `${file}-journal`].filter((name) => fs.existsSync(name));
       return Buffer.concat(files.map((name) => fs.readFileSync(name))).toString('latin1');
+    },
+    async holdWriteLock() {
+      const connection = new BetterSqlite3(file);
+      connection.exec('BEGIN IMMEDIATE');
+      return async () => {
+        connection.exec('ROLLBACK');
+        connection.close();
+      };
+    },
+    async failSessionWrites() {
+      await execute(`CREATE TRIGGER fail_session_update BEFORE UPDATE ON "Session" BEGIN SELECT RAISE(ABORT, '${SESSION_WRITES_FAIL}'); END;
+        CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" BEGIN SELECT RAISE(ABORT, '${SESSION_WRITES_FAIL}'); END;`);
+      return () => execute('DROP TRIGGER fail_session_update; DROP TRIGGER fail_session_insert;');
     },
     async remove() {
       await prisma.$disconnect();
@@ -92,19 +112,35 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
       await client.end();
     }
   };
+  const execute = (sql: string) => withClient(async (client) => { await client.query(sql); });
   return {
     kind: 'postgresql',
     url,
     file: '',
     prisma,
     statements,
-    execute: (sql) => withClient(async (client) => { await client.query(sql); }),
+    execute,
     dump: () => withClient(async (client) => {
       const { rows: tables } = await client.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
       const parts: string[] = [];
       for (const table of tables) parts.push(JSON.stringify((await client.query(`SELECT * FROM "${table.name}"`)).rows));
       return parts.join('\n');
     }),
+    async holdWriteLock() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      // EXCLUSIVE conflicts with every INSERT, UPDATE and DELETE but not with SELECT, like SQLite's write lock.
+      await client.query('BEGIN; LOCK TABLE "Session", "User", "TokenSet" IN EXCLUSIVE MODE');
+      return async () => {
+        await client.query('ROLLBACK');
+        await client.end();
+      };
+    },
+    async failSessionWrites() {
+      await execute(`CREATE FUNCTION fail_session_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${SESSION_WRITES_FAIL}'; END $$;
+        CREATE TRIGGER fail_session_write BEFORE INSERT OR UPDATE ON "Session" FOR EACH ROW EXECUTE FUNCTION fail_session_write();`);
+      return () => execute('DROP TRIGGER fail_session_write ON "Session"; DROP FUNCTION fail_session_write();');
+    },
     async remove() {
       await prisma.$disconnect();
       await dropPostgresDatabase(url);
