@@ -1,32 +1,34 @@
 // npm run demo: the app and the bundled local identity provider together, with throw-away secrets. Development only.
+// npm run demo -- --instances N: N app processes on an embedded PostgreSQL behind a round-robin proxy (dev/demo-instances.ts).
 import '../src/load-env.ts';
 import { parseConfig } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startServer } from '../src/start-server.ts';
 import { startIdentityProvider } from '../dev/idp/index.ts';
 import { demoEnvironment, demoIdpPort } from '../dev/demo-settings.ts';
+import { startSeveralInstances } from '../dev/demo-instances.ts';
 
-const parsed = parseConfig(demoEnvironment(process.env));
-if (!parsed.ok) {
-  console.error('The demo cannot start:');
-  for (const problem of parsed.problems) console.error(`  - ${problem}`);
-  process.exit(1);
+/** `--instances N` (1–8, default 1); anything else prints the usage and exits 2. */
+function parseInstances(args: string[]): number {
+  if (args.length === 0) return 1;
+  const [first = '', second] = args;
+  const value = first === '--instances' ? second : first.startsWith('--instances=') ? first.slice('--instances='.length) : undefined;
+  if (value === undefined || !/^[1-8]$/.test(value) || args.length > (first === '--instances' ? 2 : 1)) {
+    console.error('usage: npm run demo [-- --instances N]   (N from 1 to 8; 2 or more run on an embedded PostgreSQL behind a round-robin proxy)');
+    process.exit(2);
+  }
+  return Number(value);
 }
-const { config } = parsed;
 
-try {
+/** The app in this process on the demo's SQLite file, and the provider; returns how to stop both. */
+async function startOneInstance(config: Config): Promise<() => Promise<unknown>> {
   const idp = await startIdentityProvider({
     port: demoIdpPort(process.env),
     host: '127.0.0.1',
     clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
   });
   const server = await startServer(config, createLogger());
-  const stop = () => {
-    console.log('Stopping the app and the local identity provider…');
-    Promise.all([server.close(), idp.close()]).then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const account = idp.accounts[0]!;
   console.log('');
   console.log(`  o365-signin demo is running: open ${config.baseUrl}/`);
@@ -36,6 +38,29 @@ try {
   console.log('  A token for scripts, while the demo runs: npm run -s token -- --demo');
   console.log('  Press Ctrl-C to stop both.');
   console.log('');
+  return () => Promise.all([server.close(), idp.close()]);
+}
+
+const instances = parseInstances(process.argv.slice(2));
+const environment = demoEnvironment(process.env);
+const parsed = parseConfig(environment);
+if (!parsed.ok) {
+  console.error('The demo cannot start:');
+  for (const problem of parsed.problems) console.error(`  - ${problem}`);
+  process.exit(1);
+}
+const { config } = parsed;
+
+try {
+  const stopAll = instances === 1
+    ? await startOneInstance(config)
+    : await startSeveralInstances(config, environment, demoIdpPort(process.env), instances);
+  const stop = () => {
+    console.log(instances === 1 ? 'Stopping the app and the local identity provider…' : 'Stopping the proxy, the instances, the local identity provider and PostgreSQL…');
+    stopAll().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 } catch (error) {
   const message = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
     ? `a port is already in use (${(error as Error).message}); set PORT and BASE_URL, or DEMO_IDP_PORT, to free ones`

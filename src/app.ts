@@ -8,6 +8,8 @@ import type { Database } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './security/request-limits.ts';
+import { DatabaseRateLimitStore } from './security/rate-limit-store.ts';
+import { isPostgresUrl } from './database-url.ts';
 import { createConnectRoute } from './auth/connect-route.ts';
 import { createCallbackRoute } from './auth/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
@@ -37,7 +39,7 @@ export interface App {
   handler: express.Express;
   discovery: Discovery;
   tokenService: TokenService;
-  /** Stops background timers (the session purge). */
+  /** Stops background timers (the purges of expired sessions and rate-limit counters). */
   close(): void;
 }
 
@@ -47,6 +49,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   const { discovery, verifier, tokenStore, tokenService } = createTokenServices(config, database, logger, { now, discovery: dependencies.discovery });
   const sessions = createSessionMiddleware(config, database, logger, now);
   const cookieName = sessionCookieName(config);
+  // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.
+  const rateLimitStore = isPostgresUrl(config.databaseUrl) ? new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now }) : undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -55,6 +59,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
   app.set('view cache', true);
   app.set('query parser', 'simple');
+  // Every page's footer names the instance that served it (several may run behind one URL).
+  app.locals.instanceName = config.instanceName;
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
   app.use(helmet({
@@ -78,7 +84,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(rejectNonPathTargets);
   app.get('/healthz', healthz);
   app.get('/readyz', createReadyz(database, discovery));
-  app.use('/connect', createSignInRateLimit(config, logger));
+  app.use('/connect', createSignInRateLimit(config, logger, rateLimitStore));
   app.use(servePublicFiles(path.join(projectRoot, 'public')));
   app.use(sessions.middleware);
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
@@ -102,5 +108,5 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(notFound);
   app.use(createErrorHandler(config, logger));
 
-  return { handler: app, discovery, tokenService, close: () => sessions.store.close() };
+  return { handler: app, discovery, tokenService, close: () => { sessions.store.close(); rateLimitStore?.shutdown(); } };
 }

@@ -26,6 +26,8 @@ export interface Config extends SecuritySettings {
   readonly sessionIdleMinutes: number;
   readonly sessionMaxHours: number;
   readonly production: boolean;
+  /** The label in every page's footer: INSTANCE_NAME, or a random id per process; never a host name or address. */
+  readonly instanceName: string;
 }
 
 export type ConfigResult =
@@ -35,6 +37,7 @@ export type ConfigResult =
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const TENANT_ALIASES = new Set(['common', 'organizations', 'consumers']);
+const INSTANCE_NAME = /^[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]{0,30}[A-Za-z0-9._-])?$/;
 const ENTRA_APP = 'Microsoft Entra admin center › App registrations';
 
 /** True when people open the app over https: Secure and __Host- cookies, HSTS. */
@@ -134,6 +137,10 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const sessionMaxHours = parseInteger(read('SESSION_MAX_HOURS') ?? '12', 'SESSION_MAX_HOURS', 1, 24 * 30, problems,
     'use hours between 1 and 720 (default 12)');
   const security = parseSecuritySettings(read, problems, warnings, baseUrl);
+  const instanceName = read('INSTANCE_NAME') ?? crypto.randomBytes(3).toString('hex');
+  if (!INSTANCE_NAME.test(instanceName)) {
+    problems.push(`INSTANCE_NAME "${instanceName.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}" is not valid: use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id.`);
+  }
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -158,6 +165,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       sessionIdleMinutes: sessionIdleMinutes!,
       sessionMaxHours: sessionMaxHours!,
       production,
+      instanceName,
       ...security,
     }),
   };

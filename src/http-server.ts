@@ -45,7 +45,7 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
     }
     const status = clientErrorStatus(error, limits.maxHeaderBytes);
     logger.warn('request refused before the app', { status, reason: error.code });
-    void answerRefused(socket, status);
+    void answerRefused(socket, status, (app() as { locals?: { instanceName?: unknown } } | undefined)?.locals?.instanceName);
   });
 
   let dropped = 0;
@@ -86,11 +86,11 @@ function clientErrorStatus(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
 }
 
 /** The app's own error page, written straight to the socket: the request never became one Express could answer. */
-async function answerRefused(socket: Duplex, status: 400 | 408 | 414 | 431): Promise<void> {
+async function answerRefused(socket: Duplex, status: 400 | 408 | 414 | 431, instanceName: unknown): Promise<void> {
   const page = refusedRequest(status);
   let body: string;
   try {
-    body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString() }, { cache: true });
+    body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString(), instanceName }, { cache: true });
   } catch {
     body = `${page.title}. ${page.message}\n`;
   }

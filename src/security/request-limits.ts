@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import type { Store } from 'express-rate-limit';
 import type { Config } from '../config.ts';
 import { SignInError } from '../errors.ts';
 import { errorSummary } from '../log.ts';
@@ -53,11 +54,16 @@ export const rejectNonPathTargets: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** At most `signInRateLimit` requests per minute per client address to /connect and its callback; then a 429 page. */
-export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>, logger: Logger): RequestHandler {
+/**
+ * At most `signInRateLimit` requests per minute per client address to /connect and its callback; then a 429 page.
+ * The hits are counted in `store` (the database, so all instances share one count) or, without one, in this process's
+ * memory; a store that fails gives the 503 page.
+ */
+export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>, logger: Logger, store?: Store): RequestHandler {
   return rateLimit({
     windowMs: RATE_LIMIT_WINDOW_MS,
     limit: config.signInRateLimit,
+    store,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     // Any client can send X-Forwarded-For or Forwarded; without TRUST_PROXY they are ignored on purpose, not a misconfiguration.

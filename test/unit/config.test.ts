@@ -97,4 +97,23 @@ describe('configuration', () => {
     assert.equal(result.config.sessionSecret, 'x'.repeat(40));
     assert.deepEqual(result.warnings, []);
   });
+
+  it('when INSTANCE_NAME is set, then it labels the pages; when it is not, then each parse picks a random six-hex-digit id', () => {
+    const named = parseConfig({ ...valid, INSTANCE_NAME: 'web-1' });
+    assert.ok(named.ok);
+    assert.equal(named.config.instanceName, 'web-1');
+    const first = parseConfig(valid);
+    const second = parseConfig(valid);
+    assert.ok(first.ok && second.ok);
+    assert.match(first.config.instanceName, /^[0-9a-f]{6}$/);
+    assert.notEqual(first.config.instanceName, second.config.instanceName);
+  });
+
+  it('when INSTANCE_NAME is too long or not plain printable text, then one line says what it may contain', () => {
+    for (const name of ['x'.repeat(33), '<b>web</b>', 'web\u0007one', 'web\nbreak', 'web é', 'web/1']) {
+      const problems = problemsOf({ ...valid, INSTANCE_NAME: name });
+      assert.equal(problems.length, 1, name);
+      assert.match(problems[0]!, /^INSTANCE_NAME "[\x20-\x7e]*" is not valid: use up to 32 letters/);
+    }
+  });
 });

@@ -1,0 +1,106 @@
+// Development only: `npm run demo -- --instances N`: N app processes on one throw-away PostgreSQL, behind the
+// round-robin proxy on PORT, so a sign-in visibly crosses instances (each page's footer names the one that served it).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../src/config.ts';
+import { startPostgresServer } from '../test/support/postgres.ts';
+import { startIdentityProvider } from './idp/index.ts';
+import { startRoundRobinProxy } from './round-robin-proxy.ts';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SERVER = path.join(projectRoot, 'src', 'server.ts');
+const TSX_LOADER = import.meta.resolve('tsx');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts one `npm start` process (the TypeScript sources, like the demo) and resolves once it listens. */
+function startInstance(name: string, port: number, env: Record<string, string | undefined>): { child: ChildProcess; running: Promise<void> } {
+  // Its own process group: Ctrl-C reaches the demo, which stops each instance with SIGTERM.
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
+    cwd: projectRoot,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_NAME: name },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const running = new Promise<void>((resolve, reject) => {
+    const relay = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of chunk.toString().split('\n').filter(Boolean)) process.stdout.write(`  [${name}] ${line}\n`);
+      if (output.includes('is running')) resolve();
+    };
+    child.stdout!.on('data', relay);
+    child.stderr!.on('data', relay);
+    child.once('close', (code) => reject(new Error(`${name} stopped (exit code ${code}) before it was running`)));
+  });
+  return { child, running };
+}
+
+/**
+ * The demo with `count` instances: an embedded PostgreSQL in a temporary folder (removed when the demo stops, so
+ * each run starts empty and the instances migrate it at the same moment), the local provider, the instances on
+ * free loopback ports and the proxy on PORT. Resolves with a stop function once everything serves.
+ */
+export async function startSeveralInstances(config: Config, env: Record<string, string | undefined>, idpPort: number, count: number): Promise<() => Promise<void>> {
+  const postgres = await startPostgresServer();
+  const children: ChildProcess[] = [];
+  const stopChildren = () => Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('close', () => resolve());
+    child.kill('SIGTERM');
+  })));
+  process.once('exit', () => { for (const child of children) child.kill('SIGKILL'); });
+  try {
+    const databaseUrl = await postgres.createDatabase();
+    const idp = await startIdentityProvider({
+      port: idpPort,
+      host: '127.0.0.1',
+      clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
+    });
+    const names = Array.from({ length: count }, (_, index) => `instance-${index + 1}`);
+    const ports = await Promise.all(names.map(() => freePort()));
+    // The proxy is the only client of the instances: they read the browser's address from X-Forwarded-For.
+    const instanceEnv = { ...env, DATABASE_URL: databaseUrl, TRUST_PROXY: 'loopback' };
+    const started = names.map((name, index) => startInstance(name, ports[index]!, instanceEnv));
+    children.push(...started.map((instance) => instance.child));
+    await Promise.all(started.map((instance) => instance.running));
+    const proxy = await startRoundRobinProxy({
+      upstreams: ports.map((port) => `http://127.0.0.1:${port}`),
+      port: config.port,
+      host: config.host,
+      onUpstreamDown: (upstream, reason) => console.log(`  [proxy] ${upstream} did not answer (${reason}); trying the next instance`),
+    });
+    const account = idp.accounts[0]!;
+    console.log('');
+    console.log(`  o365-signin demo with ${count} instances is running: open ${config.baseUrl}/`);
+    console.log(`  Round-robin proxy (not sticky) on ${proxy.url} → ${names.map((name, index) => `${name} on port ${ports[index]}`).join(', ')}`);
+    console.log(`  PostgreSQL (embedded, in a temporary folder removed when the demo stops): ${databaseUrl}`);
+    console.log(`  Local identity provider (development only): ${idp.origin}`);
+    console.log(`  Test account: ${account.username}   password: ${account.password}`);
+    console.log(`  A token for scripts, while the demo runs: DEMO_DATABASE_URL='${databaseUrl}' npm run -s token -- --demo`);
+    console.log('  Every page\'s footer names the instance that served it. Press Ctrl-C to stop everything.');
+    console.log('');
+    return async () => {
+      await proxy.close();
+      await stopChildren();
+      await idp.close();
+      await postgres.close();
+    };
+  } catch (error) {
+    await stopChildren();
+    await postgres.close();
+    throw error;
+  }
+}
