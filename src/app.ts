@@ -87,15 +87,16 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use('/connect', createSignInRateLimit(config, logger, rateLimitStore));
   app.use(servePublicFiles(path.join(projectRoot, 'public')));
   app.use(sessions.middleware);
-  app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
 
+  // Only the forms read a body; a GET never parses one.
+  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
   app.get('/', createHomeRoute(config, tokenStore, tokenService));
   app.get('/connect', createConnectRoute(config, discovery, now));
   app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now }));
-  app.post('/refresh', createRefreshRoute(tokenService));
-  app.post('/graph-check', createGraphCheckRoute(config, tokenService));
-  app.post('/logout', createLogoutRoute(config, discovery, tokenStore, cookieName));
-  app.post('/forget', createForgetRoute(config, tokenStore, cookieName));
+  app.post('/refresh', form, createRefreshRoute(tokenService));
+  app.post('/graph-check', form, createGraphCheckRoute(config, tokenService));
+  app.post('/logout', form, createLogoutRoute(config, discovery, tokenStore, cookieName));
+  app.post('/forget', form, createForgetRoute(config, tokenStore, cookieName));
   const routes = [['/', 'GET, HEAD'], ['/connect', 'GET, HEAD'], ['/connect/get_token', 'GET, HEAD'],
     ['/refresh', 'POST'], ['/graph-check', 'POST'], ['/logout', 'POST'], ['/forget', 'POST']] as const;
   for (const [route, allowed] of routes) {

@@ -40,3 +40,20 @@ function rank(name: string): number {
   const index = FIRST.indexOf(name);
   return index === -1 ? FIRST.length : index;
 }
+
+/**
+ * viewToken with a small memory of the last `limit` tokens it decoded: a signed-in page shows the same two tokens on
+ * every load until they are refreshed, so they are decoded once. The views are never changed by their readers.
+ */
+export function createTokenViewer(limit = 64): (token: string) => TokenView {
+  const views = new Map<string, TokenView>();
+  return (token) => {
+    let view = views.get(token);
+    if (view === undefined) {
+      view = viewToken(token);
+      if (views.size >= limit) views.delete(views.keys().next().value!);
+      views.set(token, view);
+    }
+    return view;
+  };
+}

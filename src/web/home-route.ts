@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { regenerateSession } from '../sessions/session-helpers.ts';
-import { viewToken } from '../tokens/jwt-view.ts';
+import { createTokenViewer } from '../tokens/jwt-view.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
 import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
@@ -13,6 +13,7 @@ import { takeNotice } from './notices.ts';
  * refreshed first when it has expired or expires within five minutes.
  */
 export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenService: TokenService): RequestHandler {
+  const viewTokenOnce = createTokenViewer();
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
@@ -44,8 +45,8 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
       needsSignIn: tokens === undefined || tokens.needsSignIn || refreshProblem?.code === 'needs_sign_in',
       refreshProblem: refreshProblem?.code === 'unavailable' ? refreshProblem : undefined,
       expired: tokens !== undefined && tokens.expiresAt.getTime() <= Date.now(),
-      accessTokenView: tokens === undefined ? undefined : viewToken(tokens.accessToken),
-      idTokenView: tokens === undefined ? undefined : viewToken(tokens.idToken),
+      accessTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.accessToken),
+      idTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.idToken),
       graphMeUrl: `${config.graphBaseUrl}/v1.0/me`,
       csrfToken: csrfTokenFor(req),
     });

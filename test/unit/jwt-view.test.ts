@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { viewToken } from '../../src/tokens/jwt-view.ts';
+import { createTokenViewer, viewToken } from '../../src/tokens/jwt-view.ts';
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -20,5 +20,22 @@ describe('the decoded token view', () => {
     assert.deepEqual(viewToken('EwBwA8l6BAAURSN/FHlDW5xN74t6GzbtsBBeBUYAAZyHs5bqoJO2eQzZ'), { kind: 'opaque' });
     assert.deepEqual(viewToken('a.b.c'), { kind: 'opaque' });
     assert.deepEqual(viewToken(`${encode({ alg: 'none' })}.${encode([1, 2])}.`), { kind: 'opaque' });
+  });
+});
+
+describe('the token viewer of the home page', () => {
+  const jwtOf = (claims: object) => `${encode({ alg: 'RS256' })}.${encode(claims)}.sig`;
+
+  it('when the same token is shown again, then it is not decoded again; when more tokens than its limit pass, then the oldest is decoded anew', () => {
+    const viewTokenOnce = createTokenViewer(2);
+    const first = jwtOf({ oid: 'a' });
+    const view = viewTokenOnce(first);
+    assert.deepEqual(view, viewToken(first));
+    assert.equal(viewTokenOnce(first), view, 'the same view object: decoded once');
+    viewTokenOnce(jwtOf({ oid: 'b' }));
+    viewTokenOnce(jwtOf({ oid: 'c' }));
+    const again = viewTokenOnce(first);
+    assert.notEqual(again, view, 'evicted after two newer tokens');
+    assert.deepEqual(again, view);
   });
 });
