@@ -47,7 +47,8 @@ export interface App {
 export function createApp(config: Config, dependencies: AppDependencies): App {
   const { database, logger, now = Date.now } = dependencies;
   const { discovery, verifier, tokenStore, tokenService } = createTokenServices(config, database, logger, { now, discovery: dependencies.discovery });
-  const sessions = createSessionMiddleware(config, database, logger, now);
+  // The session row is read with the signed-in user's tokens in one query: the home page needs no second read.
+  const sessions = createSessionMiddleware(config, database, logger, now, (sid) => tokenStore.readSessionWithSignIn(sid));
   const cookieName = sessionCookieName(config);
   // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.
   const rateLimitStore = isPostgresUrl(config.databaseUrl) ? new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now }) : undefined;

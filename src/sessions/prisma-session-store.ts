@@ -4,6 +4,8 @@ import type { Database } from '../db.ts';
 import { retryWhenBusy } from '../database-retry.ts';
 import { queryRows, runStatement, sql } from '../direct-sql.ts';
 import type { Logger } from '../log.ts';
+import type { PreloadedSignIn, StoredSession } from '../tokens/token-store.ts';
+import { rememberPreloadedSignIn } from './preloaded-sign-in.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
@@ -27,9 +29,14 @@ export class PrismaSessionStore extends session.Store {
   readonly #loaded = new WeakSet<object>();
   /** What was last written for a session object, so express-session's second save after a new id writes nothing. */
   readonly #written = new WeakMap<object, string>();
+  /** Reads a row with its user's sign-in in one query (the token store); without it, the row alone. */
+  readonly #readSession: ((sid: string) => Promise<StoredSession | undefined>) | undefined;
+  /** The sign-in read with a session's row, until createSession hands it to the request. */
+  readonly #preloaded = new WeakMap<object, PreloadedSignIn>();
 
-  constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number }) {
+  constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number; readSession?: (sid: string) => Promise<StoredSession | undefined> }) {
     super();
+    this.#readSession = options.readSession;
     this.#database = database;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
@@ -58,7 +65,7 @@ export class PrismaSessionStore extends session.Store {
   async takeOver(sid: string): Promise<boolean> {
     const now = new Date(this.#now());
     const count = await retryWhenBusy(() => runStatement(this.#database,
-      sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA} WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`));
+      sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`));
     return count === 1;
   }
 
@@ -74,6 +81,8 @@ export class PrismaSessionStore extends session.Store {
   override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): session.Session & SessionData {
     const created = super.createSession(req, data);
     this.#loaded.add(created);
+    const preloaded = this.#preloaded.get(data);
+    if (preloaded !== undefined) rememberPreloadedSignIn(req, preloaded);
     return created;
   }
 
@@ -83,17 +92,20 @@ export class PrismaSessionStore extends session.Store {
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    this.#settle(retryWhenBusy(() => runStatement(this.#database, sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA} WHERE "id" = ${sid}`)).then(() => undefined), callback);
+    this.#settle(retryWhenBusy(() => runStatement(this.#database, sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid}`)).then(() => undefined), callback);
   }
 
   async #read(sid: string): Promise<SessionData | null> {
     // A query that fails (database down) propagates: the error handler answers with the 503 page.
-    const [row] = await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`);
+    const row = this.#readSession !== undefined ? await this.#readSession(sid)
+      : (await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`))[0];
     if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now()) return null;
     if (typeof row.data !== 'string') return null;
     try {
       const data: unknown = JSON.parse(row.data);
       if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
+      const signIn = (row as Partial<StoredSession>).signIn;
+      if (signIn !== undefined) this.#preloaded.set(data, signIn);
       return data as SessionData;
     } catch (error) {
       this.#logger.warn('stored session is malformed; treated as signed out', { reason: (error as Error).message.slice(0, 100) });
@@ -107,12 +119,13 @@ export class PrismaSessionStore extends session.Store {
     if (this.#written.get(data) === written) return;
     const expiresAt = this.#expiryOf(data);
     const json = JSON.stringify(data);
+    const userId = typeof data.userId === 'string' ? data.userId : null;
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
     const update = async () => (await runStatement(this.#database,
-      sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt} WHERE "id" = ${sid} AND "destroyed" = ${false}`)) === 1;
+      sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt}, "userId" = ${userId} WHERE "id" = ${sid} AND "destroyed" = ${false}`)) === 1;
     // ON CONFLICT DO NOTHING: an existing row (live or destroyed) is left alone on SQLite and PostgreSQL alike.
     const insert = async () => (await runStatement(this.#database,
-      sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed") VALUES (${sid}, ${json}, ${expiresAt}, ${false}) ON CONFLICT ("id") DO NOTHING`)) === 1;
+      sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId") VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`)) === 1;
     const loaded = this.#loaded.has(data);
     // When neither works, the row exists but is destroyed: the write is dropped.
     await retryWhenBusy(async () => (loaded ? (await update()) || (await insert()) : (await insert()) || (await update())));

@@ -5,6 +5,7 @@ import { servesHttps } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../db.ts';
 import { PrismaSessionStore } from './prisma-session-store.ts';
+import type { StoredSession } from '../tokens/token-store.ts';
 import { regenerateSession } from './session-helpers.ts';
 import { readCookie } from './cookies.ts';
 
@@ -21,10 +22,11 @@ export const SESSION_TOUCH_AFTER_MS = 60 * 1000;
  * (Strict would drop the cookie on the way back from Microsoft), Secure on https,
  * an idle timeout that slides in steps of SESSION_TOUCH_AFTER_MS and an exact absolute lifetime.
  */
-export function createSessionMiddleware(config: Config, database: Database, logger: Logger, now: () => number = Date.now): { middleware: RequestHandler[]; store: PrismaSessionStore } {
+export function createSessionMiddleware(config: Config, database: Database, logger: Logger, now: () => number = Date.now,
+  readSession?: (sid: string) => Promise<StoredSession | undefined>): { middleware: RequestHandler[]; store: PrismaSessionStore } {
   const idleMs = config.sessionIdleMinutes * 60 * 1000;
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
-  const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now });
+  const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now, readSession });
   const https = servesHttps(config);
   const cookieName = sessionCookieName(config);
 

@@ -6,7 +6,7 @@ import type { RefreshResponse } from '../auth/oauth-client.ts';
 import { SignInError } from '../errors.ts';
 import type { ProviderDetails } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { StoredTokens, StoredUser, TokenStore } from './token-store.ts';
+import type { PreloadedSignIn, StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
 
 /** Refresh when the access token expires within this long. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
@@ -43,7 +43,7 @@ export interface TokenService {
    * refused the refresh token, a call without `force` still gets the access token until it expires,
    * with `tokens.needsSignIn` set; after that it throws `needs_sign_in`.
    */
-  getFreshTokens(userId: string, options?: { force?: boolean }): Promise<FreshSignIn>;
+  getFreshTokens(userId: string, options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined }): Promise<FreshSignIn>;
 }
 
 /** True when the access token has expired or expires within the margin. */
@@ -57,11 +57,11 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
   // Long enough for discovery and the token request, each bounded by the HTTP timeout.
   const leaseMs = 2 * config.httpTimeoutMs + 5000;
 
-  const loadTokens = async (userId: string): Promise<{ user: StoredUser; tokens: StoredTokens }> => {
-    const signIn = await tokenStore.loadSignIn(userId);
+  const usableTokens = (signIn: StoredSignIn | undefined): { user: StoredUser; tokens: StoredTokens } => {
     if (signIn?.tokens === undefined) throw new TokenRefreshError('no_tokens', 'No token is stored for this user: sign in first.');
     return { user: signIn.user, tokens: signIn.tokens };
   };
+  const loadTokens = async (userId: string) => usableTokens(await tokenStore.loadSignIn(userId));
 
   /** Redeems the refresh token while holding the lease; every path gives the lease back. */
   const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date): Promise<FreshSignIn> => {
@@ -117,14 +117,18 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       throw new TokenRefreshError('needs_sign_in', 'There is no refresh token (the offline_access scope was not granted): sign in again for a new access token.');
     }
     const deadline = Date.now() + leaseMs;
+    let seen = tokens;
     for (;;) {
-      const lease = await tokenStore.acquireRefreshLease(user.id, new Date(Date.now() + leaseMs), new Date());
-      if (lease !== undefined) return redeem(user, tokens, refreshToken, lease);
+      const lease = await tokenStore.acquireRefreshLease(user.id, new Date(Date.now() + leaseMs), new Date(), seen.updatedAt);
+      if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease);
       if (Date.now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
-      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
+      // Another process refreshed since this one read the tokens: use its result.
       if (current.tokens.accessToken !== tokens.accessToken) return { ...current, refreshed: false };
+      // Same tokens (a lease was taken, or given back without a refresh): wait, then try with what is stored now.
+      if (current.tokens.updatedAt.getTime() === seen.updatedAt.getTime()) await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+      seen = current.tokens;
     }
   };
 
@@ -138,7 +142,7 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
     async getFreshTokens(userId, options = {}) {
       const inFlight = refreshing.get(userId);
       if (inFlight !== undefined) return inFlight;
-      const { user, tokens } = await loadTokens(userId);
+      const { user, tokens } = options.preloaded !== undefined ? usableTokens(options.preloaded.signIn) : await loadTokens(userId);
       if (tokens.needsSignIn) return orStillValid(options, user, tokens)(refusedBefore());
       if (!options.force && !needsRefresh(tokens, Date.now())) return { user, tokens, refreshed: false };
       // Another caller may have started while this one read the database.

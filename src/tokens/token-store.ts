@@ -37,14 +37,30 @@ export interface StoredSignIn {
   readonly tokens: StoredTokens | undefined;
 }
 
+/** A session row read with what the signed-in page needs: `signIn` is set when the row names a user. */
+export interface StoredSession {
+  readonly data: unknown;
+  readonly expiresAt: unknown;
+  readonly destroyed: unknown;
+  readonly signIn: PreloadedSignIn | undefined;
+}
+
+/** A user's sign-in read with their session: `signIn` is undefined when the user is gone (forgotten). */
+export interface PreloadedSignIn {
+  readonly userId: string;
+  readonly signIn: StoredSignIn | undefined;
+}
+
 export interface TokenStore {
   /** Upserts the user by (tenantId, objectId) and replaces their token set, in one transaction. Returns the user id. */
   saveSignIn(identity: VerifiedIdentity, tokens: TokenResponse, now: Date): Promise<string>;
   /**
-   * Takes the user's refresh lease until `until` when nobody holds a live one (across processes sharing the database).
-   * Returns the lease to pass to the writes below, or undefined when another refresh is under way.
+   * Takes the user's refresh lease until `until` when nobody holds a live one (across processes sharing the database)
+   * and the token set is still the one the caller read (its `updatedAt`): a refresh that another process finished in
+   * between must not be followed by a second one with the spent refresh token.
+   * Returns the lease to pass to the writes below, or undefined when another refresh is under way or happened.
    */
-  acquireRefreshLease(userId: string, until: Date, now: Date): Promise<Date | undefined>;
+  acquireRefreshLease(userId: string, until: Date, now: Date, seenUpdatedAt: Date): Promise<Date | undefined>;
   /** Gives the lease back without writing tokens (the refresh failed for a passing reason). */
   releaseRefreshLease(userId: string, lease: Date): Promise<void>;
   /**
@@ -56,6 +72,8 @@ export interface TokenStore {
   markNeedsSignIn(userId: string, lease: Date): Promise<void>;
   /** Reads a user and their tokens back from the database. */
   loadSignIn(userId: string): Promise<StoredSignIn | undefined>;
+  /** Reads a session row together with its user's sign-in (as loadSignIn would give it), in one query. */
+  readSessionWithSignIn(sid: string): Promise<StoredSession | undefined>;
   /** Every stored user, oldest first. */
   listUsers(): Promise<StoredUser[]>;
   /** Deletes the user and, with them, their tokens, leaving nothing recoverable in the database files. */
@@ -88,6 +106,29 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     idToken: cipher.seal(tokens.idToken, contextOf(user, 'idToken')),
   });
 
+  const signInFromRow = (row: SqlRow): StoredSignIn => {
+    const user: StoredUser = { id: text(row, 'id'), tenantId: text(row, 'tenantId'), objectId: text(row, 'objectId'), displayName: text(row, 'displayName'), username: text(row, 'username') };
+    if (row.accessToken === null) return { user, tokens: undefined };
+    try {
+      return {
+        user,
+        tokens: {
+          accessToken: cipher.open(text(row, 'accessToken'), contextOf(user, 'accessToken')),
+          refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), contextOf(user, 'refreshToken')),
+          idToken: cipher.open(text(row, 'idToken'), contextOf(user, 'idToken')),
+          tokenType: text(row, 'tokenType'),
+          scopes: text(row, 'scopes').split(' ').filter(Boolean),
+          expiresAt: date(row, 'expiresAt'),
+          needsSignIn: row.needsSignIn === true,
+          updatedAt: date(row, 'updatedAt'),
+        },
+      };
+    } catch (error) {
+      if (error instanceof TokenDecryptError) return { user, tokens: undefined };
+      throw error;
+    }
+  };
+
   return {
     async saveSignIn(identity, tokens, now) {
       const tokenFields = {
@@ -117,9 +158,9 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       }));
     },
 
-    async acquireRefreshLease(userId, until, now) {
+    async acquireRefreshLease(userId, until, now, seenUpdatedAt) {
       const { count } = await retryWhenBusy(() => database.tokenSet.updateMany({
-        where: { userId, needsSignIn: false, OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lte: now } }] },
+        where: { userId, needsSignIn: false, updatedAt: seenUpdatedAt, OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lte: now } }] },
         data: { refreshLeaseUntil: until },
       }));
       return count === 1 ? until : undefined;
@@ -152,31 +193,27 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async loadSignIn(userId) {
-      // One query for the user and their token set: the signed-in page's only read besides the session.
+      // One query for the user and their token set.
       const [row] = await queryRows(database, sql`SELECT u."id", u."tenantId", u."objectId", u."displayName", u."username",
           t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
         FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE u."id" = ${userId}`);
+      return row === undefined ? undefined : signInFromRow(row);
+    },
+
+    async readSessionWithSignIn(sid) {
+      // The signed-in page's only read: the session row with its user and their token set.
+      const [row] = await queryRows(database, sql`SELECT s."data", s."expiresAt" AS "sessionExpiresAt", s."destroyed", s."userId" AS "sessionUserId",
+          u."id", u."tenantId", u."objectId", u."displayName", u."username",
+          t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
+        FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId" LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE s."id" = ${sid}`);
       if (row === undefined) return undefined;
-      const user: StoredUser = { id: text(row, 'id'), tenantId: text(row, 'tenantId'), objectId: text(row, 'objectId'), displayName: text(row, 'displayName'), username: text(row, 'username') };
-      if (row.accessToken === null) return { user, tokens: undefined };
-      try {
-        return {
-          user,
-          tokens: {
-            accessToken: cipher.open(text(row, 'accessToken'), contextOf(user, 'accessToken')),
-            refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), contextOf(user, 'refreshToken')),
-            idToken: cipher.open(text(row, 'idToken'), contextOf(user, 'idToken')),
-            tokenType: text(row, 'tokenType'),
-            scopes: text(row, 'scopes').split(' ').filter(Boolean),
-            expiresAt: date(row, 'expiresAt'),
-            needsSignIn: row.needsSignIn === true,
-            updatedAt: date(row, 'updatedAt'),
-          },
-        };
-      } catch (error) {
-        if (error instanceof TokenDecryptError) return { user, tokens: undefined };
-        throw error;
-      }
+      const userId = typeof row.sessionUserId === 'string' ? row.sessionUserId : undefined;
+      return {
+        data: row.data,
+        expiresAt: row.sessionExpiresAt,
+        destroyed: row.destroyed,
+        signIn: userId === undefined ? undefined : { userId, signIn: row.id === null ? undefined : signInFromRow(row) },
+      };
     },
 
     listUsers() {

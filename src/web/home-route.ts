@@ -5,6 +5,7 @@ import { createTokenViewer } from '../tokens/jwt-view.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
 import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
+import { takePreloadedSignIn } from '../sessions/preloaded-sign-in.ts';
 import { csrfTokenFor } from './csrf.ts';
 import { takeNotice } from './notices.ts';
 
@@ -21,13 +22,15 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
     let signIn: StoredSignIn | undefined;
     let refreshProblem: TokenRefreshError | undefined;
     if (userId !== undefined) {
+      // Read with the session row (one query for both), unless the session was saved by an older version.
+      const preloaded = takePreloadedSignIn(req, userId);
       try {
-        signIn = await tokenService.getFreshTokens(userId);
+        signIn = await tokenService.getFreshTokens(userId, { preloaded });
       } catch (error) {
         if (!(error instanceof TokenRefreshError)) throw error;
         // No usable tokens, or they cannot be refreshed now: show what the database holds and say why.
         refreshProblem = error;
-        signIn = await tokenStore.loadSignIn(userId);
+        signIn = preloaded !== undefined && refreshProblem.code === 'no_tokens' ? preloaded.signIn : await tokenStore.loadSignIn(userId);
       }
     }
     if (userId === undefined || signIn === undefined) {

@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createTokenServices } from '../../src/tokens/token-services.ts';
+import { createTokenService } from '../../src/tokens/token-service.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
@@ -77,6 +78,31 @@ describe('H. refresh', () => {
       assert.equal([here.refreshed, there.refreshed].filter(Boolean).length, 1, 'one redeemed, the other waited for its result');
       assert.equal((await readStoredTokens(harness)).accessToken, here.tokens.accessToken);
       assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).refreshLeaseUntil, null, 'the lease is given back');
+    } finally {
+      await otherProcessDatabase.$disconnect();
+    }
+  });
+
+  it('S36: when another process finished a refresh between this one reading the tokens and taking the lease, then this one uses its result and never redeems the spent refresh token', async () => {
+    const userId = await signedInUserId();
+    const otherProcessDatabase = openDatabase(harness.database.url);
+    try {
+      const other = createTokenServices(harness.config, otherProcessDatabase, silentLogger);
+      const staleRead = await other.tokenStore.loadSignIn(userId);
+      // The other process read the tokens just before this refresh; it sees that stale read once.
+      let served = false;
+      const lateStore = { ...other.tokenStore, loadSignIn: async (id: string) => {
+        if (!served) { served = true; return staleRead; }
+        return other.tokenStore.loadSignIn(id);
+      } };
+      const late = createTokenService({ config: harness.config, discovery: other.discovery, verifier: other.verifier, tokenStore: lateStore, logger: silentLogger });
+      const refreshed = await harness.app.tokenService.getFreshTokens(userId, { force: true });
+      const count = harness.idp.tokenRequestCount();
+      const result = await late.getFreshTokens(userId, { force: true });
+      assert.equal(harness.idp.tokenRequestCount(), count, 'no second redemption');
+      assert.equal(result.refreshed, false);
+      assert.equal(result.tokens.accessToken, refreshed.tokens.accessToken);
+      assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).refreshLeaseUntil, null);
     } finally {
       await otherProcessDatabase.$disconnect();
     }
