@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { PrismaClient } from './generated/prisma/client.ts';
 import type { Database } from './db.ts';
 import { sqliteFilePath } from './database-url.ts';
@@ -36,6 +37,7 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
+    reusePreparedStatements((adapter as unknown as { client: BetterSqlite3.Database }).client);
     const client = this.client;
     if (client !== undefined) {
       const { dispose } = adapter;
@@ -91,4 +93,40 @@ export async function compactDatabase(database: Database): Promise<void> {
   if (!sqliteClients.has(database)) return;
   await database.$executeRawUnsafe('VACUUM');
   await checkpointDeletedData(database);
+}
+
+/** How many compiled statements a connection keeps: the app runs a few dozen distinct SQL texts. */
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * Compiles each SQL text once per connection. Prisma's adapter calls `prepare(sql).bind(args)` for every query, and
+ * compiling the statement is a large part of a query's cost here; a bound better-sqlite3 statement cannot be bound
+ * again, so each call gets a small view of the cached statement that passes its arguments to every run instead.
+ */
+function reusePreparedStatements(connection: BetterSqlite3.Database): void {
+  const compile = connection.prepare.bind(connection);
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const statementFor = (source: string): BetterSqlite3.Statement => {
+    let statement = cache.get(source);
+    if (statement === undefined) {
+      statement = compile(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(source, statement);
+    }
+    return statement;
+  };
+  const withArguments = (statement: BetterSqlite3.Statement, args: unknown[]) => ({
+    reader: statement.reader,
+    columns: () => statement.columns(),
+    run: () => statement.run(args),
+    raw: () => ({ all: () => statement.raw(true).all(args) }),
+  });
+  connection.prepare = ((source: string) => {
+    const statement = statementFor(source);
+    return {
+      reader: statement.reader,
+      run: (...args: unknown[]) => statement.run(...args),
+      bind: (args: unknown[]) => withArguments(statement, args),
+    };
+  }) as unknown as typeof connection.prepare;
 }
