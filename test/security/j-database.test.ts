@@ -26,12 +26,13 @@ describe('J. database faults', () => {
   it('S42: when the database becomes unavailable right after a successful code exchange, then a 503 "try again" page, not signed in, and the tokens are parked neither in the session nor in the logs', async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
-    // The callback first touches the User table after the code exchange, so a missing table fails exactly there.
-    await harness.database.execute('ALTER TABLE "User" RENAME TO "User_offline"');
+    // The table goes away while the token endpoint answers: after the session was read, before the sign-in is stored.
+    harness.idp.setTokenRequestHook(() => harness.database.execute('ALTER TABLE "User" RENAME TO "User_offline"'));
     let page;
     try {
       page = await browser.request(callbackUrl);
     } finally {
+      harness.idp.setTokenRequestHook(null);
       await harness.database.execute('ALTER TABLE "User_offline" RENAME TO "User"');
     }
     assert.equal(page.status, 503);
