@@ -11,9 +11,9 @@ export function sqliteFilePath(databaseUrl: string): string {
   return path.resolve(withoutQuery);
 }
 
-/** Creates the folder of the SQLite file so a fresh clone needs no manual step. */
+/** Creates the folder of the SQLite file (owner only: it holds sealed tokens) so a fresh clone needs no manual step. */
 export function ensureDatabaseDirectory(databaseUrl: string): void {
-  fs.mkdirSync(path.dirname(sqliteFilePath(databaseUrl)), { recursive: true });
+  fs.mkdirSync(path.dirname(sqliteFilePath(databaseUrl)), { recursive: true, mode: 0o700 });
 }
 
 /** True for a PostgreSQL URL (`postgresql://` or `postgres://`); anything else that is accepted is a SQLite `file:` URL. */
