@@ -6,6 +6,7 @@ import { PrismaClient } from './generated/prisma/client.ts';
 import type { Database } from './db.ts';
 import { sqliteFilePath } from './database-url.ts';
 import { observeStatements } from './statement-observer.ts';
+import { memoizeBounded } from './bounded-memo.ts';
 import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
 
 /**
@@ -105,16 +106,7 @@ const STATEMENT_CACHE_SIZE = 200;
  */
 function reusePreparedStatements(connection: BetterSqlite3.Database): void {
   const compile = connection.prepare.bind(connection);
-  const cache = new Map<string, BetterSqlite3.Statement>();
-  const statementFor = (source: string): BetterSqlite3.Statement => {
-    let statement = cache.get(source);
-    if (statement === undefined) {
-      statement = compile(source);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      cache.set(source, statement);
-    }
-    return statement;
-  };
+  const statementFor = memoizeBounded(STATEMENT_CACHE_SIZE, (source) => compile(source));
   const withArguments = (statement: BetterSqlite3.Statement, args: unknown[]) => ({
     reader: statement.reader,
     columns: () => statement.columns(),

@@ -1,3 +1,5 @@
+import { memoizeBounded } from '../bounded-memo.ts';
+
 /** A token as the page shows it: decoded (never verified) when it is a JWT, or marked opaque. */
 export type TokenView =
   | { kind: 'jwt'; header: string; claims: { name: string; value: string; readable: string | undefined }[] }
@@ -46,14 +48,5 @@ function rank(name: string): number {
  * every load until they are refreshed, so they are decoded once. The views are never changed by their readers.
  */
 export function createTokenViewer(limit = 64): (token: string) => TokenView {
-  const views = new Map<string, TokenView>();
-  return (token) => {
-    let view = views.get(token);
-    if (view === undefined) {
-      view = viewToken(token);
-      if (views.size >= limit) views.delete(views.keys().next().value!);
-      views.set(token, view);
-    }
-    return view;
-  };
+  return memoizeBounded(limit, viewToken);
 }

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +20,7 @@ import type { Page } from '../support/http-browser.ts';
 import { startPostgresServer } from '../support/postgres.ts';
 import type { PostgresServer } from '../support/postgres.ts';
 import { appendTestLog, recordTestSecrets } from '../support/test-log.ts';
+import { freePort } from '../../dev/free-port.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const MIGRATIONS = fileURLToPath(new URL('../../prisma/postgresql/migrations', import.meta.url));
@@ -32,14 +32,6 @@ const SIGN_IN_RATE_LIMIT = 20;
 const observed: string[] = [];
 function note(line: string): void {
   observed.push(line);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The footer's instance label of a page's HTML as the server sent it, or undefined. */

@@ -1,0 +1,16 @@
+/**
+ * Remembers `compute`'s result for the last `limit` keys (the oldest is forgotten first). For pure results that
+ * readers never change: a compiled statement, a decoded token.
+ */
+export function memoizeBounded<V>(limit: number, compute: (key: string) => V): (key: string) => V {
+  const results = new Map<string, V>();
+  return (key) => {
+    let result = results.get(key);
+    if (result === undefined) {
+      result = compute(key);
+      if (results.size >= limit) results.delete(results.keys().next().value!);
+      results.set(key, result);
+    }
+    return result;
+  };
+}
