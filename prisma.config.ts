@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defineConfig } from 'prisma/config';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { DEFAULT_DATABASE_URL, ensureDatabaseDirectory, isPostgresUrl } from './src/database-url.ts';
+import { DEFAULT_DATABASE_URL, ensureDatabaseDirectory, isPostgresUrl } from './src/db/database-url.ts';
 
 // schema.prisma reads env("DATABASE_URL"): give the CLI the app's default when .env has none.
 process.env.DATABASE_URL ??= DEFAULT_DATABASE_URL;

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../src/config.ts';
-import { startPostgresServer } from '../test/support/postgres.ts';
+import { startPostgresServer } from './postgres-server.ts';
 import { startIdentityProvider } from './idp/index.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
 import { freePort } from './free-port.ts';

@@ -1,7 +1,7 @@
 // npm run migrate: applies pending migrations to DATABASE_URL, for operators who migrate as a release step (MIGRATE_ON_START=false).
 import '../src/load-env.ts';
-import { checkDatabaseUrl, DEFAULT_DATABASE_URL, redactDatabaseUrl } from '../src/database-url.ts';
-import { applyMigrations } from '../src/migrations.ts';
+import { checkDatabaseUrl, DEFAULT_DATABASE_URL, redactDatabaseUrl } from '../src/db/database-url.ts';
+import { applyMigrations } from '../src/db/migrations.ts';
 
 const databaseUrl = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
 const problem = checkDatabaseUrl(databaseUrl);

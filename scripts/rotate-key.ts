@@ -1,7 +1,7 @@
 // npm run rotate-key: re-encrypts every stored token under TOKEN_ENCRYPTION_KEY, reading old rows with TOKEN_ENCRYPTION_KEYS_PREVIOUS.
 import '../src/load-env.ts';
-import { openDatabase } from '../src/db.ts';
-import { DEFAULT_DATABASE_URL } from '../src/database-url.ts';
+import { openDatabase } from '../src/db/open-database.ts';
+import { DEFAULT_DATABASE_URL } from '../src/db/database-url.ts';
 import { decodeBase64Key } from '../src/security/security-settings.ts';
 import { createTokenCipher, keyIdOf } from '../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../src/tokens/key-rotation.ts';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED_URL_VARIABLE, startPostgresServer } from '../test/support/postgres.ts';
+import { SHARED_URL_VARIABLE, startPostgresServer } from '../dev/postgres-server.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const testFiles = (level: string) => fs.readdirSync(path.join(projectRoot, 'test', level))

@@ -4,21 +4,21 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Config } from './config.ts';
 import { servesHttps } from './config.ts';
-import type { Database } from './db.ts';
+import type { Database } from './db/database.ts';
 import type { Logger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
-import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './security/request-limits.ts';
-import { DatabaseRateLimitStore } from './security/rate-limit-store.ts';
-import { isPostgresUrl } from './database-url.ts';
-import { createConnectRoute } from './auth/connect-route.ts';
-import { createCallbackRoute } from './auth/callback-route.ts';
+import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './web/request-limits.ts';
+import { DatabaseRateLimitStore } from './db/rate-limit-store.ts';
+import { isPostgresUrl } from './db/database-url.ts';
+import { createConnectRoute } from './web/connect-route.ts';
+import { createCallbackRoute } from './web/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
 import { createHomeRoute } from './web/home-route.ts';
 import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
 import { createRefreshRoute } from './web/refresh-route.ts';
 import { createGraphCheckRoute } from './web/graph-check-route.ts';
 import type { TokenService } from './tokens/token-service.ts';
-import { createTokenServices } from './tokens/token-services.ts';
+import { composeServices } from './composition-root.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
@@ -46,7 +46,7 @@ export interface App {
 /** Builds the whole app from its configuration; no module-level state, so tests build their own. */
 export function createApp(config: Config, dependencies: AppDependencies): App {
   const { database, logger, now = Date.now } = dependencies;
-  const { discovery, verifier, tokenStore, tokenService } = createTokenServices(config, database, logger, { now, discovery: dependencies.discovery });
+  const { discovery, verifier, tokenStore, tokenService } = composeServices(config, database, logger, { now, discovery: dependencies.discovery });
   // The session row is read with the signed-in user's tokens in one query: the home page needs no second read.
   const sessions = createSessionMiddleware(config, database, logger, now, (sid) => tokenStore.readSessionWithSignIn(sid));
   const cookieName = sessionCookieName(config);

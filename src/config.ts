@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from './database-url.ts';
+import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from './db/database-url.ts';
 import { decodeBase64Key, parseSecuritySettings } from './security/security-settings.ts';
 import type { SecuritySettings } from './security/security-settings.ts';
 

@@ -3,10 +3,10 @@ import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import { DiscoveryMismatchError } from './auth/discovery.ts';
 import type { Discovery } from './auth/discovery.ts';
-import { openDatabase } from './db.ts';
+import { openDatabase } from './db/open-database.ts';
 import type { Logger } from './log.ts';
-import { applyMigrations } from './migrations.ts';
-import { createHttpServer } from './http-server.ts';
+import { applyMigrations } from './db/migrations.ts';
+import { createHttpServer } from './web/http-server.ts';
 
 /** How long a stopping server lets requests in flight finish (SIGTERM). */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -2,7 +2,7 @@ import type { AuthorizationCode } from 'simple-oauth2';
 import type { Config } from '../config.ts';
 import { SignInError, firstLine, parseAadstsCode } from '../errors.ts';
 import type { ProviderDetails } from '../errors.ts';
-import type { PendingSignIn } from '../sessions/session-data.ts';
+import type { PendingSignIn } from './pending-sign-ins.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import { codeChallengeOf } from './pending-sign-ins.ts';
 

@@ -1,5 +1,13 @@
 import crypto from 'node:crypto';
-import type { PendingSignIn } from '../sessions/session-data.ts';
+
+/** A sign-in started by /connect and not yet finished: kept only in the server-side session. */
+export interface PendingSignIn {
+  readonly state: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
 
 /** A pending sign-in is good for this long (the state's lifetime). */
 export const PENDING_SIGN_IN_MS = 10 * 60 * 1000;

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
-import { isPostgresUrl, redactDatabaseUrl, sqliteFilePath } from '../database-url.ts';
-import { openDatabase } from '../db.ts';
+import { isPostgresUrl, redactDatabaseUrl, sqliteFilePath } from '../db/database-url.ts';
+import { openDatabase } from '../db/open-database.ts';
 import { silentLogger } from '../log.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
-import { createTokenServices } from '../tokens/token-services.ts';
+import { composeServices } from '../composition-root.ts';
 import type { StoredUser } from '../tokens/token-store.ts';
 
 /** Exit codes of `npm run token`, one per thing a script may want to handle. */
@@ -84,7 +84,7 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
 
   const database = openDatabase(config.databaseUrl);
   try {
-    const { tokenStore, tokenService } = createTokenServices(config, database, silentLogger);
+    const { tokenStore, tokenService } = composeServices(config, database, silentLogger);
     let users: StoredUser[];
     try {
       users = await tokenStore.listUsers();

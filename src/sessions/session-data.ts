@@ -1,14 +1,15 @@
 import 'express-session';
-import type { Notice } from '../web/notices.ts';
+import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
 
-/** A sign-in started by /connect and not yet finished: kept only in the server-side session. */
-export interface PendingSignIn {
-  readonly state: string;
-  readonly nonce: string;
-  readonly codeVerifier: string;
-  /** Milliseconds since the epoch. */
-  readonly createdAt: number;
-}
+/** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
+export type Notice =
+  | { kind: 'signed-out' }
+  | { kind: 'signed-out-microsoft' }
+  | { kind: 'forgotten' }
+  | { kind: 'refreshed'; expiresAt: string }
+  | { kind: 'refresh-failed'; message: string; aadsts?: string; correlationId?: string }
+  | { kind: 'graph-ok'; displayName: string; mail: string; userPrincipalName: string; signInNeededAfter?: string }
+  | { kind: 'graph-failed'; status: number; code: string; message: string; requestId?: string };
 
 declare module 'express-session' {
   interface SessionData {

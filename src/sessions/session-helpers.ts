@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { PrismaSessionStore } from './prisma-session-store.ts';
+import { PrismaSessionStore } from './session-store.ts';
 
 /** Writes the session to the store now (before a redirect leaves the app). */
 export function saveSession(req: Request): Promise<void> {

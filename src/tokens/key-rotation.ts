@@ -1,6 +1,6 @@
-import type { Database } from '../db.ts';
-import { retryWhenBusy } from '../database-retry.ts';
-import { compactDatabase } from '../sqlite-settings.ts';
+import type { Database } from '../db/database.ts';
+import { retryWhenBusy } from '../db/database-retry.ts';
+import { compactDatabase } from '../db/sqlite-settings.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
 

@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
-import type { Database } from '../db.ts';
-import { queryRows, runTransaction, sql } from '../direct-sql.ts';
-import type { SqlRow } from '../direct-sql.ts';
+import type { Database } from '../db/database.ts';
+import { queryRows, runTransaction, sql } from '../db/direct-sql.ts';
+import type { SqlRow } from '../db/direct-sql.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError } from './token-cipher.ts';
-import { retryWhenBusy } from '../database-retry.ts';
-import { checkpointDeletedData } from '../sqlite-settings.ts';
+import { retryWhenBusy } from '../db/database-retry.ts';
+import { checkpointDeletedData } from '../db/sqlite-settings.ts';
 
 export interface StoredUser {
   readonly id: string;

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { SignInError } from '../errors.ts';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
-import { isDatabaseError } from '../database-retry.ts';
+import { isDatabaseError } from '../db/database-retry.ts';
 import { adviceFor } from './error-advice.ts';
 
 /** Unknown paths: a readable 404 page. */

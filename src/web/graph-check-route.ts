@@ -5,7 +5,7 @@ import type { TokenService } from '../tokens/token-service.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { saveSessionNotice } from './notices.ts';
-import type { Notice } from './notices.ts';
+import type { Notice } from '../sessions/session-data.ts';
 
 /** POST /graph-check ("Check with Microsoft Graph"): GET /v1.0/me with the stored token, refreshed first if needed. */
 export function createGraphCheckRoute(config: Config, tokenService: TokenService): RequestHandler {

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Discovery } from '../auth/discovery.ts';
-import type { Database } from '../db.ts';
+import type { Database } from '../db/database.ts';
 
 /** How long readiness waits for the database to answer before it reports it unavailable. */
 const DATABASE_PING_MS = 2000;

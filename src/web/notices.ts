@@ -2,16 +2,7 @@ import type { Request, Response } from 'express';
 import { SignInError } from '../errors.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { saveSession } from '../sessions/session-helpers.ts';
-
-/** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
-export type Notice =
-  | { kind: 'signed-out' }
-  | { kind: 'signed-out-microsoft' }
-  | { kind: 'forgotten' }
-  | { kind: 'refreshed'; expiresAt: string }
-  | { kind: 'refresh-failed'; message: string; aadsts?: string; correlationId?: string }
-  | { kind: 'graph-ok'; displayName: string; mail: string; userPrincipalName: string; signInNeededAfter?: string }
-  | { kind: 'graph-failed'; status: number; code: string; message: string; requestId?: string };
+import type { Notice } from '../sessions/session-data.ts';
 
 const NOTICE_COOKIE = 'o365signin.notice';
 const COOKIE_NOTICES = new Set(['signed-out', 'signed-out-microsoft', 'forgotten']);

@@ -3,7 +3,7 @@ import type { TokenService } from '../tokens/token-service.ts';
 import { TokenRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { saveSessionNotice } from './notices.ts';
-import type { Notice } from './notices.ts';
+import type { Notice } from '../sessions/session-data.ts';
 
 /** POST /refresh ("Refresh now"): redeems the refresh token on demand, then back to the page. */
 export function createRefreshRoute(tokenService: TokenService): RequestHandler {

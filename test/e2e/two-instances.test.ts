@@ -17,8 +17,8 @@ import type { RoundRobinProxy } from '../../dev/round-robin-proxy.ts';
 import { authorizeAtProvider } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import type { Page } from '../support/http-browser.ts';
-import { startPostgresServer } from '../support/postgres.ts';
-import type { PostgresServer } from '../support/postgres.ts';
+import { startPostgresServer } from '../../dev/postgres-server.ts';
+import type { PostgresServer } from '../../dev/postgres-server.ts';
 import { appendTestLog, recordTestSecrets } from '../support/test-log.ts';
 import { freePort } from '../../dev/free-port.ts';
 

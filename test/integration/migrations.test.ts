@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { parseConfig } from '../../src/config.ts';
-import { applyMigrations, MigrationError, POSTGRES_MIGRATIONS, readLocalMigrations, SQLITE_MIGRATIONS } from '../../src/migrations.ts';
+import { applyMigrations, MigrationError, POSTGRES_MIGRATIONS, readLocalMigrations, SQLITE_MIGRATIONS } from '../../src/db/migrations.ts';
 import { startServer } from '../../src/start-server.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { createTestLogger, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
-import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../support/postgres.ts';
+import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../../dev/postgres-server.ts';
 import { POSTGRES_SCHEMA } from '../../scripts/postgresql-schema.ts';
 
 const kind = testDatabaseKind();

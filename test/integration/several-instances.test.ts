@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.ts';
-import { DatabaseRateLimitStore } from '../../src/security/rate-limit-store.ts';
+import { DatabaseRateLimitStore } from '../../src/db/rate-limit-store.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { AppInstance } from '../support/instances.ts';
-import { testDatabaseKind } from '../support/postgres.ts';
+import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 describe(`the sign-in rate limit's database store (${testDatabaseKind()})`, () => {
   let harness: Harness;

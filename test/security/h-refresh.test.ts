@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { openDatabase } from '../../src/db.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createTokenServices } from '../../src/tokens/token-services.ts';
+import { composeServices } from '../../src/composition-root.ts';
 import { createTokenService } from '../../src/tokens/token-service.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
@@ -67,7 +67,7 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const otherProcessDatabase = openDatabase(harness.database.url);
     try {
-      const otherProcess = createTokenServices(harness.config, otherProcessDatabase, silentLogger).tokenService;
+      const otherProcess = composeServices(harness.config, otherProcessDatabase, silentLogger).tokenService;
       const count = harness.idp.tokenRequestCount();
       const [here, there] = await Promise.all([
         harness.app.tokenService.getFreshTokens(userId, { force: true }),
@@ -87,7 +87,7 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const otherProcessDatabase = openDatabase(harness.database.url);
     try {
-      const other = createTokenServices(harness.config, otherProcessDatabase, silentLogger);
+      const other = composeServices(harness.config, otherProcessDatabase, silentLogger);
       const staleRead = await other.tokenStore.loadSignIn(userId);
       // The other process read the tokens just before this refresh; it sees that stale read once.
       let served = false;

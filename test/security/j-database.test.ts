@@ -5,7 +5,7 @@ import { startHarness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
-import { testDatabaseKind } from '../support/postgres.ts';
+import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 describe('J. database faults', () => {
   let harness: Harness;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { MAX_PENDING_SIGN_INS } from '../../src/auth/pending-sign-ins.ts';
-import { PrismaSessionStore } from '../../src/sessions/prisma-session-store.ts';
+import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';

@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { openDatabase } from '../../src/db.ts';
-import { PrismaSessionStore } from '../../src/sessions/prisma-session-store.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
 import { createTokenCipher, keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
 import { createTestLogger, startHarness } from '../support/harness.ts';
@@ -19,7 +19,7 @@ const signInWritesAmong = (statements: readonly string[]) => writesAmong(stateme
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { startInstance } from '../support/instances.ts';
 import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
-import { testDatabaseKind } from '../support/postgres.ts';
+import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 /** Resolves once `statements` (from `from` on) holds one that matches; fails after 20 s rather than hang the file. */
 async function statementSeen(statements: readonly string[], from: number, pattern: RegExp): Promise<void> {

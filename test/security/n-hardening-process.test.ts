@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
-import { HTTP_LIMITS } from '../../src/security/request-limits.ts';
+import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { openDatabase } from '../../src/db.ts';
-import type { Database } from '../../src/db.ts';
-import { applyMigrations } from '../../src/migrations.ts';
-import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from './postgres.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import type { Database } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrations.ts';
+import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../../dev/postgres-server.ts';
 
 export interface TestDatabase {
   readonly kind: 'sqlite' | 'postgresql';

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Logger } from '../../src/log.ts';
-import { createHttpServer } from '../../src/http-server.ts';
+import { createHttpServer } from '../../src/web/http-server.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp, TestAccount } from '../../dev/idp/index.ts';

@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.ts';
 import type { App } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
-import { openDatabase } from '../../src/db.ts';
-import type { Database } from '../../src/db.ts';
-import { createHttpServer } from '../../src/http-server.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import type { Database } from '../../src/db/database.ts';
+import { createHttpServer } from '../../src/web/http-server.ts';
 import { createTestLogger } from './harness.ts';
 import type { Harness } from './harness.ts';
 

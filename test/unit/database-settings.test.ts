@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
-import { checkDatabaseUrl, poolSizeOf, redactDatabaseUrl } from '../../src/database-url.ts';
+import { checkDatabaseUrl, poolSizeOf, redactDatabaseUrl } from '../../src/db/database-url.ts';
 import { derivePostgresSchema, POSTGRES_MIGRATED_SCHEMA, POSTGRES_SCHEMA, SQLITE_SCHEMA } from '../../scripts/postgresql-schema.ts';
 
 const required = { O365_APP_ID: '6731de76-14a6-49ae-97bc-6eba6914391e', O365_APP_KEY: 'a-secret-value' };

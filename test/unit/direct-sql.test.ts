@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase } from '../../src/db.ts';
-import type { Database } from '../../src/db.ts';
-import { queryRows, runStatement, runTransaction, sql } from '../../src/direct-sql.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import type { Database } from '../../src/db/database.ts';
+import { queryRows, runStatement, runTransaction, sql } from '../../src/db/direct-sql.ts';
 import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
 

@@ -6,7 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { isPostgresUrl, sqliteFilePath } from './database-url.ts';
 import { prepareSqliteFiles } from './sqlite-settings.ts';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Prisma's migration folders: one per database, the same data model (prisma/schema.prisma). */
 export const SQLITE_MIGRATIONS = path.join(projectRoot, 'prisma', 'migrations');

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import type express from 'express';
-import { errorSummary } from './log.ts';
-import type { Logger } from './log.ts';
-import { HTTP_LIMITS, refusedRequest } from './security/request-limits.ts';
-import type { HttpLimits } from './security/request-limits.ts';
+import { errorSummary } from '../log.ts';
+import type { Logger } from '../log.ts';
+import { HTTP_LIMITS, refusedRequest } from './request-limits.ts';
+import type { HttpLimits } from './request-limits.ts';
 
-const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'views', 'error.ejs');
+const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views', 'error.ejs');
 /** How long a refused connection stays open (not read) after its answer, so the client can read the page. */
 const LINGER_MS = 2000;
 const DROP_LOG_INTERVAL_MS = 60 * 1000;

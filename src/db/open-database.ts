@@ -1,19 +1,9 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { PrismaClient } from './generated/prisma/client.ts';
-import type { RateLimitHit, Session, TokenSet, User } from './generated/prisma/client.ts';
-import { PrismaClient as PostgresPrismaClient } from './generated/prisma-pg/client.ts';
-import type { RateLimitHit as PgRateLimitHit, Session as PgSession, TokenSet as PgTokenSet, User as PgUser } from './generated/prisma-pg/client.ts';
+import { PrismaClient as PostgresPrismaClient } from '../generated/prisma-pg/client.ts';
+import type { Database } from './database.ts';
 import { isPostgresUrl, poolSizeOf } from './database-url.ts';
 import { openSqliteDatabase } from './sqlite-settings.ts';
 import { observeStatements } from './statement-observer.ts';
-
-/** One type for both databases: the two generated clients have the same models (see scripts/postgresql-schema.ts). */
-export type Database = InstanceType<typeof PrismaClient>;
-
-/** Fails the type check when the PostgreSQL client was generated from another data model than the SQLite one. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export type ModelsMatch = [Same<User, PgUser>, Same<TokenSet, PgTokenSet>, Same<Session, PgSession>, Same<RateLimitHit, PgRateLimitHit>] extends [true, true, true, true] ? true : never;
-export const modelsMatch: ModelsMatch = true;
 
 /** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
 const BUSY_TIMEOUT_MS = 0;

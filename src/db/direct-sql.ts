@@ -1,5 +1,5 @@
 import type { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
-import type { Database } from './db.ts';
+import type { Database } from './database.ts';
 
 type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
 /** What every Prisma driver adapter offers (better-sqlite3, pg): the SQL runners Prisma's client itself calls. */

@@ -1,8 +1,8 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
-import type { Database } from '../db.ts';
-import { retryWhenBusy } from '../database-retry.ts';
-import { queryRows, runStatement, sql } from '../direct-sql.ts';
+import type { Database } from '../db/database.ts';
+import { retryWhenBusy } from '../db/database-retry.ts';
+import { queryRows, runStatement, sql } from '../db/direct-sql.ts';
 import type { Logger } from '../log.ts';
 import type { PreloadedSignIn, StoredSession } from '../tokens/token-store.ts';
 import { rememberPreloadedSignIn } from './preloaded-sign-in.ts';

@@ -1,6 +1,6 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
-import type { Database } from '../db.ts';
-import { isUniqueRace, retryWhenBusy } from '../database-retry.ts';
+import type { Database } from './database.ts';
+import { isUniqueRace, retryWhenBusy } from './database-retry.ts';
 import type { Logger } from '../log.ts';
 
 /** How often counters of ended windows are deleted. */
