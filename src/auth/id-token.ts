@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
+import { equalInConstantTime } from '../constant-time.ts';
 import { SignInError, tenantNotAllowed } from '../errors.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import type { SigningKey, SigningKeys } from './signing-keys.ts';
@@ -86,7 +86,7 @@ export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys):
 
       if (Array.isArray(claims.aud) && claims.aud.length !== 1) throw invalidIdToken('the ID token has more than one audience');
       if (claims.azp !== undefined && claims.azp !== config.appId) throw invalidIdToken('the ID token azp is another client');
-      if (expectedNonce !== undefined && (typeof claims.nonce !== 'string' || !safeEqual(claims.nonce, expectedNonce))) {
+      if (expectedNonce !== undefined && (typeof claims.nonce !== 'string' || !equalInConstantTime(claims.nonce, expectedNonce))) {
         throw invalidIdToken('the ID token nonce differs');
       }
       const tenantId = stringClaim(claims, 'tid');
@@ -120,12 +120,6 @@ function stringClaim(claims: JWTPayload, name: string): string {
 function optionalClaim(claims: JWTPayload, name: string): string | undefined {
   const value = claims[name];
   return typeof value === 'string' && value !== '' ? value.slice(0, 256) : undefined;
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = crypto.createHash('sha256').update(a).digest();
-  const right = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(left, right);
 }
 
 function invalidIdToken(reason: string, cause?: unknown): SignInError {

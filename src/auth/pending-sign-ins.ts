@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { equalInConstantTime } from '../constant-time.ts';
 
 /** A sign-in started by /connect and not yet finished: kept only in the server-side session. */
 export interface PendingSignIn {
@@ -41,11 +42,6 @@ export function addPendingSignIn(pending: readonly PendingSignIn[] | undefined, 
  */
 export function takePendingSignIn(pending: readonly PendingSignIn[] | undefined, state: string):
   { signIn: PendingSignIn | undefined; remaining: PendingSignIn[] } {
-  const wanted = digest(state);
-  const signIn = (pending ?? []).find((item) => crypto.timingSafeEqual(digest(item.state), wanted));
+  const signIn = (pending ?? []).find((item) => equalInConstantTime(item.state, state));
   return { signIn, remaining: (pending ?? []).filter((item) => item !== signIn) };
-}
-
-function digest(value: string): Buffer {
-  return crypto.createHash('sha256').update(value).digest();
 }

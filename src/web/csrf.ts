@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
 import type { Request } from 'express';
 import { randomToken } from '../auth/pending-sign-ins.ts';
 import { SignInError } from '../errors.ts';
+import { equalInConstantTime } from '../constant-time.ts';
 
 /** The session's CSRF token for its forms, created on first use. */
 export function csrfTokenFor(req: Request): string {
@@ -14,9 +14,7 @@ export function hasValidCsrfToken(req: Request): boolean {
   const expected = req.session.csrfToken;
   const sent: unknown = (req.body as Record<string, unknown> | undefined)?._csrf;
   if (expected === undefined || typeof sent !== 'string') return false;
-  const left = crypto.createHash('sha256').update(sent).digest();
-  const right = crypto.createHash('sha256').update(expected).digest();
-  return crypto.timingSafeEqual(left, right);
+  return equalInConstantTime(sent, expected);
 }
 
 /**
