@@ -2,7 +2,8 @@ import type { Database } from '../db/database.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { compactDatabase } from '../db/sqlite-settings.ts';
 import type { TokenCipher } from './token-cipher.ts';
-import { TokenDecryptError } from './token-cipher.ts';
+import { TokenDecryptError, tokenContext } from './token-cipher.ts';
+import type { TokenColumn } from './token-cipher.ts';
 
 /** What a rotation did, row by row. */
 export interface RotationReport {
@@ -12,7 +13,7 @@ export interface RotationReport {
   readonly unreadable: number;
 }
 
-const TOKEN_COLUMNS = ['accessToken', 'refreshToken', 'idToken'] as const;
+const TOKEN_COLUMNS: readonly TokenColumn[] = ['accessToken', 'refreshToken', 'idToken'];
 
 /**
  * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
@@ -24,12 +25,12 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher): 
   let reencrypted = 0;
   let unreadable = 0;
   for (const row of rows) {
-    const context = (column: string) => `${row.user.tenantId}/${row.user.objectId}/${column}`;
-    const sealed: Partial<Record<(typeof TOKEN_COLUMNS)[number], string>> = {};
+    const sealed: Partial<Record<TokenColumn, string>> = {};
     try {
       for (const column of TOKEN_COLUMNS) {
         const value = row[column];
-        if (value !== null) sealed[column] = cipher.seal(cipher.open(value, context(column)), context(column));
+        const context = tokenContext(row.user, column);
+        if (value !== null) sealed[column] = cipher.seal(cipher.open(value, context), context);
       }
     } catch (error) {
       if (!(error instanceof TokenDecryptError)) throw error;

@@ -14,6 +14,14 @@ export interface TokenCipher {
 
 const VERSION = 'v1';
 
+/** The columns of a token set that hold sealed tokens. */
+export type TokenColumn = 'accessToken' | 'refreshToken' | 'idToken';
+
+/** The context a stored token is sealed under: its user and column, so a value moved to another row or column fails to open. */
+export function tokenContext(user: { readonly tenantId: string; readonly objectId: string }, column: TokenColumn): string {
+  return `${user.tenantId}/${user.objectId}/${column}`;
+}
+
 /** A short, non-secret id for a key, stored beside each ciphertext so keys can rotate. */
 export function keyIdOf(key: Buffer): string {
   return crypto.createHash('sha256').update(key).digest('base64url').slice(0, 8);

@@ -5,7 +5,7 @@ import type { SqlRow } from '../db/direct-sql.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
-import { TokenDecryptError } from './token-cipher.ts';
+import { TokenDecryptError, tokenContext } from './token-cipher.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { checkpointDeletedData } from '../db/sqlite-settings.ts';
 
@@ -80,11 +80,6 @@ export interface TokenStore {
   forgetUser(userId: string): Promise<void>;
 }
 
-/** Binds a ciphertext to its user and column, so a value moved elsewhere fails to decrypt. */
-function contextOf(user: { tenantId: string; objectId: string }, column: string): string {
-  return `${user.tenantId}/${user.objectId}/${column}`;
-}
-
 const USER_FIELDS = { id: true, tenantId: true, objectId: true, displayName: true, username: true } as const;
 
 function text(row: SqlRow, column: string): string {
@@ -101,9 +96,9 @@ function date(row: SqlRow, column: string): Date {
 
 export function createTokenStore(database: Database, cipher: TokenCipher): TokenStore {
   const sealTokens = (user: { tenantId: string; objectId: string }, tokens: { accessToken: string; refreshToken: string | undefined; idToken: string }) => ({
-    accessToken: cipher.seal(tokens.accessToken, contextOf(user, 'accessToken')),
-    refreshToken: tokens.refreshToken === undefined ? null : cipher.seal(tokens.refreshToken, contextOf(user, 'refreshToken')),
-    idToken: cipher.seal(tokens.idToken, contextOf(user, 'idToken')),
+    accessToken: cipher.seal(tokens.accessToken, tokenContext(user, 'accessToken')),
+    refreshToken: tokens.refreshToken === undefined ? null : cipher.seal(tokens.refreshToken, tokenContext(user, 'refreshToken')),
+    idToken: cipher.seal(tokens.idToken, tokenContext(user, 'idToken')),
   });
 
   const signInFromRow = (row: SqlRow): StoredSignIn => {
@@ -113,9 +108,9 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       return {
         user,
         tokens: {
-          accessToken: cipher.open(text(row, 'accessToken'), contextOf(user, 'accessToken')),
-          refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), contextOf(user, 'refreshToken')),
-          idToken: cipher.open(text(row, 'idToken'), contextOf(user, 'idToken')),
+          accessToken: cipher.open(text(row, 'accessToken'), tokenContext(user, 'accessToken')),
+          refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
+          idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
           tokenType: text(row, 'tokenType'),
           scopes: text(row, 'scopes').split(' ').filter(Boolean),
           expiresAt: date(row, 'expiresAt'),

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { startServer } from '../../src/start-server.ts';
 import type { RunningServer } from '../../src/start-server.ts';
-import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -101,7 +101,7 @@ describe('end to end in headless Chromium', () => {
     await assert.doesNotReject(page.getByRole('heading', { name: `Signed in as ${account.displayName}` }).waitFor());
     const shown = await page.getByRole('textbox', { name: /Access token/ }).inputValue();
     const user = await database.prisma.user.findFirstOrThrow({ include: { tokenSet: true } });
-    const stored = createTokenCipher([config.tokenEncryptionKey]).open(user.tokenSet!.accessToken, `${user.tenantId}/${user.objectId}/accessToken`);
+    const stored = createTokenCipher([config.tokenEncryptionKey]).open(user.tokenSet!.accessToken, tokenContext(user, 'accessToken'));
     assert.equal(shown, stored, 'the page shows the token stored in the database');
     assert.equal(shown, idp.issuedAccessTokens.at(-1), 'which is the one the provider issued');
 

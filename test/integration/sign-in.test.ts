@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
 import { readForm, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, resetHarness } from '../support/outcomes.ts';
@@ -42,7 +42,7 @@ describe('sign-in against the local identity provider', () => {
     assert.equal(user.tenantId, account.tenantId);
     assert.equal(user.objectId, account.objectId);
     const cipher = createTokenCipher([harness.config.tokenEncryptionKey]);
-    const stored = cipher.open(user.tokenSet!.accessToken, `${user.tenantId}/${user.objectId}/accessToken`);
+    const stored = cipher.open(user.tokenSet!.accessToken, tokenContext(user, 'accessToken'));
     assert.equal(shown, stored);
     assert.equal(stored, harness.idp.issuedAccessTokens.at(-1));
     assert.ok(!user.tokenSet!.accessToken.includes(stored), 'the database holds ciphertext, not the token');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EXIT } from '../../src/cli/token-command.ts';
-import { createTokenCipher } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
 import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 
@@ -51,7 +51,7 @@ async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Pro
 
 async function storedAccessToken(harness: Harness, objectId: string): Promise<string> {
   const user = await harness.database.prisma.user.findFirstOrThrow({ where: { objectId }, include: { tokenSet: true } });
-  return createTokenCipher([harness.config.tokenEncryptionKey]).open(user.tokenSet!.accessToken, `${user.tenantId}/${user.objectId}/accessToken`);
+  return createTokenCipher([harness.config.tokenEncryptionKey]).open(user.tokenSet!.accessToken, tokenContext(user, 'accessToken'));
 }
 
 describe('npm run token', () => {
@@ -116,7 +116,7 @@ describe('npm run token', () => {
   it('when the refresh fails with invalid_grant, then exit 5 and "sign in again at" the URL', async () => {
     await signIn(harness);
     const user = await harness.database.prisma.user.findFirstOrThrow();
-    const sealed = createTokenCipher([harness.config.tokenEncryptionKey]).seal('revoked', `${user.tenantId}/${user.objectId}/refreshToken`);
+    const sealed = createTokenCipher([harness.config.tokenEncryptionKey]).seal('revoked', tokenContext(user, 'refreshToken'));
     await harness.database.prisma.tokenSet.updateMany({ data: { expiresAt: new Date(Date.now() - 1000), refreshToken: sealed } });
     const result = await runToken(harness, []);
     assert.equal(result.code, EXIT.signInAgain);

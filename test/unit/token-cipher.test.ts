@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createTokenCipher, TokenDecryptError } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, TokenDecryptError, tokenContext } from '../../src/tokens/token-cipher.ts';
 
 describe('token encryption', () => {
   const key = crypto.randomBytes(32);
   const cipher = createTokenCipher([key]);
 
   it('when a token is sealed, then the stored text does not contain it and opens back to it', () => {
-    const sealed = cipher.seal('eyJ0eXAiOiJKV1Qi.secret-token', 'tenant/user/accessToken');
+    const context = tokenContext({ tenantId: 'tenant', objectId: 'user' }, 'accessToken');
+    const sealed = cipher.seal('eyJ0eXAiOiJKV1Qi.secret-token', context);
     assert.ok(!sealed.includes('secret-token'));
     assert.match(sealed, /^v1\.[A-Za-z0-9_-]{8}\./);
-    assert.equal(cipher.open(sealed, 'tenant/user/accessToken'), 'eyJ0eXAiOiJKV1Qi.secret-token');
+    assert.equal(cipher.open(sealed, context), 'eyJ0eXAiOiJKV1Qi.secret-token');
   });
 
   it('when the same token is sealed twice, then the ciphertexts differ', () => {
@@ -19,9 +20,11 @@ describe('token encryption', () => {
   });
 
   it('when a ciphertext is moved to another user or column, then it does not open', () => {
-    const sealed = cipher.seal('token', 'tenant/alice/accessToken');
-    assert.throws(() => cipher.open(sealed, 'tenant/bob/accessToken'), TokenDecryptError);
-    assert.throws(() => cipher.open(sealed, 'tenant/alice/refreshToken'), TokenDecryptError);
+    const alice = { tenantId: 'tenant', objectId: 'alice' };
+    const sealed = cipher.seal('token', tokenContext(alice, 'accessToken'));
+    assert.throws(() => cipher.open(sealed, tokenContext({ tenantId: 'tenant', objectId: 'bob' }, 'accessToken')), TokenDecryptError);
+    assert.throws(() => cipher.open(sealed, tokenContext({ tenantId: 'other-tenant', objectId: 'alice' }, 'accessToken')), TokenDecryptError);
+    assert.throws(() => cipher.open(sealed, tokenContext(alice, 'refreshToken')), TokenDecryptError);
   });
 
   it('when a ciphertext is tampered with, then it does not open', () => {
