@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expectedIssuer } from '../../src/auth/id-token.ts';
+import { expectedIssuer } from '../../src/auth/id-token-checks.ts';
 import { DiscoveryMismatchError, readMetadata } from '../../src/auth/discovery.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
