@@ -31,7 +31,7 @@ export interface AppDependencies {
   logger: Logger;
   /** Defaults to discovery over HTTP from the configured authority. */
   discovery?: Discovery;
-  /** The clock for pending sign-ins, sessions and key caching; tests move it. Defaults to Date.now. */
+  /** The clock for pending sign-ins, sessions, key caching, token expiry and refresh; tests move it. Defaults to Date.now. */
   now?: () => number;
 }
 
@@ -91,7 +91,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
 
   // Only the forms read a body; a GET never parses one.
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
-  app.get('/', createHomeRoute(config, tokenStore, tokenService));
+  app.get('/', createHomeRoute(config, tokenStore, tokenService, now));
   app.get('/connect', createConnectRoute(config, discovery, now));
   app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now }));
   app.post('/refresh', form, createRefreshRoute(tokenService));

@@ -28,6 +28,6 @@ export function composeServices(config: Config, database: Database, logger: Logg
   const discovery = options.discovery ?? createDiscovery(config, logger, now);
   const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]));
   const verifier = createIdTokenVerifier(config, createSigningKeys({ timeoutMs: config.httpTimeoutMs, now, logger }));
-  const tokenService = createTokenService({ config, discovery, verifier, tokenStore, logger });
+  const tokenService = createTokenService({ config, discovery, verifier, tokenStore, logger, now });
   return { discovery, verifier, tokenStore, tokenService };
 }

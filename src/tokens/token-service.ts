@@ -51,8 +51,11 @@ export function needsRefresh(tokens: Pick<StoredTokens, 'expiresAt'>, now: numbe
   return tokens.expiresAt.getTime() - now <= REFRESH_MARGIN_MS;
 }
 
-export function createTokenService(dependencies: { config: Config; discovery: Discovery; verifier: IdTokenVerifier; tokenStore: TokenStore; logger: Logger }): TokenService {
-  const { config, discovery, verifier, tokenStore, logger } = dependencies;
+/** `now` is the clock for expiry, the refresh lease and stored times (the app's injected one; Date.now by default). */
+export function createTokenService(dependencies: {
+  config: Config; discovery: Discovery; verifier: IdTokenVerifier; tokenStore: TokenStore; logger: Logger; now?: () => number;
+}): TokenService {
+  const { config, discovery, verifier, tokenStore, logger, now = Date.now } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
   // Long enough for discovery and the token request, each bounded by the HTTP timeout.
   const leaseMs = 2 * config.httpTimeoutMs + 5000;
@@ -83,7 +86,7 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       }
       throw error;
     }
-    const saved = await tokenStore.saveRefreshedTokens(user, tokens, response, new Date(), lease);
+    const saved = await tokenStore.saveRefreshedTokens(user, tokens, response, new Date(now()), lease);
     if (saved === undefined) {
       // A new sign-in replaced the token set meanwhile: its tokens are newer than ours.
       return { ...(await loadTokens(user.id)), refreshed: false };
@@ -116,12 +119,12 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       // Nothing to mark: the access token itself stays usable until it expires.
       throw new TokenRefreshError('needs_sign_in', 'There is no refresh token (the offline_access scope was not granted): sign in again for a new access token.');
     }
-    const deadline = Date.now() + leaseMs;
+    const deadline = now() + leaseMs;
     let seen = tokens;
     for (;;) {
-      const lease = await tokenStore.acquireRefreshLease(user.id, new Date(Date.now() + leaseMs), new Date(), seen.updatedAt);
+      const lease = await tokenStore.acquireRefreshLease(user.id, new Date(now() + leaseMs), new Date(now()), seen.updatedAt);
       if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease);
-      if (Date.now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
+      if (now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
       // Another process refreshed since this one read the tokens: use its result.
@@ -134,7 +137,7 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
 
   /** Without `force`, an access token that has not expired yet is still worth using when it cannot be refreshed. */
   const orStillValid = (options: { force?: boolean }, user: StoredUser, tokens: StoredTokens) => (error: unknown): FreshSignIn => {
-    if (options.force || !(error instanceof TokenRefreshError) || error.code !== 'needs_sign_in' || tokens.expiresAt.getTime() <= Date.now()) throw error;
+    if (options.force || !(error instanceof TokenRefreshError) || error.code !== 'needs_sign_in' || tokens.expiresAt.getTime() <= now()) throw error;
     return { user, tokens: { ...tokens, needsSignIn: true }, refreshed: false };
   };
 
@@ -144,7 +147,7 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       if (inFlight !== undefined) return inFlight;
       const { user, tokens } = options.preloaded !== undefined ? usableTokens(options.preloaded.signIn) : await loadTokens(userId);
       if (tokens.needsSignIn) return orStillValid(options, user, tokens)(refusedBefore());
-      if (!options.force && !needsRefresh(tokens, Date.now())) return { user, tokens, refreshed: false };
+      if (!options.force && !needsRefresh(tokens, now())) return { user, tokens, refreshed: false };
       // Another caller may have started while this one read the database.
       const raced = refreshing.get(userId);
       if (raced !== undefined) return raced;

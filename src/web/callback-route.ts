@@ -43,7 +43,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
 
     let userId: string;
     try {
-      userId = await tokenStore.saveSignIn(identity, tokens, new Date());
+      userId = await tokenStore.saveSignIn(identity, tokens, new Date(now()));
     } catch (cause) {
       throw new SignInError('storage_unavailable', 'The app could not save your sign-in',
         'You signed in at Microsoft, but the app could not store the result, so you are not signed in here.',

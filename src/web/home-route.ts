@@ -13,7 +13,7 @@ import { takeNotice } from './notices.ts';
  * GET /: the sign-in button, or who is signed in and the access token read back from the database,
  * refreshed first when it has expired or expires within five minutes.
  */
-export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenService: TokenService): RequestHandler {
+export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenService: TokenService, now: () => number = Date.now): RequestHandler {
   const viewTokenOnce = createTokenViewer();
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
@@ -47,7 +47,7 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
       signIn,
       needsSignIn: tokens === undefined || tokens.needsSignIn || refreshProblem?.code === 'needs_sign_in',
       refreshProblem: refreshProblem?.code === 'unavailable' ? refreshProblem : undefined,
-      expired: tokens !== undefined && tokens.expiresAt.getTime() <= Date.now(),
+      expired: tokens !== undefined && tokens.expiresAt.getTime() <= now(),
       accessTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.accessToken),
       idTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.idToken),
       graphMeUrl: `${config.graphBaseUrl}/v1.0/me`,

@@ -67,7 +67,7 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const otherProcessDatabase = openDatabase(harness.database.url);
     try {
-      const otherProcess = composeServices(harness.config, otherProcessDatabase, silentLogger).tokenService;
+      const otherProcess = composeServices(harness.config, otherProcessDatabase, silentLogger, { now: harness.clock.now }).tokenService;
       const count = harness.idp.tokenRequestCount();
       const [here, there] = await Promise.all([
         harness.app.tokenService.getFreshTokens(userId, { force: true }),
@@ -87,7 +87,7 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const otherProcessDatabase = openDatabase(harness.database.url);
     try {
-      const other = composeServices(harness.config, otherProcessDatabase, silentLogger);
+      const other = composeServices(harness.config, otherProcessDatabase, silentLogger, { now: harness.clock.now });
       const staleRead = await other.tokenStore.loadSignIn(userId);
       // The other process read the tokens just before this refresh; it sees that stale read once.
       let served = false;
@@ -95,7 +95,8 @@ describe('H. refresh', () => {
         if (!served) { served = true; return staleRead; }
         return other.tokenStore.loadSignIn(id);
       } };
-      const late = createTokenService({ config: harness.config, discovery: other.discovery, verifier: other.verifier, tokenStore: lateStore, logger: silentLogger });
+      const late = createTokenService({ config: harness.config, discovery: other.discovery, verifier: other.verifier, tokenStore: lateStore, logger: silentLogger,
+        now: harness.clock.now });
       const refreshed = await harness.app.tokenService.getFreshTokens(userId, { force: true });
       const count = harness.idp.tokenRequestCount();
       const result = await late.getFreshTokens(userId, { force: true });

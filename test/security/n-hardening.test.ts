@@ -204,7 +204,7 @@ describe('N. hardening from the outside probe', () => {
     assert.equal(result.refreshed, true);
     assert.notEqual(stored.refreshToken, before.refreshToken, 'the rotated refresh token is stored');
     assert.equal(stored.accessToken, result.tokens.accessToken);
-    const lifetime = stored.row.expiresAt.getTime() - Date.now();
+    const lifetime = stored.row.expiresAt.getTime() - harness.clock.now();
     assert.ok(lifetime > 0 && lifetime <= 24 * 3600 * 1000, `lifetime ${lifetime} ms`);
     assert.match(harness.logs.slice(logged).join(''), /"level":"warn".*expires_in/);
     const count = harness.idp.tokenRequestCount();
