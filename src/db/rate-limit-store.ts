@@ -1,10 +1,9 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Database } from './database.ts';
 import { isUniqueRace, retryWhenBusy } from './database-retry.ts';
+import { startPeriodicPurge } from './periodic-purge.ts';
 import type { Logger } from '../log.ts';
 
-/** How often counters of ended windows are deleted. */
-const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 /** Tries when another instance creates or restarts the same counter between our statements. */
 const MAX_ATTEMPTS = 5;
 
@@ -18,18 +17,15 @@ export class DatabaseRateLimitStore implements Store {
   readonly prefix: string;
   readonly #database: Database;
   readonly #now: () => number;
-  readonly #purgeTimer: NodeJS.Timeout;
+  readonly #stopPurge: () => void;
   #windowMs = 60 * 1000;
 
   constructor(database: Database, options: { prefix: string; logger: Logger; now?: () => number }) {
     this.#database = database;
     this.prefix = options.prefix;
     this.#now = options.now ?? Date.now;
-    this.#purgeTimer = setInterval(() => {
-      // Several instances may purge at once: each deletes only ended windows, so a second delete finds nothing.
-      this.purgeExpired().catch((error: unknown) => options.logger.warn('rate limit purge failed', { reason: String(error).slice(0, 300) }));
-    }, PURGE_INTERVAL_MS);
-    this.#purgeTimer.unref();
+    // Several instances may purge at once: each deletes only ended windows, so a second delete finds nothing.
+    this.#stopPurge = startPeriodicPurge(() => this.purgeExpired(), { logger: options.logger, failureMessage: 'rate limit purge failed' });
   }
 
   init(options: Options): void {
@@ -84,6 +80,6 @@ export class DatabaseRateLimitStore implements Store {
   }
 
   shutdown(): void {
-    clearInterval(this.#purgeTimer);
+    this.#stopPurge();
   }
 }

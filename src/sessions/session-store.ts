@@ -3,14 +3,13 @@ import type { SessionData } from 'express-session';
 import type { Database } from '../db/database.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { queryRows, runStatement, sql } from '../db/direct-sql.ts';
+import { startPeriodicPurge } from '../db/periodic-purge.ts';
 import type { Logger } from '../log.ts';
 import type { PreloadedSignIn, StoredSession } from '../tokens/token-store.ts';
 import { rememberPreloadedSignIn } from './preloaded-sign-in.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
-/** How often expired sessions are deleted. */
-const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 /** What a destroyed row keeps: nothing but its id and expiry. */
 const EMPTY_DATA = '{}';
 
@@ -22,7 +21,7 @@ const EMPTY_DATA = '{}';
 export class PrismaSessionStore extends session.Store {
   readonly #database: Database;
   readonly #defaultMaxAgeMs: number;
-  readonly #purgeTimer: NodeJS.Timeout;
+  readonly #stopPurge: () => void;
   readonly #now: () => number;
   readonly #logger: Logger;
   /** Sessions that came from a stored row during this request (the rest are new: insert first). */
@@ -41,10 +40,7 @@ export class PrismaSessionStore extends session.Store {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     this.#defaultMaxAgeMs = options.defaultMaxAgeMs;
-    this.#purgeTimer = setInterval(() => {
-      this.purgeExpired().catch((error: unknown) => options.logger.warn('session purge failed', { reason: String(error) }));
-    }, PURGE_INTERVAL_MS);
-    this.#purgeTimer.unref();
+    this.#stopPurge = startPeriodicPurge(() => this.purgeExpired(), { logger: options.logger, failureMessage: 'session purge failed' });
   }
 
   /** Deletes sessions (live or destroyed) past their expiry; returns how many. */
@@ -55,7 +51,7 @@ export class PrismaSessionStore extends session.Store {
 
   /** Stops the purge timer. */
   close(): void {
-    clearInterval(this.#purgeTimer);
+    this.#stopPurge();
   }
 
   /**
