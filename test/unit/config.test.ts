@@ -141,14 +141,16 @@ describe('settings of one entry point', () => {
 
   it('when DEMO_IDP_PORT is not a port, then the demo refuses it in one line instead of pointing the app at a broken address', () => {
     for (const port of ['5001x', '70000', 'abc']) {
-      assert.deepEqual(demoSettings({ DEMO_IDP_PORT: port }), { ok: false, problems: [`DEMO_IDP_PORT "${port}" is not valid: use a port number such as 5001.`] });
+      const problems = [`DEMO_IDP_PORT "${port}" is not valid: use a port number such as 5001.`];
+      assert.deepEqual(demoSettings({ DEMO_IDP_PORT: port }), { ok: false, problems });
     }
   });
 
   it('when npm run token -- --demo meets a bad demo setting, then it exits with the settings code and prints the line', async () => {
     let stderr = '';
     const io = { stdout: () => {}, stderr: (text: string) => { stderr += text; } };
-    const code = await runTokenCommand(['--demo'], {}, io, () => ({ ok: false, problems: ['DEMO_IDP_PORT "x" is not valid: use a port number such as 5001.'] }));
+    const problems = ['DEMO_IDP_PORT "x" is not valid: use a port number such as 5001.'];
+    const code = await runTokenCommand(['--demo'], {}, io, () => ({ ok: false, problems }));
     assert.equal(code, EXIT.badConfiguration);
     assert.match(stderr, /^The settings are not valid \(see \.env\.example\):\n {2}- DEMO_IDP_PORT "x" is not valid/);
   });
