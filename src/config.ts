@@ -19,7 +19,7 @@ const ENTRA_APP = 'Microsoft Entra admin center › App registrations';
 const OPENSSL_KEY = '`openssl rand -base64 32`';
 
 /** True when people open the app over https: Secure and __Host- cookies, HSTS. */
-export function servesHttps(config: { readonly baseUrl: string }): boolean {
+export function servesHttps(config: Pick<Config, 'baseUrl'>): boolean {
   return config.baseUrl.startsWith('https:');
 }
 
@@ -46,7 +46,7 @@ const appVariables = {
     `O365_APP_KEY looks like a Secret ID: copy the secret's Value from ${ENTRA_APP} › your app › Certificates & secrets.`)),
   O365_TENANT: z.string()
     .refine((value) => TENANT_ALIASES.has(value.toLowerCase()) || isTenantId(value) || DOMAIN.test(value), explain((value) =>
-      `O365_TENANT "${value}" is not valid: use common, organizations, consumers, a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com.`))
+      invalid('O365_TENANT', value, 'use common, organizations, consumers, a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com')))
     .prefault('common'),
   O365_AUTHORITY_HOST: serviceOrigin('O365_AUTHORITY_HOST',
     'use https://login.microsoftonline.com, a national cloud such as https://login.microsoftonline.us, or http://127.0.0.1:<port> for the local provider')
@@ -70,26 +70,25 @@ const appVariables = {
     notHttps: 'must use https unless it is 127.0.0.1 or localhost (Microsoft refuses other http redirect URIs).',
     notOrigin: 'must not have a path, query or credentials',
   }).prefault('http://127.0.0.1:5000'),
-  PORT: integer(0, 65535, invalid('PORT', 'use a port number such as 5000')).prefault('5000'),
+  PORT: integer('PORT', 0, 65535, 'use a port number such as 5000').prefault('5000'),
   HOST: z.string().prefault('127.0.0.1'),
   DATABASE_URL: z.string().check((context) => {
     const problem = checkDatabaseUrl(context.value);
     if (problem !== undefined) reject(context, problem);
   }).prefault(DEFAULT_DATABASE_URL),
-  MIGRATE_ON_START: boolean(invalid('MIGRATE_ON_START',
-    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)')).prefault('true'),
+  MIGRATE_ON_START: boolean('MIGRATE_ON_START',
+    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)').prefault('true'),
   // Required in production (see configSchema); elsewhere a random one is used with a warning.
   SESSION_SECRET: z.string()
     .min(32, `SESSION_SECRET is too short: use at least 32 characters, e.g. the output of ${OPENSSL_KEY}.`)
     .optional(),
-  TOKEN_ENCRYPTION_KEY: base64Key(() =>
-    `TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with ${OPENSSL_KEY}.`).optional(),
+  TOKEN_ENCRYPTION_KEY: base64Key(`TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with ${OPENSSL_KEY}.`)
+    .optional(),
   GRAPH_BASE_URL: serviceOrigin('GRAPH_BASE_URL', 'use https://graph.microsoft.com (or the national cloud\'s Graph)')
     .prefault('https://graph.microsoft.com'),
-  O365_HTTP_TIMEOUT_MS: integer(100, 120000, invalid('O365_HTTP_TIMEOUT_MS', 'use milliseconds between 100 and 120000 (default 10000)'))
-    .prefault('10000'),
-  SESSION_IDLE_MINUTES: integer(1, 24 * 60, invalid('SESSION_IDLE_MINUTES', 'use minutes between 1 and 1440 (default 30)')).prefault('30'),
-  SESSION_MAX_HOURS: integer(1, 24 * 30, invalid('SESSION_MAX_HOURS', 'use hours between 1 and 720 (default 12)')).prefault('12'),
+  O365_HTTP_TIMEOUT_MS: integer('O365_HTTP_TIMEOUT_MS', 100, 120000, 'use milliseconds between 100 and 120000 (default 10000)').prefault('10000'),
+  SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 24 * 60, 'use minutes between 1 and 1440 (default 30)').prefault('30'),
+  SESSION_MAX_HOURS: integer('SESSION_MAX_HOURS', 1, 24 * 30, 'use hours between 1 and 720 (default 12)').prefault('12'),
   TOKEN_ENCRYPTION_KEYS_PREVIOUS: z.string().transform((value, context) => {
     const keys: Buffer[] = [];
     for (const [index, entry] of listOf(value).entries()) {
@@ -106,31 +105,30 @@ const appVariables = {
     const entries = value.split(',').map((item) => item.trim());
     if (entries.every(isProxyAddress)) return entries.join(',');
     // "true" would trust any client's X-Forwarded-For, which defeats the rate limit.
-    reject(context, invalid('TRUST_PROXY',
-      "use the number of proxies in front of the app (e.g. 1), loopback, or the proxies' addresses (e.g. 10.0.0.0/8), separated by commas")(value));
+    reject(context, invalid('TRUST_PROXY', value,
+      "use the number of proxies in front of the app (e.g. 1), loopback, or the proxies' addresses (e.g. 10.0.0.0/8), separated by commas"));
     return z.NEVER;
   }).optional(),
   O365_ALLOWED_TENANTS: z.string().transform((value, context) => {
     const tenants = listOf(value);
     if (tenants.length === 0 || !tenants.every(isTenantId)) {
-      reject(context, invalid('O365_ALLOWED_TENANTS',
-        'list tenant IDs (GUIDs, Microsoft Entra admin center › Overview › Tenant ID), separated by commas')(value));
+      reject(context, invalid('O365_ALLOWED_TENANTS', value,
+        'list tenant IDs (GUIDs, Microsoft Entra admin center › Overview › Tenant ID), separated by commas'));
     }
     return tenants.map((tenant) => tenant.toLowerCase());
   }).optional(),
-  SIGN_IN_RATE_LIMIT: integer(1, 1_000_000, invalid('SIGN_IN_RATE_LIMIT',
-    'use the number of sign-in requests allowed per minute from one address (default 60)')).prefault('60'),
+  SIGN_IN_RATE_LIMIT: integer('SIGN_IN_RATE_LIMIT', 1, 1_000_000,
+    'use the number of sign-in requests allowed per minute from one address (default 60)').prefault('60'),
   INSTANCE_NAME: z.string()
-    .regex(INSTANCE_NAME, explain((value) => invalid('INSTANCE_NAME',
-      'use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id',
-    )(value.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'))))
+    .regex(INSTANCE_NAME, explain((value) => invalid('INSTANCE_NAME', value.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'),
+      'use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id')))
     .prefault(() => crypto.randomBytes(3).toString('hex')),
 };
 
 // Development and test only: never read by `npm start`.
 const developmentVariables = {
   /** `npm run demo` and dev/idp: the local provider's port. */
-  DEMO_IDP_PORT: integer(0, 65535, invalid('DEMO_IDP_PORT', 'use a port number such as 5001')).prefault('5001'),
+  DEMO_IDP_PORT: integer('DEMO_IDP_PORT', 0, 65535, 'use a port number such as 5001').prefault('5001'),
   /** `npm run demo -- --instances N` prints it for `npm run token -- --demo`; checked as DATABASE_URL once the demo uses it. */
   DEMO_DATABASE_URL: z.string().optional(),
   /** `postgresql` runs the integration and security suites on PostgreSQL; anything else on SQLite. */
@@ -252,34 +250,36 @@ function explain(message: (value: string) => string): { error: (issue: { input?:
   return { error: (issue) => message(String(issue.input)) };
 }
 
-/** The common wording for a value outside its rule: `NAME "value" is not valid: fix.` */
-function invalid(name: string, fix: string): (value: string) => string {
-  return (value) => `${name} "${value}" is not valid: ${fix}.`;
+/** The common wording for a value outside its rule. */
+function invalid(name: string, value: string, fix: string): string {
+  return `${name} "${value}" is not valid: ${fix}.`;
 }
 
-function integer(min: number, max: number, message: (value: string) => string) {
+/** A whole number from `min` to `max`, in digits only. */
+function integer(name: string, min: number, max: number, fix: string) {
   return z.string().transform((value, context) => {
     const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
     if (Number.isSafeInteger(number) && number >= min && number <= max) return number;
-    reject(context, message(value));
+    reject(context, invalid(name, value, fix));
     return z.NEVER;
   });
 }
 
-function boolean(message: (value: string) => string) {
+/** true, 1 or yes; false, 0 or no; in any case. */
+function boolean(name: string, fix: string) {
   return z.string().transform((value, context) => {
     if (/^(true|1|yes)$/i.test(value)) return true;
     if (/^(false|0|no)$/i.test(value)) return false;
-    reject(context, message(value));
+    reject(context, invalid(name, value, fix));
     return z.NEVER;
   });
 }
 
-function base64Key(message: () => string) {
+function base64Key(message: string) {
   return z.string().transform((value, context) => {
     const key = decodeBase64Key(value);
     if (key !== undefined) return key;
-    reject(context, message());
+    reject(context, message);
     return z.NEVER;
   });
 }
