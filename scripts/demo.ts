@@ -6,7 +6,7 @@ import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startServer } from '../src/start-server.ts';
 import { startIdentityProvider } from '../dev/idp/index.ts';
-import { demoEnvironment, demoIdpPort } from '../dev/demo-settings.ts';
+import { demoSettings } from '../dev/demo-settings.ts';
 import { startSeveralInstances } from '../dev/demo-instances.ts';
 
 /** `--instances N` (1–8, default 1); anything else prints the usage and exits 2. */
@@ -22,9 +22,9 @@ function parseInstances(args: string[]): number {
 }
 
 /** The app in this process on the demo's SQLite file, and the provider; returns how to stop both. */
-async function startOneInstance(config: Config): Promise<() => Promise<unknown>> {
+async function startOneInstance(config: Config, idpPort: number): Promise<() => Promise<unknown>> {
   const idp = await startIdentityProvider({
-    port: demoIdpPort(process.env),
+    port: idpPort,
     host: '127.0.0.1',
     clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
   });
@@ -41,20 +41,24 @@ async function startOneInstance(config: Config): Promise<() => Promise<unknown>>
   return () => Promise.all([server.close(), idp.close()]);
 }
 
-const instances = parseInstances(process.argv.slice(2));
-const environment = demoEnvironment(process.env);
-const parsed = parseConfig(environment);
-if (!parsed.ok) {
+function refuseToStart(problems: string[]): never {
   console.error('The demo cannot start:');
-  for (const problem of parsed.problems) console.error(`  - ${problem}`);
+  for (const problem of problems) console.error(`  - ${problem}`);
   process.exit(1);
 }
+
+const instances = parseInstances(process.argv.slice(2));
+const demo = demoSettings(process.env);
+if (!demo.ok) refuseToStart(demo.problems);
+const { environment, idpPort } = demo.settings;
+const parsed = parseConfig(environment);
+if (!parsed.ok) refuseToStart(parsed.problems);
 const { config } = parsed;
 
 try {
   const stopAll = instances === 1
-    ? await startOneInstance(config)
-    : await startSeveralInstances(config, environment, demoIdpPort(process.env), instances);
+    ? await startOneInstance(config, idpPort)
+    : await startSeveralInstances(config, environment, idpPort, instances);
   const stop = () => {
     console.log(instances === 1 ? 'Stopping the app and the local identity provider…' : 'Stopping the proxy, the instances, the local identity provider and PostgreSQL…');
     stopAll().then(() => process.exit(0), () => process.exit(1));

@@ -1,14 +1,15 @@
 // npm run migrate: applies pending migrations to DATABASE_URL, for operators who migrate as a release step (MIGRATE_ON_START=false).
 import '../src/load-env.ts';
-import { checkDatabaseUrl, DEFAULT_DATABASE_URL, redactDatabaseUrl } from '../src/db/database-url.ts';
+import { parseSettings, settingsSchema } from '../src/config.ts';
+import { redactDatabaseUrl } from '../src/db/database-url.ts';
 import { applyMigrations } from '../src/db/migrations.ts';
 
-const databaseUrl = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
-const problem = checkDatabaseUrl(databaseUrl);
-if (problem !== undefined) {
-  console.error(problem);
+const parsed = parseSettings(settingsSchema.pick({ DATABASE_URL: true }), process.env);
+if (!parsed.ok) {
+  for (const problem of parsed.problems) console.error(problem);
   process.exit(2);
 }
+const databaseUrl = parsed.settings.DATABASE_URL;
 try {
   const applied = await applyMigrations(databaseUrl);
   console.log(applied.length === 0

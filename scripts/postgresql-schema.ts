@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseSettings, settingsSchema } from '../src/config.ts';
+import { DEFAULT_DATABASE_URL } from '../src/db/database-url.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,7 +55,8 @@ function generateClient(schema: string, databaseUrl: string): void {
 
 /** Generates the SQLite and the PostgreSQL Prisma client (src/generated/prisma, src/generated/prisma-pg). */
 export function generateClients(): void {
-  generateClient(SQLITE_SCHEMA, process.env.DATABASE_URL?.startsWith('file:') ? process.env.DATABASE_URL : 'file:./data/app.db');
+  const settings = parseSettings(settingsSchema.pick({ DATABASE_URL: true }), process.env);
+  generateClient(SQLITE_SCHEMA, settings.ok && settings.settings.DATABASE_URL.startsWith('file:') ? settings.settings.DATABASE_URL : DEFAULT_DATABASE_URL);
   generateClient(POSTGRES_SCHEMA, 'postgresql://localhost/o365_signin');
 }
 

@@ -1,44 +1,22 @@
 import crypto from 'node:crypto';
+import net from 'node:net';
+import { z } from 'zod';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from './db/database-url.ts';
-import { decodeBase64Key, parseSecuritySettings } from './security/security-settings.ts';
-import type { SecuritySettings } from './security/security-settings.ts';
 
-/** The app's settings, parsed once from the environment. Nothing else reads process.env. */
-export interface Config extends SecuritySettings {
-  readonly appId: string;
-  readonly appKey: string;
-  readonly tenant: string;
-  readonly authorityHost: string;
-  readonly scopes: readonly string[];
-  readonly baseUrl: string;
-  /** Always `${baseUrl}/connect/get_token`: never derived from request headers. */
-  readonly redirectUri: string;
-  readonly host: string;
-  readonly port: number;
-  /** `file:` → SQLite; `postgresql://` or `postgres://` → PostgreSQL. */
-  readonly databaseUrl: string;
-  /** Apply pending migrations when the server starts (MIGRATE_ON_START, default true). */
-  readonly migrateOnStart: boolean;
-  readonly sessionSecret: string;
-  readonly tokenEncryptionKey: Buffer;
-  readonly graphBaseUrl: string;
-  readonly httpTimeoutMs: number;
-  readonly sessionIdleMinutes: number;
-  readonly sessionMaxHours: number;
-  readonly production: boolean;
-  /** The label in every page's footer: INSTANCE_NAME, or a random id per process; never a host name or address. */
-  readonly instanceName: string;
-}
+/** Variables as the process sees them (process.env, or a test's object). */
+export type Environment = Readonly<Record<string, string | undefined>>;
 
-export type ConfigResult =
-  | { ok: true; config: Config; warnings: string[] }
-  | { ok: false; problems: string[] };
+/** A parse of some variables: their values, or every problem at once, one line each, in the order the schema lists them. */
+export type SettingsResult<T> = { ok: true; settings: T } | { ok: false; problems: string[] };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const TENANT_ALIASES = new Set(['common', 'organizations', 'consumers']);
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const INSTANCE_NAME = /^[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]{0,30}[A-Za-z0-9._-])?$/;
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 const ENTRA_APP = 'Microsoft Entra admin center › App registrations';
+const OPENSSL_KEY = '`openssl rand -base64 32`';
 
 /** True when people open the app over https: Secure and __Host- cookies, HSTS. */
 export function servesHttps(config: Pick<Config, 'baseUrl'>): boolean {
@@ -50,197 +28,318 @@ export function isTenantId(value: string): boolean {
   return GUID.test(value);
 }
 
+/** The redirect URI for a BASE_URL origin: always `${baseUrl}/connect/get_token`, never derived from request headers. */
+export function redirectUriFor(baseUrl: string): string {
+  return `${baseUrl}/connect/get_token`;
+}
+
+// Every variable the project reads, by its name: its rule, the line that says how to fix a bad value, and its default
+// (`prefault`: written as in .env and checked like a given value). Entry points parse the variables they need with `pick`.
+const appVariables = {
+  NODE_ENV: z.string().optional(),
+  O365_APP_ID: z.string({ error: `O365_APP_ID is missing: copy the Application (client) ID from ${ENTRA_APP} › your app › Overview.` })
+    .refine(isTenantId, explain((value) =>
+      `O365_APP_ID "${value}" is not a GUID: use the Application (client) ID from ${ENTRA_APP} › your app › Overview, not its name or object ID.`)),
+  O365_APP_KEY: z.string({
+    error: `O365_APP_KEY is missing: create a client secret in ${ENTRA_APP} › your app › Certificates & secrets and copy its Value (not its Secret ID).`,
+  }).refine((value) => !isTenantId(value), explain(() =>
+    `O365_APP_KEY looks like a Secret ID: copy the secret's Value from ${ENTRA_APP} › your app › Certificates & secrets.`)),
+  O365_TENANT: z.string()
+    .refine((value) => TENANT_ALIASES.has(value.toLowerCase()) || isTenantId(value) || DOMAIN.test(value), explain((value) =>
+      invalid('O365_TENANT', value, 'use common, organizations, consumers, a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com')))
+    .prefault('common'),
+  O365_AUTHORITY_HOST: serviceOrigin('O365_AUTHORITY_HOST',
+    'use https://login.microsoftonline.com, a national cloud such as https://login.microsoftonline.us, or http://127.0.0.1:<port> for the local provider')
+    .prefault('https://login.microsoftonline.com'),
+  O365_SCOPES: z.string().transform((value, context) => {
+    const scopes = value.split(/\s+/).filter(Boolean);
+    if (!scopes.includes('openid')) {
+      reject(context, 'O365_SCOPES must include openid: the app needs the ID token to know who signed in '
+        + '(default: "openid profile offline_access User.Read").');
+    }
+    const badScope = scopes.find((scope) => !SCOPE.test(scope));
+    if (badScope !== undefined) {
+      reject(context, `O365_SCOPES has an invalid scope "${badScope}": separate scopes with spaces, e.g. "openid profile offline_access User.Read".`);
+    }
+    return scopes;
+  }).prefault('openid profile offline_access User.Read'),
+  BASE_URL: origin('BASE_URL', {
+    fix: 'use the address people open, such as http://127.0.0.1:5000 or https://signin.example.com, without a trailing path',
+    notWeb: 'must start with http:// or https://',
+    // Microsoft accepts http redirect URIs only for localhost; anything else must be https.
+    notHttps: 'must use https unless it is 127.0.0.1 or localhost (Microsoft refuses other http redirect URIs).',
+    notOrigin: 'must not have a path, query or credentials',
+  }).prefault('http://127.0.0.1:5000'),
+  PORT: integer('PORT', 0, 65535, 'use a port number such as 5000').prefault('5000'),
+  HOST: z.string().prefault('127.0.0.1'),
+  DATABASE_URL: z.string().check((context) => {
+    const problem = checkDatabaseUrl(context.value);
+    if (problem !== undefined) reject(context, problem);
+  }).prefault(DEFAULT_DATABASE_URL),
+  MIGRATE_ON_START: boolean('MIGRATE_ON_START',
+    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)').prefault('true'),
+  // Required in production (see configSchema); elsewhere a random one is used with a warning.
+  SESSION_SECRET: z.string()
+    .min(32, `SESSION_SECRET is too short: use at least 32 characters, e.g. the output of ${OPENSSL_KEY}.`)
+    .optional(),
+  TOKEN_ENCRYPTION_KEY: base64Key(`TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with ${OPENSSL_KEY}.`)
+    .optional(),
+  GRAPH_BASE_URL: serviceOrigin('GRAPH_BASE_URL', 'use https://graph.microsoft.com (or the national cloud\'s Graph)')
+    .prefault('https://graph.microsoft.com'),
+  O365_HTTP_TIMEOUT_MS: integer('O365_HTTP_TIMEOUT_MS', 100, 120000, 'use milliseconds between 100 and 120000 (default 10000)').prefault('10000'),
+  SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 24 * 60, 'use minutes between 1 and 1440 (default 30)').prefault('30'),
+  SESSION_MAX_HOURS: integer('SESSION_MAX_HOURS', 1, 24 * 30, 'use hours between 1 and 720 (default 12)').prefault('12'),
+  TOKEN_ENCRYPTION_KEYS_PREVIOUS: z.string().transform((value, context) => {
+    const keys: Buffer[] = [];
+    for (const [index, entry] of listOf(value).entries()) {
+      const key = decodeBase64Key(entry);
+      if (key !== undefined) keys.push(key);
+      else reject(context, `TOKEN_ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} is not 32 bytes in base64: `
+        + 'list the old TOKEN_ENCRYPTION_KEY values, separated by commas.');
+    }
+    return keys;
+  }).prefault(''),
+  TRUST_PROXY: z.string().transform((value, context): false | number | string => {
+    if (value === 'false' || value === '0') return false;
+    if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
+    const entries = value.split(',').map((item) => item.trim());
+    if (entries.every(isProxyAddress)) return entries.join(',');
+    // "true" would trust any client's X-Forwarded-For, which defeats the rate limit.
+    reject(context, invalid('TRUST_PROXY', value,
+      "use the number of proxies in front of the app (e.g. 1), loopback, or the proxies' addresses (e.g. 10.0.0.0/8), separated by commas"));
+    return z.NEVER;
+  }).optional(),
+  O365_ALLOWED_TENANTS: z.string().transform((value, context) => {
+    const tenants = listOf(value);
+    if (tenants.length === 0 || !tenants.every(isTenantId)) {
+      reject(context, invalid('O365_ALLOWED_TENANTS', value,
+        'list tenant IDs (GUIDs, Microsoft Entra admin center › Overview › Tenant ID), separated by commas'));
+    }
+    return tenants.map((tenant) => tenant.toLowerCase());
+  }).optional(),
+  SIGN_IN_RATE_LIMIT: integer('SIGN_IN_RATE_LIMIT', 1, 1_000_000,
+    'use the number of sign-in requests allowed per minute from one address (default 60)').prefault('60'),
+  INSTANCE_NAME: z.string()
+    .regex(INSTANCE_NAME, explain((value) => invalid('INSTANCE_NAME', value.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'),
+      'use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id')))
+    .prefault(() => crypto.randomBytes(3).toString('hex')),
+};
+
+// Development and test only: never read by `npm start`.
+const developmentVariables = {
+  /** `npm run demo` and dev/idp: the local provider's port. */
+  DEMO_IDP_PORT: integer('DEMO_IDP_PORT', 0, 65535, 'use a port number such as 5001').prefault('5001'),
+  /** `npm run demo -- --instances N` prints it for `npm run token -- --demo`; checked as DATABASE_URL once the demo uses it. */
+  DEMO_DATABASE_URL: z.string().optional(),
+  /** `postgresql` runs the integration and security suites on PostgreSQL; anything else on SQLite. */
+  TEST_DATABASE: z.string().optional().transform((value) => (value === 'postgresql' ? 'postgresql' : 'sqlite')),
+  /** The admin URL of the PostgreSQL server `npm test` shares with its test processes. */
+  TEST_POSTGRES_URL: z.string().optional(),
+};
+
+/** Every variable, one field each; an entry point parses what it reads with `parseSettings(settingsSchema.pick({ … }), env)`. */
+export const settingsSchema = z.object({ ...appVariables, ...developmentVariables });
+
+// zod skips an object's refinements once a field failed; these run anyway, so every problem is reported at once.
+const always = () => true;
+
+/** The app's variables with the rules across them: secrets that production requires. */
+const configSchema = z.object(appVariables)
+  .refine((settings) => !isProduction(settings) || settings.SESSION_SECRET !== undefined, {
+    path: ['SESSION_SECRET'],
+    message: `SESSION_SECRET is missing: set it to a long random string, e.g. the output of ${OPENSSL_KEY}.`,
+    when: always,
+  })
+  .refine((settings) => !isProduction(settings) || settings.TOKEN_ENCRYPTION_KEY !== undefined, {
+    path: ['TOKEN_ENCRYPTION_KEY'],
+    message: `TOKEN_ENCRYPTION_KEY is missing: set it to 32 random bytes in base64, e.g. the output of ${OPENSSL_KEY}.`,
+    when: always,
+  });
+
+type AppSettings = z.output<typeof configSchema>;
+
+/** The app's settings, parsed once from the environment. Nothing else reads process.env. */
+export type Config = ReturnType<typeof toConfig>;
+
+export type ConfigResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; problems: string[] };
+
 /**
  * Reads the settings named in DESIGN.md. Every problem is reported at once, one line each,
  * with what to do about it; defaults fill what is optional.
  */
-export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const problems: string[] = [];
+export function parseConfig(env: Environment): ConfigResult {
+  const parsed = parseSettings(configSchema, env);
+  if (!parsed.ok) return parsed;
+  return { ok: true, config: toConfig(parsed.settings), warnings: warningsFor(parsed.settings) };
+}
+
+/** Parses the variables `schema` names: blank values count as unset; every problem is reported, in the schema's order. */
+export function parseSettings<Schema extends z.ZodObject>(schema: Schema, env: Environment): SettingsResult<z.output<Schema>> {
+  const names = Object.keys(schema.shape);
+  const values = Object.fromEntries(names.map((name) => [name, env[name]?.trim() || undefined]));
+  const result = schema.safeParse(values);
+  if (result.success) return { ok: true, settings: result.data };
+  const order = (issue: z.core.$ZodIssue) => names.indexOf(String(issue.path[0]));
+  return { ok: false, problems: [...result.error.issues].sort((a, b) => order(a) - order(b)).map((issue) => issue.message) };
+}
+
+function toConfig(settings: AppSettings) {
+  return Object.freeze({
+    appId: settings.O365_APP_ID,
+    appKey: settings.O365_APP_KEY,
+    tenant: settings.O365_TENANT,
+    authorityHost: settings.O365_AUTHORITY_HOST,
+    scopes: Object.freeze(settings.O365_SCOPES),
+    baseUrl: settings.BASE_URL,
+    /** Always `${baseUrl}/connect/get_token`: never derived from request headers. */
+    redirectUri: redirectUriFor(settings.BASE_URL),
+    host: settings.HOST,
+    port: settings.PORT,
+    /** `file:` → SQLite; `postgresql://` or `postgres://` → PostgreSQL. */
+    databaseUrl: settings.DATABASE_URL,
+    /** Apply pending migrations when the server starts (MIGRATE_ON_START, default true). */
+    migrateOnStart: settings.MIGRATE_ON_START,
+    sessionSecret: settings.SESSION_SECRET ?? crypto.randomBytes(32).toString('base64url'),
+    tokenEncryptionKey: settings.TOKEN_ENCRYPTION_KEY ?? crypto.randomBytes(32),
+    graphBaseUrl: settings.GRAPH_BASE_URL,
+    httpTimeoutMs: settings.O365_HTTP_TIMEOUT_MS,
+    sessionIdleMinutes: settings.SESSION_IDLE_MINUTES,
+    sessionMaxHours: settings.SESSION_MAX_HOURS,
+    production: isProduction(settings),
+    /** The label in every page's footer: INSTANCE_NAME, or a random id per process; never a host name or address. */
+    instanceName: settings.INSTANCE_NAME,
+    /** Older TOKEN_ENCRYPTION_KEY values: accepted for decryption only, so keys can rotate. */
+    previousTokenEncryptionKeys: Object.freeze(settings.TOKEN_ENCRYPTION_KEYS_PREVIOUS),
+    /** Express's `trust proxy`: false, a hop count, or loopback/linklocal/uniquelocal/addresses. */
+    trustProxy: settings.TRUST_PROXY ?? false,
+    /** Tenant GUIDs (lower case) allowed to sign in; undefined allows every tenant the authority accepts. */
+    allowedTenants: settings.O365_ALLOWED_TENANTS === undefined ? undefined : Object.freeze(settings.O365_ALLOWED_TENANTS),
+    /** Requests per minute per client address to /connect and to the callback. */
+    signInRateLimit: settings.SIGN_IN_RATE_LIMIT,
+  });
+}
+
+function warningsFor(settings: AppSettings): string[] {
   const warnings: string[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === '' ? undefined : value;
-  };
-  const production = read('NODE_ENV') === 'production';
-
-  const appId = read('O365_APP_ID');
-  if (appId === undefined) {
-    problems.push(`O365_APP_ID is missing: copy the Application (client) ID from ${ENTRA_APP} › your app › Overview.`);
-  } else if (!isTenantId(appId)) {
-    problems.push(`O365_APP_ID "${appId}" is not a GUID: use the Application (client) ID from ${ENTRA_APP} › your app › Overview, not its name or object ID.`);
+  if (!isProduction(settings) && settings.SESSION_SECRET === undefined) {
+    warnings.push('SESSION_SECRET is not set: using a random one, so sessions end when the app restarts. Set it in .env.');
   }
-
-  const appKey = read('O365_APP_KEY');
-  if (appKey === undefined) {
-    problems.push(`O365_APP_KEY is missing: create a client secret in ${ENTRA_APP} › your app › Certificates & secrets and copy its Value (not its Secret ID).`);
-  } else if (isTenantId(appKey)) {
-    problems.push(`O365_APP_KEY looks like a Secret ID: copy the secret's Value from ${ENTRA_APP} › your app › Certificates & secrets.`);
+  if (!isProduction(settings) && settings.TOKEN_ENCRYPTION_KEY === undefined) {
+    warnings.push('TOKEN_ENCRYPTION_KEY is not set: using a random one, so stored tokens cannot be read after a restart. Set it in .env.');
   }
-
-  const tenant = read('O365_TENANT') ?? 'common';
-  if (!TENANT_ALIASES.has(tenant.toLowerCase()) && !isTenantId(tenant) && !DOMAIN.test(tenant)) {
-    problems.push(`O365_TENANT "${tenant}" is not valid: use common, organizations, consumers, a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com.`);
+  if (settings.TRUST_PROXY === undefined && servesHttps({ baseUrl: settings.BASE_URL })) {
+    warnings.push('BASE_URL is https but TRUST_PROXY is not set: the session cookie is Secure, '
+      + 'so behind a TLS proxy set TRUST_PROXY (e.g. 1 or loopback) or nobody can sign in.');
   }
+  return warnings;
+}
 
-  const authorityHost = parseOrigin(read('O365_AUTHORITY_HOST') ?? 'https://login.microsoftonline.com', 'O365_AUTHORITY_HOST', problems,
-    'use https://login.microsoftonline.com, a national cloud such as https://login.microsoftonline.us, or http://127.0.0.1:<port> for the local provider');
+function isProduction(settings: { readonly NODE_ENV?: string | undefined }): boolean {
+  return settings.NODE_ENV === 'production';
+}
 
-  const scopes = (read('O365_SCOPES') ?? 'openid profile offline_access User.Read').split(/\s+/).filter(Boolean);
-  if (!scopes.includes('openid')) {
-    problems.push('O365_SCOPES must include openid: the app needs the ID token to know who signed in (default: "openid profile offline_access User.Read").');
-  }
-  const badScope = scopes.find((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope));
-  if (badScope !== undefined) {
-    problems.push(`O365_SCOPES has an invalid scope "${badScope}": separate scopes with spaces, e.g. "openid profile offline_access User.Read".`);
-  }
+/** Adds a problem, worded in full, to the variable being parsed. */
+function reject(context: { value: unknown; issues: z.core.$ZodRawIssue[] }, message: string): void {
+  context.issues.push({ code: 'custom', input: context.value, message });
+}
 
-  const baseUrl = parseBaseUrl(read('BASE_URL') ?? 'http://127.0.0.1:5000', problems);
+/** A refinement's message built from the value that failed it. */
+function explain(message: (value: string) => string): { error: (issue: { input?: unknown }) => string } {
+  return { error: (issue) => message(String(issue.input)) };
+}
 
-  const port = parseInteger(read('PORT') ?? '5000', 'PORT', 0, 65535, problems, 'use a port number such as 5000');
-  const host = read('HOST') ?? '127.0.0.1';
+/** The common wording for a value outside its rule. */
+function invalid(name: string, value: string, fix: string): string {
+  return `${name} "${value}" is not valid: ${fix}.`;
+}
 
-  const databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
-  const databaseProblem = checkDatabaseUrl(databaseUrl);
-  if (databaseProblem !== undefined) problems.push(databaseProblem);
-  const migrateOnStart = parseBoolean(read('MIGRATE_ON_START') ?? 'true', 'MIGRATE_ON_START', problems,
-    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)');
+/** A whole number from `min` to `max`, in digits only. */
+function integer(name: string, min: number, max: number, fix: string) {
+  return z.string().transform((value, context) => {
+    const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (Number.isSafeInteger(number) && number >= min && number <= max) return number;
+    reject(context, invalid(name, value, fix));
+    return z.NEVER;
+  });
+}
 
-  let sessionSecret = read('SESSION_SECRET');
-  if (sessionSecret === undefined) {
-    if (production) {
-      problems.push('SESSION_SECRET is missing: set it to a long random string, e.g. the output of `openssl rand -base64 32`.');
-    } else {
-      warnings.push('SESSION_SECRET is not set: using a random one, so sessions end when the app restarts. Set it in .env.');
-    }
-    sessionSecret = crypto.randomBytes(32).toString('base64url');
-  } else if (sessionSecret.length < 32) {
-    problems.push('SESSION_SECRET is too short: use at least 32 characters, e.g. the output of `openssl rand -base64 32`.');
-  }
+/** true, 1 or yes; false, 0 or no; in any case. */
+function boolean(name: string, fix: string) {
+  return z.string().transform((value, context) => {
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    reject(context, invalid(name, value, fix));
+    return z.NEVER;
+  });
+}
 
-  let tokenEncryptionKey = decodeKey(read('TOKEN_ENCRYPTION_KEY'), problems);
-  if (tokenEncryptionKey === undefined) {
-    if (production) {
-      problems.push('TOKEN_ENCRYPTION_KEY is missing: set it to 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`.');
-    } else {
-      warnings.push('TOKEN_ENCRYPTION_KEY is not set: using a random one, so stored tokens cannot be read after a restart. Set it in .env.');
-    }
-    tokenEncryptionKey = crypto.randomBytes(32);
-  }
+function base64Key(message: string) {
+  return z.string().transform((value, context) => {
+    const key = decodeBase64Key(value);
+    if (key !== undefined) return key;
+    reject(context, message);
+    return z.NEVER;
+  });
+}
 
-  const graphBaseUrl = parseOrigin(read('GRAPH_BASE_URL') ?? 'https://graph.microsoft.com', 'GRAPH_BASE_URL', problems,
-    'use https://graph.microsoft.com (or the national cloud\'s Graph)');
+/** 32 bytes of base64 (or base64url), or undefined. */
+function decodeBase64Key(value: string): Buffer | undefined {
+  const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  return key.length === 32 ? key : undefined;
+}
 
-  const httpTimeoutMs = parseInteger(read('O365_HTTP_TIMEOUT_MS') ?? '10000', 'O365_HTTP_TIMEOUT_MS', 100, 120000, problems,
-    'use milliseconds between 100 and 120000 (default 10000)');
-  const sessionIdleMinutes = parseInteger(read('SESSION_IDLE_MINUTES') ?? '30', 'SESSION_IDLE_MINUTES', 1, 24 * 60, problems,
-    'use minutes between 1 and 1440 (default 30)');
-  const sessionMaxHours = parseInteger(read('SESSION_MAX_HOURS') ?? '12', 'SESSION_MAX_HOURS', 1, 24 * 30, problems,
-    'use hours between 1 and 720 (default 12)');
-  const security = parseSecuritySettings(read, problems, warnings, baseUrl);
-  const instanceName = read('INSTANCE_NAME') ?? crypto.randomBytes(3).toString('hex');
-  if (!INSTANCE_NAME.test(instanceName)) {
-    problems.push(`INSTANCE_NAME "${instanceName.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}" is not valid: use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id.`);
-  }
-
-  if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    warnings,
-    config: Object.freeze({
-      appId: appId!,
-      appKey: appKey!,
-      tenant,
-      authorityHost: authorityHost!,
-      scopes: Object.freeze(scopes),
-      baseUrl: baseUrl!,
-      redirectUri: `${baseUrl}/connect/get_token`,
-      host,
-      port: port!,
-      databaseUrl,
-      migrateOnStart: migrateOnStart!,
-      sessionSecret,
-      tokenEncryptionKey,
-      graphBaseUrl: graphBaseUrl!,
-      httpTimeoutMs: httpTimeoutMs!,
-      sessionIdleMinutes: sessionIdleMinutes!,
-      sessionMaxHours: sessionMaxHours!,
-      production,
-      instanceName,
-      ...security,
-    }),
-  };
+function listOf(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-function parseOrigin(value: string, name: string, problems: string[], fix: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    problems.push(`${name} "${value}" is not a URL: ${fix}.`);
-    return undefined;
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-    problems.push(`${name} "${value}" must use https (plain http only on 127.0.0.1 or localhost): ${fix}.`);
-    return undefined;
-  }
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    problems.push(`${name} "${value}" must be only scheme, host and port, without a path: ${fix}.`);
-    return undefined;
-  }
-  return url.origin;
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = net.isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
-function parseBaseUrl(value: string, problems: string[]): string | undefined {
-  const fix = 'use the address people open, such as http://127.0.0.1:5000 or https://signin.example.com, without a trailing path';
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    problems.push(`BASE_URL "${value}" is not a URL: ${fix}.`);
-    return undefined;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    problems.push(`BASE_URL "${value}" must start with http:// or https://: ${fix}.`);
-    return undefined;
-  }
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    // Microsoft accepts http redirect URIs only for localhost; anything else must be https.
-    problems.push(`BASE_URL "${value}" must use https unless it is 127.0.0.1 or localhost (Microsoft refuses other http redirect URIs).`);
-    return undefined;
-  }
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    problems.push(`BASE_URL "${value}" must not have a path, query or credentials: ${fix}.`);
-    return undefined;
-  }
-  return url.origin;
+interface OriginWording {
+  /** How to write a good value; ends each message but the one for http. */
+  readonly fix: string;
+  /** For a scheme other than http or https; without it such a URL gets `notHttps`. */
+  readonly notWeb?: string;
+  /** For plain http on a host other than loopback: the rest of the line, in full. */
+  readonly notHttps: string;
+  readonly notOrigin: string;
 }
 
-function parseInteger(value: string, name: string, min: number, max: number, problems: string[], fix: string): number | undefined {
-  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
-    problems.push(`${name} "${value}" is not valid: ${fix}.`);
-    return undefined;
-  }
-  return number;
+/** An http(s) URL with nothing after its origin, read as its origin; plain http only on loopback. */
+function origin(name: string, wording: OriginWording) {
+  return z.string().transform((value, context) => {
+    const problem = originProblem(value, wording);
+    if (problem === undefined) return new URL(value).origin;
+    reject(context, `${name} "${value}" ${problem}`);
+    return z.NEVER;
+  });
 }
 
-function decodeKey(value: string | undefined, problems: string[]): Buffer | undefined {
-  if (value === undefined) return undefined;
-  const key = decodeBase64Key(value);
-  if (key === undefined) {
-    problems.push('TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with `openssl rand -base64 32`.');
-    return undefined;
-  }
-  return key;
-}
-
-function parseBoolean(value: string, name: string, problems: string[], fix: string): boolean | undefined {
-  if (/^(true|1|yes)$/i.test(value)) return true;
-  if (/^(false|0|no)$/i.test(value)) return false;
-  problems.push(`${name} "${value}" is not valid: ${fix}.`);
+function originProblem(value: string, { fix, notWeb, notHttps, notOrigin }: OriginWording): string | undefined {
+  if (!URL.canParse(value)) return `is not a URL: ${fix}.`;
+  const url = new URL(value);
+  if (notWeb !== undefined && url.protocol !== 'https:' && url.protocol !== 'http:') return `${notWeb}: ${fix}.`;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) return notHttps;
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return `${notOrigin}: ${fix}.`;
   return undefined;
+}
+
+/** The origin of a service the app calls (the authority, Graph). */
+function serviceOrigin(name: string, fix: string) {
+  return origin(name, {
+    fix,
+    notHttps: `must use https (plain http only on 127.0.0.1 or localhost): ${fix}.`,
+    notOrigin: 'must be only scheme, host and port, without a path',
+  });
 }

@@ -1,28 +1,24 @@
 // Development only: runs the local Microsoft-compatible identity provider on its own (never part of `npm start`).
+import { parseSettings, redirectUriFor, settingsSchema } from '../../src/config.ts';
 import { startIdentityProvider } from './index.ts';
 
-const port = Number.parseInt(process.env.DEMO_IDP_PORT ?? '5001', 10);
-const baseUrl = (process.env.BASE_URL ?? 'http://127.0.0.1:5000').replace(/\/+$/, '');
-const clientId = process.env.O365_APP_ID;
-const clientSecret = process.env.O365_APP_KEY;
-
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`DEMO_IDP_PORT: '${process.env.DEMO_IDP_PORT}' is not a port number; set it to a number from 0 to 65535.`);
+const parsed = parseSettings(settingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, BASE_URL: true, DEMO_IDP_PORT: true }), process.env);
+if (!parsed.ok) {
+  console.error('The local identity provider cannot start (it registers O365_APP_ID and O365_APP_KEY as its only client):');
+  for (const problem of parsed.problems) console.error(`  - ${problem}`);
   process.exit(1);
 }
-if (clientId === undefined || clientId === '' || clientSecret === undefined || clientSecret === '') {
-  console.error('O365_APP_ID and O365_APP_KEY: both must be set; the local provider registers them as its only client.');
-  process.exit(1);
-}
+const { O365_APP_ID: clientId, O365_APP_KEY: clientSecret, BASE_URL: baseUrl, DEMO_IDP_PORT: port } = parsed.settings;
+const redirectUri = redirectUriFor(baseUrl);
 
 const idp = await startIdentityProvider({
   port,
-  clients: [{ clientId, clientSecret, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }],
+  clients: [{ clientId, clientSecret, redirectUris: [redirectUri], postLogoutRedirectUris: [`${baseUrl}/`] }],
 });
 
 console.log(`Local Microsoft identity provider (development only) at ${idp.origin}`);
 console.log(`  O365_AUTHORITY_HOST=${idp.origin}  GRAPH_BASE_URL=${idp.graphBaseUrl}  tenant ${idp.tenantId}`);
-console.log(`  redirect URI ${baseUrl}/connect/get_token`);
+console.log(`  redirect URI ${redirectUri}`);
 console.log('  test accounts:');
 for (const account of idp.accounts) {
   console.log(`    ${account.username}  password ${account.password}  (${account.displayName})`);

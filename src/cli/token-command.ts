@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
+import { parseConfig, parseSettings, settingsSchema } from '../config.ts';
+import type { Environment, SettingsResult } from '../config.ts';
 import { isPostgresUrl, redactDatabaseUrl, sqliteFilePath } from '../db/database-url.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { silentLogger } from '../log.ts';
@@ -41,8 +42,8 @@ export interface CommandIo {
 }
 
 /** Runs the command and returns its exit code; never throws for anything a user can cause. */
-export async function runTokenCommand(argv: string[], env: Record<string, string | undefined>, io: CommandIo,
-  demoEnvironment?: (env: Record<string, string | undefined>) => Record<string, string | undefined> | undefined): Promise<number> {
+export async function runTokenCommand(argv: string[], env: Environment, io: CommandIo,
+  demoEnvironment?: (env: Environment) => SettingsResult<Environment> | undefined): Promise<number> {
   let options: { user?: string; json?: boolean; demo?: boolean; help?: boolean };
   try {
     ({ values: options } = parseArgs({
@@ -60,16 +61,15 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
     return EXIT.ok;
   }
 
-  const environment = options.demo && demoEnvironment ? demoEnvironment(env) : env;
-  if (environment === undefined) {
+  const demo = options.demo && demoEnvironment ? demoEnvironment(env) : { ok: true as const, settings: env };
+  if (demo === undefined) {
     io.stderr('The demo has no data yet: start it with npm run demo and sign in first.\n');
     return EXIT.databaseMissing;
   }
+  if (!demo.ok) return reportBadSettings(demo.problems, io);
+  const environment = demo.settings;
   const parsed = parseConfig(environment);
-  if (!parsed.ok) {
-    io.stderr(`The settings are not valid (see .env.example):\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
-    return EXIT.badConfiguration;
-  }
+  if (!parsed.ok) return reportBadSettings(parsed.problems, io);
   const { config } = parsed;
   const signInUrl = `${config.baseUrl}/`;
   const where = isPostgresUrl(config.databaseUrl) ? redactDatabaseUrl(config.databaseUrl) : sqliteFilePath(config.databaseUrl);
@@ -77,7 +77,7 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
     io.stderr(`No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`);
     return EXIT.databaseMissing;
   }
-  if (!parsed.config.production && !env.TOKEN_ENCRYPTION_KEY?.trim() && !options.demo) {
+  if (!config.production && !tokenEncryptionKeyIsSet(environment)) {
     io.stderr('TOKEN_ENCRYPTION_KEY is not set, so stored tokens cannot be decrypted: set the key the app runs with (see .env.example).\n');
     return EXIT.badConfiguration;
   }
@@ -136,6 +136,17 @@ export async function runTokenCommand(argv: string[], env: Record<string, string
   } finally {
     await database.$disconnect();
   }
+}
+
+function reportBadSettings(problems: string[], io: CommandIo): number {
+  io.stderr(`The settings are not valid (see .env.example):\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+  return EXIT.badConfiguration;
+}
+
+// Without it the app uses a random key, which cannot open the tokens the server stored.
+function tokenEncryptionKeyIsSet(environment: Environment): boolean {
+  const parsed = parseSettings(settingsSchema.pick({ TOKEN_ENCRYPTION_KEY: true }), environment);
+  return parsed.ok && parsed.settings.TOKEN_ENCRYPTION_KEY !== undefined;
 }
 
 function chooseUser(users: StoredUser[], wanted: string | undefined): StoredUser | 'none' | 'several' {

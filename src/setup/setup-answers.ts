@@ -1,4 +1,4 @@
-import { parseConfig, type Config } from '../config.ts';
+import { parseConfig, type Config, type settingsSchema } from '../config.ts';
 import { formatEnvValue, readEnvText, renderEnvFile, type GeneratedKeys } from './env-file.ts';
 
 /** What `npm run setup` asks for, and the variable each answer fills. */
@@ -7,7 +7,7 @@ export const SETUP_VARIABLES = {
   appKey: 'O365_APP_KEY',
   tenant: 'O365_TENANT',
   baseUrl: 'BASE_URL',
-} as const;
+} as const satisfies Record<string, keyof typeof settingsSchema.shape>;
 
 export type SetupField = keyof typeof SETUP_VARIABLES;
 export type SetupAnswers = Record<SetupField, string>;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../../src/config.ts';
+import { parseConfig, parseSettings, settingsSchema } from '../../src/config.ts';
+import { demoSettings } from '../../dev/demo-settings.ts';
+import { EXIT, runTokenCommand } from '../../src/cli/token-command.ts';
 
 const valid = {
   O365_APP_ID: '11111111-2222-3333-4444-555555555555',
@@ -115,5 +117,41 @@ describe('configuration', () => {
       assert.equal(problems.length, 1, name);
       assert.match(problems[0]!, /^INSTANCE_NAME "[\x20-\x7e]*" is not valid: use up to 32 letters/);
     }
+  });
+
+  it('when TOKEN_ENCRYPTION_KEY is malformed in production, then one line says what a key is, and none says it is missing', () => {
+    const problems = problemsOf({ ...valid, NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), TOKEN_ENCRYPTION_KEY: 'dG9vIHNob3J0' });
+    assert.deepEqual(problems, ['TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with `openssl rand -base64 32`.']);
+  });
+
+  it('when a production rule and a bad value meet, then the lines follow the order of the variables', () => {
+    const problems = problemsOf({ ...valid, NODE_ENV: 'production', GRAPH_BASE_URL: 'graph', PORT: 'x' });
+    assert.deepEqual(problems.map((line) => line.split(' ')[0]), ['PORT', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_BASE_URL']);
+  });
+});
+
+describe('settings of one entry point', () => {
+  it('when a script picks DATABASE_URL, then only it is checked, with the line npm start gives, and its default fills it', () => {
+    const databaseOnly = settingsSchema.pick({ DATABASE_URL: true });
+    const bad = { O365_APP_ID: 'not-a-guid', DATABASE_URL: 'mysql://user:pw@db/app' };
+    const startLine = problemsOf(bad).find((line) => line.startsWith('DATABASE_URL'));
+    assert.deepEqual(parseSettings(databaseOnly, bad), { ok: false, problems: [startLine] });
+    assert.deepEqual(parseSettings(databaseOnly, { DATABASE_URL: '  ' }), { ok: true, settings: { DATABASE_URL: 'file:./data/app.db' } });
+  });
+
+  it('when DEMO_IDP_PORT is not a port, then the demo refuses it in one line instead of pointing the app at a broken address', () => {
+    for (const port of ['5001x', '70000', 'abc']) {
+      const problems = [`DEMO_IDP_PORT "${port}" is not valid: use a port number such as 5001.`];
+      assert.deepEqual(demoSettings({ DEMO_IDP_PORT: port }), { ok: false, problems });
+    }
+  });
+
+  it('when npm run token -- --demo meets a bad demo setting, then it exits with the settings code and prints the line', async () => {
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (text: string) => { stderr += text; } };
+    const problems = ['DEMO_IDP_PORT "x" is not valid: use a port number such as 5001.'];
+    const code = await runTokenCommand(['--demo'], {}, io, () => ({ ok: false, problems }));
+    assert.equal(code, EXIT.badConfiguration);
+    assert.match(stderr, /^The settings are not valid \(see \.env\.example\):\n {2}- DEMO_IDP_PORT "x" is not valid/);
   });
 });
