@@ -22,7 +22,7 @@ import { composeServices } from './composition-root.ts';
 import { createErrorHandler, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
-import { SignInError } from './errors.ts';
+import { AppError } from './errors.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -103,8 +103,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   for (const [route, allowed] of routes) {
     app.all(route, (_req, res) => {
       res.set('Allow', allowed);
-      throw new SignInError('bad_request', 'This address does not take that kind of request', 'The browser used a method this page does not accept.',
-        { status: 405, fix: 'Go to the home page.' });
+      throw new AppError('method_not_allowed');
     });
   }
   app.use(notFound);

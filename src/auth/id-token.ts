@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
-import { SignInError, tenantNotAllowed } from '../errors.ts';
+import { AppError, tenantNotAllowed } from '../errors.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import type { SigningKey, SigningKeys } from './signing-keys.ts';
 
@@ -78,10 +78,8 @@ export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys):
         if (error instanceof joseErrors.JOSEError && TOKEN_FAULTS.has(error.code)) {
           throw invalidIdToken(error.message, error);
         }
-        if (error instanceof SignInError) throw error;
-        throw new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-          'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.',
-          { fix: 'Try again in a minute.', cause: error });
+        if (error instanceof AppError) throw error;
+        throw new AppError('signing_keys_unavailable', { cause: error });
       }
 
       if (Array.isArray(claims.aud) && claims.aud.length !== 1) throw invalidIdToken('the ID token has more than one audience');
@@ -128,8 +126,6 @@ function safeEqual(a: string, b: string): boolean {
   return crypto.timingSafeEqual(left, right);
 }
 
-function invalidIdToken(reason: string, cause?: unknown): SignInError {
-  return new SignInError('id_token_invalid', 'Your sign-in could not be verified',
-    'The identity token that came back from Microsoft did not pass the app\'s checks, so you were not signed in and nothing was stored.',
-    { fix: 'Start the sign-in again. If it keeps happening, the operator should check O365_APP_ID, O365_TENANT and the server\'s clock.', cause: cause ?? new Error(reason) });
+function invalidIdToken(reason: string, cause?: unknown): AppError {
+  return new AppError('id_token_invalid', { cause: cause ?? new Error(reason) });
 }
