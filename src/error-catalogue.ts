@@ -130,14 +130,8 @@ export const ERROR_CATALOGUE = {
     status: 503, title: PROVIDER_UNAVAILABLE,
     message: 'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.', fix: TRY_AGAIN_SOON,
   },
-  token_service_unreachable: {
-    status: 502, title: PROVIDER_UNAVAILABLE,
-    message: NO_TOKEN_SERVICE_ANSWER, fix: TRY_AGAIN_SOON,
-  },
-  token_service_timed_out: {
-    status: 503, title: PROVIDER_UNAVAILABLE,
-    message: NO_TOKEN_SERVICE_ANSWER, fix: TRY_AGAIN_SOON,
-  },
+  token_service_unreachable: { status: 502, title: PROVIDER_UNAVAILABLE, message: NO_TOKEN_SERVICE_ANSWER, fix: TRY_AGAIN_SOON },
+  token_service_timed_out: { status: 503, title: PROVIDER_UNAVAILABLE, message: NO_TOKEN_SERVICE_ANSWER, fix: TRY_AGAIN_SOON },
   /** temporarily_unavailable or server_error from the token endpoint. */
   token_service_unavailable: {
     status: 503, title: PROVIDER_UNAVAILABLE, message: 'Microsoft\'s token service reported a temporary problem, so nothing was stored.', fix: TRY_AGAIN_SOON,

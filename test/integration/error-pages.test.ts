@@ -63,6 +63,22 @@ describe('error pages: one catalogue, a code per failure', () => {
     assert.ok(page.body.includes('<code>AADSTS70011</code>'));
     assert.ok(lines.includes('authorization_failed'), lines);
   });
+
+  it('when the discovery document fetched again no longer fits the settings, then a 502 page that names the problem, not a 500', async () => {
+    harness.idp.setFault('discovery-foreign-endpoints');
+    try {
+      // Past the day the document is cached for: the next sign-in fetches it again.
+      harness.clock.advance(25 * 60 * 60 * 1000);
+      const { page, lines } = await logged(harness, () => harness.browser().request(`${harness.baseUrl}/connect`));
+      assert.equal(page.status, 502);
+      assert.match(page.body, /<h1 id="error-heading">Microsoft sign-in is unavailable<\/h1>/);
+      assert.match(page.body, /The discovery document&#39;s &#39;token_endpoint&#39; \(https:\/\/evil\.example\/common\/oauth2\/v2\.0\/token\) is not on/);
+      assert.ok(page.body.includes(escapeHtml(describeError('discovery_mismatch').fix)));
+      assert.ok(lines.includes('discovery_mismatch'), lines);
+    } finally {
+      harness.idp.setFault(null);
+    }
+  });
 });
 
 describe('error pages: the sign-in rate limit', () => {
