@@ -19,10 +19,9 @@ import { createRefreshRoute } from './web/refresh-route.ts';
 import { createGraphCheckRoute } from './web/graph-check-route.ts';
 import type { TokenService } from './tokens/token-service.ts';
 import { composeServices } from './composition-root.ts';
-import { createErrorHandler, notFound } from './web/error-handler.ts';
+import { createErrorHandler, methodNotAllowed, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
-import { SignInError } from './errors.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -89,24 +88,17 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(servePublicFiles(path.join(projectRoot, 'public')));
   app.use(sessions.middleware);
 
-  // Only the forms read a body; a GET never parses one.
+  // Only the forms read a body; a GET never parses one. Each path answers any other method with 405 and Allow.
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
-  app.get('/', createHomeRoute(config, tokenStore, tokenService, now));
-  app.get('/connect', createConnectRoute(config, discovery, now));
-  app.get('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now }));
-  app.post('/refresh', form, createRefreshRoute(tokenService));
-  app.post('/graph-check', form, createGraphCheckRoute(config, tokenService));
-  app.post('/logout', form, createLogoutRoute(config, discovery, tokenStore, cookieName));
-  app.post('/forget', form, createForgetRoute(config, tokenStore, cookieName));
-  const routes = [['/', 'GET, HEAD'], ['/connect', 'GET, HEAD'], ['/connect/get_token', 'GET, HEAD'],
-    ['/refresh', 'POST'], ['/graph-check', 'POST'], ['/logout', 'POST'], ['/forget', 'POST']] as const;
-  for (const [route, allowed] of routes) {
-    app.all(route, (_req, res) => {
-      res.set('Allow', allowed);
-      throw new SignInError('bad_request', 'This address does not take that kind of request', 'The browser used a method this page does not accept.',
-        { status: 405, fix: 'Go to the home page.' });
-    });
-  }
+  const page = (route: string, handler: express.RequestHandler) => app.route(route).get(handler).all(methodNotAllowed('GET, HEAD'));
+  const action = (route: string, handler: express.RequestHandler) => app.route(route).post(form, handler).all(methodNotAllowed('POST'));
+  page('/', createHomeRoute(config, tokenStore, tokenService, now));
+  page('/connect', createConnectRoute(config, discovery, now));
+  page('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now }));
+  action('/refresh', createRefreshRoute(tokenService));
+  action('/graph-check', createGraphCheckRoute(config, tokenService));
+  action('/logout', createLogoutRoute(config, discovery, tokenStore, cookieName));
+  action('/forget', createForgetRoute(config, tokenStore, cookieName));
   app.use(notFound);
   app.use(createErrorHandler(config, logger));
 

@@ -1,3 +1,8 @@
+import { describeError } from './error-catalogue.ts';
+import type { AppErrorCode, ErrorValues } from './error-catalogue.ts';
+
+export type { AppErrorCode } from './error-catalogue.ts';
+
 /** What Microsoft (or the local provider) said about a failure, shown as details on the error page. */
 export interface ProviderDetails {
   error?: string;
@@ -9,80 +14,70 @@ export interface ProviderDetails {
   timestamp?: string;
 }
 
-export type SignInErrorCode =
-  | 'invalid_callback'
-  | 'declined'
-  | 'tenant_not_allowed'
-  | 'provider_error'
-  | 'code_rejected'
-  | 'id_token_invalid'
-  | 'client_misconfigured'
-  | 'provider_unavailable'
-  | 'storage_unavailable'
-  | 'bad_request'
-  | 'unexpected';
+export interface AppErrorOptions {
+  /** Values the catalogue entry's message or fix needs (see its doc comment). */
+  values?: ErrorValues;
+  details?: ProviderDetails;
+  cause?: unknown;
+  /** Only for `request_unreadable`: the 4xx status of the middleware that refused the request. */
+  status?: number;
+}
 
-const STATUS: Record<SignInErrorCode, number> = {
-  invalid_callback: 400,
-  declined: 403,
-  tenant_not_allowed: 403,
-  provider_error: 400,
-  code_rejected: 400,
-  id_token_invalid: 400,
-  client_misconfigured: 502,
-  provider_unavailable: 503,
-  storage_unavailable: 503,
-  bad_request: 400,
-  unexpected: 500,
-};
-
-/** A failure of the sign-in flow: a status, a plain title and message, how to fix it, and the provider's details. */
-export class SignInError extends Error {
-  readonly code: SignInErrorCode;
+/**
+ * Every failure the app reports to a person: a `code` from src/error-catalogue.ts, which gives the status, title,
+ * message and fix; what Microsoft said in `details`; the underlying failure in `cause` (logged, never shown).
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: AppErrorCode;
   readonly status: number;
   readonly title: string;
   readonly fix: string;
   readonly details: ProviderDetails;
 
-  constructor(code: SignInErrorCode, title: string, message: string, options: { fix?: string; details?: ProviderDetails; cause?: unknown; status?: number } = {}) {
+  constructor(code: AppErrorCode, options: AppErrorOptions = {}) {
+    const { status, title, message, fix } = describeError(code, options.values);
     super(message, { cause: options.cause });
-    this.name = 'SignInError';
     this.code = code;
-    this.status = options.status ?? STATUS[code];
+    this.status = options.status ?? status;
     this.title = title;
-    this.fix = options.fix ?? 'Start again from the home page.';
+    this.fix = fix;
     this.details = options.details ?? {};
   }
 }
 
+/** True for an AppError with one of these codes. */
+export function isAppError(error: unknown, ...codes: AppErrorCode[]): error is AppError {
+  return error instanceof AppError && (codes.length === 0 || codes.includes(error.code));
+}
+
 /** The REJECT of the security checklist: the callback does not belong to a sign-in this browser started. */
-export function invalidCallback(reason: string): SignInError {
-  return new SignInError('invalid_callback', 'This sign-in link is invalid or has expired',
-    'The answer from Microsoft does not match a sign-in started in this browser in the last 10 minutes, so it was ignored. '
-    + 'This happens after using Back or reloading the page, or when a sign-in link came from somewhere else.',
-    { fix: 'Start the sign-in again.', cause: new Error(reason) });
+export function invalidCallback(reason: string): AppError {
+  return new AppError('invalid_callback', { cause: new Error(reason) });
 }
 
 /** The tenant is not on O365_ALLOWED_TENANTS: a genuine sign-in this app does not accept. */
-export function tenantNotAllowed(tenantId: string): SignInError {
-  return new SignInError('tenant_not_allowed', 'Your organisation cannot use this app',
-    'You signed in with an account from an organisation (tenant) this app is not set up to accept, so nothing was stored.',
-    { fix: 'Sign in with an account from an allowed organisation, or ask the operator to add your tenant ID to O365_ALLOWED_TENANTS.',
-      details: { error: 'tenant_not_allowed', description: `Tenant ID ${tenantId}` } });
+export function tenantNotAllowed(tenantId: string): AppError {
+  return new AppError('tenant_not_allowed', { details: { error: 'tenant_not_allowed', description: `Tenant ID ${tenantId}` } });
 }
 
-/** Pulls the AADSTS number out of an error_description such as "AADSTS50011: The redirect URI …". */
-export function parseAadstsCode(description: string | undefined): string | undefined {
-  return description?.match(/^AADSTS(\d{4,7})\b/)?.[1];
-}
-
-/** Microsoft appends "Trace ID: …", "Correlation ID: …" and "Timestamp: …" lines to an error_description. */
-export function idsFromDescription(description: string | undefined): Pick<ProviderDetails, 'traceId' | 'correlationId' | 'timestamp'> {
+/**
+ * Microsoft's error fields, from the JSON of its token endpoint or the query of an error redirect: `error`,
+ * `error_description` (an "AADSTSnnnnn: …" first line, then "Trace ID: …", "Correlation ID: …" and "Timestamp: …" lines),
+ * and in JSON `error_codes`, `trace_id`, `correlation_id`, `timestamp`. Only what is worth showing and logging:
+ * never tokens, codes or secrets, each value at most 500 characters.
+ */
+export function providerDetails(fields: Readonly<Record<string, unknown>>): ProviderDetails {
+  const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 500) : undefined);
+  const description = typeof fields.error_description === 'string' ? fields.error_description : undefined;
   const line = (label: string) => description?.match(new RegExp(`^${label}: ([0-9A-Za-z:. -]{1,64})\\s*$`, 'm'))?.[1]?.trim();
-  return { traceId: line('Trace ID'), correlationId: line('Correlation ID'), timestamp: line('Timestamp') };
-}
-
-/** The first line of an error_description: Microsoft appends trace and correlation ids on further lines. */
-export function firstLine(description: string | undefined): string | undefined {
-  return description?.split(/\r?\n/)[0]?.slice(0, 500);
+  const codes = Array.isArray(fields.error_codes) ? fields.error_codes : [];
+  return {
+    error: text(fields.error),
+    description: description?.split(/\r?\n/)[0]?.slice(0, 500),
+    aadsts: typeof codes[0] === 'number' ? String(codes[0]) : description?.match(/^AADSTS(\d{4,7})\b/)?.[1],
+    correlationId: text(fields.correlation_id) ?? line('Correlation ID'),
+    traceId: text(fields.trace_id) ?? line('Trace ID'),
+    timestamp: text(fields.timestamp) ?? line('Timestamp'),
+  };
 }

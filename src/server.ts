@@ -29,7 +29,7 @@ try {
   console.log(`o365-signin is running: open ${config.baseUrl}/`);
   console.log(`Redirect URI sent to Microsoft (register exactly this one): ${config.redirectUri}`);
 } catch (error) {
-  // StartupError and failed migrations both carry a message that says what to fix.
+  // A discovery document that does not fit the settings and a failed migration both carry a message that says what to fix.
   console.error(`o365-signin cannot start: ${(error as Error).message}`);
   process.exit(1);
 }

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
-import { DiscoveryMismatchError } from './auth/discovery.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { openDatabase } from './db/open-database.ts';
 import type { Logger } from './log.ts';
+import { isAppError } from './errors.ts';
 import { applyMigrations } from './db/migrations.ts';
 import { createHttpServer } from './web/http-server.ts';
 
@@ -15,11 +15,6 @@ export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:5000. */
   readonly url: string;
   close(): Promise<void>;
-}
-
-/** Refuses to start: the message says what to fix. */
-export class StartupError extends Error {
-  override name = 'StartupError';
 }
 
 /**
@@ -41,10 +36,11 @@ export async function startServer(config: Config, logger: Logger, options: { dis
   try {
     await app.discovery.getMetadata();
   } catch (error) {
-    if (error instanceof DiscoveryMismatchError) {
+    // A document that does not fit the settings stops the start; its message says what to fix.
+    if (isAppError(error, 'discovery_mismatch')) {
       await database.$disconnect();
       app.close();
-      throw new StartupError(error.message);
+      throw error;
     }
     // Unreachable now is not fatal: the first sign-in tries again and shows a clear page if it still fails.
     logger.warn('Microsoft sign-in is not reachable yet; sign-ins will retry', { authority: config.authorityHost });

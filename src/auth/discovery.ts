@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
-import { SignInError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { fetchJson } from '../http.ts';
 
@@ -11,11 +11,6 @@ export interface ProviderMetadata {
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
   readonly endSessionEndpoint: string | undefined;
-}
-
-/** The discovery document is wrong for this configuration: the app must not run against it. */
-export class DiscoveryMismatchError extends Error {
-  override name = 'DiscoveryMismatchError';
 }
 
 export interface Discovery {
@@ -40,9 +35,7 @@ export function createDiscovery(config: Config, logger: Logger, now: () => numbe
       document = await fetchJson(discoveryUrl(config), { timeoutMs: config.httpTimeoutMs });
     } catch (error) {
       logger.warn('discovery failed', { url: discoveryUrl(config), reason: String((error as Error).message) });
-      throw new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-        'The app could not reach Microsoft\'s sign-in service to start or finish your sign-in.',
-        { fix: 'Try again in a minute. If it keeps happening, the operator should check that O365_AUTHORITY_HOST and O365_TENANT are right and reachable.', cause: error });
+      throw new AppError('discovery_unavailable', { cause: error });
     }
     const metadata = readMetadata(document, config);
     cached = { metadata, fetchedAt: now() };
@@ -57,7 +50,7 @@ export function createDiscovery(config: Config, logger: Logger, now: () => numbe
       if (cached === undefined) return loading;
       const stale = cached.metadata;
       return loading.catch((error: unknown) => {
-        if (error instanceof DiscoveryMismatchError) throw error;
+        if (isAppError(error, 'discovery_mismatch')) throw error;
         return stale;
       });
     },
@@ -67,20 +60,21 @@ export function createDiscovery(config: Config, logger: Logger, now: () => numbe
 /**
  * Checks the discovery document against the configuration: endpoints on the authority's own origin,
  * and an issuer of the form `${authority}/{tenantid}/v2.0` (or the configured tenant's GUID).
+ * Throws `discovery_mismatch`, whose message names the problem: the app must not run against such a document.
  */
 export function readMetadata(document: unknown, config: Pick<Config, 'authorityHost' | 'tenant'>): ProviderMetadata {
   if (typeof document !== 'object' || document === null) {
-    throw new DiscoveryMismatchError(`The discovery document at ${discoveryUrl(config)} is not a JSON object.`);
+    throw mismatch(`The discovery document at ${discoveryUrl(config)} is not a JSON object.`);
   }
   const fields = document as Record<string, unknown>;
   const readEndpoint = (name: string, required: boolean): string | undefined => {
     const value = fields[name];
     if (value === undefined && !required) return undefined;
     if (typeof value !== 'string' || !URL.canParse(value)) {
-      throw new DiscoveryMismatchError(`The discovery document has no valid '${name}'.`);
+      throw mismatch(`The discovery document has no valid '${name}'.`);
     }
     if (!sameAuthority(new URL(value).origin, config.authorityHost)) {
-      throw new DiscoveryMismatchError(`The discovery document's '${name}' (${value}) is not on ${config.authorityHost}: check O365_AUTHORITY_HOST.`);
+      throw mismatch(`The discovery document's '${name}' (${value}) is not on ${config.authorityHost}: check O365_AUTHORITY_HOST.`);
     }
     return value;
   };
@@ -88,10 +82,10 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
   const issuerPattern = new RegExp(`^${escapeRegExp(new URL(issuer).origin)}/([^/]+)/v2\\.0$`);
   const issuerTenant = issuer.match(issuerPattern)?.[1];
   if (issuerTenant === undefined || (issuerTenant !== '{tenantid}' && !isTenantId(issuerTenant))) {
-    throw new DiscoveryMismatchError(`The discovery issuer ${issuer} is not a Microsoft v2.0 issuer on ${config.authorityHost}.`);
+    throw mismatch(`The discovery issuer ${issuer} is not a Microsoft v2.0 issuer on ${config.authorityHost}.`);
   }
   if (isTenantId(config.tenant) && issuerTenant.toLowerCase() !== config.tenant.toLowerCase()) {
-    throw new DiscoveryMismatchError(`The discovery issuer ${issuer} names another tenant than O365_TENANT ${config.tenant}.`);
+    throw mismatch(`The discovery issuer ${issuer} names another tenant than O365_TENANT ${config.tenant}.`);
   }
   return Object.freeze({
     issuer,
@@ -111,6 +105,10 @@ const AUTHORITY_ALIASES: readonly (readonly string[])[] = [
 /** True when an endpoint's origin is the configured authority or a documented alias of it. */
 export function sameAuthority(origin: string, authorityHost: string): boolean {
   return origin === authorityHost || AUTHORITY_ALIASES.some((aliases) => aliases.includes(origin) && aliases.includes(authorityHost));
+}
+
+function mismatch(problem: string): AppError {
+  return new AppError('discovery_mismatch', { values: { problem } });
 }
 
 function escapeRegExp(text: string): string {

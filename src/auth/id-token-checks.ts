@@ -1,7 +1,7 @@
 import type { JWSHeaderParameters, JWTPayload } from 'jose';
 import { isTenantId } from '../config.ts';
 import { equalInConstantTime } from '../constant-time.ts';
-import { SignInError, tenantNotAllowed } from '../errors.ts';
+import { AppError, tenantNotAllowed } from '../errors.ts';
 
 // The rules of OpenID Connect Core §3.1.3.7 and Microsoft, one function each, in the order the verifier runs them.
 // Each throws the 'id_token_invalid' error, whose cause names the rule broken (the log's reason), or returns.
@@ -127,13 +127,8 @@ export function readIdentity(claims: JWTPayload, tenantId: string): VerifiedIden
 }
 
 /** The error every failed check throws: the page says the sign-in could not be verified; `reason` goes to the log. */
-export function invalidIdToken(reason: string, cause?: unknown): SignInError {
-  return new SignInError('id_token_invalid', 'Your sign-in could not be verified',
-    'The identity token that came back from Microsoft did not pass the app\'s checks, so you were not signed in and nothing was stored.',
-    {
-      fix: 'Start the sign-in again. If it keeps happening, the operator should check O365_APP_ID, O365_TENANT and the server\'s clock.',
-      cause: cause ?? new Error(reason),
-    });
+export function invalidIdToken(reason: string, cause?: unknown): AppError {
+  return new AppError('id_token_invalid', { cause: cause ?? new Error(reason) });
 }
 
 function numericClaim(claims: JWTPayload, name: 'iat' | 'nbf' | 'exp'): number {

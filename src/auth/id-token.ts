@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { SignInError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import {
   checkAudience, checkAuthorizedParty, checkHeader, checkIssuer, checkNonce, checkRequiredClaims, checkSigningKeyIssuer,
@@ -49,10 +49,8 @@ export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys):
         if (error instanceof joseErrors.JOSEError && TOKEN_FAULTS.has(error.code)) {
           throw invalidIdToken(error.message, error);
         }
-        if (error instanceof SignInError) throw error;
-        throw new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-          'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.',
-          { fix: 'Try again in a minute.', cause: error });
+        if (error instanceof AppError) throw error;
+        throw new AppError('signing_keys_unavailable', { cause: error });
       }
 
       const claims = readClaims(verified.payload, verified.protectedHeader);

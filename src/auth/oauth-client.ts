@@ -1,7 +1,6 @@
 import type { AuthorizationCode } from 'simple-oauth2';
 import type { Config } from '../config.ts';
-import { SignInError, firstLine, parseAadstsCode } from '../errors.ts';
-import type { ProviderDetails } from '../errors.ts';
+import { AppError, providerDetails } from '../errors.ts';
 import type { PendingSignIn } from './pending-sign-ins.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import { codeChallengeOf } from './pending-sign-ins.ts';
@@ -71,7 +70,7 @@ export function buildAuthorizationUrl(config: Config, metadata: ProviderMetadata
   return url.href;
 }
 
-/** Redeems the authorization code with its PKCE verifier; maps every failure to a SignInError. */
+/** Redeems the authorization code with its PKCE verifier; maps every failure to an AppError. */
 export async function exchangeCode(config: Config, metadata: ProviderMetadata, request: { code: string; codeVerifier: string }): Promise<TokenResponse> {
   let body: unknown;
   try {
@@ -92,7 +91,7 @@ export async function exchangeCode(config: Config, metadata: ProviderMetadata, r
 }
 
 /**
- * Redeems a refresh token (grant_type=refresh_token). Failures are SignInErrors as for the code exchange:
+ * Redeems a refresh token (grant_type=refresh_token). Failures are AppErrors as for the code exchange:
  * `code_rejected` means the refresh token is revoked or expired (invalid_grant).
  */
 export async function redeemRefreshToken(config: Config, metadata: ProviderMetadata, refreshToken: string): Promise<RefreshResponse> {
@@ -108,10 +107,8 @@ export async function redeemRefreshToken(config: Config, metadata: ProviderMetad
   return readTokenResponse(body, { absurdExpiresIn: 'assume-an-hour' });
 }
 
-function unusableResponse(what: string): SignInError {
-  return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-    'Microsoft\'s token service gave an answer the app cannot use, so nothing was stored.',
-    { fix: 'Try again in a minute.', cause: new Error(`Token response: ${what}`), status: 502 });
+function unusableResponse(what: string): AppError {
+  return new AppError('token_response_unusable', { cause: new Error(`Token response: ${what}`) });
 }
 
 /**
@@ -155,53 +152,27 @@ function lifetimeOf(value: unknown): number | undefined {
 interface BoomLike { isBoom?: boolean; output?: { statusCode?: number }; data?: { payload?: unknown } }
 
 /** Microsoft's token errors are JSON with error, error_description, error_codes, trace_id, correlation_id. */
-export function tokenEndpointError(error: unknown): SignInError {
+export function tokenEndpointError(error: unknown): AppError {
   const boom = error as BoomLike;
   let payload = boom?.data?.payload;
   if (Buffer.isBuffer(payload)) {
     try { payload = JSON.parse(payload.toString('utf8')); } catch { payload = undefined; }
   }
   const fields = typeof payload === 'object' && payload !== null ? payload as Record<string, unknown> : {};
-  const oauthError = typeof fields.error === 'string' ? fields.error : undefined;
-  if (oauthError === undefined) {
-    return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-      'The app could not get an answer from Microsoft\'s token service, so your sign-in was not completed and nothing was stored.',
-      { fix: 'Try again in a minute.', cause: error, status: boom?.output?.statusCode === 504 ? 503 : 502 });
+  if (typeof fields.error !== 'string') {
+    return new AppError(boom?.output?.statusCode === 504 ? 'token_service_timed_out' : 'token_service_unreachable', { cause: error });
   }
   const details = providerDetails(fields);
-  switch (oauthError) {
+  switch (fields.error) {
     case 'invalid_grant':
-      return new SignInError('code_rejected', 'This sign-in could not be completed',
-        'Microsoft did not accept the sign-in code: it was already used, has expired, or belongs to another sign-in.',
-        { fix: 'Start the sign-in again.', details, cause: error });
+      return new AppError('code_rejected', { details, cause: error });
     case 'invalid_client':
     case 'unauthorized_client':
-      return new SignInError('client_misconfigured', 'The app\'s registration does not match its settings',
-        'Microsoft sign-in is unavailable for this app: Microsoft refused the app\'s credentials, so nobody can sign in until the operator fixes them. Try again once they have.',
-        { fix: 'Operator: check O365_APP_ID and O365_APP_KEY. If the client secret is wrong or expired (AADSTS7000215, AADSTS7000222), create a new one in Microsoft Entra admin center › App registrations › your app › Certificates & secrets and put its Value in O365_APP_KEY.', details, cause: error });
+      return new AppError('client_misconfigured', { details, cause: error });
     case 'temporarily_unavailable':
     case 'server_error':
-      return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-        'Microsoft\'s token service reported a temporary problem, so nothing was stored.',
-        { fix: 'Try again in a minute.', details, cause: error });
+      return new AppError('token_service_unavailable', { details, cause: error });
     default:
-      return new SignInError('provider_error', 'Microsoft could not complete the sign-in',
-        'Microsoft\'s token service refused the request.', { details, cause: error });
+      return new AppError('token_request_refused', { details, cause: error });
   }
-}
-
-/** The error fields worth showing and logging: never tokens, codes or secrets. */
-export function providerDetails(fields: Record<string, unknown>): ProviderDetails {
-  const text = (value: unknown) => typeof value === 'string' ? value.slice(0, 500) : undefined;
-  const description = text(fields.error_description);
-  const codes = Array.isArray(fields.error_codes) ? fields.error_codes : [];
-  const aadsts = typeof codes[0] === 'number' ? String(codes[0]) : parseAadstsCode(description);
-  return {
-    error: text(fields.error),
-    description: firstLine(description),
-    aadsts,
-    correlationId: text(fields.correlation_id),
-    traceId: text(fields.trace_id),
-    timestamp: text(fields.timestamp),
-  };
 }

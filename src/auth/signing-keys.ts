@@ -1,5 +1,5 @@
 import type { CryptoKey, JWK } from 'jose';
-import { SignInError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { fetchJson } from '../http.ts';
 import type { Logger } from '../log.ts';
 
@@ -14,7 +14,7 @@ export interface SigningKeys {
   /**
    * The key with this kid from the jwks_uri. Known keys come from the cache; an unknown kid refetches
    * the set at once, then at most once per cooldown between such refetches, one fetch for all concurrent callers.
-   * Throws JWKSNoMatchingKey when the kid is not published, SignInError 503 when no key set can be read.
+   * Throws JWKSNoMatchingKey when the kid is not published, AppError signing_keys_unavailable when no key set can be read.
    */
   keyFor(jwksUri: string, kid: string | undefined): Promise<SigningKey>;
 }
@@ -121,8 +121,6 @@ async function importSigningKey(entry: unknown): Promise<{ kid: string; key: Sig
   }
 }
 
-function keysUnavailable(): SignInError {
-  return new SignInError('provider_unavailable', 'Microsoft sign-in is unavailable',
-    'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.',
-    { fix: 'Try again in a minute.' });
+function keysUnavailable(): AppError {
+  return new AppError('signing_keys_unavailable');
 }

@@ -5,7 +5,7 @@ import type { Environment, SettingsResult } from '../config.ts';
 import { isPostgresUrl, redactDatabaseUrl, sqliteFilePath } from '../db/database-url.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { silentLogger } from '../log.ts';
-import { TokenRefreshError } from '../tokens/token-service.ts';
+import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
 import { composeServices } from '../composition-root.ts';
 import type { StoredUser } from '../tokens/token-store.ts';
 
@@ -121,12 +121,13 @@ export async function runTokenCommand(argv: string[], env: Environment, io: Comm
       }
       return EXIT.ok;
     } catch (error) {
-      if (!(error instanceof TokenRefreshError)) throw error;
-      if (error.code === 'unavailable') {
+      if (!isRefreshError(error)) throw error;
+      const problem = refreshProblemOf(error);
+      if (problem === 'unavailable') {
         io.stderr(`${error.message}${error.details.aadsts ? ` (AADSTS${error.details.aadsts})` : ''}\n`);
         return EXIT.microsoftUnavailable;
       }
-      if (error.code === 'no_tokens') {
+      if (problem === 'no_tokens') {
         io.stderr(`The stored token for ${user.username} cannot be read (it was removed, or TOKEN_ENCRYPTION_KEY changed): sign in again at ${signInUrl}.\n`);
         return EXIT.signInAgain;
       }

@@ -3,8 +3,8 @@ import type { Discovery } from '../auth/discovery.ts';
 import type { IdTokenVerifier } from '../auth/id-token.ts';
 import { redeemRefreshToken } from '../auth/oauth-client.ts';
 import type { RefreshResponse } from '../auth/oauth-client.ts';
-import { SignInError } from '../errors.ts';
-import type { ProviderDetails } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
+import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PreloadedSignIn, StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
 
@@ -13,19 +13,32 @@ export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 /** How often a caller waiting for another process's refresh looks at the database again. */
 const WAIT_POLL_MS = 200;
 
+/** Why the stored token cannot be made fresh: nothing stored, a new sign-in needed, or Microsoft unreachable now. */
 export type RefreshProblem = 'no_tokens' | 'needs_sign_in' | 'unavailable';
 
-/** The stored token cannot be made fresh: nothing stored, a new sign-in needed, or Microsoft unreachable now. */
-export class TokenRefreshError extends Error {
-  override name = 'TokenRefreshError';
-  readonly code: RefreshProblem;
-  readonly details: ProviderDetails;
+const REFRESH_PROBLEMS = {
+  no_stored_token: 'no_tokens',
+  no_refresh_token: 'needs_sign_in',
+  refresh_token_refused: 'needs_sign_in',
+  refresh_refused_before: 'needs_sign_in',
+  refresh_for_another_user: 'needs_sign_in',
+  refresh_unavailable: 'unavailable',
+  refresh_provider_unavailable: 'unavailable',
+  refresh_taking_too_long: 'unavailable',
+} as const satisfies Partial<Record<AppErrorCode, RefreshProblem>>;
 
-  constructor(code: RefreshProblem, message: string, options: { details?: ProviderDetails; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.details = options.details ?? {};
-  }
+/** An AppError that getFreshTokens throws on purpose; anything else it throws (a database failure, a bug) is not one. */
+export interface RefreshError extends AppError {
+  readonly code: keyof typeof REFRESH_PROBLEMS;
+}
+
+export function isRefreshError(error: unknown): error is RefreshError {
+  return error instanceof AppError && Object.hasOwn(REFRESH_PROBLEMS, error.code);
+}
+
+/** What the caller can do about a refresh error: sign in first, sign in again, or try again later. */
+export function refreshProblemOf(error: RefreshError): RefreshProblem {
+  return REFRESH_PROBLEMS[error.code];
 }
 
 export interface FreshSignIn {
@@ -61,7 +74,7 @@ export function createTokenService(dependencies: {
   const leaseMs = 2 * config.httpTimeoutMs + 5000;
 
   const usableTokens = (signIn: StoredSignIn | undefined): { user: StoredUser; tokens: StoredTokens } => {
-    if (signIn?.tokens === undefined) throw new TokenRefreshError('no_tokens', 'No token is stored for this user: sign in first.');
+    if (signIn?.tokens === undefined) throw new AppError('no_stored_token');
     return { user: signIn.user, tokens: signIn.tokens };
   };
   const loadTokens = async (userId: string) => usableTokens(await tokenStore.loadSignIn(userId));
@@ -71,13 +84,13 @@ export function createTokenService(dependencies: {
     let response: RefreshResponse;
     try {
       const metadata = await discovery.getMetadata().catch((cause: unknown) => {
-        throw new TokenRefreshError('unavailable', 'Microsoft sign-in is unavailable, so the token could not be refreshed.', { cause });
+        throw new AppError('refresh_provider_unavailable', { cause });
       });
       response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => { throw refreshError(error); });
       response = await checkRefreshedIdToken(user, response, metadata);
       if (response.expiresInReplaced) logger.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
-      if (error instanceof TokenRefreshError && error.code === 'needs_sign_in') {
+      if (isRefreshError(error) && refreshProblemOf(error) === 'needs_sign_in') {
         await tokenStore.markNeedsSignIn(user.id, lease);
         logger.warn('refresh refused; sign-in needed', { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
       } else {
@@ -101,11 +114,11 @@ export function createTokenService(dependencies: {
     try {
       const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
       if (identity.tenantId !== user.tenantId || identity.objectId !== user.objectId) {
-        throw new TokenRefreshError('needs_sign_in', 'Microsoft answered the refresh for another user, so nothing was stored: sign in again.');
+        throw new AppError('refresh_for_another_user');
       }
       return response;
     } catch (error) {
-      if (error instanceof TokenRefreshError) throw error;
+      if (isRefreshError(error)) throw error;
       // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
       logger.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
       return { ...response, idToken: undefined };
@@ -117,14 +130,14 @@ export function createTokenService(dependencies: {
     const { refreshToken } = tokens;
     if (refreshToken === undefined) {
       // Nothing to mark: the access token itself stays usable until it expires.
-      throw new TokenRefreshError('needs_sign_in', 'There is no refresh token (the offline_access scope was not granted): sign in again for a new access token.');
+      throw new AppError('no_refresh_token');
     }
     const deadline = now() + leaseMs;
     let seen = tokens;
     for (;;) {
       const lease = await tokenStore.acquireRefreshLease(user.id, new Date(now() + leaseMs), new Date(now()), seen.updatedAt);
       if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease);
-      if (now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
+      if (now() > deadline) throw new AppError('refresh_taking_too_long');
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
       // Another process refreshed since this one read the tokens: use its result.
@@ -137,7 +150,7 @@ export function createTokenService(dependencies: {
 
   /** Without `force`, an access token that has not expired yet is still worth using when it cannot be refreshed. */
   const orStillValid = (options: { force?: boolean }, user: StoredUser, tokens: StoredTokens) => (error: unknown): FreshSignIn => {
-    if (options.force || !(error instanceof TokenRefreshError) || error.code !== 'needs_sign_in' || tokens.expiresAt.getTime() <= now()) throw error;
+    if (options.force || !isRefreshError(error) || refreshProblemOf(error) !== 'needs_sign_in' || tokens.expiresAt.getTime() <= now()) throw error;
     return { user, tokens: { ...tokens, needsSignIn: true }, refreshed: false };
   };
 
@@ -158,15 +171,13 @@ export function createTokenService(dependencies: {
   };
 }
 
-function refusedBefore(): TokenRefreshError {
-  return new TokenRefreshError('needs_sign_in', 'The stored token can no longer be refreshed: sign in again.');
+function refusedBefore(): AppError {
+  return new AppError('refresh_refused_before');
 }
 
 /** invalid_grant (revoked, expired or reused: AADSTS70008, 700082, 50173) and interaction_required need a new sign-in. */
-function refreshError(error: unknown): TokenRefreshError {
-  const details = error instanceof SignInError ? error.details : {};
-  if (error instanceof SignInError && (error.code === 'code_rejected' || details.error === 'interaction_required')) {
-    return new TokenRefreshError('needs_sign_in', 'Microsoft no longer accepts the stored refresh token: sign in again.', { details, cause: error });
-  }
-  return new TokenRefreshError('unavailable', 'Microsoft could not refresh the token just now. Try again in a minute.', { details, cause: error });
+function refreshError(error: unknown): AppError {
+  const details = error instanceof AppError ? error.details : {};
+  const refused = isAppError(error, 'code_rejected') || details.error === 'interaction_required';
+  return new AppError(refused ? 'refresh_token_refused' : 'refresh_unavailable', { details, cause: error });
 }

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
-import { SignInError, firstLine, idsFromDescription, invalidCallback, parseAadstsCode } from '../errors.ts';
+import { AppError, invalidCallback, providerDetails } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { discardSession, saveSession, takeOverSession } from '../sessions/session-helpers.ts';
 import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
@@ -45,9 +45,7 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
     try {
       userId = await tokenStore.saveSignIn(identity, tokens, new Date(now()));
     } catch (cause) {
-      throw new SignInError('storage_unavailable', 'The app could not save your sign-in',
-        'You signed in at Microsoft, but the app could not store the result, so you are not signed in here.',
-        { fix: 'Try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause });
+      throw new AppError('sign_in_not_saved', { cause });
     }
 
     // The session id already changed when the state was consumed: a cookie planted before it is worthless now.
@@ -90,13 +88,10 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
 }
 
 /** The browser came back without the cookie /connect set: name the usual causes and the host it must use. */
-function sessionCookieLost(config: Config, requestHost: string | undefined): SignInError {
-  const expected = new URL(config.baseUrl);
-  const elsewhere = requestHost !== undefined && requestHost !== expected.host ? ` This request came to ${requestHost.slice(0, 100)}.` : '';
-  return new SignInError('invalid_callback', 'Your browser lost this app\'s session during sign-in',
-    `Microsoft sent you back, but your browser did not send this app's session cookie with it, so the app cannot tell which sign-in this is.${elsewhere}`,
-    { fix: `Open the app at ${config.baseUrl}/ (host ${expected.host}, ${expected.protocol.replace(':', '')}) and sign in from there: the cookie only comes back to the exact host and scheme it was set on. `
-      + 'Also check that the browser accepts cookies for this site, and that BASE_URL matches the address people open.', cause: new Error('no session cookie on the callback') });
+function sessionCookieLost(config: Config, requestHost: string | undefined): AppError {
+  const elsewhere = requestHost !== undefined && requestHost !== new URL(config.baseUrl).host ? requestHost : undefined;
+  return new AppError('session_cookie_lost',
+    { values: { baseUrl: config.baseUrl, requestHost: elsewhere }, cause: new Error('no session cookie on the callback') });
 }
 
 /** The value of a parameter that appears exactly once; repeated or absent gives undefined. */
@@ -106,15 +101,7 @@ function singleParameter(query: URLSearchParams, name: string): string | undefin
 }
 
 /** Microsoft sent the browser back with ?error=…: declined, or a problem with the request. */
-function authorizationError(query: URLSearchParams, error: string | undefined): SignInError {
-  const description = singleParameter(query, 'error_description');
-  const details = { error, description: firstLine(description), aadsts: parseAadstsCode(description), ...idsFromDescription(description) };
-  if (error === 'access_denied') {
-    return new SignInError('declined', 'You did not sign in',
-      'The sign-in was cancelled at Microsoft, or the permissions the app asks for were declined, so nothing was stored.',
-      { fix: 'Sign in again when you are ready. If your organisation requires an administrator to approve the app, ask them to grant consent (AADSTS65001).', details });
-  }
-  return new SignInError('provider_error', 'Microsoft could not sign you in',
-    'Microsoft sent the browser back with an error instead of a sign-in.', { details });
+function authorizationError(query: URLSearchParams, error: string | undefined): AppError {
+  const details = providerDetails({ error, error_description: singleParameter(query, 'error_description') });
+  return new AppError(error === 'access_denied' ? 'declined' : 'authorization_failed', { details });
 }
-

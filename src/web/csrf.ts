@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { randomToken } from '../auth/pending-sign-ins.ts';
-import { SignInError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { equalInConstantTime } from '../constant-time.ts';
 
 /** The session's CSRF token for its forms, created on first use. */
@@ -24,9 +24,7 @@ export function hasValidCsrfToken(req: Request): boolean {
 export function requireSignedInForm(req: Request): string {
   const userId = req.session.userId;
   if (!hasValidCsrfToken(req) || userId === undefined) {
-    throw new SignInError('bad_request', 'This form has expired',
-      'The form did not come from this app\'s page in this browser, or you are no longer signed in, so nothing was changed.',
-      { fix: 'Go back to the home page and use the button there.', status: 403 });
+    throw new AppError('form_expired');
   }
   return userId;
 }

@@ -1,71 +1,68 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Config } from '../config.ts';
-import { SignInError } from '../errors.ts';
+import { adviceFor, describeError } from '../error-catalogue.ts';
+import { AppError } from '../errors.ts';
+import type { ProviderDetails } from '../errors.ts';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { isDatabaseError } from '../db/database-retry.ts';
-import { adviceFor } from './error-advice.ts';
 
-/** Unknown paths: a readable 404 page. */
+/** Unknown paths: a readable 404 page, not logged (scanners ask for many). */
 export const notFound: RequestHandler = (_req, res) => {
-  res.status(404).render('error', {
-    title: 'Page not found',
-    message: 'There is nothing at this address.',
-    fix: 'Go to the home page.',
-    details: {},
-    status: 404,
-    occurredAt: new Date().toISOString(),
-  });
+  renderErrorPage(res, { ...describeError('not_found'), details: {} });
 };
+
+/** Any method but the allowed ones: the 405 page with an Allow header (e.g. "GET, HEAD"). */
+export function methodNotAllowed(allowed: string): RequestHandler {
+  return (_req, res) => {
+    res.set('Allow', allowed);
+    throw new AppError('method_not_allowed');
+  };
+}
 
 /** Renders every failure as views/error.ejs with its status and a fix; logs one line without secrets. */
 export function createErrorHandler(config: Config, logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const signInError = error instanceof SignInError ? error : fromExpressError(error);
+    const appError = error instanceof AppError ? error : fromExpressError(error);
     const fields = {
-      status: signInError.status,
-      kind: signInError.code,
+      status: appError.status,
+      kind: appError.code,
       path: req.path,
-      reason: signInError.cause === undefined ? undefined : errorSummary(signInError.cause),
-      error: signInError.details.error,
-      aadsts: signInError.details.aadsts,
-      trace_id: signInError.details.traceId,
-      correlation_id: signInError.details.correlationId,
+      reason: appError.cause === undefined ? undefined : errorSummary(appError.cause),
+      error: appError.details.error,
+      aadsts: appError.details.aadsts,
+      trace_id: appError.details.traceId,
+      correlation_id: appError.details.correlationId,
     };
-    const level = signInError.status >= 500 ? 'error' : 'warn';
+    const level = appError.status >= 500 ? 'error' : 'warn';
     if (res.headersSent) {
       // express-session saves after the response: the browser already has its status, so log that one and finish.
-      logger[level](`${signInError.title} (after the response was sent)`, { ...fields, status: res.statusCode });
+      logger[level](`${appError.title} (after the response was sent)`, { ...fields, status: res.statusCode });
       if (!res.writableEnded) res.end();
       return;
     }
-    logger[level](signInError.title, fields);
-    const advice = adviceFor(signInError.details, config);
+    logger[level](appError.title, fields);
+    const advice = adviceFor(appError.details, config);
     res.set('Cache-Control', 'no-store');
-    res.status(signInError.status).render('error', {
+    renderErrorPage(res, {
+      status: appError.status,
       // "You did not sign in" says it best when the person pressed Cancel; the advice adds how to consent.
-      title: advice !== undefined && signInError.code !== 'declined' ? advice.title : signInError.title,
-      message: signInError.message,
-      fix: advice?.fix ?? signInError.fix,
-      details: signInError.details,
-      status: signInError.status,
-      occurredAt: new Date().toISOString(),
+      title: advice !== undefined && appError.code !== 'declined' ? advice.title : appError.title,
+      message: appError.message,
+      fix: advice?.fix ?? appError.fix,
+      details: appError.details,
     });
   };
 }
 
+function renderErrorPage(res: Response, page: { status: number; title: string; message: string; fix: string; details: ProviderDetails }): void {
+  res.status(page.status).render('error', { ...page, occurredAt: new Date().toISOString() });
+}
+
 /** Body-parser and other middleware errors carry a 4xx status; a failing database is a 503; anything else is our fault (500). */
-function fromExpressError(error: unknown): SignInError {
-  if (isDatabaseError(error)) {
-    return new SignInError('storage_unavailable', 'The app cannot reach its database', 'The app could not read or write its database just now, so nothing was changed.',
-      { fix: 'Try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause: error });
-  }
+function fromExpressError(error: unknown): AppError {
+  if (isDatabaseError(error)) return new AppError('storage_unavailable', { cause: error });
   const status = (error as { status?: unknown })?.status;
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new SignInError('bad_request', 'The request could not be read', 'The app could not understand what the browser sent.',
-      { status, cause: error });
-  }
-  return new SignInError('unexpected', 'Something went wrong',
-    'The app ran into a problem it did not expect. Nothing you did caused it.',
-    { fix: 'Try again. If it keeps happening, the operator can find the error in the server log.', status: 500, cause: error });
+  if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('request_unreadable', { status, cause: error });
+  return new AppError('unexpected', { cause: error });
 }

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { fetchGraphMe } from '../graph/graph-client.ts';
 import type { TokenService } from '../tokens/token-service.ts';
-import { TokenRefreshError } from '../tokens/token-service.ts';
+import { isRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { saveSessionNotice } from './notices.ts';
 import type { Notice } from '../sessions/session-data.ts';
@@ -26,7 +26,7 @@ export function createGraphCheckRoute(config: Config, tokenService: TokenService
         ? { kind: 'graph-ok', displayName: result.displayName, mail: result.mail, userPrincipalName: result.userPrincipalName, signInNeededAfter }
         : { kind: 'graph-failed', status: result.status, code: result.code, message: result.message, requestId: result.requestId };
     } catch (error) {
-      if (!(error instanceof TokenRefreshError)) throw error;
+      if (!isRefreshError(error)) throw error;
       notice = { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
     }
     await saveSessionNotice(req, notice);

@@ -3,7 +3,8 @@ import type { Config } from '../config.ts';
 import { regenerateSession } from '../sessions/session-helpers.ts';
 import { createTokenViewer } from '../tokens/jwt-view.ts';
 import type { TokenService } from '../tokens/token-service.ts';
-import { TokenRefreshError } from '../tokens/token-service.ts';
+import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
+import type { RefreshError } from '../tokens/token-service.ts';
 import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
 import { takePreloadedSignIn } from '../sessions/preloaded-sign-in.ts';
 import { csrfTokenFor } from './csrf.ts';
@@ -20,17 +21,17 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
     const notice = takeNotice(req, res);
     const userId = req.session?.userId;
     let signIn: StoredSignIn | undefined;
-    let refreshProblem: TokenRefreshError | undefined;
+    let refreshProblem: RefreshError | undefined;
     if (userId !== undefined) {
       // Read with the session row (one query for both), unless the session was saved by an older version.
       const preloaded = takePreloadedSignIn(req, userId);
       try {
         signIn = await tokenService.getFreshTokens(userId, { preloaded });
       } catch (error) {
-        if (!(error instanceof TokenRefreshError)) throw error;
+        if (!isRefreshError(error)) throw error;
         // No usable tokens, or they cannot be refreshed now: show what the database holds and say why.
         refreshProblem = error;
-        signIn = preloaded !== undefined && refreshProblem.code === 'no_tokens' ? preloaded.signIn : await tokenStore.loadSignIn(userId);
+        signIn = preloaded !== undefined && refreshProblemOf(refreshProblem) === 'no_tokens' ? preloaded.signIn : await tokenStore.loadSignIn(userId);
       }
     }
     if (userId === undefined || signIn === undefined) {
@@ -41,12 +42,13 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
     }
 
     const tokens = signIn.tokens;
+    const problem = refreshProblem === undefined ? undefined : refreshProblemOf(refreshProblem);
     res.render('home', {
       title: `Signed in as ${signIn.user.displayName}`,
       notice,
       signIn,
-      needsSignIn: tokens === undefined || tokens.needsSignIn || refreshProblem?.code === 'needs_sign_in',
-      refreshProblem: refreshProblem?.code === 'unavailable' ? refreshProblem : undefined,
+      needsSignIn: tokens === undefined || tokens.needsSignIn || problem === 'needs_sign_in',
+      refreshProblem: problem === 'unavailable' ? refreshProblem : undefined,
       expired: tokens !== undefined && tokens.expiresAt.getTime() <= now(),
       accessTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.accessToken),
       idTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.idToken),

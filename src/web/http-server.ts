@@ -6,7 +6,8 @@ import ejs from 'ejs';
 import type express from 'express';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
-import { HTTP_LIMITS, refusedRequest } from './request-limits.ts';
+import { describeError } from '../error-catalogue.ts';
+import { HTTP_LIMITS } from './request-limits.ts';
 import type { HttpLimits } from './request-limits.ts';
 
 const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views', 'error.ejs');
@@ -43,9 +44,9 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
       socket.destroy();
       return;
     }
-    const status = clientErrorStatus(error, limits.maxHeaderBytes);
-    logger.warn('request refused before the app', { status, reason: error.code });
-    void answerRefused(socket, status, (app() as { locals?: { instanceName?: unknown } } | undefined)?.locals?.instanceName);
+    const refusal = clientErrorRefusal(error, limits.maxHeaderBytes);
+    logger.warn('request refused before the app', { status: describeError(refusal).status, kind: refusal, reason: error.code });
+    void answerRefused(socket, refusal, (app() as { locals?: { instanceName?: unknown } } | undefined)?.locals?.instanceName);
   });
 
   let dropped = 0;
@@ -75,19 +76,21 @@ function finishUnhandled(logger: Logger, req: http.IncomingMessage, res: http.Se
   }
 }
 
+type Refusal = 'request_malformed' | 'request_timeout' | 'url_too_long' | 'headers_too_large';
+
 /** 414 when the request line itself is too long, 431 for too many header bytes, 408 for a slow client, else 400. */
-function clientErrorStatus(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxHeaderBytes: number): 400 | 408 | 414 | 431 {
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
-  if (error.code !== 'HPE_HEADER_OVERFLOW') return 400;
+function clientErrorRefusal(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxHeaderBytes: number): Refusal {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return 'request_malformed';
   const packet = error.rawPacket?.toString('latin1') ?? '';
   const lineEnd = packet.indexOf('\r\n');
   // The overflow hit the request line when it has not ended yet, or when it alone takes most of the limit.
-  return lineEnd === -1 || (/^[A-Z]+ /.test(packet) && lineEnd > maxHeaderBytes / 2) ? 414 : 431;
+  return lineEnd === -1 || (/^[A-Z]+ /.test(packet) && lineEnd > maxHeaderBytes / 2) ? 'url_too_long' : 'headers_too_large';
 }
 
 /** The app's own error page, written straight to the socket: the request never became one Express could answer. */
-async function answerRefused(socket: Duplex, status: 400 | 408 | 414 | 431, instanceName: unknown): Promise<void> {
-  const page = refusedRequest(status);
+async function answerRefused(socket: Duplex, refusal: Refusal, instanceName: unknown): Promise<void> {
+  const { status, ...page } = describeError(refusal);
   let body: string;
   try {
     body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString(), instanceName }, { cache: true });

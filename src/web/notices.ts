@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { SignInError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { saveSession } from '../sessions/session-helpers.ts';
 import type { Notice } from '../sessions/session-data.ts';
@@ -16,9 +16,7 @@ export async function saveSessionNotice(req: Request, notice: Notice): Promise<v
   try {
     await saveSession(req);
   } catch (cause) {
-    throw new SignInError('storage_unavailable', 'The app could not save your session',
-      'The app could not write to its database just now, so the result of what you asked for cannot be shown.',
-      { fix: 'Go to the home page and try again in a minute. If it keeps happening, the operator should check the database (DATABASE_URL).', cause });
+    throw new AppError('session_not_saved', { cause });
   }
 }
 

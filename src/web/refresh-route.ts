@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { TokenService } from '../tokens/token-service.ts';
-import { TokenRefreshError } from '../tokens/token-service.ts';
+import { isRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { saveSessionNotice } from './notices.ts';
 import type { Notice } from '../sessions/session-data.ts';
@@ -14,7 +14,7 @@ export function createRefreshRoute(tokenService: TokenService): RequestHandler {
       const { tokens } = await tokenService.getFreshTokens(userId, { force: true });
       notice = { kind: 'refreshed', expiresAt: tokens.expiresAt.toISOString() };
     } catch (error) {
-      if (!(error instanceof TokenRefreshError)) throw error;
+      if (!isRefreshError(error)) throw error;
       notice = { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
     }
     await saveSessionNotice(req, notice);

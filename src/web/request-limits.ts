@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Store } from 'express-rate-limit';
 import type { Config } from '../config.ts';
-import { SignInError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
 
@@ -24,23 +24,10 @@ export const HTTP_LIMITS: HttpLimits = { maxHeaderBytes: 32 * 1024, maxConnectio
 export const MAX_URL_LENGTH = 16 * 1024;
 const RATE_LIMIT_WINDOW_MS = 60 * 1000;
 
-const REFUSED = {
-  400: { title: 'The request could not be read', message: 'The app could not understand what the browser sent.', fix: 'Go to the home page.' },
-  408: { title: 'The request took too long', message: 'The browser did not finish sending its request in time, so it was ignored.', fix: 'Try again.' },
-  414: { title: 'This address is too long', message: 'The address the browser asked for is longer than any sign-in address, so it was ignored.', fix: 'Start the sign-in again from the home page.' },
-  431: { title: 'The request is too large', message: 'The browser sent more header data (usually cookies) than this app accepts, so the request was ignored.', fix: 'Delete this site\'s cookies in the browser, then go to the home page.' },
-} as const;
-
-/** The error page's text for a request refused for its form or size, by the app or by the HTTP server before it. */
-export function refusedRequest(status: keyof typeof REFUSED): { title: string; message: string; fix: string } {
-  return REFUSED[status];
-}
-
 /** 414 for an over-long URL, before any session or outbound work. */
 export const rejectLongUrls: RequestHandler = (req, _res, next) => {
   if (req.originalUrl.length > MAX_URL_LENGTH) {
-    const { title, message, fix } = refusedRequest(414);
-    throw new SignInError('bad_request', title, message, { status: 414, fix });
+    throw new AppError('url_too_long');
   }
   next();
 };
@@ -48,8 +35,7 @@ export const rejectLongUrls: RequestHandler = (req, _res, next) => {
 /** 400 for a request target that is not a path (`OPTIONS *`, `GET *`): express-session gives such requests no session. */
 export const rejectNonPathTargets: RequestHandler = (req, _res, next) => {
   if (!req.path.startsWith('/')) {
-    const { title, fix } = refusedRequest(400);
-    throw new SignInError('bad_request', title, 'The browser asked for something that is not an address on this site.', { fix });
+    throw new AppError('not_a_path');
   }
   next();
 };
@@ -73,8 +59,7 @@ export function createSignInRateLimit(config: Pick<Config, 'signInRateLimit'>, l
       error: (problem: unknown) => logger.error('rate limiter check failed', { reason: errorSummary(problem) }),
     },
     handler: (_req, _res, next) => {
-      next(new SignInError('bad_request', 'Too many sign-in attempts', 'This address has started too many sign-ins in the last minute.',
-        { status: 429, fix: 'Wait a minute, then start the sign-in again.' }));
+      next(new AppError('too_many_sign_ins'));
     },
   });
 }

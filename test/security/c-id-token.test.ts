@@ -7,7 +7,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { StartupError, startServer } from '../../src/start-server.ts';
+import { startServer } from '../../src/start-server.ts';
+import { isAppError } from '../../src/errors.ts';
 import { OTHER_TENANT_ID } from '../../dev/idp/faults.ts';
 import type { IdpFault } from '../../dev/idp/index.ts';
 import { TEST_APP_ID, TEST_APP_KEY, startHarness } from '../support/harness.ts';
@@ -235,7 +236,8 @@ describe('C. tenant rules', () => {
           TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'), SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
         });
         assert.ok(parsed.ok);
-        await assert.rejects(startServer(parsed.config, silentLogger), (error: unknown) => error instanceof StartupError && message.test(error.message));
+        await assert.rejects(startServer(parsed.config, silentLogger),
+          (error: unknown) => isAppError(error, 'discovery_mismatch') && message.test(error.message));
       }
       await assertNothingWritten(harness);
     } finally {

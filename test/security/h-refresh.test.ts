@@ -3,11 +3,17 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/open-database.ts';
 import { silentLogger } from '../../src/log.ts';
 import { composeServices } from '../../src/composition-root.ts';
-import { createTokenService } from '../../src/tokens/token-service.ts';
+import { createTokenService, isRefreshError, refreshProblemOf } from '../../src/tokens/token-service.ts';
+import type { RefreshProblem } from '../../src/tokens/token-service.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
+
+/** The refresh failed with this catalogue code, which tells the caller to sign in again or to try later. */
+function failedWith(code: string, problem: RefreshProblem) {
+  return (error: unknown) => isRefreshError(error) && error.code === code && refreshProblemOf(error) === problem;
+}
 
 describe('H. refresh', () => {
   let harness: Harness;
@@ -59,7 +65,7 @@ describe('H. refresh', () => {
     assert.equal(await harness.database.prisma.user.count(), 1, 'nothing else is lost');
     for (let i = 0; i < 5; i += 1) await browser.request(`${harness.baseUrl}/`);
     const userId = (await harness.database.prisma.user.findFirstOrThrow()).id;
-    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'needs_sign_in' });
+    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), failedWith('refresh_refused_before', 'needs_sign_in'));
     assert.equal(harness.idp.tokenRequestCount(), count + 1, 'no retry storm');
   });
 
@@ -128,7 +134,7 @@ describe('H. refresh', () => {
       const userId = await signedInUserId();
       const before = await readStoredTokens(harness);
       harness.idp.setFault(fault);
-      await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'needs_sign_in' });
+      await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), failedWith('refresh_for_another_user', 'needs_sign_in'));
       harness.idp.setFault(null);
       const after = await readStoredTokens(harness);
       assert.equal(after.accessToken, before.accessToken);
@@ -144,7 +150,7 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const before = await readStoredTokens(harness);
     harness.idp.setFault('token-server-error');
-    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), { code: 'unavailable' });
+    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), failedWith('refresh_unavailable', 'unavailable'));
     harness.idp.setFault(null);
     const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
     assert.equal(row.needsSignIn, false);

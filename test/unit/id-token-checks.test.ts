@@ -5,7 +5,7 @@ import {
   CLOCK_SKEW_SECONDS, MAX_TOKEN_AGE_SECONDS, checkAudience, checkAuthorizedParty, checkHeader, checkIssuer, checkNonce,
   checkRequiredClaims, checkSigningKeyIssuer, checkTenantAllowed, checkTimes, readClaims, readIdentity,
 } from '../../src/auth/id-token-checks.ts';
-import { SignInError } from '../../src/errors.ts';
+import { AppError } from '../../src/errors.ts';
 
 const CLIENT_ID = '6731de76-14a6-49ae-97bc-6eba6914391e';
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -25,7 +25,7 @@ function claims(overrides: Record<string, unknown> = {}): JWTPayload {
 /** The check threw the ID-token error (or another code) whose cause is exactly `reason`. */
 function assertRejected(check: () => unknown, reason: string): void {
   assert.throws(check, (error: unknown) => {
-    assert.ok(error instanceof SignInError, `a SignInError, got ${String(error)}`);
+    assert.ok(error instanceof AppError, `an AppError, got ${String(error)}`);
     assert.equal(error.code, 'id_token_invalid');
     assert.equal(error.status, 400);
     assert.equal((error.cause as Error).message, reason);
@@ -179,7 +179,7 @@ describe('ID-token checks, each alone', () => {
 
     it('when the allow-list leaves the tenant out, then 403 tenant_not_allowed naming the tenant', () => {
       assert.throws(() => checkTenantAllowed(TENANT, [OTHER_TENANT]), (error: unknown) => {
-        assert.ok(error instanceof SignInError);
+        assert.ok(error instanceof AppError);
         assert.equal(error.code, 'tenant_not_allowed');
         assert.equal(error.status, 403);
         assert.equal(error.details.description, `Tenant ID ${TENANT}`);
