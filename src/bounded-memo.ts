@@ -8,7 +8,8 @@ export function memoizeBounded<V>(limit: number, compute: (key: string) => V): (
     let result = results.get(key);
     if (result === undefined) {
       result = compute(key);
-      if (results.size >= limit) results.delete(results.keys().next().value!);
+      const oldest = results.keys().next();
+      if (results.size >= limit && !oldest.done) results.delete(oldest.value);
       results.set(key, result);
     }
     return result;

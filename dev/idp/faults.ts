@@ -39,17 +39,17 @@ export const OTHER_TENANT_ID = 'c3b6a1de-7f2e-4c55-9d1a-0e5f6a7b8c9d';
 
 /** True for faults that replace the whole token endpoint response. */
 export function isTokenEndpointFault(fault: IdpFault | null | undefined): fault is TokenEndpointFault {
-  return fault != null && fault.startsWith('token-') && fault !== 'token-hang';
+  return fault?.startsWith('token-') === true && fault !== 'token-hang';
 }
 
 /** True for faults that alter only the id_token of a genuine token response. */
 export function isIdTokenFault(fault: IdpFault | null | undefined): fault is IdTokenFault {
-  return fault != null && fault.startsWith('id-token-');
+  return fault?.startsWith('id-token-') === true;
 }
 
 /** True for faults that alter fields of a genuine token response. */
 export function isResponseFault(fault: IdpFault | null | undefined): fault is ResponseFault {
-  return fault != null && fault.startsWith('response-');
+  return fault?.startsWith('response-') === true;
 }
 
 /** The genuine token response with the fault's change. */

@@ -67,9 +67,9 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
     throw mismatch(`The discovery document at ${discoveryUrl(config)} is not a JSON object.`);
   }
   const fields = document as Record<string, unknown>;
-  const readEndpoint = (name: string, required: boolean): string | undefined => {
+  const readOptionalEndpoint = (name: string): string | undefined => (fields[name] === undefined ? undefined : readEndpoint(name));
+  const readEndpoint = (name: string): string => {
     const value = fields[name];
-    if (value === undefined && !required) return undefined;
     if (typeof value !== 'string' || !URL.canParse(value)) {
       throw mismatch(`The discovery document has no valid '${name}'.`);
     }
@@ -78,7 +78,7 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
     }
     return value;
   };
-  const issuer = readEndpoint('issuer', true)!;
+  const issuer = readEndpoint('issuer');
   const issuerPattern = new RegExp(`^${escapeRegExp(new URL(issuer).origin)}/([^/]+)/v2\\.0$`);
   const issuerTenant = issuer.match(issuerPattern)?.[1];
   if (issuerTenant === undefined || (issuerTenant !== '{tenantid}' && !isTenantId(issuerTenant))) {
@@ -89,10 +89,10 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
   }
   return Object.freeze({
     issuer,
-    authorizationEndpoint: readEndpoint('authorization_endpoint', true)!,
-    tokenEndpoint: readEndpoint('token_endpoint', true)!,
-    jwksUri: readEndpoint('jwks_uri', true)!,
-    endSessionEndpoint: readEndpoint('end_session_endpoint', false),
+    authorizationEndpoint: readEndpoint('authorization_endpoint'),
+    tokenEndpoint: readEndpoint('token_endpoint'),
+    jwksUri: readEndpoint('jwks_uri'),
+    endSessionEndpoint: readOptionalEndpoint('end_session_endpoint'),
   });
 }
 

@@ -152,8 +152,9 @@ function tokenEncryptionKeyIsSet(environment: Environment): boolean {
 
 function chooseUser(users: StoredUser[], wanted: string | undefined): StoredUser | 'none' | 'several' {
   if (wanted === undefined) {
-    if (users.length === 0) return 'none';
-    return users.length === 1 ? users[0]! : 'several';
+    const [only, ...others] = users;
+    if (only === undefined) return 'none';
+    return others.length === 0 ? only : 'several';
   }
   const key = wanted.trim().toLowerCase();
   return users.find((user) => user.username.toLowerCase() === key || user.objectId.toLowerCase() === key) ?? 'none';

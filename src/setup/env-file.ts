@@ -31,11 +31,10 @@ export function readEnvText(text: string): Record<string, string> {
 export function renderEnvFile(template: string, values: Readonly<Record<string, string>>): string {
   const unset = new Set(Object.keys(values));
   const lines = template.split('\n').map((line) => {
-    const match = ASSIGNMENT.exec(line);
-    const name = match?.[1];
+    const [, name, lineEnd = ''] = ASSIGNMENT.exec(line) ?? [];
     if (name === undefined || !Object.hasOwn(values, name)) return line;
     unset.delete(name);
-    return `${name}=${formatEnvValue(values[name]!)}${match![2]}`;
+    return `${name}=${formatEnvValue(values[name] ?? '')}${lineEnd}`;
   });
   if (unset.size > 0) throw new Error(`.env.example has no line for ${[...unset].join(', ')}`);
   return lines.join('\n');

@@ -39,25 +39,9 @@ Exit codes: 0 written (or you chose to keep the existing .env), 1 invalid or mis
 
 /** Reads the options; unknown options and stray arguments are errors, so a typo never passes silently. */
 export function parseSetupOptions(argv: readonly string[]): SetupOptionsResult {
-  let values;
+  let values: ReturnType<typeof readArguments>;
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'app-id': { type: 'string' },
-        secret: { type: 'string' },
-        tenant: { type: 'string' },
-        'base-url': { type: 'string' },
-        // Not --env-file: Node 20 takes that one for itself wherever it appears on the command line.
-        output: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        yes: { type: 'boolean', short: 'y', default: false },
-        interactive: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
+    values = readArguments(argv);
   } catch (error) {
     // A stray argument may be a secret (`npm run setup --secret X` gives npm the option and the script X): never echo it.
     if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
@@ -81,4 +65,24 @@ export function parseSetupOptions(argv: readonly string[]): SetupOptionsResult {
       help: values.help,
     },
   };
+}
+
+function readArguments(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'app-id': { type: 'string' },
+      secret: { type: 'string' },
+      tenant: { type: 'string' },
+      'base-url': { type: 'string' },
+      // Not --env-file: Node 20 takes that one for itself wherever it appears on the command line.
+      output: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      yes: { type: 'boolean', short: 'y', default: false },
+      interactive: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
 }

@@ -14,13 +14,13 @@ const TIME_CLAIMS = new Set(['iat', 'nbf', 'exp', 'auth_time']);
  * Only for display: Graph access tokens must not be validated by the client.
  */
 export function viewToken(token: string): TokenView {
-  const parts = token.split('.');
-  if (parts.length !== 3) return { kind: 'opaque' };
+  const [encodedHeader, encodedPayload, signature, ...extra] = token.split('.');
+  if (encodedHeader === undefined || encodedPayload === undefined || signature === undefined || extra.length > 0) return { kind: 'opaque' };
   let header: unknown;
   let payload: unknown;
   try {
-    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
+    payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8'));
   } catch {
     return { kind: 'opaque' };
   }
