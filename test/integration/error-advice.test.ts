@@ -39,7 +39,7 @@ describe('errors that teach: each known AADSTS code gets its own fix', () => {
       if (typeof expectedFix === 'string') assert.ok(page.body.includes(expectedFix), expectedFix);
       else assert.match(page.body, expectedFix);
       assert.ok(page.body.includes(`<code>AADSTS${code}</code>`));
-      assert.ok(page.body.includes('AADSTS' + code + ': Something Microsoft said.'));
+      assert.ok(page.body.includes(`AADSTS${code}: Something Microsoft said.`));
       assert.ok(page.body.includes('<dt>Correlation ID</dt><dd><code>7a2e4f60-0000-4000-8000-000000000002</code>'));
       assert.ok(page.body.includes('<dt>Timestamp</dt><dd>2026-11-28 10:00:00Z</dd>'));
       assert.equal(await harness.database.prisma.user.count(), 0);

@@ -157,7 +157,7 @@ describe('npm run setup', () => {
 
   it('when driven through stdin with --interactive, then a bad answer is asked again and .env is written', async () => {
     const folder = createFolder();
-    const input = ['not-a-guid', APP_ID, SECRET, 'consumers', ''].join('\n') + '\n';
+    const input = `${['not-a-guid', APP_ID, SECRET, 'consumers', ''].join('\n')}\n`;
     const run = await runSetup(folder, ['--interactive'], input);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /O365_APP_ID "not-a-guid" is not a GUID: /);

@@ -5,6 +5,7 @@ import { countRows } from '../support/database.ts';
 import { readForm, startHarness } from '../support/harness.ts';
 import { holdSessionWritesUntilRead, startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
+import type { Page } from '../support/http-browser.ts';
 import { assertNothingHappened, assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
 
 describe('A. state and CSRF on the callback', () => {
@@ -91,7 +92,7 @@ describe('A. state and CSRF on the callback', () => {
     // The stored consumption cannot stop the second copy here: only the guard against concurrent copies can.
     const other = await startInstance(harness, { wrapDatabase: (database) => holdSessionWritesUntilRead(database, 2) });
     const before = harness.idp.tokenRequestCount();
-    let pages;
+    let pages: Page[];
     try {
       pages = await Promise.all([browser.request(other.urlOf(callbackUrl)), browser.request(other.urlOf(callbackUrl))]);
     } finally {

@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { startHarness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
+import type { Page } from '../support/http-browser.ts';
 import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
@@ -28,7 +29,7 @@ describe('J. database faults', () => {
     const callbackUrl = await harness.authorize(browser);
     // The table goes away while the token endpoint answers: after the session was read, before the sign-in is stored.
     harness.idp.setTokenRequestHook(() => harness.database.execute('ALTER TABLE "User" RENAME TO "User_offline"'));
-    let page;
+    let page: Page;
     try {
       page = await browser.request(callbackUrl);
     } finally {
@@ -54,7 +55,7 @@ describe('J. database faults', () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
     harness.idp.setTokenRequestHook(() => lock.exec('BEGIN EXCLUSIVE'));
-    let page;
+    let page: Page;
     const started = Date.now();
     try {
       page = await browser.request(callbackUrl);
