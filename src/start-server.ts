@@ -4,7 +4,7 @@ import { createApp } from './app.ts';
 import { DiscoveryMismatchError } from './auth/discovery.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { openDatabase } from './db/open-database.ts';
-import type { Logger } from './log.ts';
+import type { AppLogger } from './log.ts';
 import { applyMigrations } from './db/migrations.ts';
 import { createHttpServer } from './web/http-server.ts';
 
@@ -28,7 +28,7 @@ export class StartupError extends Error {
  * document (through `options.discovery` when the caller already asked for it), and listens. Used by `npm start`,
  * `npm run demo` and the end-to-end tests.
  */
-export async function startServer(config: Config, logger: Logger, options: { discovery?: Discovery } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: AppLogger, options: { discovery?: Discovery } = {}): Promise<RunningServer> {
   if (config.migrateOnStart) {
     const applied = await applyMigrations(config.databaseUrl);
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });

@@ -7,7 +7,7 @@ import { isDatabaseError } from '../db/database-retry.ts';
 import { adviceFor } from './error-advice.ts';
 
 /** Unknown paths: a readable 404 page. */
-export const notFound: RequestHandler = (_req, res) => {
+export const notFound: RequestHandler = (req, res) => {
   res.status(404).render('error', {
     title: 'Page not found',
     message: 'There is nothing at this address.',
@@ -15,12 +15,15 @@ export const notFound: RequestHandler = (_req, res) => {
     details: {},
     status: 404,
     occurredAt: new Date().toISOString(),
+    requestId: req.id,
   });
 };
 
-/** Renders every failure as views/error.ejs with its status and a fix; logs one line without secrets. */
-export function createErrorHandler(config: Config, logger: Logger): ErrorRequestHandler {
+/** Renders every failure as views/error.ejs with its status, a fix and the request id; logs one line without secrets. */
+export function createErrorHandler(config: Config, fallbackLogger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    // The request's own logger puts its id on the line, as on the page.
+    const logger: Logger = req.log ?? fallbackLogger;
     const signInError = error instanceof SignInError ? error : fromExpressError(error);
     const fields = {
       status: signInError.status,
@@ -50,6 +53,7 @@ export function createErrorHandler(config: Config, logger: Logger): ErrorRequest
       details: signInError.details,
       status: signInError.status,
       occurredAt: new Date().toISOString(),
+      requestId: req.id,
     });
   };
 }
