@@ -50,6 +50,7 @@ function pinoOptions(format: LogFormat): LoggerOptions {
       // The level's name, not pino's number, in JSON; pino-pretty names the numbers itself.
       ...(format === 'json' ? { level: (label: string) => ({ level: label }) } : {}),
       // Every line's fields go through the key-name redaction, at any depth (pino's `redact` paths cannot name unknown keys).
+      // A child's bindings skip formatters: the only ones here are pino-http's request ids.
       log: (fields: Record<string, unknown>) => redact(fields) as Record<string, unknown>,
     },
     hooks: {
@@ -68,13 +69,17 @@ export function createLogger(write?: (line: string) => void): AppLogger {
   return pino(pinoOptions('json'), destination) as AppLogger;
 }
 
-/** The logger of `npm start` and the demo: JSON lines on stderr, or pretty ones (pino-pretty, loaded only then) for a terminal. */
-export async function createProcessLogger(options: { production: boolean }): Promise<AppLogger> {
-  const format = chooseLogFormat({ production: options.production, terminal: process.stderr.isTTY === true });
-  if (format === 'json') return createLogger();
+/**
+ * The logger of `npm start` and the demo: JSON lines, or pretty ones for a terminal outside production (pino-pretty is
+ * loaded only then). Writes to stderr unless given `write`; `terminal` defaults to whether stderr is one.
+ */
+export async function createProcessLogger(options: { production: boolean; terminal?: boolean; write?: (line: string) => void }): Promise<AppLogger> {
+  const terminal = options.terminal ?? process.stderr.isTTY === true;
+  if (chooseLogFormat({ production: options.production, terminal }) === 'json') return createLogger(options.write);
   const { prettyFactory } = await import('pino-pretty');
-  const prettify = prettyFactory({ messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', colorize: true });
-  return pino(pinoOptions('pretty'), { write: (line: string) => { process.stderr.write(prettify(line)); } }) as AppLogger;
+  const prettify = prettyFactory({ messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', colorize: options.write === undefined });
+  const write = options.write ?? ((line: string) => { process.stderr.write(line); });
+  return pino(pinoOptions('pretty'), { write: (line: string) => write(prettify(line)) }) as AppLogger;
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */
