@@ -43,7 +43,7 @@ export interface TokenService {
    * refused the refresh token, a call without `force` still gets the access token until it expires,
    * with `tokens.needsSignIn` set; after that it throws `needs_sign_in`.
    */
-  getFreshTokens(userId: string, options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined }): Promise<FreshSignIn>;
+  getFreshTokens(userId: string, options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined; logger?: Logger }): Promise<FreshSignIn>;
 }
 
 /** True when the access token has expired or expires within the margin. */
@@ -64,22 +64,23 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
   const loadTokens = async (userId: string) => usableTokens(await tokenStore.loadSignIn(userId));
 
   /** Redeems the refresh token while holding the lease; every path gives the lease back. */
-  const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date): Promise<FreshSignIn> => {
+  const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date, log: Logger): Promise<FreshSignIn> => {
     let response: RefreshResponse;
     try {
       const metadata = await discovery.getMetadata().catch((cause: unknown) => {
         throw new TokenRefreshError('unavailable', 'Microsoft sign-in is unavailable, so the token could not be refreshed.', { cause });
       });
       response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => { throw refreshError(error); });
-      response = await checkRefreshedIdToken(user, response, metadata);
-      if (response.expiresInReplaced) logger.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
+      response = await checkRefreshedIdToken(user, response, metadata, log);
+      if (response.expiresInReplaced) log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
       if (error instanceof TokenRefreshError && error.code === 'needs_sign_in') {
         await tokenStore.markNeedsSignIn(user.id, lease);
-        logger.warn('refresh refused; sign-in needed', { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
+        log.warn('refresh refused; sign-in needed',
+          { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
       } else {
         await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
-        logger.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
+        log.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
       }
       throw error;
     }
@@ -88,12 +89,13 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       // A new sign-in replaced the token set meanwhile: its tokens are newer than ours.
       return { ...(await loadTokens(user.id)), refreshed: false };
     }
-    logger.info('token refreshed', { userId: user.id });
+    log.info('token refreshed', { userId: user.id });
     return { user, tokens: saved, refreshed: true };
   };
 
   /** A refreshed ID token must still be this user's; if it cannot be checked now, keep the previous one. */
-  const checkRefreshedIdToken = async (user: StoredUser, response: RefreshResponse, metadata: Awaited<ReturnType<Discovery['getMetadata']>>): Promise<RefreshResponse> => {
+  const checkRefreshedIdToken = async (user: StoredUser, response: RefreshResponse, metadata: Awaited<ReturnType<Discovery['getMetadata']>>,
+    log: Logger): Promise<RefreshResponse> => {
     if (response.idToken === undefined) return response;
     try {
       const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
@@ -104,13 +106,13 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
     } catch (error) {
       if (error instanceof TokenRefreshError) throw error;
       // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
-      logger.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
+      log.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
       return { ...response, idToken: undefined };
     }
   };
 
   /** Refreshes, or waits for the process that holds the lease and takes its result. */
-  const refreshOrWait = async (user: StoredUser, tokens: StoredTokens): Promise<FreshSignIn> => {
+  const refreshOrWait = async (user: StoredUser, tokens: StoredTokens, log: Logger): Promise<FreshSignIn> => {
     const { refreshToken } = tokens;
     if (refreshToken === undefined) {
       // Nothing to mark: the access token itself stays usable until it expires.
@@ -120,7 +122,7 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
     let seen = tokens;
     for (;;) {
       const lease = await tokenStore.acquireRefreshLease(user.id, new Date(Date.now() + leaseMs), new Date(), seen.updatedAt);
-      if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease);
+      if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease, log);
       if (Date.now() > deadline) throw new TokenRefreshError('unavailable', 'Another refresh of this token is taking too long. Try again in a minute.');
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
@@ -148,7 +150,8 @@ export function createTokenService(dependencies: { config: Config; discovery: Di
       // Another caller may have started while this one read the database.
       const raced = refreshing.get(userId);
       if (raced !== undefined) return raced;
-      const promise = refreshOrWait(user, tokens).finally(() => refreshing.delete(userId));
+      // The lines of a refresh carry the request id of the request that started it.
+      const promise = refreshOrWait(user, tokens, options.logger ?? logger).finally(() => refreshing.delete(userId));
       refreshing.set(userId, promise);
       return promise.catch(orStillValid(options, user, tokens));
     },

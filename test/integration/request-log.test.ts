@@ -68,6 +68,18 @@ describe('request logs', () => {
     }
   });
 
+  it('when "Refresh now" refreshes the token, then the "token refreshed" line carries the request id of that POST', async () => {
+    const { browser } = await signIn(harness);
+    const csrf = (await browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+    const refreshed = await browser.request(`${harness.baseUrl}/refresh`, { form: { _csrf: csrf } });
+    assert.equal(refreshed.status, 303);
+    const requestId = refreshed.headers.get('x-request-id');
+    const line = entries(harness.logs).findLast((entry) => entry.message === 'token refreshed');
+    assert.equal(line?.requestId, requestId);
+    const [access] = await requestLines(harness, requestId);
+    assert.deepEqual([access?.method, access?.route, access?.status], ['POST', '/refresh', 303]);
+  });
+
   it('when the callback fails, then the error page shows the request id of its X-Request-Id header, its log line and its access line', async () => {
     const browser = harness.browser();
     const callbackUrl = new URL(await harness.authorize(browser));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseLogFormat, createLogger, createProcessLogger } from '../../src/log.ts';
+import type { Logger } from '../../src/log.ts';
 
 describe('log lines', () => {
   it('when NODE_ENV is production, then JSON lines, terminal or not; otherwise pretty lines only for a terminal', () => {
@@ -22,10 +23,11 @@ describe('log lines', () => {
 
   it('when a child logger is made for a request, then its lines carry the request id and its fields are still redacted', () => {
     const lines: string[] = [];
-    const child = createLogger((line) => lines.push(line)).child({ requestId: 'abc-123' });
+    const child: Logger = createLogger((line) => lines.push(line)).child({ requestId: 'abc-123' });
     child.warn('refresh failed', { reason: 'timeout', refresh_token: 'must-not-appear' });
     const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
-    assert.deepEqual([entry.requestId, entry.refresh_token, entry.message, entry.reason, entry.level], ['abc-123', '[redacted]', 'refresh failed', 'timeout', 'warn']);
+    assert.deepEqual([entry.requestId, entry.refresh_token, entry.message, entry.reason, entry.level],
+      ['abc-123', '[redacted]', 'refresh failed', 'timeout', 'warn']);
   });
 
   it('when the process logger is for a terminal outside production, then lines are pretty (not JSON) and still redacted', async () => {
