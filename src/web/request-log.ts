@@ -23,7 +23,7 @@ export function loggedPath(url: string | undefined): string {
 
 /**
  * One line per request once it is answered: method, route, status, duration and request id. The id goes back in
- * `X-Request-Id`, onto the error page and onto every line logged through `req.log`. /healthz is not logged.
+ * `X-Request-Id`, onto the error page and onto every line logged through `req.log`. /healthz, and /readyz while ready, are not logged.
  */
 export function createRequestLog(logger: AppLogger, options: { trustIncomingId: boolean }): RequestHandler {
   const fields = (req: http.IncomingMessage, res: http.ServerResponse, durationMs: number) => ({
@@ -48,7 +48,8 @@ export function createRequestLog(logger: AppLogger, options: { trustIncomingId: 
     },
     autoLogging: { ignore: (req) => req.url === '/healthz' },
     // An access line: a failure's level and reason are on the line the error page logs with the same request id.
-    customLogLevel: () => 'info',
+    // Probes of a ready app are not worth a line each; a failed one is.
+    customLogLevel: (req, res) => (req.url === '/readyz' && res.statusCode === 200 ? 'silent' : 'info'),
     customSuccessMessage: message,
     customErrorMessage: message,
     customSuccessObject: (req, res, value: { responseTime: number }) => fields(req, res, value.responseTime),

@@ -114,6 +114,19 @@ describe('request logs', () => {
     assert.deepEqual([refused?.level, refused?.message, refused?.status], ['warn', 'request refused before the app', 431]);
   });
 
+  it('when /healthz and a ready /readyz are probed, then they get an id but no line; a page after them gets its line', async () => {
+    const health = await fetch(`${harness.baseUrl}/healthz`);
+    const ready = await fetch(`${harness.baseUrl}/readyz`);
+    assert.deepEqual([health.status, ready.status], [200, 200]);
+    const page = await harness.browser().request(`${harness.baseUrl}/`);
+    assert.equal((await requestLines(harness, page.headers.get('x-request-id'))).length, 1);
+    for (const probe of [health, ready]) {
+      const requestId = probe.headers.get('x-request-id');
+      assert.match(requestId ?? '', UUID);
+      assert.ok(!harness.logs.some((text) => text.includes(requestId!)), 'no line for the probe');
+    }
+  });
+
   it('when a client sends its own X-Request-Id and no proxy is trusted, then it is ignored', async () => {
     const page = await harness.browser().request(`${harness.baseUrl}/`, { headers: { 'x-request-id': 'client-chosen-id' } });
     assert.match(page.headers.get('x-request-id') ?? '', UUID);
