@@ -77,7 +77,7 @@ export async function createProcessLogger(options: { production: boolean; termin
   const terminal = options.terminal ?? process.stderr.isTTY === true;
   if (chooseLogFormat({ production: options.production, terminal }) === 'json') return createLogger(options.write);
   const { prettyFactory } = await import('pino-pretty');
-  const prettify = prettyFactory({ messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', colorize: options.write === undefined });
+  const prettify = prettyFactory({ messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', singleLine: true, colorize: options.write === undefined });
   const write = options.write ?? ((line: string) => { process.stderr.write(line); });
   return pino(pinoOptions('pretty'), { write: (line: string) => write(prettify(line)) }) as AppLogger;
 }

@@ -37,7 +37,8 @@ describe('log lines', () => {
     assert.equal(lines.length, 1);
     assert.throws(() => JSON.parse(lines[0]!));
     assert.match(lines[0]!, /WARN.*refresh failed/);
-    assert.match(lines[0]!, /userId: "user-1"/);
+    assert.match(lines[0]!, /"userId":"user-1"/);
+    assert.equal(lines[0]!.trimEnd().split('\n').length, 1, 'one line per event');
     assert.doesNotMatch(lines[0]!, /must-not-appear/);
   });
 
