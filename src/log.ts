@@ -83,4 +83,4 @@ export async function createProcessLogger(options: { production: boolean; termin
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */
-export const silentLogger: AppLogger = pino({ enabled: false }) as AppLogger;
+export const silentLogger: AppLogger = pino({ enabled: false }, { write() {} }) as AppLogger;

@@ -74,7 +74,7 @@ describe('request logs', () => {
     const refreshed = await browser.request(`${harness.baseUrl}/refresh`, { form: { _csrf: csrf } });
     assert.equal(refreshed.status, 303);
     const requestId = refreshed.headers.get('x-request-id');
-    const line = entries(harness.logs).findLast((entry) => entry.message === 'token refreshed');
+    const line = entries(harness.logs).filter((entry) => entry.message === 'token refreshed').at(-1);
     assert.equal(line?.requestId, requestId);
     const [access] = await requestLines(harness, requestId);
     assert.deepEqual([access?.method, access?.route, access?.status], ['POST', '/refresh', 303]);
