@@ -8,7 +8,7 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** The app's logger: called the `Logger` way, with pino underneath so that pino-http can make a child per request. */
+/** The app's logger: called the `Logger` way, with pino underneath (the request log makes a child per request that logs an event). */
 export type AppLogger = Logger & PinoLogger;
 
 /** JSON lines (one object each) for machines; pretty lines for a person at a terminal. */
@@ -50,7 +50,7 @@ function pinoOptions(format: LogFormat): LoggerOptions {
       // The level's name, not pino's number, in JSON; pino-pretty names the numbers itself.
       ...(format === 'json' ? { level: (label: string) => ({ level: label }) } : {}),
       // Every line's fields go through the key-name redaction, at any depth (pino's `redact` paths cannot name unknown keys).
-      // A child's bindings skip formatters: the only ones here are pino-http's request ids.
+      // A child's bindings skip formatters: the only ones here are request ids (web/request-log.ts).
       log: (fields: Record<string, unknown>) => redact(fields) as Record<string, unknown>,
     },
     hooks: {

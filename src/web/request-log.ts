@@ -1,8 +1,15 @@
 import crypto from 'node:crypto';
-import type http from 'node:http';
 import type { RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
-import type { AppLogger } from '../log.ts';
+import type { AppLogger, Logger } from '../log.ts';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** This request's id, set by the request log: in `X-Request-Id`, on the error page and on its log lines. */
+    id?: string;
+    /** The app's logger with this request's id on every line. */
+    log?: Logger;
+  }
+}
 
 /** The header that carries the request id back to the browser (and, from a trusted proxy, in). */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -23,36 +30,38 @@ export function loggedPath(url: string | undefined): string {
 
 /**
  * One line per request once it is answered: method, route, status, duration and request id. The id goes back in
- * `X-Request-Id`, onto the error page and onto every line logged through `req.log`. /healthz, and /readyz while ready, are not logged.
+ * `X-Request-Id`, onto the error page and onto every line logged through `req.log`. /healthz, and /readyz while
+ * ready, are not logged: probes of a ready app are not worth a line each.
  */
 export function createRequestLog(logger: AppLogger, options: { trustIncomingId: boolean }): RequestHandler {
-  const fields = (req: http.IncomingMessage, res: http.ServerResponse, durationMs: number) => ({
-    method: req.method,
-    route: loggedPath((req as { originalUrl?: string }).originalUrl ?? req.url),
-    status: res.statusCode,
-    durationMs,
-  });
-  const message = (_req: http.IncomingMessage, res: http.ServerResponse) => (res.writableEnded ? 'request completed' : 'request aborted');
-  return pinoHttp({
-    logger,
-    quietReqLogger: true,
-    quietResLogger: true,
-    // Nothing of the request object (headers hold cookies) goes into a line or a child logger.
-    wrapSerializers: false,
-    serializers: { req: () => undefined, res: () => undefined, err: () => undefined },
-    customAttributeKeys: { reqId: 'requestId' },
-    genReqId: (req, res) => {
-      const id = requestIdFor(req.headers['x-request-id'], options.trustIncomingId);
-      res.setHeader(REQUEST_ID_HEADER, id);
-      return id;
-    },
-    autoLogging: { ignore: (req) => req.url === '/healthz' },
-    // An access line: a failure's level and reason are on the line the error page logs with the same request id.
-    // Probes of a ready app are not worth a line each; a failed one is.
-    customLogLevel: (req, res) => (req.url === '/readyz' && res.statusCode === 200 ? 'silent' : 'info'),
-    customSuccessMessage: message,
-    customErrorMessage: message,
-    customSuccessObject: (req, res, value: { responseTime: number }) => fields(req, res, value.responseTime),
-    customErrorObject: (req, res, _error, value: { responseTime: number }) => fields(req, res, value.responseTime),
-  });
+  return (req, res, next) => {
+    const started = performance.now();
+    const requestId = requestIdFor(req.headers['x-request-id'], options.trustIncomingId);
+    req.id = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Most requests log no event: pino's child logger is made only for those that do.
+    let child: Logger | undefined;
+    const withId = (): Logger => (child ??= logger.child({ requestId }));
+    req.log = {
+      info: (message, fields) => withId().info(message, fields),
+      warn: (message, fields) => withId().warn(message, fields),
+      error: (message, fields) => withId().error(message, fields),
+    };
+    if (req.url === '/healthz') {
+      next();
+      return;
+    }
+    res.once('close', () => {
+      if (req.originalUrl === '/readyz' && res.statusCode === 200) return;
+      // An access line: a failure's level and reason are on the event line logged with the same request id.
+      logger.info(res.writableFinished ? 'request completed' : 'request aborted', {
+        requestId,
+        method: req.method,
+        route: loggedPath(req.originalUrl),
+        status: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      });
+    });
+    next();
+  };
 }
