@@ -3,7 +3,7 @@
 import '../src/load-env.ts';
 import { parseConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
+import { createProcessLogger } from '../src/log.ts';
 import { startServer } from '../src/start-server.ts';
 import { startIdentityProvider } from '../dev/idp/index.ts';
 import { demoSettings } from '../dev/demo-settings.ts';
@@ -28,7 +28,7 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
     host: '127.0.0.1',
     clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
   });
-  const server = await startServer(config, createLogger());
+  const server = await startServer(config, await createProcessLogger({ production: config.production }));
   const account = idp.accounts[0]!;
   console.log('');
   console.log(`  o365-signin demo is running: open ${config.baseUrl}/`);

@@ -5,7 +5,7 @@ import helmet from 'helmet';
 import type { Config } from './config.ts';
 import { servesHttps } from './config.ts';
 import type { Database } from './db/database.ts';
-import type { Logger } from './log.ts';
+import type { AppLogger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './web/request-limits.ts';
 import { DatabaseRateLimitStore } from './db/rate-limit-store.ts';
@@ -22,12 +22,13 @@ import { composeServices } from './composition-root.ts';
 import { createErrorHandler, methodNotAllowed, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
+import { createRequestLog } from './web/request-log.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppDependencies {
   database: Database;
-  logger: Logger;
+  logger: AppLogger;
   /** Defaults to discovery over HTTP from the configured authority. */
   discovery?: Discovery;
   /** The clock for pending sign-ins, sessions, key caching, token expiry and refresh; tests move it. Defaults to Date.now. */
@@ -62,6 +63,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   // Every page's footer names the instance that served it (several may run behind one URL).
   app.locals.instanceName = config.instanceName;
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
+
+  app.use(createRequestLog(logger, { trustIncomingId: config.trustProxy !== false }));
 
   app.use(helmet({
     contentSecurityPolicy: {

@@ -1,9 +1,18 @@
-/** A structured logger: one JSON object a line. Secrets never reach it: callers log ids and codes only. */
+import { pino } from 'pino';
+import type { DestinationStream, Logger as PinoLogger, LoggerOptions } from 'pino';
+
+/** A structured logger: an event name and fields. Secrets never reach it: callers log ids and codes only. */
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** The app's logger: called the `Logger` way, with pino underneath (the request log makes a child per request that logs an event). */
+export type AppLogger = Logger & PinoLogger;
+
+/** JSON lines (one object each) for machines; pretty lines for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
 
 // Keys whose values are secrets however they got into a log call.
 const SECRET_KEY = /token|secret|password|code|verifier|cookie|authorization|assertion|nonce|state/i;
@@ -27,13 +36,51 @@ export function errorSummary(error: unknown): string {
   return (error.name === 'Error' ? lastLine : `${error.name}: ${lastLine}`).slice(0, 300);
 }
 
-/** Writes JSON lines to the given stream (stderr by default). */
-export function createLogger(write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const log = (level: string) => (message: string, fields: Record<string, unknown> = {}) => {
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...(redact(fields) as object) })}\n`);
+/** Pretty only for a person reading a terminal outside production; production, pipes and files get JSON lines. */
+export function chooseLogFormat(options: { production: boolean; terminal: boolean }): LogFormat {
+  return !options.production && options.terminal ? 'pretty' : 'json';
+}
+
+function pinoOptions(format: LogFormat): LoggerOptions {
+  return {
+    base: null,
+    messageKey: 'message',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      // The level's name, not pino's number, in JSON; pino-pretty names the numbers itself.
+      ...(format === 'json' ? { level: (label: string) => ({ level: label }) } : {}),
+      // Every line's fields go through the key-name redaction, at any depth (pino's `redact` paths cannot name unknown keys).
+      // A child's bindings skip formatters: the only ones here are request ids (web/request-log.ts).
+      log: (fields: Record<string, unknown>) => redact(fields) as Record<string, unknown>,
+    },
+    hooks: {
+      // Our callers write (message, fields); pino takes (fields, message).
+      logMethod(args, method) {
+        if (typeof args[0] === 'string' && typeof args[1] === 'object' && args[1] !== null) method.call(this, args[1], args[0]);
+        else method.apply(this, args);
+      },
+    },
   };
-  return { info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+/** JSON lines to `write`, stderr by default (stdout stays for what commands print, such as `npm run -s token`). */
+export function createLogger(write?: (line: string) => void): AppLogger {
+  const destination: DestinationStream = write === undefined ? pino.destination({ dest: 2, sync: true }) : { write };
+  return pino(pinoOptions('json'), destination) as AppLogger;
+}
+
+/**
+ * The logger of `npm start` and the demo: JSON lines, or pretty ones for a terminal outside production (pino-pretty is
+ * loaded only then). Writes to stderr unless given `write`; `terminal` defaults to whether stderr is one.
+ */
+export async function createProcessLogger(options: { production: boolean; terminal?: boolean; write?: (line: string) => void }): Promise<AppLogger> {
+  const terminal = options.terminal ?? process.stderr.isTTY === true;
+  if (chooseLogFormat({ production: options.production, terminal }) === 'json') return createLogger(options.write);
+  const { prettyFactory } = await import('pino-pretty');
+  const prettify = prettyFactory({ messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', singleLine: true, colorize: options.write === undefined });
+  const write = options.write ?? ((line: string) => { process.stderr.write(line); });
+  return pino(pinoOptions('pretty'), { write: (line: string) => write(prettify(line)) }) as AppLogger;
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+export const silentLogger: AppLogger = pino({ enabled: false }, { write() {} }) as AppLogger;

@@ -1,7 +1,7 @@
 import './load-env.ts';
 import { parseConfig } from './config.ts';
 import { createDiscovery } from './auth/discovery.ts';
-import { createLogger } from './log.ts';
+import { createProcessLogger } from './log.ts';
 
 // npm start: the real app against Microsoft (or whatever O365_AUTHORITY_HOST names). Never starts the local provider.
 const result = parseConfig(process.env);
@@ -13,7 +13,7 @@ if (!result.ok) {
 const { config, warnings } = result;
 for (const warning of warnings) console.error(`warning: ${warning}`);
 
-const logger = createLogger();
+const logger = await createProcessLogger({ production: config.production });
 // Ask for Microsoft's discovery document first: the network wait overlaps the loading of the rest of the app.
 const discovery = createDiscovery(config, logger);
 discovery.getMetadata().catch(() => { /* startServer awaits it and says what failed */ });

@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { openDatabase } from './db/open-database.ts';
-import type { Logger } from './log.ts';
+import type { AppLogger } from './log.ts';
 import { isAppError } from './errors.ts';
 import { applyMigrations } from './db/migrations.ts';
 import { createHttpServer } from './web/http-server.ts';
@@ -23,7 +23,7 @@ export interface RunningServer {
  * document (through `options.discovery` when the caller already asked for it), and listens. Used by `npm start`,
  * `npm run demo` and the end-to-end tests.
  */
-export async function startServer(config: Config, logger: Logger, options: { discovery?: Discovery } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: AppLogger, options: { discovery?: Discovery } = {}): Promise<RunningServer> {
   if (config.migrateOnStart) {
     const applied = await applyMigrations(config.databaseUrl);
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });

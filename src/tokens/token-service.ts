@@ -56,7 +56,7 @@ export interface TokenService {
    * refused the refresh token, a call without `force` still gets the access token until it expires,
    * with `tokens.needsSignIn` set; after that it throws `needs_sign_in`.
    */
-  getFreshTokens(userId: string, options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined }): Promise<FreshSignIn>;
+  getFreshTokens(userId: string, options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined; logger?: Logger }): Promise<FreshSignIn>;
 }
 
 /** True when the access token has expired or expires within the margin. */
@@ -80,22 +80,23 @@ export function createTokenService(dependencies: {
   const loadTokens = async (userId: string) => usableTokens(await tokenStore.loadSignIn(userId));
 
   /** Redeems the refresh token while holding the lease; every path gives the lease back. */
-  const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date): Promise<FreshSignIn> => {
+  const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date, log: Logger): Promise<FreshSignIn> => {
     let response: RefreshResponse;
     try {
       const metadata = await discovery.getMetadata().catch((cause: unknown) => {
         throw new AppError('refresh_provider_unavailable', { cause });
       });
       response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => { throw refreshError(error); });
-      response = await checkRefreshedIdToken(user, response, metadata);
-      if (response.expiresInReplaced) logger.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
+      response = await checkRefreshedIdToken(user, response, metadata, log);
+      if (response.expiresInReplaced) log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
       if (isRefreshError(error) && refreshProblemOf(error) === 'needs_sign_in') {
         await tokenStore.markNeedsSignIn(user.id, lease);
-        logger.warn('refresh refused; sign-in needed', { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
+        log.warn('refresh refused; sign-in needed',
+          { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
       } else {
         await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
-        logger.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
+        log.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
       }
       throw error;
     }
@@ -104,12 +105,13 @@ export function createTokenService(dependencies: {
       // A new sign-in replaced the token set meanwhile: its tokens are newer than ours.
       return { ...(await loadTokens(user.id)), refreshed: false };
     }
-    logger.info('token refreshed', { userId: user.id });
+    log.info('token refreshed', { userId: user.id });
     return { user, tokens: saved, refreshed: true };
   };
 
   /** A refreshed ID token must still be this user's; if it cannot be checked now, keep the previous one. */
-  const checkRefreshedIdToken = async (user: StoredUser, response: RefreshResponse, metadata: Awaited<ReturnType<Discovery['getMetadata']>>): Promise<RefreshResponse> => {
+  const checkRefreshedIdToken = async (user: StoredUser, response: RefreshResponse, metadata: Awaited<ReturnType<Discovery['getMetadata']>>,
+    log: Logger): Promise<RefreshResponse> => {
     if (response.idToken === undefined) return response;
     try {
       const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
@@ -120,13 +122,13 @@ export function createTokenService(dependencies: {
     } catch (error) {
       if (isRefreshError(error)) throw error;
       // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
-      logger.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
+      log.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
       return { ...response, idToken: undefined };
     }
   };
 
   /** Refreshes, or waits for the process that holds the lease and takes its result. */
-  const refreshOrWait = async (user: StoredUser, tokens: StoredTokens): Promise<FreshSignIn> => {
+  const refreshOrWait = async (user: StoredUser, tokens: StoredTokens, log: Logger): Promise<FreshSignIn> => {
     const { refreshToken } = tokens;
     if (refreshToken === undefined) {
       // Nothing to mark: the access token itself stays usable until it expires.
@@ -136,7 +138,7 @@ export function createTokenService(dependencies: {
     let seen = tokens;
     for (;;) {
       const lease = await tokenStore.acquireRefreshLease(user.id, new Date(now() + leaseMs), new Date(now()), seen.updatedAt);
-      if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease);
+      if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease, log);
       if (now() > deadline) throw new AppError('refresh_taking_too_long');
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
@@ -164,7 +166,8 @@ export function createTokenService(dependencies: {
       // Another caller may have started while this one read the database.
       const raced = refreshing.get(userId);
       if (raced !== undefined) return raced;
-      const promise = refreshOrWait(user, tokens).finally(() => refreshing.delete(userId));
+      // The lines of a refresh carry the request id of the request that started it.
+      const promise = refreshOrWait(user, tokens, options.logger ?? logger).finally(() => refreshing.delete(userId));
       refreshing.set(userId, promise);
       return promise.catch(orStillValid(options, user, tokens));
     },

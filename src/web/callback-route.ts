@@ -81,7 +81,9 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
       else Object.assign(req.session, before);
       throw error;
     }
-    logger.info('signed in', { userId, tenantId });
+    // Through the request's logger, so the line carries its request id.
+    const log: Logger = req.log ?? logger;
+    log.info('signed in', { userId, tenantId });
     res.set('Cache-Control', 'no-store');
     res.redirect(303, '/');
   };

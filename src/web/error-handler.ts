@@ -8,8 +8,8 @@ import type { Logger } from '../log.ts';
 import { isDatabaseError } from '../db/database-retry.ts';
 
 /** Unknown paths: a readable 404 page, not logged (scanners ask for many). */
-export const notFound: RequestHandler = (_req, res) => {
-  renderErrorPage(res, { ...describeError('not_found'), details: {} });
+export const notFound: RequestHandler = (req, res) => {
+  renderErrorPage(res, { ...describeError('not_found'), details: {} }, req.id);
 };
 
 /** Any method but the allowed ones: the 405 page with an Allow header (e.g. "GET, HEAD"). */
@@ -20,9 +20,11 @@ export function methodNotAllowed(allowed: string): RequestHandler {
   };
 }
 
-/** Renders every failure as views/error.ejs with its status and a fix; logs one line without secrets. */
-export function createErrorHandler(config: Config, logger: Logger): ErrorRequestHandler {
+/** Renders every failure as views/error.ejs with its status, a fix and the request id; logs one line without secrets. */
+export function createErrorHandler(config: Config, fallbackLogger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    // The request's own logger puts its id on the line, as on the page.
+    const logger: Logger = req.log ?? fallbackLogger;
     const appError = error instanceof AppError ? error : fromExpressError(error);
     const fields = {
       status: appError.status,
@@ -51,12 +53,14 @@ export function createErrorHandler(config: Config, logger: Logger): ErrorRequest
       message: appError.message,
       fix: advice?.fix ?? appError.fix,
       details: appError.details,
-    });
+    }, req.id);
   };
 }
 
-function renderErrorPage(res: Response, page: { status: number; title: string; message: string; fix: string; details: ProviderDetails }): void {
-  res.status(page.status).render('error', { ...page, occurredAt: new Date().toISOString() });
+function renderErrorPage(
+  res: Response, page: { status: number; title: string; message: string; fix: string; details: ProviderDetails }, requestId: string | undefined,
+): void {
+  res.status(page.status).render('error', { ...page, occurredAt: new Date().toISOString(), requestId });
 }
 
 /** Body-parser and other middleware errors carry a 4xx status; a failing database is a 503; anything else is our fault (500). */

@@ -13,11 +13,11 @@ export function createGraphCheckRoute(config: Config, tokenService: TokenService
     const userId = requireSignedInForm(req);
     let notice: Notice;
     try {
-      const fresh = await tokenService.getFreshTokens(userId);
+      const fresh = await tokenService.getFreshTokens(userId, { logger: req.log });
       let result = await fetchGraphMe(config.graphBaseUrl, fresh.tokens.accessToken, config.httpTimeoutMs);
       // A 401 for a token that looks valid: it may have been revoked or rolled; one refresh, one retry.
       if (!result.ok && result.status === 401 && !fresh.refreshed) {
-        const retried = await tokenService.getFreshTokens(userId, { force: true });
+        const retried = await tokenService.getFreshTokens(userId, { force: true, logger: req.log });
         result = await fetchGraphMe(config.graphBaseUrl, retried.tokens.accessToken, config.httpTimeoutMs);
       }
       // After a refused refresh the access token still works until it expires; then only a sign-in helps.

@@ -26,7 +26,7 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
       // Read with the session row (one query for both), unless the session was saved by an older version.
       const preloaded = takePreloadedSignIn(req, userId);
       try {
-        signIn = await tokenService.getFreshTokens(userId, { preloaded });
+        signIn = await tokenService.getFreshTokens(userId, { preloaded, logger: req.log });
       } catch (error) {
         if (!isRefreshError(error)) throw error;
         // No usable tokens, or they cannot be refreshed now: show what the database holds and say why.

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { describeError } from '../error-catalogue.ts';
 import { HTTP_LIMITS } from './request-limits.ts';
 import type { HttpLimits } from './request-limits.ts';
+import { loggedPath, REQUEST_ID_HEADER } from './request-log.ts';
 
 const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views', 'error.ejs');
 /** How long a refused connection stays open (not read) after its answer, so the client can read the page. */
@@ -45,8 +47,10 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
       return;
     }
     const refusal = clientErrorRefusal(error, limits.maxHeaderBytes);
-    logger.warn('request refused before the app', { status: describeError(refusal).status, kind: refusal, reason: error.code });
-    void answerRefused(socket, refusal, (app() as { locals?: { instanceName?: unknown } } | undefined)?.locals?.instanceName);
+    // No Express request exists here: a fresh id, on the line and on the page alike.
+    const requestId = crypto.randomUUID();
+    logger.warn('request refused before the app', { status: describeError(refusal).status, kind: refusal, reason: error.code, requestId });
+    void answerRefused(socket, refusal, requestId, (app() as { locals?: { instanceName?: unknown } } | undefined)?.locals?.instanceName);
   });
 
   let dropped = 0;
@@ -62,9 +66,10 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
 }
 
 /** Only a second failure of a request already answered by the error page gets here (express-session saves after the response). */
-function finishUnhandled(logger: Logger, req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
-  const route = (req.url ?? '').split('?')[0]?.slice(0, 200);
+function finishUnhandled(fallbackLogger: Logger, req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
+  const route = loggedPath(req.url);
   if (error !== undefined) {
+    const logger: Logger = req.log ?? fallbackLogger;
     logger.error('request failed after its response was sent', { path: route, status: res.headersSent ? res.statusCode : 500, reason: errorSummary(error) });
   }
   if (!res.headersSent) {
@@ -89,11 +94,11 @@ function clientErrorRefusal(error: NodeJS.ErrnoException & { rawPacket?: Buffer 
 }
 
 /** The app's own error page, written straight to the socket: the request never became one Express could answer. */
-async function answerRefused(socket: Duplex, refusal: Refusal, instanceName: unknown): Promise<void> {
+async function answerRefused(socket: Duplex, refusal: Refusal, requestId: string, instanceName: unknown): Promise<void> {
   const { status, ...page } = describeError(refusal);
   let body: string;
   try {
-    body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString(), instanceName }, { cache: true });
+    body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString(), requestId, instanceName }, { cache: true });
   } catch {
     body = `${page.title}. ${page.message}\n`;
   }
@@ -103,6 +108,7 @@ async function answerRefused(socket: Duplex, refusal: Refusal, instanceName: unk
     'Content-Type: text/html; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Cache-Control: no-store',
+    `${REQUEST_ID_HEADER}: ${requestId}`,
     "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     'X-Content-Type-Options: nosniff',
     'Referrer-Policy: no-referrer',

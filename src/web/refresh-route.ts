@@ -11,7 +11,7 @@ export function createRefreshRoute(tokenService: TokenService): RequestHandler {
     const userId = requireSignedInForm(req);
     let notice: Notice;
     try {
-      const { tokens } = await tokenService.getFreshTokens(userId, { force: true });
+      const { tokens } = await tokenService.getFreshTokens(userId, { force: true, logger: req.log });
       notice = { kind: 'refreshed', expiresAt: tokens.expiresAt.toISOString() };
     } catch (error) {
       if (!isRefreshError(error)) throw error;

@@ -19,6 +19,20 @@ const LIST_MODULES = ['--import', `data:text/javascript,${encodeURIComponent(`im
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
+/** The address in the logger's "listening" line, once that line is complete. */
+function loggedUrl(stderr: string): string | undefined {
+  for (const line of stderr.split('\n')) {
+    if (!line.includes('"listening"')) continue;
+    try {
+      const entry = JSON.parse(line) as { message?: string; url?: string };
+      if (entry.message === 'listening') return entry.url;
+    } catch {
+      // Not a whole line yet.
+    }
+  }
+  return undefined;
+}
+
 /**
  * Runs `npm start`'s entry in an empty folder (no .env) until it exits, or until `until` matches stdout;
  * then `whileRunning` gets the address it listens on, and SIGTERM stops it.
@@ -34,7 +48,7 @@ function runServer(env: Record<string, string>, until?: RegExp, whileRunning: (u
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     // The address is logged on stderr, the ready line printed on stdout: wait for both.
     const stopWhenReady = () => {
-      const url = /"message":"listening","url":"([^"]+)"/.exec(stderr)?.[1];
+      const url = loggedUrl(stderr);
       if (signalled || until === undefined || !until.test(stdout) || url === undefined) return;
       signalled = true;
       whileRunning(url).catch((error: unknown) => { failure = error; }).finally(() => child.kill('SIGTERM'));
@@ -110,6 +124,7 @@ describe('npm start', () => {
       const loaded = run.stderr.split('\n').filter((line) => line.startsWith('module: '));
       assert.ok(loaded.some((line) => line.includes('/node_modules/express/')), 'the hook lists the modules the server loads');
       assert.deepEqual(loaded.filter((line) => /\/node_modules\/(jose|simple-oauth2)\//.test(line)), []);
+      assert.deepEqual(loaded.filter((line) => /\/node_modules\/pino-pretty\//.test(line)), [], 'stderr is no terminal: JSON lines, no pino-pretty');
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

@@ -14,6 +14,7 @@ import type { IdpFault } from '../../dev/idp/index.ts';
 import { TEST_APP_ID, TEST_APP_KEY, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertFailSafePage, assertIdTokenRejected, assertNothingHappened, assertNothingWritten, resetHarness, signIn } from '../support/outcomes.ts';
+import { eventLines } from '../support/test-log.ts';
 
 /** Signs in with the fault on and asserts the ID token was rejected and nothing happened. */
 async function assertFaultRejected(harness: Harness, fault: IdpFault | IdpFault[]): Promise<void> {
@@ -53,7 +54,7 @@ describe('C. ID token checks', () => {
 
     it(`S13: when a key published without a JWKS issuer signs a token whose issuer is wrong (${fault.replace('id-token-', '')}), then the iss check alone REJECTs`, async () => {
       await assertFaultRejected(harness, ['keys-no-issuer', fault]);
-      const reason = (JSON.parse(harness.logs.at(-1)!) as { reason?: string }).reason;
+      const reason = (JSON.parse(eventLines(harness.logs).at(-1)!) as { reason?: string }).reason;
       assert.equal(reason, 'the ID token issuer is not the expected one');
     });
   }
@@ -66,7 +67,7 @@ describe('C. ID token checks', () => {
   it('S14: when a key whose JWKS issuer names a fixed tenant signs a token for another tenant, then REJECT', async () => {
     harness.clock.advance(2 * 60 * 1000);
     await assertFaultRejected(harness, 'keys-fixed-tenant-issuer');
-    const reason = (JSON.parse(harness.logs.at(-1)!) as { reason?: string }).reason;
+    const reason = (JSON.parse(eventLines(harness.logs).at(-1)!) as { reason?: string }).reason;
     assert.equal(reason, 'the signing key belongs to another issuer', 'the key was found; its issuer is what failed');
   });
 

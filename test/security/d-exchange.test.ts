@@ -4,6 +4,7 @@ import type { IdpFault } from '../../dev/idp/index.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
+import { eventLines } from '../support/test-log.ts';
 
 describe('D. the code exchange', () => {
   let harness: Harness;
@@ -42,7 +43,7 @@ describe('D. the code exchange', () => {
       assert.match(callback.body, /Correlation ID<\/dt><dd><code>[0-9a-f-]{36}<\/code>/);
       assert.ok(!callback.body.includes(harness.config.appKey));
       assert.ok(!harness.logs.join('\n').includes(harness.config.appKey));
-      const logged = JSON.parse(harness.logs.at(-1)!) as Record<string, unknown>;
+      const logged = JSON.parse(eventLines(harness.logs).at(-1)!) as Record<string, unknown>;
       assert.equal(logged.error, 'invalid_client');
       assert.equal(logged.aadsts, aadsts);
       assert.match(String(logged.correlation_id), /^[0-9a-f-]{36}$/);

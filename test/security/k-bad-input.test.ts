@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
+import { eventLines } from '../support/test-log.ts';
 
 /** Sends raw bytes (not what fetch would encode) and returns the status line. */
 function rawRequest(baseUrl: string, bytes: Buffer): Promise<string> {
@@ -59,7 +60,7 @@ describe('K. bad input on the callback', () => {
     assert.equal(page.status, 400, 'an unknown error with a valid state: 400');
     assert.ok(!page.body.includes('<script>alert'), 'HTML-escaped on the page');
     assert.ok(page.body.includes('&lt;script&gt;'));
-    const newLines = harness.logs.slice(logLines).join('').split('\n').filter(Boolean);
+    const newLines = eventLines(harness.logs.slice(logLines).join('').split('\n').filter(Boolean));
     assert.equal(newLines.length, 1, 'one log line, however many line breaks the input had');
     assert.doesNotThrow(() => JSON.parse(newLines[0]!));
     assert.equal(harness.idp.requestCount(), before, 'no outbound call for any of them');

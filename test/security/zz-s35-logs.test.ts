@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { startHarness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { signIn } from '../support/outcomes.ts';
-import { readTestRun, removeTestRun, testLogFile } from '../support/test-log.ts';
+import { isRequestLine, readTestRun, removeTestRun, testLogFile } from '../support/test-log.ts';
 
 /** No recorded secret, Authorization value, JWT, secret-bearing URL parameter or session cookie in the log text. */
 function assertNoSecretsLogged(logText: string, secrets: readonly string[]): void {
@@ -16,6 +16,7 @@ function assertNoSecretsLogged(logText: string, secrets: readonly string[]): voi
   assert.doesNotMatch(logText, /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/, 'no JWT of any kind');
   assert.doesNotMatch(logText, /[?&](code|state|code_verifier|client_secret)=[^&"\s]{8,}/, 'no code, state, verifier or secret in a logged URL');
   assert.doesNotMatch(logText, /o365signin\.sid=s%3A/, 'no session cookie');
+  assert.doesNotMatch(logText, /get_token\?/, 'no query string of the callback, whatever it holds');
 }
 
 function csrfOf(body: string): string {
@@ -78,6 +79,8 @@ describe('S35. logs', () => {
     }
 
     const ownLog = harness.logs.join('');
+    const callbackLines = harness.logs.filter(isRequestLine).map((line) => JSON.parse(line) as { route: string }).filter((line) => line.route === '/connect/get_token');
+    assert.ok(callbackLines.length >= 8, 'each callback was logged as a request, by its path');
     for (const message of ['signed in', 'token refreshed', 'refresh failed', 'This sign-in link is invalid or has expired']) {
       assert.ok(harness.logs.some((line) => (JSON.parse(line) as { message: string }).message === message), `the flows logged "${message}"`);
     }

@@ -5,7 +5,7 @@ import type { App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import type { Logger } from '../../src/log.ts';
+import type { AppLogger } from '../../src/log.ts';
 import { createHttpServer } from '../../src/web/http-server.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
@@ -111,7 +111,7 @@ export async function startHarness(options: { env?: Record<string, string>; busy
 }
 
 /** The app's logger for tests: lines go to the harness, to this process and to the run's log file (for S35). */
-export function createTestLogger(logs: string[] = []): Logger {
+export function createTestLogger(logs: string[] = []): AppLogger {
   return createLogger((line) => {
     logs.push(line);
     capturedLogs.push(line);

@@ -37,3 +37,16 @@ export function removeTestRun(): void {
   fs.rmSync(testLogFile(), { force: true });
   fs.rmSync(secretsFile(), { force: true });
 }
+
+/** The messages of the one access line each request gets (src/web/request-log.ts). */
+const REQUEST_LINE_MESSAGES = new Set(['request completed', 'request aborted']);
+
+/** Whether a log line is a request's access line rather than an event (a sign-in, a warning, an error). */
+export function isRequestLine(line: string): boolean {
+  return REQUEST_LINE_MESSAGES.has((JSON.parse(line) as { message?: string }).message ?? '');
+}
+
+/** The event lines among log lines, without the access line each request adds (it may land before or after them). */
+export function eventLines(lines: readonly string[]): string[] {
+  return lines.filter((line) => !isRequestLine(line));
+}
