@@ -5,6 +5,7 @@ import type { AppErrorCode } from '../../src/error-catalogue.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { Page } from '../support/http-browser.ts';
+import { eventLines, isRequestLine } from '../support/test-log.ts';
 
 /** As EJS escapes text in <%= %>. */
 function escapeHtml(text: string): string {
@@ -21,10 +22,12 @@ function assertCataloguePage(page: Page, code: AppErrorCode): void {
 }
 
 /** The log lines `harness` wrote while `request` ran. */
-async function logged(harness: Harness, request: () => Promise<Page>): Promise<{ page: Page; lines: string }> {
+/** The page, the event lines it logged (the request's access line left out) and that access line. */
+async function logged(harness: Harness, request: () => Promise<Page>): Promise<{ page: Page; lines: string; requestLines: string[] }> {
   const from = harness.logs.length;
   const page = await request();
-  return { page, lines: harness.logs.slice(from).join('') };
+  const all = harness.logs.slice(from);
+  return { page, lines: eventLines(all).join(''), requestLines: all.filter(isRequestLine) };
 }
 
 describe('error pages: one catalogue, a code per failure', () => {
@@ -47,10 +50,12 @@ describe('error pages: one catalogue, a code per failure', () => {
     }
   });
 
-  it('when a path does not exist, then the catalogue\'s 404 page, and no log line', async () => {
-    const { page, lines } = await logged(harness, () => harness.browser().request(`${harness.baseUrl}/nowhere`));
+  it('when a path does not exist, then the catalogue\'s 404 page, its request line and no event line', async () => {
+    const { page, lines, requestLines } = await logged(harness, () => harness.browser().request(`${harness.baseUrl}/nowhere`));
     assertCataloguePage(page, 'not_found');
     assert.equal(lines, '');
+    assert.equal(requestLines.length, 1);
+    assert.equal((JSON.parse(requestLines[0]!) as { status: number }).status, 404);
   });
 
   it('when Microsoft sends the browser back with an error, then the catalogue\'s page with Microsoft\'s details', async () => {

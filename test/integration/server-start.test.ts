@@ -14,7 +14,8 @@ import type { StartedIdp } from '../../dev/idp/index.ts';
 const START = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
 
 // A module loader hook that names every module the server loads through import, on stderr.
-const LOAD_HOOK = `data:text/javascript,${encodeURIComponent('export async function load(url, context, nextLoad) { process.stderr.write(`module: ${url}\\n`); return nextLoad(url, context); }')}`;
+const LOAD_HOOK_SOURCE = 'export async function load(url, context, nextLoad) { process.stderr.write("module: " + url + "\\n"); return nextLoad(url, context); }';
+const LOAD_HOOK = `data:text/javascript,${encodeURIComponent(LOAD_HOOK_SOURCE)}`;
 const LIST_MODULES = ['--import', `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(LOAD_HOOK)});`)}`];
 
 interface Run { code: number | null; stdout: string; stderr: string }

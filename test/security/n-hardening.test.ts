@@ -95,7 +95,7 @@ describe('N. hardening from the outside probe', () => {
     const printed: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => { printed.push(String(chunk)); return write(chunk, ...rest); }) as typeof process.stderr.write;
-    let page;
+    let page: Page;
     try {
       page = await browser.request(callbackUrl);
       assert.equal(page.status, 503);
