@@ -1,6 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listeningProcess } from './proc.ts';
@@ -53,23 +56,32 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const url = `http://127.0.0.1:${options.port}`;
   const [file, ...args] = options.core !== undefined && canPin ? ['taskset', '-c', String(options.core), ...options.command] : options.command;
   const started = performance.now();
-  const child = spawn(file!, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Output goes to a file, as a service manager would take it: reading a pipe here would load the process that runs the load.
+  const outputDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-output-'));
+  const outputFile = path.join(outputDirectory, 'output.log');
+  const outputFd = fs.openSync(outputFile, 'w');
+  const child = spawn(file!, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', outputFd, outputFd] });
+  fs.closeSync(outputFd);
   running.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-4000); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
+  const readOutput = () => fs.readFileSync(outputFile, 'utf8').slice(-4000);
   let hasExited = false;
-  void exited.then(() => { hasExited = true; });
+  let lastOutput = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    running.delete(child);
+    hasExited = true;
+    lastOutput = readOutput();
+    fs.rmSync(outputDirectory, { recursive: true, force: true });
+    resolve();
+  }));
+  const output = () => (hasExited ? lastOutput : readOutput());
 
   const deadline = started + (options.timeoutMs ?? 60_000);
   let startMs: number | undefined;
   while (startMs === undefined) {
-    if (hasExited) throw new Error(`${options.name} exited before it answered (exit ${child.exitCode}):\n${output}`);
+    if (hasExited) throw new Error(`${options.name} exited before it answered (exit ${child.exitCode}):\n${output()}`);
     if (performance.now() > deadline) {
       killGroup(child);
-      throw new Error(`${options.name} did not answer 200 on ${options.readyPath ?? '/'} in time:\n${output}`);
+      throw new Error(`${options.name} did not answer 200 on ${options.readyPath ?? '/'} in time:\n${output()}`);
     }
     try {
       const response = await fetch(`${url}${options.readyPath ?? '/'}`, { redirect: 'manual' });
