@@ -54,7 +54,8 @@ export async function freePort(): Promise<number> {
 /** Spawns a server and waits for the first 200 on its ready path, polling every few milliseconds. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const url = `http://127.0.0.1:${options.port}`;
-  const [file, ...args] = options.core !== undefined && canPin ? ['taskset', '-c', String(options.core), ...options.command] : options.command;
+  const [file, ...args] =
+    options.core !== undefined && canPin ? ['taskset', '-c', String(options.core), ...options.command] : options.command;
   const started = performance.now();
   // Output goes to a file, as a service manager would take it: reading a pipe here would load the process that runs the load.
   const outputDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-output-'));
@@ -66,13 +67,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const readOutput = () => fs.readFileSync(outputFile, 'utf8').slice(-4000);
   let hasExited = false;
   let lastOutput = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    running.delete(child);
-    hasExited = true;
-    lastOutput = readOutput();
-    fs.rmSync(outputDirectory, { recursive: true, force: true });
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      hasExited = true;
+      lastOutput = readOutput();
+      fs.rmSync(outputDirectory, { recursive: true, force: true });
+      resolve();
+    }),
+  );
   const output = () => (hasExited ? lastOutput : readOutput());
 
   const deadline = started + (options.timeoutMs ?? 60_000);

@@ -43,23 +43,36 @@ function areaOf(name: string, file: string): string {
 }
 
 function top(totals: Map<string, number>, count: number): { name: string; ms: number }[] {
-  return [...totals].sort((a, b) => b[1] - a[1]).slice(0, count).map(([name, ms]) => ({ name, ms }));
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, ms]) => ({ name, ms }));
 }
 
 /**
  * Self and inclusive time of each function for the samples taken between `from` and `to`
  * (microseconds of the monotonic clock, as `process.hrtime.bigint() / 1000n` reads it). Idle time is left out.
  */
-export function summariseProfile(profile: CpuProfile, window: { from: number; to: number }, projectRoot: string, count = 15): ProfileSummary {
+export function summariseProfile(
+  profile: CpuProfile,
+  window: { from: number; to: number },
+  projectRoot: string,
+  count = 15,
+): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
-  const label = new Map(profile.nodes.map((node) => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = shortUrl(url, projectRoot);
-    const name = functionName === '' ? (file === '' ? '(anonymous)' : '(anonymous function)') : functionName;
-    return [node.id, { text: file === '' ? name : `${name} ${file}:${lineNumber + 1}`, area: areaOf(name, file), idle: name === '(idle)' }];
-  }));
+  const label = new Map(
+    profile.nodes.map((node) => {
+      const { functionName, url, lineNumber } = node.callFrame;
+      const file = shortUrl(url, projectRoot);
+      const name = functionName === '' ? (file === '' ? '(anonymous)' : '(anonymous function)') : functionName;
+      return [
+        node.id,
+        { text: file === '' ? name : `${name} ${file}:${lineNumber + 1}`, area: areaOf(name, file), idle: name === '(idle)' },
+      ];
+    }),
+  );
 
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
@@ -85,20 +98,32 @@ export function summariseProfile(profile: CpuProfile, window: { from: number; to
     }
   });
   const ours = new Map([...inclusive].filter(([text]) => / (src|views)\//.test(text)));
-  return { windowMs: (window.to - window.from) / 1000, busyMs, self: top(self, count), inclusive: top(inclusive, count), byArea: top(byArea, count), ours: top(ours, count) };
+  return {
+    windowMs: (window.to - window.from) / 1000,
+    busyMs,
+    self: top(self, count),
+    inclusive: top(inclusive, count),
+    byArea: top(byArea, count),
+    ours: top(ours, count),
+  };
 }
 
 /** The summary as text: per-operation figures when `operations` is given. */
 export function formatProfileSummary(title: string, summary: ProfileSummary, operations?: { count: number; name: string }): string {
   const per = (ms: number) => (operations === undefined ? '' : `  ${(ms / operations.count).toFixed(2)} ms/${operations.name}`);
   const share = (ms: number) => `${((ms / summary.busyMs) * 100).toFixed(1).padStart(5)}%`;
-  const table = (rows: readonly { name: string; ms: number }[]) => rows.map((row) => `  ${share(row.ms)} ${row.ms.toFixed(0).padStart(6)} ms${per(row.ms)}  ${row.name}`);
+  const table = (rows: readonly { name: string; ms: number }[]) =>
+    rows.map((row) => `  ${share(row.ms)} ${row.ms.toFixed(0).padStart(6)} ms${per(row.ms)}  ${row.name}`);
   return [
     `== ${title}: the main thread was busy ${summary.busyMs.toFixed(0)} ms of a ${summary.windowMs.toFixed(0)} ms window${per(summary.busyMs)}`,
-    '   (samples of the main thread: synchronous waits such as SQLite\'s fsync count as busy; /proc counts only CPU)',
-    'self time by area:', ...table(summary.byArea),
-    'top self time:', ...table(summary.self),
-    'top inclusive time:', ...table(summary.inclusive),
-    'our functions, inclusive time:', ...table(summary.ours),
+    "   (samples of the main thread: synchronous waits such as SQLite's fsync count as busy; /proc counts only CPU)",
+    'self time by area:',
+    ...table(summary.byArea),
+    'top self time:',
+    ...table(summary.self),
+    'top inclusive time:',
+    ...table(summary.inclusive),
+    'our functions, inclusive time:',
+    ...table(summary.ours),
   ].join('\n');
 }

@@ -26,10 +26,14 @@ function verdictText(comparison: Comparison): string {
 
 /** One line per figure: medians, ratio, target, verdict. */
 export function summaryLines(comparisons: readonly Comparison[]): string[] {
-  return comparisons.map((comparison) =>
-    `${comparison.title}: ${formatFigure(median(comparison.ours), comparison.unit)} vs ${formatFigure(median(comparison.baseline), comparison.unit)} `
-    + `(${comparison.baselineName}) = ${formatRatio(ratioOf(comparison))}`
-    + (comparison.target === undefined ? ' (for information)' : `, target ${targetText(comparison)}: ${meetsTarget(comparison) ? 'pass' : 'FAIL'}`));
+  return comparisons.map(
+    (comparison) =>
+      `${comparison.title}: ${formatFigure(median(comparison.ours), comparison.unit)} vs ${formatFigure(median(comparison.baseline), comparison.unit)} ` +
+      `(${comparison.baselineName}) = ${formatRatio(ratioOf(comparison))}` +
+      (comparison.target === undefined
+        ? ' (for information)'
+        : `, target ${targetText(comparison)}: ${meetsTarget(comparison) ? 'pass' : 'FAIL'}`),
+  );
 }
 
 /** docs/BENCHMARKS.md. */
@@ -56,14 +60,17 @@ export function renderMarkdown(run: RunDescription, comparisons: readonly Compar
     '',
     '| what | our app | baseline | ratio | target | result |',
     '|---|---|---|---|---|---|',
-    ...comparisons.map((comparison) => `| ${comparison.title} | ${formatFigure(median(comparison.ours), comparison.unit)} | `
-      + `${formatFigure(median(comparison.baseline), comparison.unit)} (${comparison.baselineName}) | ${formatRatio(ratioOf(comparison))} | `
-      + `${targetText(comparison)} | ${verdictText(comparison)} |`),
+    ...comparisons.map(
+      (comparison) =>
+        `| ${comparison.title} | ${formatFigure(median(comparison.ours), comparison.unit)} | ` +
+        `${formatFigure(median(comparison.baseline), comparison.unit)} (${comparison.baselineName}) | ${formatRatio(ratioOf(comparison))} | ` +
+        `${targetText(comparison)} | ${verdictText(comparison)} |`,
+    ),
     '',
     '## How each figure is taken',
     '',
     '- **CPU per sign-in**: user + system time of the server process from `/proc/<pid>/stat` over a batch of complete sign-ins',
-    '  (start, the provider\'s form, the callback, the page it lands on) driven over HTTP with a fresh cookie jar each, no browser,',
+    "  (start, the provider's form, the callback, the page it lands on) driven over HTTP with a fresh cookie jar each, no browser,",
     '  against the bundled provider (`dev/idp`) running in a process of its own. The baseline is an express-openid-connect app',
     '  (`bench/baselines/eoc-app.ts`, code flow with PKCE, `client_secret_post`, its default cookie session) signing in at the same',
     '  provider through a concrete tenant path, and showing the same facts on its page.',
@@ -78,7 +85,7 @@ export function renderMarkdown(run: RunDescription, comparisons: readonly Compar
     '- **Idle memory**: VmRSS of the listening process (the node process under npm, not npm itself) after its start and one',
     '  request, left to settle, from the warm starts above.',
     '- `SIGN_IN_RATE_LIMIT` is raised for the benchmark: the default of 60 sign-in requests a minute from one address would',
-    '  refuse a benchmark\'s sign-ins.',
+    "  refuse a benchmark's sign-ins.",
     '',
     '## All rounds',
     '',
@@ -87,7 +94,9 @@ export function renderMarkdown(run: RunDescription, comparisons: readonly Compar
     lines.push(`### ${comparison.title}`, '', `| round | our app | ${comparison.baselineName} | ratio |`, '|---|---|---|---|');
     const ratios = roundRatios(comparison);
     comparison.ours.forEach((value, index) => {
-      lines.push(`| ${index + 1} | ${formatFigure(value, comparison.unit)} | ${formatFigure(comparison.baseline[index]!, comparison.unit)} | ${formatRatio(ratios[index]!)} |`);
+      lines.push(
+        `| ${index + 1} | ${formatFigure(value, comparison.unit)} | ${formatFigure(comparison.baseline[index]!, comparison.unit)} | ${formatRatio(ratios[index]!)} |`,
+      );
     });
     lines.push('');
   }
@@ -116,8 +125,10 @@ export function renderChart(comparisons: readonly Comparison[], caption: string)
     `<text x="12" y="24" font-size="15" font-weight="600">Ratio to the baseline (log scale); black tick = target</text>`,
   ];
   for (const tick of [0.01, 0.1, 1, 10, 100]) {
-    parts.push(`<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 52}" stroke="${tick === 1 ? '#555' : '#ddd'}"/>`,
-      `<text x="${x(tick)}" y="${height - 34}" text-anchor="middle" fill="#555">${tick}×</text>`);
+    parts.push(
+      `<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 52}" stroke="${tick === 1 ? '#555' : '#ddd'}"/>`,
+      `<text x="${x(tick)}" y="${height - 34}" text-anchor="middle" fill="#555">${tick}×</text>`,
+    );
   }
   rows.forEach((comparison, index) => {
     const y = top + index * rowHeight;

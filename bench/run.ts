@@ -31,8 +31,26 @@ if (unknown.length > 0) {
 }
 const quick = args.has('--quick');
 const settings = quick
-  ? { rounds: 3, signInsPerRound: 6, loadSeconds: 1, connections: 10, startRounds: 3, settleMs: 500, warmUpSignIns: 2, warmUpLoadSeconds: 1 }
-  : { rounds: 5, signInsPerRound: 20, loadSeconds: 4, connections: 10, startRounds: 5, settleMs: 1500, warmUpSignIns: 5, warmUpLoadSeconds: 2 };
+  ? {
+      rounds: 3,
+      signInsPerRound: 6,
+      loadSeconds: 1,
+      connections: 10,
+      startRounds: 3,
+      settleMs: 500,
+      warmUpSignIns: 2,
+      warmUpLoadSeconds: 1,
+    }
+  : {
+      rounds: 5,
+      signInsPerRound: 20,
+      loadSeconds: 4,
+      connections: 10,
+      startRounds: 5,
+      settleMs: 1500,
+      warmUpSignIns: 5,
+      warmUpLoadSeconds: 2,
+    };
 const account = TEST_ACCOUNTS[0]!;
 
 // Servers on the last core, the load generator (this process) and the provider on the first: they never share a core.
@@ -51,7 +69,12 @@ const tokenEncryptionKey = crypto.randomBytes(32).toString('base64');
 function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!/^(NODE_ENV|NODE_OPTIONS|O365_.*|BASE_URL|PORT|HOST|DATABASE_URL|SESSION_.*|TOKEN_ENCRYPTION_KEY.*|GRAPH_BASE_URL|TRUST_PROXY|SIGN_IN_RATE_LIMIT)$/.test(name)) env[name] = value;
+    if (
+      !/^(NODE_ENV|NODE_OPTIONS|O365_.*|BASE_URL|PORT|HOST|DATABASE_URL|SESSION_.*|TOKEN_ENCRYPTION_KEY.*|GRAPH_BASE_URL|TRUST_PROXY|SIGN_IN_RATE_LIMIT)$/.test(
+        name,
+      )
+    )
+      env[name] = value;
   }
   return { ...env, ...extra };
 }
@@ -61,8 +84,16 @@ function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
  * empty, which the app reads as unset, so a developer's .env cannot change them (dotenv never overrides).
  */
 function appEnvironment(idpOrigin: string, port: number, databaseFile: string): NodeJS.ProcessEnv {
-  const unset = ['NODE_ENV', 'O365_SCOPES', 'O365_HTTP_TIMEOUT_MS', 'O365_ALLOWED_TENANTS', 'SESSION_IDLE_MINUTES', 'SESSION_MAX_HOURS',
-    'TOKEN_ENCRYPTION_KEYS_PREVIOUS', 'TRUST_PROXY'];
+  const unset = [
+    'NODE_ENV',
+    'O365_SCOPES',
+    'O365_HTTP_TIMEOUT_MS',
+    'O365_ALLOWED_TENANTS',
+    'SESSION_IDLE_MINUTES',
+    'SESSION_MAX_HOURS',
+    'TOKEN_ENCRYPTION_KEYS_PREVIOUS',
+    'TRUST_PROXY',
+  ];
   return childEnvironment({
     ...Object.fromEntries(unset.map((name) => [name, ''])),
     O365_APP_ID: appClient.clientId,
@@ -81,19 +112,32 @@ function appEnvironment(idpOrigin: string, port: number, databaseFile: string): 
 }
 
 function startApp(idpOrigin: string, port: number, databaseFile: string): Promise<Service> {
-  return startService({ name: 'our app (npm start)', command: ['npm', 'start'], cwd: projectRoot, env: appEnvironment(idpOrigin, port, databaseFile), port, core: serverCore });
+  return startService({
+    name: 'our app (npm start)',
+    command: ['npm', 'start'],
+    cwd: projectRoot,
+    env: appEnvironment(idpOrigin, port, databaseFile),
+    port,
+    core: serverCore,
+  });
 }
 
 function startBare(port: number, viewsDirectory: string): Promise<Service> {
   return startService({
-    name: 'bare Express', command: [process.execPath, path.join(projectRoot, 'bench', 'baselines', 'bare-express.mjs')], cwd: projectRoot,
-    env: childEnvironment({ PORT: String(port), BENCH_VIEWS: viewsDirectory }), port, core: serverCore,
+    name: 'bare Express',
+    command: [process.execPath, path.join(projectRoot, 'bench', 'baselines', 'bare-express.mjs')],
+    cwd: projectRoot,
+    env: childEnvironment({ PORT: String(port), BENCH_VIEWS: viewsDirectory }),
+    port,
+    core: serverCore,
   });
 }
 
 function startEoc(idp: { origin: string; tenantId: string }, port: number): Promise<Service> {
   return startService({
-    name: 'express-openid-connect app', command: [process.execPath, '--import', 'tsx', path.join(projectRoot, 'bench', 'baselines', 'eoc-app.ts')], cwd: projectRoot,
+    name: 'express-openid-connect app',
+    command: [process.execPath, '--import', 'tsx', path.join(projectRoot, 'bench', 'baselines', 'eoc-app.ts')],
+    cwd: projectRoot,
     env: childEnvironment({
       // A concrete tenant: its discovery issuer is the tenant's, not the {tenantid} template of `common`.
       EOC_ISSUER: `${idp.origin}/${idp.tenantId}/v2.0`,
@@ -103,7 +147,8 @@ function startEoc(idp: { origin: string; tenantId: string }, port: number): Prom
       EOC_CLIENT_SECRET: eocClient.clientSecret,
       EOC_SECRET: crypto.randomBytes(32).toString('base64url'),
     }),
-    port, core: serverCore,
+    port,
+    core: serverCore,
   });
 }
 
@@ -117,13 +162,19 @@ async function startProvider(appPorts: number[], eocPort: number): Promise<{ ori
   ];
   const command = [process.execPath, '--import', 'tsx', path.join(projectRoot, 'bench', 'idp-process.ts')];
   const [file, ...rest] = clientCore === undefined ? command : ['taskset', '-c', String(clientCore), ...command];
-  const child = spawn(file!, rest, { cwd: projectRoot, env: childEnvironment({ BENCH_IDP_CLIENTS: JSON.stringify(clients) }), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(file!, rest, {
+    cwd: projectRoot,
+    env: childEnvironment({ BENCH_IDP_CLIENTS: JSON.stringify(clients) }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const firstLine = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`the local provider exited (${code}) before it started`)));
   });
   const started = JSON.parse(firstLine) as { origin: string; tenantId: string };
-  const stop = () => { child.kill('SIGTERM'); };
+  const stop = () => {
+    child.kill('SIGTERM');
+  };
   providerStops.add(stop);
   return { ...started, stop };
 }
@@ -154,7 +205,10 @@ async function assertSignedIn(url: string, cookie: string): Promise<void> {
   if (!body.includes(account.displayName)) throw new Error(`the session cookie no longer signs in at ${url}`);
 }
 
-async function measurePagesAndSignIns(idp: { origin: string; tenantId: string }, ports: { app: number; eoc: number; bare: number }): Promise<Comparison[]> {
+async function measurePagesAndSignIns(
+  idp: { origin: string; tenantId: string },
+  ports: { app: number; eoc: number; bare: number },
+): Promise<Comparison[]> {
   const [app, eoc] = await Promise.all([startApp(idp.origin, ports.app, path.join(workDirectory, 'app.db')), startEoc(idp, ports.eoc)]);
   const services: Service[] = [app, eoc];
   try {
@@ -171,8 +225,10 @@ async function measurePagesAndSignIns(idp: { origin: string; tenantId: string },
     services.push(bare);
     const bareSignedOut = await (await fetch(`${bare.url}/`)).text();
     if (bareSignedOut !== signedOutHtml) throw new Error('the bare app does not serve the same bytes as our signed-out page');
-    log(`pages: signed out ${signedOutHtml.length} bytes, signed in ${signedInHtml.length} bytes; servers: app pid ${app.serverPid}, `
-      + `express-openid-connect pid ${eoc.serverPid}, bare pid ${bare.serverPid}`);
+    log(
+      `pages: signed out ${signedOutHtml.length} bytes, signed in ${signedInHtml.length} bytes; servers: app pid ${app.serverPid}, ` +
+        `express-openid-connect pid ${eoc.serverPid}, bare pid ${bare.serverPid}`,
+    );
 
     logPhase('warming up');
     for (let index = 0; index < settings.warmUpSignIns; index += 1) {
@@ -186,7 +242,15 @@ async function measurePagesAndSignIns(idp: { origin: string; tenantId: string },
     await measureLoad(`${bare.url}/signed-in`, warmUp);
 
     logPhase('CPU per sign-in');
-    const signInCpu: Comparison = { key: 'sign-in-cpu', title: 'app CPU per complete sign-in', unit: 'ms', baselineName: 'express-openid-connect', target: { op: '<=', ratio: 1.0 }, ours: [], baseline: [] };
+    const signInCpu: Comparison = {
+      key: 'sign-in-cpu',
+      title: 'app CPU per complete sign-in',
+      unit: 'ms',
+      baselineName: 'express-openid-connect',
+      target: { op: '<=', ratio: 1.0 },
+      ours: [],
+      baseline: [],
+    };
     for (let round = 1; round <= settings.rounds; round += 1) {
       signInCpu.ours.push(await cpuPerSignIn(app, appRoutes(app.url), settings.signInsPerRound));
       signInCpu.baseline.push(await cpuPerSignIn(eoc, eocRoutes(eoc.url), settings.signInsPerRound));
@@ -194,9 +258,17 @@ async function measurePagesAndSignIns(idp: { origin: string; tenantId: string },
     }
 
     logPhase('signed-out page under load');
-    const [signedOutRps, signedOutP99] = await comparePageLoad('signed-out', { ours: `${app.url}/`, bare: `${bare.url}/` }, { rps: 0.6, p99: 2 });
+    const [signedOutRps, signedOutP99] = await comparePageLoad(
+      'signed-out',
+      { ours: `${app.url}/`, bare: `${bare.url}/` },
+      { rps: 0.6, p99: 2 },
+    );
     logPhase('signed-in page under load');
-    const [signedInRps, signedInP99] = await comparePageLoad('signed-in', { ours: `${app.url}/`, bare: `${bare.url}/signed-in`, cookie }, { rps: 0.25 });
+    const [signedInRps, signedInP99] = await comparePageLoad(
+      'signed-in',
+      { ours: `${app.url}/`, bare: `${bare.url}/signed-in`, cookie },
+      { rps: 0.25 },
+    );
     return [signInCpu, signedOutRps, signedOutP99, signedInRps, signedInP99];
   } finally {
     await Promise.all(services.map((service) => service.stop()));
@@ -204,11 +276,30 @@ async function measurePagesAndSignIns(idp: { origin: string; tenantId: string },
 }
 
 /** req/s and p99 of one page, ours and the bare app's, round by round; a cookie is checked to still sign in before each round. */
-async function comparePageLoad(page: string, urls: { ours: string; bare: string; cookie?: string }, targets: { rps: number; p99?: number }): Promise<[Comparison, Comparison]> {
+async function comparePageLoad(
+  page: string,
+  urls: { ours: string; bare: string; cookie?: string },
+  targets: { rps: number; p99?: number },
+): Promise<[Comparison, Comparison]> {
   const baselineName = 'bare Express + EJS';
-  const rps: Comparison = { key: `${page}-rps`, title: `${page} page, req/s`, unit: 'req/s', baselineName, target: { op: '>=', ratio: targets.rps }, ours: [], baseline: [] };
-  const p99: Comparison = { key: `${page}-p99`, title: `${page} page, p99 latency`, unit: 'ms', baselineName,
-    target: targets.p99 === undefined ? undefined : { op: '<=', ratio: targets.p99 }, ours: [], baseline: [] };
+  const rps: Comparison = {
+    key: `${page}-rps`,
+    title: `${page} page, req/s`,
+    unit: 'req/s',
+    baselineName,
+    target: { op: '>=', ratio: targets.rps },
+    ours: [],
+    baseline: [],
+  };
+  const p99: Comparison = {
+    key: `${page}-p99`,
+    title: `${page} page, p99 latency`,
+    unit: 'ms',
+    baselineName,
+    target: targets.p99 === undefined ? undefined : { op: '<=', ratio: targets.p99 },
+    ours: [],
+    baseline: [],
+  };
   const load = { seconds: settings.loadSeconds, connections: settings.connections };
   for (let round = 1; round <= settings.rounds; round += 1) {
     if (urls.cookie !== undefined) await assertSignedIn(urls.ours, urls.cookie);
@@ -227,9 +318,32 @@ async function comparePageLoad(page: string, urls: { ours: string; bare: string;
 
 async function measureStarts(idpOrigin: string, ports: { app: number; bare: number }): Promise<Comparison[]> {
   const viewsDirectory = path.join(workDirectory, 'views');
-  const warmStart: Comparison = { key: 'warm-start', title: 'npm start to first 200 (warm start)', unit: 'ms', baselineName: 'bare Express (node)', target: { op: '<=', ratio: 4 }, ours: [], baseline: [] };
-  const firstStart: Comparison = { key: 'first-start', title: 'npm start to first 200 (first start, empty database)', unit: 'ms', baselineName: 'bare Express (node)', ours: [], baseline: [] };
-  const idleMemory: Comparison = { key: 'idle-rss', title: 'idle RSS of the server process', unit: 'MB', baselineName: 'bare Express (node)', target: { op: '<=', ratio: 1.6 }, ours: [], baseline: [] };
+  const warmStart: Comparison = {
+    key: 'warm-start',
+    title: 'npm start to first 200 (warm start)',
+    unit: 'ms',
+    baselineName: 'bare Express (node)',
+    target: { op: '<=', ratio: 4 },
+    ours: [],
+    baseline: [],
+  };
+  const firstStart: Comparison = {
+    key: 'first-start',
+    title: 'npm start to first 200 (first start, empty database)',
+    unit: 'ms',
+    baselineName: 'bare Express (node)',
+    ours: [],
+    baseline: [],
+  };
+  const idleMemory: Comparison = {
+    key: 'idle-rss',
+    title: 'idle RSS of the server process',
+    unit: 'MB',
+    baselineName: 'bare Express (node)',
+    target: { op: '<=', ratio: 1.6 },
+    ours: [],
+    baseline: [],
+  };
   logPhase('starts and idle memory');
   for (let round = 1; round <= settings.startRounds; round += 1) {
     const databaseFile = path.join(fs.mkdtempSync(path.join(workDirectory, `start-${round}-`)), 'app.db');
@@ -260,20 +374,33 @@ function printRound(comparison: Comparison, round: number): void {
   const index = round - 1;
   const ours = comparison.ours[index]!;
   const baseline = comparison.baseline[index]!;
-  log(`[${comparison.key}] round ${round}: app ${formatFigure(ours, comparison.unit)}, ${comparison.baselineName} ${formatFigure(baseline, comparison.unit)} → ${formatRatio(ours / baseline)}`);
+  log(
+    `[${comparison.key}] round ${round}: app ${formatFigure(ours, comparison.unit)}, ${comparison.baselineName} ${formatFigure(baseline, comparison.unit)} → ${formatRatio(ours / baseline)}`,
+  );
 }
 
 function loadAverage(): string {
-  return os.loadavg().map((value) => value.toFixed(2)).join(', ');
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(', ');
 }
 
 async function runBenchmark(): Promise<void> {
   const startLoad = loadAverage();
-  const ports = { app: await freePort(), eoc: await freePort(), bare: await freePort(), startApp: await freePort(), startBare: await freePort() };
+  const ports = {
+    app: await freePort(),
+    eoc: await freePort(),
+    bare: await freePort(),
+    startApp: await freePort(),
+    startBare: await freePort(),
+  };
   const idp = await startProvider([ports.app, ports.startApp], ports.eoc);
   try {
-    log(`npm run bench (${quick ? 'quick' : 'full'}): ${settings.rounds} rounds, ${settings.signInsPerRound} sign-ins a round, ${settings.loadSeconds} s of load a round, `
-      + `${settings.startRounds} start rounds; ${serverCore === undefined ? 'no pinning' : `servers on core ${serverCore}, load generator and provider on core ${clientCore}`}`);
+    log(
+      `npm run bench (${quick ? 'quick' : 'full'}): ${settings.rounds} rounds, ${settings.signInsPerRound} sign-ins a round, ${settings.loadSeconds} s of load a round, ` +
+        `${settings.startRounds} start rounds; ${serverCore === undefined ? 'no pinning' : `servers on core ${serverCore}, load generator and provider on core ${clientCore}`}`,
+    );
     const pages = await measurePagesAndSignIns(idp, ports);
     const starts = await measureStarts(idp.origin, { app: ports.startApp, bare: ports.startBare });
     const comparisons = [...pages, ...starts];
@@ -288,14 +415,22 @@ async function runBenchmark(): Promise<void> {
       cores,
       nodeVersion: process.version,
       os: `${os.type()} ${os.release()}`,
-      pinning: serverCore === undefined ? 'none (taskset unavailable or a single core)' : `servers under test on core ${serverCore}, the load generator (autocannon in the bench process) and the provider on core ${clientCore}, with taskset`,
+      pinning:
+        serverCore === undefined
+          ? 'none (taskset unavailable or a single core)'
+          : `servers under test on core ${serverCore}, the load generator (autocannon in the bench process) and the provider on core ${clientCore}, with taskset`,
       loadAverage: { start: startLoad, end: loadAverage() },
       durationSeconds,
       settings: `${settings.rounds} rounds of ${settings.signInsPerRound} sign-ins and of ${settings.loadSeconds} s of load (${settings.connections} connections) per side, ${settings.startRounds} start rounds, ${settings.settleMs} ms settle before reading memory`,
     } as const;
     fs.writeFileSync(path.join(projectRoot, 'docs', 'BENCHMARKS.md'), renderMarkdown(description, comparisons));
-    fs.writeFileSync(path.join(projectRoot, 'docs', 'benchmarks.svg'), renderChart(comparisons,
-      `npm run bench${quick ? ' -- --quick' : ''}, ${description.date}, ${cpuModel} (${cores} cores), Node.js ${process.version}`));
+    fs.writeFileSync(
+      path.join(projectRoot, 'docs', 'benchmarks.svg'),
+      renderChart(
+        comparisons,
+        `npm run bench${quick ? ' -- --quick' : ''}, ${description.date}, ${cpuModel} (${cores} cores), Node.js ${process.version}`,
+      ),
+    );
     log(`\nwrote docs/BENCHMARKS.md and docs/benchmarks.svg (${durationSeconds} s)`);
   } finally {
     idp.stop();
@@ -307,7 +442,8 @@ async function runBenchmark(): Promise<void> {
  * its script must run `node …` or `tsx …`; a prestart script runs first, as npm would run it.
  */
 function profiledStartCommand(profileDirectory: string): string[] {
-  const scripts = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
   const [runner, ...rest] = scripts.start!.trim().split(/\s+/);
   const flags = ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'];
   if (runner === 'node') return [process.execPath, ...flags, ...rest];
@@ -326,9 +462,15 @@ async function runProfile(): Promise<void> {
     const command = profiledStartCommand(profileDirectory);
     const prestart = spawnSync('npm', ['run', 'prestart', '--if-present'], { cwd: projectRoot, stdio: 'inherit' });
     if (prestart.status !== 0) throw new Error('npm run prestart failed');
-    log(`profiling: ${command.map((word) => path.relative(projectRoot, word).startsWith('..') ? path.basename(word) : word).join(' ')}`);
-    const app = await startService({ name: 'our app (node --cpu-prof)', command, cwd: projectRoot,
-      env: appEnvironment(idp.origin, ports.app, path.join(workDirectory, 'profile.db')), port: ports.app, core: serverCore });
+    log(`profiling: ${command.map((word) => (path.relative(projectRoot, word).startsWith('..') ? path.basename(word) : word)).join(' ')}`);
+    const app = await startService({
+      name: 'our app (node --cpu-prof)',
+      command,
+      cwd: projectRoot,
+      env: appEnvironment(idp.origin, ports.app, path.join(workDirectory, 'profile.db')),
+      port: ports.app,
+      core: serverCore,
+    });
     const nowMicroseconds = () => Number(process.hrtime.bigint() / 1000n);
     let signInWindow: { from: number; to: number };
     let pageWindow: { from: number; to: number };
@@ -349,13 +491,17 @@ async function runProfile(): Promise<void> {
       const pageCpu = cpuMilliseconds(app.serverPid) - cpuBefore;
       pageWindow = { from: pagesFrom, to: nowMicroseconds() };
       await assertSignedIn(`${app.url}/`, cookie);
-      log(`signed-in / under the profiler: ${load.requestsPerSecond.toFixed(0)} req/s, ${pageCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`);
+      log(
+        `signed-in / under the profiler: ${load.requestsPerSecond.toFixed(0)} req/s, ${pageCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`,
+      );
       const signedOutFrom = nowMicroseconds();
       const signedOutCpuBefore = cpuMilliseconds(app.serverPid);
       const signedOut = await measureLoad(`${app.url}/`, { seconds: loadSeconds, connections: settings.connections });
       const signedOutCpu = cpuMilliseconds(app.serverPid) - signedOutCpuBefore;
       signedOutWindow = { from: signedOutFrom, to: nowMicroseconds() };
-      log(`signed-out / under the profiler: ${signedOut.requestsPerSecond.toFixed(0)} req/s, ${signedOutCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`);
+      log(
+        `signed-out / under the profiler: ${signedOut.requestsPerSecond.toFixed(0)} req/s, ${signedOutCpu.toFixed(0)} ms of CPU in ${loadSeconds} s (from /proc)`,
+      );
       await sleep(100);
     } finally {
       await app.stop();
@@ -363,8 +509,14 @@ async function runProfile(): Promise<void> {
     const file = fs.readdirSync(profileDirectory).find((name) => name.includes(`.${app.serverPid}.`));
     if (file === undefined) throw new Error(`no CPU profile of process ${app.serverPid} in ${profileDirectory}`);
     const profile = JSON.parse(fs.readFileSync(path.join(profileDirectory, file), 'utf8')) as CpuProfile;
-    if (signInWindow.from < profile.startTime || signedOutWindow.to > profile.endTime) throw new Error('the measured windows fall outside the profile: the clocks differ');
-    log(formatProfileSummary(`${signIns} sign-ins (/connect + callback + page)`, summariseProfile(profile, signInWindow, projectRoot), { count: signIns, name: 'sign-in' }));
+    if (signInWindow.from < profile.startTime || signedOutWindow.to > profile.endTime)
+      throw new Error('the measured windows fall outside the profile: the clocks differ');
+    log(
+      formatProfileSummary(`${signIns} sign-ins (/connect + callback + page)`, summariseProfile(profile, signInWindow, projectRoot), {
+        count: signIns,
+        name: 'sign-in',
+      }),
+    );
     log(formatProfileSummary(`signed-in / for ${loadSeconds} s`, summariseProfile(profile, pageWindow, projectRoot)));
     log(formatProfileSummary(`signed-out / for ${loadSeconds} s`, summariseProfile(profile, signedOutWindow, projectRoot)));
   } finally {

@@ -22,10 +22,17 @@ export const eocRoutes = (baseUrl: string): SignInRoutes => ({ baseUrl, startPat
 export async function signIn(routes: SignInRoutes, account: TestAccount): Promise<{ browser: HttpBrowser; html: string }> {
   const browser = new HttpBrowser();
   const callbackPrefix = `${routes.baseUrl}${routes.callbackPath}`;
-  const callbackUrl = await signInAtProvider(browser, `${routes.baseUrl}${routes.startPath}`, (url) => url.startsWith(callbackPrefix), account);
+  const callbackUrl = await signInAtProvider(
+    browser,
+    `${routes.baseUrl}${routes.startPath}`,
+    (url) => url.startsWith(callbackPrefix),
+    account,
+  );
   const page = await browser.follow(callbackUrl);
   if (page.status !== 200 || !page.body.includes(account.displayName)) {
-    throw new Error(`sign-in at ${routes.baseUrl} did not end on a signed-in page (status ${page.status} at ${page.url}): ${page.body.slice(0, 300)}`);
+    throw new Error(
+      `sign-in at ${routes.baseUrl} did not end on a signed-in page (status ${page.status} at ${page.url}): ${page.body.slice(0, 300)}`,
+    );
   }
   return { browser, html: page.body };
 }

@@ -14,9 +14,12 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const SERVER = path.join(projectRoot, 'src', 'server.ts');
 const TSX_LOADER = import.meta.resolve('tsx');
 
-
 /** Starts one `npm start` process (the TypeScript sources, like the demo) and resolves once it listens. */
-function startInstance(name: string, port: number, env: Record<string, string | undefined>): { child: ChildProcess; running: Promise<void> } {
+function startInstance(
+  name: string,
+  port: number,
+  env: Record<string, string | undefined>,
+): { child: ChildProcess; running: Promise<void> } {
   // Its own process group: Ctrl-C reaches the demo, which stops each instance with SIGTERM.
   const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
     cwd: projectRoot,
@@ -43,21 +46,41 @@ function startInstance(name: string, port: number, env: Record<string, string | 
  * each run starts empty and the instances migrate it at the same moment), the local provider, the instances on
  * free loopback ports and the proxy on PORT. Resolves with a stop function once everything serves.
  */
-export async function startSeveralInstances(config: Config, env: Record<string, string | undefined>, idpPort: number, count: number): Promise<() => Promise<void>> {
+export async function startSeveralInstances(
+  config: Config,
+  env: Record<string, string | undefined>,
+  idpPort: number,
+  count: number,
+): Promise<() => Promise<void>> {
   const postgres = await startPostgresServer();
   const children: ChildProcess[] = [];
-  const stopChildren = () => Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('close', () => resolve());
-    child.kill('SIGTERM');
-  })));
-  process.once('exit', () => { for (const child of children) child.kill('SIGKILL'); });
+  const stopChildren = () =>
+    Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('close', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
   try {
     const databaseUrl = await postgres.createDatabase();
     const idp = await startIdentityProvider({
       port: idpPort,
       host: '127.0.0.1',
-      clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
+      clients: [
+        {
+          clientId: config.appId,
+          clientSecret: config.appKey,
+          redirectUris: [config.redirectUri],
+          postLogoutRedirectUris: [`${config.baseUrl}/`],
+        },
+      ],
     });
     const names = Array.from({ length: count }, (_, index) => `instance-${index + 1}`);
     const ports = await Promise.all(names.map(() => freePort()));
@@ -75,12 +98,14 @@ export async function startSeveralInstances(config: Config, env: Record<string, 
     const account = idp.accounts[0]!;
     console.log('');
     console.log(`  o365-signin demo with ${count} instances is running: open ${config.baseUrl}/`);
-    console.log(`  Round-robin proxy (not sticky) on ${proxy.url} → ${names.map((name, index) => `${name} on port ${ports[index]}`).join(', ')}`);
+    console.log(
+      `  Round-robin proxy (not sticky) on ${proxy.url} → ${names.map((name, index) => `${name} on port ${ports[index]}`).join(', ')}`,
+    );
     console.log(`  PostgreSQL (embedded, in a temporary folder removed when the demo stops): ${databaseUrl}`);
     console.log(`  Local identity provider (development only): ${idp.origin}`);
     console.log(`  Test account: ${account.username}   password: ${account.password}`);
     console.log(`  A token for scripts, while the demo runs: DEMO_DATABASE_URL='${databaseUrl}' npm run -s token -- --demo`);
-    console.log('  Every page\'s footer names the instance that served it. Press Ctrl-C to stop everything.');
+    console.log("  Every page's footer names the instance that served it. Press Ctrl-C to stop everything.");
     console.log('');
     return async () => {
       await proxy.close();

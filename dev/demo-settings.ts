@@ -11,7 +11,12 @@ import type { Environment, SettingsResult } from '../src/config.ts';
 const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
 const SECRETS_FILE = path.join(DATA_FOLDER, 'demo-secrets.json');
 
-interface DemoSecrets { appId: string; appKey: string; sessionSecret: string; tokenEncryptionKey: string }
+interface DemoSecrets {
+  appId: string;
+  appKey: string;
+  sessionSecret: string;
+  tokenEncryptionKey: string;
+}
 
 function readDemoSecrets(): DemoSecrets | undefined {
   try {
@@ -52,7 +57,10 @@ const demoVariables = settingsSchema.pick({ DEMO_IDP_PORT: true, DEMO_DATABASE_U
 export function demoSettings(env: Environment): SettingsResult<DemoSettings> {
   const demo = parseSettings(demoVariables, env);
   if (!demo.ok) return demo;
-  return { ok: true, settings: { idpPort: demo.settings.DEMO_IDP_PORT, environment: environmentWith(env, demo.settings, loadDemoSecrets()) } };
+  return {
+    ok: true,
+    settings: { idpPort: demo.settings.DEMO_IDP_PORT, environment: environmentWith(env, demo.settings, loadDemoSecrets()) },
+  };
 }
 
 /** The demo's environment for a command that only reads its data (`npm run token -- --demo`): undefined when the demo never ran. */

@@ -34,7 +34,6 @@ function readTestSettings() {
   return parsed.settings;
 }
 
-
 /** Creates a database with a fresh name through an admin URL; returns the new database's URL. */
 async function createDatabaseAt(adminUrl: string): Promise<string> {
   const name = `o365_test_${crypto.randomBytes(6).toString('hex')}`;
@@ -66,10 +65,26 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // Durability is not what these tests check: skip fsync for speed; the socket stays in the private folder.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${parent}`, '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
-    onLog: (message) => { logs.push(String(message)); },
-    onError: (message) => { logs.push(String(message)); },
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${parent}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=300',
+    ],
+    onLog: (message) => {
+      logs.push(String(message));
+    },
+    onError: (message) => {
+      logs.push(String(message));
+    },
   });
   const start = async () => {
     try {

@@ -49,11 +49,20 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
       const forwardedFor = req.headers['x-forwarded-for'];
       headers['x-forwarded-for'] = [forwardedFor, req.socket.remoteAddress].filter(Boolean).join(', ');
       let connected = false;
-      const forward = http.request({ hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: false });
-      forward.on('socket', (socket) => socket.once('connect', () => {
-        connected = true;
-        req.pipe(forward);
-      }));
+      const forward = http.request({
+        hostname: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: false,
+      });
+      forward.on('socket', (socket) =>
+        socket.once('connect', () => {
+          connected = true;
+          req.pipe(forward);
+        }),
+      );
       forward.on('response', (answer) => {
         answered[index] = (answered[index] ?? 0) + 1;
         const raw: string[] = [];
@@ -86,9 +95,10 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     answeredBy: () => [...answered],
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

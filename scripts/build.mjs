@@ -36,7 +36,10 @@ export function build() {
   const tsc = path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!fs.existsSync(tsc)) throw new Error('TypeScript is not installed: run npm install in the project folder.');
   fs.rmSync(output, { recursive: true, force: true });
-  const result = spawnSync(process.execPath, [tsc, '-p', path.join(projectRoot, 'tsconfig.build.json')], { cwd: projectRoot, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(projectRoot, 'tsconfig.build.json')], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error(`tsc could not compile src/ (exit ${result.status ?? result.signal}).`);
   // Stamped with the start time: a source saved during the build is newer, so the next start builds again.
   fs.writeFileSync(stamp, '');

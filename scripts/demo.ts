@@ -15,7 +15,9 @@ function parseInstances(args: string[]): number {
   const [first = '', second] = args;
   const value = first === '--instances' ? second : first.startsWith('--instances=') ? first.slice('--instances='.length) : undefined;
   if (value === undefined || !/^[1-8]$/.test(value) || args.length > (first === '--instances' ? 2 : 1)) {
-    console.error('usage: npm run demo [-- --instances N]   (N from 1 to 8; 2 or more run on an embedded PostgreSQL behind a round-robin proxy)');
+    console.error(
+      'usage: npm run demo [-- --instances N]   (N from 1 to 8; 2 or more run on an embedded PostgreSQL behind a round-robin proxy)',
+    );
     process.exit(2);
   }
   return Number(value);
@@ -26,7 +28,14 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
   const idp = await startIdentityProvider({
     port: idpPort,
     host: '127.0.0.1',
-    clients: [{ clientId: config.appId, clientSecret: config.appKey, redirectUris: [config.redirectUri], postLogoutRedirectUris: [`${config.baseUrl}/`] }],
+    clients: [
+      {
+        clientId: config.appId,
+        clientSecret: config.appKey,
+        redirectUris: [config.redirectUri],
+        postLogoutRedirectUris: [`${config.baseUrl}/`],
+      },
+    ],
   });
   const server = await startServer(config, await createProcessLogger({ production: config.production }));
   const account = idp.accounts[0]!;
@@ -34,7 +43,12 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
   console.log(`  o365-signin demo is running: open ${config.baseUrl}/`);
   console.log(`  Local identity provider (development only): ${idp.origin}`);
   console.log(`  Test account: ${account.username}   password: ${account.password}`);
-  console.log(`  Other accounts: ${idp.accounts.slice(1).map((other) => other.username).join(', ')} (same password)`);
+  console.log(
+    `  Other accounts: ${idp.accounts
+      .slice(1)
+      .map((other) => other.username)
+      .join(', ')} (same password)`,
+  );
   console.log('  A token for scripts, while the demo runs: npm run -s token -- --demo');
   console.log('  Press Ctrl-C to stop both.');
   console.log('');
@@ -56,19 +70,26 @@ if (!parsed.ok) refuseToStart(parsed.problems);
 const { config } = parsed;
 
 try {
-  const stopAll = instances === 1
-    ? await startOneInstance(config, idpPort)
-    : await startSeveralInstances(config, environment, idpPort, instances);
+  const stopAll =
+    instances === 1 ? await startOneInstance(config, idpPort) : await startSeveralInstances(config, environment, idpPort, instances);
   const stop = () => {
-    console.log(instances === 1 ? 'Stopping the app and the local identity provider…' : 'Stopping the proxy, the instances, the local identity provider and PostgreSQL…');
-    stopAll().then(() => process.exit(0), () => process.exit(1));
+    console.log(
+      instances === 1
+        ? 'Stopping the app and the local identity provider…'
+        : 'Stopping the proxy, the instances, the local identity provider and PostgreSQL…',
+    );
+    stopAll().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (error) {
-  const message = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-    ? `a port is already in use (${(error as Error).message}); set PORT and BASE_URL, or DEMO_IDP_PORT, to free ones`
-    : (error as Error).message;
+  const message =
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? `a port is already in use (${(error as Error).message}); set PORT and BASE_URL, or DEMO_IDP_PORT, to free ones`
+      : (error as Error).message;
   console.error(`The demo cannot start: ${message}`);
   process.exit(1);
 }

@@ -12,9 +12,11 @@ if (!parsed.ok) {
 const databaseUrl = parsed.settings.DATABASE_URL;
 try {
   const applied = await applyMigrations(databaseUrl);
-  console.log(applied.length === 0
-    ? `${redactDatabaseUrl(databaseUrl)} is up to date.`
-    : `Applied to ${redactDatabaseUrl(databaseUrl)}: ${applied.join(', ')}`);
+  console.log(
+    applied.length === 0
+      ? `${redactDatabaseUrl(databaseUrl)} is up to date.`
+      : `Applied to ${redactDatabaseUrl(databaseUrl)}: ${applied.join(', ')}`,
+  );
 } catch (error) {
   console.error(`Migrations failed: ${(error as Error).message}`);
   process.exit(1);

@@ -28,9 +28,7 @@ export function derivePostgresSchema(sqliteSchema: string): string {
   const output = /(generator client \{[^}]*?output\s*=\s*)"\.\.\/src\/generated\/prisma"/;
   if (!provider.test(sqliteSchema)) throw new Error('prisma/schema.prisma: no `provider = "sqlite"` in `datasource db`');
   if (!output.test(sqliteSchema)) throw new Error('prisma/schema.prisma: no `output = "../src/generated/prisma"` in `generator client`');
-  return HEADER + sqliteSchema
-    .replace(provider, '$1"postgresql"')
-    .replace(output, '$1"../../src/generated/prisma-pg"');
+  return HEADER + sqliteSchema.replace(provider, '$1"postgresql"').replace(output, '$1"../../src/generated/prisma-pg"');
 }
 
 /** Writes the derived schema; returns true when it changed. */
@@ -45,18 +43,25 @@ export function writePostgresSchema(): boolean {
 
 /** Runs `prisma generate` for one schema; the PostgreSQL schema's env("DATABASE_URL") must look like a PostgreSQL URL. */
 function generateClient(schema: string, databaseUrl: string): void {
-  const result = spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'prisma', 'build', 'index.js'), 'generate', '--schema', schema], {
-    cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [path.join(projectRoot, 'node_modules', 'prisma', 'build', 'index.js'), 'generate', '--schema', schema],
+    {
+      cwd: projectRoot,
+      env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
 /** Generates the SQLite and the PostgreSQL Prisma client (src/generated/prisma, src/generated/prisma-pg). */
 export function generateClients(): void {
   const settings = parseSettings(settingsSchema.pick({ DATABASE_URL: true }), process.env);
-  generateClient(SQLITE_SCHEMA, settings.ok && settings.settings.DATABASE_URL.startsWith('file:') ? settings.settings.DATABASE_URL : DEFAULT_DATABASE_URL);
+  generateClient(
+    SQLITE_SCHEMA,
+    settings.ok && settings.settings.DATABASE_URL.startsWith('file:') ? settings.settings.DATABASE_URL : DEFAULT_DATABASE_URL,
+  );
   generateClient(POSTGRES_SCHEMA, 'postgresql://localhost/o365_signin');
 }
 

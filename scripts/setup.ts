@@ -6,7 +6,14 @@ import readline from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { buildAzCommands } from '../src/setup/az-commands.ts';
 import { createKeys } from '../src/setup/env-file.ts';
-import { buildEnvFile, readDefaultAnswers, SETUP_VARIABLES, type AnswerProblem, type SetupAnswers, type SetupField } from '../src/setup/setup-answers.ts';
+import {
+  buildEnvFile,
+  readDefaultAnswers,
+  SETUP_VARIABLES,
+  type AnswerProblem,
+  type SetupAnswers,
+  type SetupField,
+} from '../src/setup/setup-answers.ts';
 import { parseSetupOptions, SETUP_EXIT, SETUP_USAGE } from '../src/setup/setup-options.ts';
 
 const QUESTIONS: Record<SetupField, string> = {
@@ -48,7 +55,9 @@ async function runSetup(argv: string[]): Promise<number> {
     let overwrite = options.force;
     if (!overwrite && fs.existsSync(envPath)) {
       if (prompter === undefined) return refuseToOverwrite(envName);
-      const answer = await prompter.ask(`${envName} already exists; new keys in it sign everyone out and make stored tokens unreadable. Overwrite ${envName}? [y/N] `);
+      const answer = await prompter.ask(
+        `${envName} already exists; new keys in it sign everyone out and make stored tokens unreadable. Overwrite ${envName}? [y/N] `,
+      );
       if (!/^y(es)?$/i.test(answer.trim())) {
         console.log(`Left ${envName} unchanged.`);
         return SETUP_EXIT.ok;
@@ -84,7 +93,14 @@ async function askForAnswers(prompter: Prompter, template: string, answers: Part
     for (;;) {
       if (answers[field] === undefined) {
         const hidden = field === 'appKey';
-        const suffix = defaults[field] !== undefined ? ` [${defaults[field]}]` : !hidden ? '' : prompter.hidesInput ? ' (not shown as you type)' : ' (visible as you type)';
+        const suffix =
+          defaults[field] !== undefined
+            ? ` [${defaults[field]}]`
+            : !hidden
+              ? ''
+              : prompter.hidesInput
+                ? ' (not shown as you type)'
+                : ' (visible as you type)';
         answers[field] = await prompter.ask(`${QUESTIONS[field]}${suffix}: `, { hidden });
       }
       // Only this answer's problems: later answers have not been asked yet.
@@ -158,14 +174,18 @@ function writeEnvFile(envPath: string, text: string, overwrite: boolean): boolea
 }
 
 function refuseToOverwrite(envName: string): number {
-  console.error(`npm run setup: ${envName} already exists; left it unchanged. Run with --force to replace it (its new keys sign everyone out and make stored tokens unreadable).`);
+  console.error(
+    `npm run setup: ${envName} already exists; left it unchanged. Run with --force to replace it (its new keys sign everyone out and make stored tokens unreadable).`,
+  );
   return SETUP_EXIT.envFileExists;
 }
 
 function reportProblems(envName: string, problems: readonly AnswerProblem[]): number {
   console.error(`npm run setup: nothing written to ${envName}:`);
   for (const problem of problems) console.error(`  - ${problem.message}`);
-  console.error('Give the values as --app-id (O365_APP_ID), --secret (O365_APP_KEY), --tenant (O365_TENANT) and --base-url (BASE_URL), or run it in a terminal without --yes to be asked.');
+  console.error(
+    'Give the values as --app-id (O365_APP_ID), --secret (O365_APP_KEY), --tenant (O365_TENANT) and --base-url (BASE_URL), or run it in a terminal without --yes to be asked.',
+  );
   return SETUP_EXIT.invalid;
 }
 

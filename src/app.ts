@@ -46,12 +46,17 @@ export interface App {
 /** Builds the whole app from its configuration; no module-level state, so tests build their own. */
 export function createApp(config: Config, dependencies: AppDependencies): App {
   const { database, logger, now = Date.now } = dependencies;
-  const { discovery, verifier, tokenStore, tokenService } = composeServices(config, database, logger, { now, discovery: dependencies.discovery });
+  const { discovery, verifier, tokenStore, tokenService } = composeServices(config, database, logger, {
+    now,
+    discovery: dependencies.discovery,
+  });
   // The session row is read with the signed-in user's tokens in one query: the home page needs no second read.
   const sessions = createSessionMiddleware(config, database, logger, now, (sid) => tokenStore.readSessionWithSignIn(sid));
   const cookieName = sessionCookieName(config);
   // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.
-  const rateLimitStore = isPostgresUrl(config.databaseUrl) ? new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now }) : undefined;
+  const rateLimitStore = isPostgresUrl(config.databaseUrl)
+    ? new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now })
+    : undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -66,23 +71,25 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
 
   app.use(createRequestLog(logger, { trustIncomingId: config.trustProxy !== false }));
 
-  app.use(helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'script-src': ["'self'"],
-        'style-src': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'object-src': ["'none'"],
-        'base-uri': ["'none'"],
-        'frame-ancestors': ["'none'"],
-        'form-action': ["'self'", config.authorityHost],
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'object-src': ["'none'"],
+          'base-uri': ["'none'"],
+          'frame-ancestors': ["'none'"],
+          'form-action': ["'self'", config.authorityHost],
+        },
       },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
-    strictTransportSecurity: servesHttps(config),
-  }));
+      referrerPolicy: { policy: 'no-referrer' },
+      strictTransportSecurity: servesHttps(config),
+    }),
+  );
   app.use(rejectLongUrls);
   app.use(rejectNonPathTargets);
   app.get('/healthz', healthz);
@@ -105,5 +112,13 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(notFound);
   app.use(createErrorHandler(config, logger));
 
-  return { handler: app, discovery, tokenService, close: () => { sessions.store.close(); rateLimitStore?.shutdown(); } };
+  return {
+    handler: app,
+    discovery,
+    tokenService,
+    close: () => {
+      sessions.store.close();
+      rateLimitStore?.shutdown();
+    },
+  };
 }

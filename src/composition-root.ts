@@ -23,7 +23,12 @@ export interface Services {
  * Discovery, ID-token checks, the encrypted token store and refresh, wired one way for the web app and
  * for `npm run token`: encrypt with TOKEN_ENCRYPTION_KEY, decrypt with it or any previous key.
  */
-export function composeServices(config: Config, database: Database, logger: Logger, options: { now?: () => number; discovery?: Discovery } = {}): Services {
+export function composeServices(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  options: { now?: () => number; discovery?: Discovery } = {},
+): Services {
   const now = options.now ?? Date.now;
   const discovery = options.discovery ?? createDiscovery(config, logger, now);
   const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]));

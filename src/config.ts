@@ -37,32 +37,61 @@ export function redirectUriFor(baseUrl: string): string {
 // (`prefault`: written as in .env and checked like a given value). Entry points parse the variables they need with `pick`.
 const appVariables = {
   NODE_ENV: z.string().optional(),
-  O365_APP_ID: z.string({ error: `O365_APP_ID is missing: copy the Application (client) ID from ${ENTRA_APP} › your app › Overview.` })
-    .refine(isTenantId, explain((value) =>
-      `O365_APP_ID "${value}" is not a GUID: use the Application (client) ID from ${ENTRA_APP} › your app › Overview, not its name or object ID.`)),
-  O365_APP_KEY: z.string({
-    error: `O365_APP_KEY is missing: create a client secret in ${ENTRA_APP} › your app › Certificates & secrets and copy its Value (not its Secret ID).`,
-  }).refine((value) => !isTenantId(value), explain(() =>
-    `O365_APP_KEY looks like a Secret ID: copy the secret's Value from ${ENTRA_APP} › your app › Certificates & secrets.`)),
-  O365_TENANT: z.string()
-    .refine((value) => TENANT_ALIASES.has(value.toLowerCase()) || isTenantId(value) || DOMAIN.test(value), explain((value) =>
-      invalid('O365_TENANT', value, 'use common, organizations, consumers, a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com')))
+  O365_APP_ID: z
+    .string({ error: `O365_APP_ID is missing: copy the Application (client) ID from ${ENTRA_APP} › your app › Overview.` })
+    .refine(
+      isTenantId,
+      explain(
+        (value) =>
+          `O365_APP_ID "${value}" is not a GUID: use the Application (client) ID from ${ENTRA_APP} › your app › Overview, not its name or object ID.`,
+      ),
+    ),
+  O365_APP_KEY: z
+    .string({
+      error: `O365_APP_KEY is missing: create a client secret in ${ENTRA_APP} › your app › Certificates & secrets and copy its Value (not its Secret ID).`,
+    })
+    .refine(
+      (value) => !isTenantId(value),
+      explain(() => `O365_APP_KEY looks like a Secret ID: copy the secret's Value from ${ENTRA_APP} › your app › Certificates & secrets.`),
+    ),
+  O365_TENANT: z
+    .string()
+    .refine(
+      (value) => TENANT_ALIASES.has(value.toLowerCase()) || isTenantId(value) || DOMAIN.test(value),
+      explain((value) =>
+        invalid(
+          'O365_TENANT',
+          value,
+          'use common, organizations, consumers, a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com',
+        ),
+      ),
+    )
     .prefault('common'),
-  O365_AUTHORITY_HOST: serviceOrigin('O365_AUTHORITY_HOST',
-    'use https://login.microsoftonline.com, a national cloud such as https://login.microsoftonline.us, or http://127.0.0.1:<port> for the local provider')
-    .prefault('https://login.microsoftonline.com'),
-  O365_SCOPES: z.string().transform((value, context) => {
-    const scopes = value.split(/\s+/).filter(Boolean);
-    if (!scopes.includes('openid')) {
-      reject(context, 'O365_SCOPES must include openid: the app needs the ID token to know who signed in '
-        + '(default: "openid profile offline_access User.Read").');
-    }
-    const badScope = scopes.find((scope) => !SCOPE.test(scope));
-    if (badScope !== undefined) {
-      reject(context, `O365_SCOPES has an invalid scope "${badScope}": separate scopes with spaces, e.g. "openid profile offline_access User.Read".`);
-    }
-    return scopes;
-  }).prefault('openid profile offline_access User.Read'),
+  O365_AUTHORITY_HOST: serviceOrigin(
+    'O365_AUTHORITY_HOST',
+    'use https://login.microsoftonline.com, a national cloud such as https://login.microsoftonline.us, or http://127.0.0.1:<port> for the local provider',
+  ).prefault('https://login.microsoftonline.com'),
+  O365_SCOPES: z
+    .string()
+    .transform((value, context) => {
+      const scopes = value.split(/\s+/).filter(Boolean);
+      if (!scopes.includes('openid')) {
+        reject(
+          context,
+          'O365_SCOPES must include openid: the app needs the ID token to know who signed in ' +
+            '(default: "openid profile offline_access User.Read").',
+        );
+      }
+      const badScope = scopes.find((scope) => !SCOPE.test(scope));
+      if (badScope !== undefined) {
+        reject(
+          context,
+          `O365_SCOPES has an invalid scope "${badScope}": separate scopes with spaces, e.g. "openid profile offline_access User.Read".`,
+        );
+      }
+      return scopes;
+    })
+    .prefault('openid profile offline_access User.Read'),
   BASE_URL: origin('BASE_URL', {
     fix: 'use the address people open, such as http://127.0.0.1:5000 or https://signin.example.com, without a trailing path',
     notWeb: 'must start with http:// or https://',
@@ -72,56 +101,104 @@ const appVariables = {
   }).prefault('http://127.0.0.1:5000'),
   PORT: integer('PORT', 0, 65535, 'use a port number such as 5000').prefault('5000'),
   HOST: z.string().prefault('127.0.0.1'),
-  DATABASE_URL: z.string().check((context) => {
-    const problem = checkDatabaseUrl(context.value);
-    if (problem !== undefined) reject(context, problem);
-  }).prefault(DEFAULT_DATABASE_URL),
-  MIGRATE_ON_START: boolean('MIGRATE_ON_START',
-    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)').prefault('true'),
+  DATABASE_URL: z
+    .string()
+    .check((context) => {
+      const problem = checkDatabaseUrl(context.value);
+      if (problem !== undefined) reject(context, problem);
+    })
+    .prefault(DEFAULT_DATABASE_URL),
+  MIGRATE_ON_START: boolean(
+    'MIGRATE_ON_START',
+    'use true (apply pending migrations at start, the default) or false (run `npm run migrate` as a release step)',
+  ).prefault('true'),
   // Required in production (see configSchema); elsewhere a random one is used with a warning.
-  SESSION_SECRET: z.string()
+  SESSION_SECRET: z
+    .string()
     .min(32, `SESSION_SECRET is too short: use at least 32 characters, e.g. the output of ${OPENSSL_KEY}.`)
     .optional(),
-  TOKEN_ENCRYPTION_KEY: base64Key(`TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with ${OPENSSL_KEY}.`)
-    .optional(),
-  GRAPH_BASE_URL: serviceOrigin('GRAPH_BASE_URL', 'use https://graph.microsoft.com (or the national cloud\'s Graph)')
-    .prefault('https://graph.microsoft.com'),
-  O365_HTTP_TIMEOUT_MS: integer('O365_HTTP_TIMEOUT_MS', 100, 120000, 'use milliseconds between 100 and 120000 (default 10000)').prefault('10000'),
+  TOKEN_ENCRYPTION_KEY: base64Key(
+    `TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with ${OPENSSL_KEY}.`,
+  ).optional(),
+  GRAPH_BASE_URL: serviceOrigin('GRAPH_BASE_URL', "use https://graph.microsoft.com (or the national cloud's Graph)").prefault(
+    'https://graph.microsoft.com',
+  ),
+  O365_HTTP_TIMEOUT_MS: integer('O365_HTTP_TIMEOUT_MS', 100, 120000, 'use milliseconds between 100 and 120000 (default 10000)').prefault(
+    '10000',
+  ),
   SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 24 * 60, 'use minutes between 1 and 1440 (default 30)').prefault('30'),
   SESSION_MAX_HOURS: integer('SESSION_MAX_HOURS', 1, 24 * 30, 'use hours between 1 and 720 (default 12)').prefault('12'),
-  TOKEN_ENCRYPTION_KEYS_PREVIOUS: z.string().transform((value, context) => {
-    const keys: Buffer[] = [];
-    for (const [index, entry] of listOf(value).entries()) {
-      const key = decodeBase64Key(entry);
-      if (key !== undefined) keys.push(key);
-      else reject(context, `TOKEN_ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} is not 32 bytes in base64: `
-        + 'list the old TOKEN_ENCRYPTION_KEY values, separated by commas.');
-    }
-    return keys;
-  }).prefault(''),
-  TRUST_PROXY: z.string().transform((value, context): false | number | string => {
-    if (value === 'false' || value === '0') return false;
-    if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
-    const entries = value.split(',').map((item) => item.trim());
-    if (entries.every(isProxyAddress)) return entries.join(',');
-    // "true" would trust any client's X-Forwarded-For, which defeats the rate limit.
-    reject(context, invalid('TRUST_PROXY', value,
-      "use the number of proxies in front of the app (e.g. 1), loopback, or the proxies' addresses (e.g. 10.0.0.0/8), separated by commas"));
-    return z.NEVER;
-  }).optional(),
-  O365_ALLOWED_TENANTS: z.string().transform((value, context) => {
-    const tenants = listOf(value);
-    if (tenants.length === 0 || !tenants.every(isTenantId)) {
-      reject(context, invalid('O365_ALLOWED_TENANTS', value,
-        'list tenant IDs (GUIDs, Microsoft Entra admin center › Overview › Tenant ID), separated by commas'));
-    }
-    return tenants.map((tenant) => tenant.toLowerCase());
-  }).optional(),
-  SIGN_IN_RATE_LIMIT: integer('SIGN_IN_RATE_LIMIT', 1, 1_000_000,
-    'use the number of sign-in requests allowed per minute from one address (default 60)').prefault('60'),
-  INSTANCE_NAME: z.string()
-    .regex(INSTANCE_NAME, explain((value) => invalid('INSTANCE_NAME', value.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'),
-      'use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id')))
+  TOKEN_ENCRYPTION_KEYS_PREVIOUS: z
+    .string()
+    .transform((value, context) => {
+      const keys: Buffer[] = [];
+      for (const [index, entry] of listOf(value).entries()) {
+        const key = decodeBase64Key(entry);
+        if (key !== undefined) keys.push(key);
+        else
+          reject(
+            context,
+            `TOKEN_ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} is not 32 bytes in base64: ` +
+              'list the old TOKEN_ENCRYPTION_KEY values, separated by commas.',
+          );
+      }
+      return keys;
+    })
+    .prefault(''),
+  TRUST_PROXY: z
+    .string()
+    .transform((value, context): false | number | string => {
+      if (value === 'false' || value === '0') return false;
+      if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
+      const entries = value.split(',').map((item) => item.trim());
+      if (entries.every(isProxyAddress)) return entries.join(',');
+      // "true" would trust any client's X-Forwarded-For, which defeats the rate limit.
+      reject(
+        context,
+        invalid(
+          'TRUST_PROXY',
+          value,
+          "use the number of proxies in front of the app (e.g. 1), loopback, or the proxies' addresses (e.g. 10.0.0.0/8), separated by commas",
+        ),
+      );
+      return z.NEVER;
+    })
+    .optional(),
+  O365_ALLOWED_TENANTS: z
+    .string()
+    .transform((value, context) => {
+      const tenants = listOf(value);
+      if (tenants.length === 0 || !tenants.every(isTenantId)) {
+        reject(
+          context,
+          invalid(
+            'O365_ALLOWED_TENANTS',
+            value,
+            'list tenant IDs (GUIDs, Microsoft Entra admin center › Overview › Tenant ID), separated by commas',
+          ),
+        );
+      }
+      return tenants.map((tenant) => tenant.toLowerCase());
+    })
+    .optional(),
+  SIGN_IN_RATE_LIMIT: integer(
+    'SIGN_IN_RATE_LIMIT',
+    1,
+    1_000_000,
+    'use the number of sign-in requests allowed per minute from one address (default 60)',
+  ).prefault('60'),
+  INSTANCE_NAME: z
+    .string()
+    .regex(
+      INSTANCE_NAME,
+      explain((value) =>
+        invalid(
+          'INSTANCE_NAME',
+          value.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'),
+          'use up to 32 letters, digits, spaces, dots, dashes or underscores (e.g. web-1), or leave it empty for a random id',
+        ),
+      ),
+    )
     .prefault(() => crypto.randomBytes(3).toString('hex')),
 };
 
@@ -132,7 +209,10 @@ const developmentVariables = {
   /** `npm run demo -- --instances N` prints it for `npm run token -- --demo`; checked as DATABASE_URL once the demo uses it. */
   DEMO_DATABASE_URL: z.string().optional(),
   /** `postgresql` runs the integration and security suites on PostgreSQL; anything else on SQLite. */
-  TEST_DATABASE: z.string().optional().transform((value) => (value === 'postgresql' ? 'postgresql' : 'sqlite')),
+  TEST_DATABASE: z
+    .string()
+    .optional()
+    .transform((value) => (value === 'postgresql' ? 'postgresql' : 'sqlite')),
   /** The admin URL of the PostgreSQL server `npm test` shares with its test processes. */
   TEST_POSTGRES_URL: z.string().optional(),
 };
@@ -144,7 +224,8 @@ export const settingsSchema = z.object({ ...appVariables, ...developmentVariable
 const always = () => true;
 
 /** The app's variables with the rules across them: secrets that production requires. */
-const configSchema = z.object(appVariables)
+const configSchema = z
+  .object(appVariables)
   .refine((settings) => !isProduction(settings) || settings.SESSION_SECRET !== undefined, {
     path: ['SESSION_SECRET'],
     message: `SESSION_SECRET is missing: set it to a long random string, e.g. the output of ${OPENSSL_KEY}.`,
@@ -161,9 +242,7 @@ type AppSettings = z.output<typeof configSchema>;
 /** The app's settings, parsed once from the environment. Nothing else reads process.env. */
 export type Config = ReturnType<typeof toConfig>;
 
-export type ConfigResult =
-  | { ok: true; config: Config; warnings: string[] }
-  | { ok: false; problems: string[] };
+export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; problems: string[] };
 
 /**
  * Reads the settings named in DESIGN.md. Every problem is reported at once, one line each,
@@ -230,8 +309,10 @@ function warningsFor(settings: AppSettings): string[] {
     warnings.push('TOKEN_ENCRYPTION_KEY is not set: using a random one, so stored tokens cannot be read after a restart. Set it in .env.');
   }
   if (settings.TRUST_PROXY === undefined && servesHttps({ baseUrl: settings.BASE_URL })) {
-    warnings.push('BASE_URL is https but TRUST_PROXY is not set: the session cookie is Secure, '
-      + 'so behind a TLS proxy set TRUST_PROXY (e.g. 1 or loopback) or nobody can sign in.');
+    warnings.push(
+      'BASE_URL is https but TRUST_PROXY is not set: the session cookie is Secure, ' +
+        'so behind a TLS proxy set TRUST_PROXY (e.g. 1 or loopback) or nobody can sign in.',
+    );
   }
   return warnings;
 }
@@ -291,7 +372,10 @@ function decodeBase64Key(value: string): Buffer | undefined {
 }
 
 function listOf(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function isLoopback(hostname: string): boolean {
@@ -331,7 +415,8 @@ function originProblem(value: string, { fix, notWeb, notHttps, notOrigin }: Orig
   const url = new URL(value);
   if (notWeb !== undefined && url.protocol !== 'https:' && url.protocol !== 'http:') return `${notWeb}: ${fix}.`;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) return notHttps;
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return `${notOrigin}: ${fix}.`;
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
+    return `${notOrigin}: ${fix}.`;
   return undefined;
 }
 

@@ -19,7 +19,8 @@ const HOME = 'Go to the home page.';
 const REQUEST_UNREADABLE = 'The request could not be read';
 const BROWSER_NOT_UNDERSTOOD = 'The app could not understand what the browser sent.';
 const CHECK_DATABASE = 'If it keeps happening, the operator should check the database (DATABASE_URL).';
-const NO_TOKEN_SERVICE_ANSWER = 'The app could not get an answer from Microsoft\'s token service, so your sign-in was not completed and nothing was stored.';
+const NO_TOKEN_SERVICE_ANSWER =
+  "The app could not get an answer from Microsoft's token service, so your sign-in was not completed and nothing was stored.";
 const NOT_REFRESHED = 'The token could not be refreshed';
 const SIGN_IN_AGAIN = 'Sign in again.';
 const ENTRA_APP = 'Microsoft Entra admin center › App registrations › your app';
@@ -32,164 +33,242 @@ export const ERROR_CATALOGUE = {
   // The request itself
   not_found: { status: 404, title: 'Page not found', message: 'There is nothing at this address.', fix: HOME },
   method_not_allowed: {
-    status: 405, title: 'This address does not take that kind of request', message: 'The browser used a method this page does not accept.', fix: HOME,
+    status: 405,
+    title: 'This address does not take that kind of request',
+    message: 'The browser used a method this page does not accept.',
+    fix: HOME,
   },
   url_too_long: {
-    status: 414, title: 'This address is too long',
-    message: 'The address the browser asked for is longer than any sign-in address, so it was ignored.', fix: 'Start the sign-in again from the home page.',
+    status: 414,
+    title: 'This address is too long',
+    message: 'The address the browser asked for is longer than any sign-in address, so it was ignored.',
+    fix: 'Start the sign-in again from the home page.',
   },
-  not_a_path: { status: 400, title: REQUEST_UNREADABLE, message: 'The browser asked for something that is not an address on this site.', fix: HOME },
+  not_a_path: {
+    status: 400,
+    title: REQUEST_UNREADABLE,
+    message: 'The browser asked for something that is not an address on this site.',
+    fix: HOME,
+  },
   /** Refused by the HTTP server before the app saw it (a malformed request line or header). */
   request_malformed: { status: 400, title: REQUEST_UNREADABLE, message: BROWSER_NOT_UNDERSTOOD, fix: HOME },
   /** A middleware (the form parser) refused the body; the page takes that middleware's 4xx status. */
   request_unreadable: { status: 400, title: REQUEST_UNREADABLE, message: BROWSER_NOT_UNDERSTOOD, fix: START_AGAIN },
   request_timeout: {
-    status: 408, title: 'The request took too long', message: 'The browser did not finish sending its request in time, so it was ignored.', fix: 'Try again.',
+    status: 408,
+    title: 'The request took too long',
+    message: 'The browser did not finish sending its request in time, so it was ignored.',
+    fix: 'Try again.',
   },
   headers_too_large: {
-    status: 431, title: 'The request is too large',
+    status: 431,
+    title: 'The request is too large',
     message: 'The browser sent more header data (usually cookies) than this app accepts, so the request was ignored.',
-    fix: 'Delete this site\'s cookies in the browser, then go to the home page.',
+    fix: "Delete this site's cookies in the browser, then go to the home page.",
   },
   too_many_sign_ins: {
-    status: 429, title: 'Too many sign-in attempts', message: 'This address has started too many sign-ins in the last minute.',
+    status: 429,
+    title: 'Too many sign-in attempts',
+    message: 'This address has started too many sign-ins in the last minute.',
     fix: 'Wait a minute, then start the sign-in again.',
   },
   form_expired: {
-    status: 403, title: 'This form has expired',
-    message: 'The form did not come from this app\'s page in this browser, or you are no longer signed in, so nothing was changed.',
+    status: 403,
+    title: 'This form has expired',
+    message: "The form did not come from this app's page in this browser, or you are no longer signed in, so nothing was changed.",
     fix: 'Go back to the home page and use the button there.',
   },
 
   // The callback and what Microsoft answered
   invalid_callback: {
-    status: 400, title: 'This sign-in link is invalid or has expired',
-    message: 'The answer from Microsoft does not match a sign-in started in this browser in the last 10 minutes, so it was ignored. '
-      + 'This happens after using Back or reloading the page, or when a sign-in link came from somewhere else.',
+    status: 400,
+    title: 'This sign-in link is invalid or has expired',
+    message:
+      'The answer from Microsoft does not match a sign-in started in this browser in the last 10 minutes, so it was ignored. ' +
+      'This happens after using Back or reloading the page, or when a sign-in link came from somewhere else.',
     fix: 'Start the sign-in again.',
   },
   /** Values: baseUrl (BASE_URL), requestHost (the Host the callback came to, when it is another). */
   session_cookie_lost: {
-    status: 400, title: 'Your browser lost this app\'s session during sign-in',
-    message: ({ requestHost }) => 'Microsoft sent you back, but your browser did not send this app\'s session cookie with it, so the app cannot tell which '
-      + `sign-in this is.${requestHost === undefined ? '' : ` This request came to ${requestHost.slice(0, 100)}.`}`,
+    status: 400,
+    title: "Your browser lost this app's session during sign-in",
+    message: ({ requestHost }) =>
+      "Microsoft sent you back, but your browser did not send this app's session cookie with it, so the app cannot tell which " +
+      `sign-in this is.${requestHost === undefined ? '' : ` This request came to ${requestHost.slice(0, 100)}.`}`,
     fix: ({ baseUrl = '' }) => {
       const expected = new URL(baseUrl);
-      return `Open the app at ${baseUrl}/ (host ${expected.host}, ${expected.protocol.replace(':', '')}) and sign in from there: `
-        + 'the cookie only comes back to the exact host and scheme it was set on. '
-        + 'Also check that the browser accepts cookies for this site, and that BASE_URL matches the address people open.';
+      return (
+        `Open the app at ${baseUrl}/ (host ${expected.host}, ${expected.protocol.replace(':', '')}) and sign in from there: ` +
+        'the cookie only comes back to the exact host and scheme it was set on. ' +
+        'Also check that the browser accepts cookies for this site, and that BASE_URL matches the address people open.'
+      );
     },
   },
   declined: {
-    status: 403, title: 'You did not sign in',
+    status: 403,
+    title: 'You did not sign in',
     message: 'The sign-in was cancelled at Microsoft, or the permissions the app asks for were declined, so nothing was stored.',
     fix: 'Sign in again when you are ready. If your organisation requires an administrator to approve the app, ask them to grant consent (AADSTS65001).',
   },
   /** Microsoft sent the browser back with ?error= other than access_denied. */
   authorization_failed: {
-    status: 400, title: 'Microsoft could not sign you in', message: 'Microsoft sent the browser back with an error instead of a sign-in.',
+    status: 400,
+    title: 'Microsoft could not sign you in',
+    message: 'Microsoft sent the browser back with an error instead of a sign-in.',
     fix: START_AGAIN,
   },
   tenant_not_allowed: {
-    status: 403, title: 'Your organisation cannot use this app',
+    status: 403,
+    title: 'Your organisation cannot use this app',
     message: 'You signed in with an account from an organisation (tenant) this app is not set up to accept, so nothing was stored.',
     fix: 'Sign in with an account from an allowed organisation, or ask the operator to add your tenant ID to O365_ALLOWED_TENANTS.',
   },
   code_rejected: {
-    status: 400, title: 'This sign-in could not be completed',
-    message: 'Microsoft did not accept the sign-in code: it was already used, has expired, or belongs to another sign-in.', fix: 'Start the sign-in again.',
+    status: 400,
+    title: 'This sign-in could not be completed',
+    message: 'Microsoft did not accept the sign-in code: it was already used, has expired, or belongs to another sign-in.',
+    fix: 'Start the sign-in again.',
   },
   /** The token endpoint answered with an OAuth error this catalogue has no closer entry for. */
   token_request_refused: {
-    status: 400, title: 'Microsoft could not complete the sign-in', message: 'Microsoft\'s token service refused the request.', fix: START_AGAIN,
+    status: 400,
+    title: 'Microsoft could not complete the sign-in',
+    message: "Microsoft's token service refused the request.",
+    fix: START_AGAIN,
   },
   client_misconfigured: {
-    status: 502, title: 'The app\'s registration does not match its settings',
-    message: `${PROVIDER_UNAVAILABLE} for this app: Microsoft refused the app's credentials, so nobody can sign in until the operator fixes them. `
-      + 'Try again once they have.',
-    fix: 'Operator: check O365_APP_ID and O365_APP_KEY. If the client secret is wrong or expired (AADSTS7000215, AADSTS7000222), create a new one in '
-      + `${ENTRA_APP} › Certificates & secrets and put its Value in O365_APP_KEY.`,
+    status: 502,
+    title: "The app's registration does not match its settings",
+    message:
+      `${PROVIDER_UNAVAILABLE} for this app: Microsoft refused the app's credentials, so nobody can sign in until the operator fixes them. ` +
+      'Try again once they have.',
+    fix:
+      'Operator: check O365_APP_ID and O365_APP_KEY. If the client secret is wrong or expired (AADSTS7000215, AADSTS7000222), create a new one in ' +
+      `${ENTRA_APP} › Certificates & secrets and put its Value in O365_APP_KEY.`,
   },
   id_token_invalid: {
-    status: 400, title: 'Your sign-in could not be verified',
-    message: 'The identity token that came back from Microsoft did not pass the app\'s checks, so you were not signed in and nothing was stored.',
-    fix: 'Start the sign-in again. If it keeps happening, the operator should check O365_APP_ID, O365_TENANT and the server\'s clock.',
+    status: 400,
+    title: 'Your sign-in could not be verified',
+    message:
+      "The identity token that came back from Microsoft did not pass the app's checks, so you were not signed in and nothing was stored.",
+    fix: "Start the sign-in again. If it keeps happening, the operator should check O365_APP_ID, O365_TENANT and the server's clock.",
   },
 
   // Microsoft out of reach
   discovery_unavailable: {
-    status: 503, title: PROVIDER_UNAVAILABLE, message: 'The app could not reach Microsoft\'s sign-in service to start or finish your sign-in.',
+    status: 503,
+    title: PROVIDER_UNAVAILABLE,
+    message: "The app could not reach Microsoft's sign-in service to start or finish your sign-in.",
     fix: `${TRY_AGAIN_SOON} If it keeps happening, the operator should check that O365_AUTHORITY_HOST and O365_TENANT are right and reachable.`,
   },
   /** Values: problem (what in the discovery document does not fit the settings). It also stops `npm start`. */
   discovery_mismatch: {
-    status: 502, title: PROVIDER_UNAVAILABLE, message: ({ problem = '' }) => problem,
+    status: 502,
+    title: PROVIDER_UNAVAILABLE,
+    message: ({ problem = '' }) => problem,
     fix: 'Operator: check O365_AUTHORITY_HOST and O365_TENANT, then restart the app.',
   },
   signing_keys_unavailable: {
-    status: 503, title: PROVIDER_UNAVAILABLE,
-    message: 'The app could not read Microsoft\'s signing keys to check who you are, so nothing was stored.', fix: TRY_AGAIN_SOON,
+    status: 503,
+    title: PROVIDER_UNAVAILABLE,
+    message: "The app could not read Microsoft's signing keys to check who you are, so nothing was stored.",
+    fix: TRY_AGAIN_SOON,
   },
   token_service_unreachable: { status: 502, title: PROVIDER_UNAVAILABLE, message: NO_TOKEN_SERVICE_ANSWER, fix: TRY_AGAIN_SOON },
   token_service_timed_out: { status: 503, title: PROVIDER_UNAVAILABLE, message: NO_TOKEN_SERVICE_ANSWER, fix: TRY_AGAIN_SOON },
   /** temporarily_unavailable or server_error from the token endpoint. */
   token_service_unavailable: {
-    status: 503, title: PROVIDER_UNAVAILABLE, message: 'Microsoft\'s token service reported a temporary problem, so nothing was stored.', fix: TRY_AGAIN_SOON,
+    status: 503,
+    title: PROVIDER_UNAVAILABLE,
+    message: "Microsoft's token service reported a temporary problem, so nothing was stored.",
+    fix: TRY_AGAIN_SOON,
   },
   token_response_unusable: {
-    status: 502, title: PROVIDER_UNAVAILABLE, message: 'Microsoft\'s token service gave an answer the app cannot use, so nothing was stored.',
+    status: 502,
+    title: PROVIDER_UNAVAILABLE,
+    message: "Microsoft's token service gave an answer the app cannot use, so nothing was stored.",
     fix: TRY_AGAIN_SOON,
   },
 
   // The app's own storage
   storage_unavailable: {
-    status: 503, title: 'The app cannot reach its database', message: 'The app could not read or write its database just now, so nothing was changed.',
+    status: 503,
+    title: 'The app cannot reach its database',
+    message: 'The app could not read or write its database just now, so nothing was changed.',
     fix: `${TRY_AGAIN_SOON} ${CHECK_DATABASE}`,
   },
   sign_in_not_saved: {
-    status: 503, title: 'The app could not save your sign-in',
-    message: 'You signed in at Microsoft, but the app could not store the result, so you are not signed in here.', fix: `${TRY_AGAIN_SOON} ${CHECK_DATABASE}`,
+    status: 503,
+    title: 'The app could not save your sign-in',
+    message: 'You signed in at Microsoft, but the app could not store the result, so you are not signed in here.',
+    fix: `${TRY_AGAIN_SOON} ${CHECK_DATABASE}`,
   },
   session_not_saved: {
-    status: 503, title: 'The app could not save your session',
+    status: 503,
+    title: 'The app could not save your session',
     message: 'The app could not write to its database just now, so the result of what you asked for cannot be shown.',
     fix: `Go to the home page and try again in a minute. ${CHECK_DATABASE}`,
   },
   unexpected: {
-    status: 500, title: 'Something went wrong', message: 'The app ran into a problem it did not expect. Nothing you did caused it.',
+    status: 500,
+    title: 'Something went wrong',
+    message: 'The app ran into a problem it did not expect. Nothing you did caused it.',
     fix: 'Try again. If it keeps happening, the operator can find the error in the server log.',
   },
 
   // The stored token: shown on the home page, in its notices and by npm run token rather than as an error page
   no_stored_token: { status: 401, title: NOT_REFRESHED, message: 'No token is stored for this user: sign in first.', fix: SIGN_IN_AGAIN },
   no_refresh_token: {
-    status: 401, title: NOT_REFRESHED,
-    message: 'There is no refresh token (the offline_access scope was not granted): sign in again for a new access token.', fix: SIGN_IN_AGAIN,
+    status: 401,
+    title: NOT_REFRESHED,
+    message: 'There is no refresh token (the offline_access scope was not granted): sign in again for a new access token.',
+    fix: SIGN_IN_AGAIN,
   },
   refresh_token_refused: {
-    status: 401, title: NOT_REFRESHED, message: 'Microsoft no longer accepts the stored refresh token: sign in again.', fix: SIGN_IN_AGAIN,
+    status: 401,
+    title: NOT_REFRESHED,
+    message: 'Microsoft no longer accepts the stored refresh token: sign in again.',
+    fix: SIGN_IN_AGAIN,
   },
   refresh_refused_before: {
-    status: 401, title: NOT_REFRESHED, message: 'The stored token can no longer be refreshed: sign in again.', fix: SIGN_IN_AGAIN,
+    status: 401,
+    title: NOT_REFRESHED,
+    message: 'The stored token can no longer be refreshed: sign in again.',
+    fix: SIGN_IN_AGAIN,
   },
   refresh_for_another_user: {
-    status: 401, title: NOT_REFRESHED, message: 'Microsoft answered the refresh for another user, so nothing was stored: sign in again.', fix: SIGN_IN_AGAIN,
+    status: 401,
+    title: NOT_REFRESHED,
+    message: 'Microsoft answered the refresh for another user, so nothing was stored: sign in again.',
+    fix: SIGN_IN_AGAIN,
   },
   refresh_unavailable: {
-    status: 503, title: NOT_REFRESHED, message: 'Microsoft could not refresh the token just now. Try again in a minute.', fix: TRY_AGAIN_SOON,
+    status: 503,
+    title: NOT_REFRESHED,
+    message: 'Microsoft could not refresh the token just now. Try again in a minute.',
+    fix: TRY_AGAIN_SOON,
   },
   refresh_provider_unavailable: {
-    status: 503, title: NOT_REFRESHED, message: `${PROVIDER_UNAVAILABLE}, so the token could not be refreshed.`, fix: TRY_AGAIN_SOON,
+    status: 503,
+    title: NOT_REFRESHED,
+    message: `${PROVIDER_UNAVAILABLE}, so the token could not be refreshed.`,
+    fix: TRY_AGAIN_SOON,
   },
   refresh_taking_too_long: {
-    status: 503, title: NOT_REFRESHED, message: 'Another refresh of this token is taking too long. Try again in a minute.', fix: TRY_AGAIN_SOON,
+    status: 503,
+    title: NOT_REFRESHED,
+    message: 'Another refresh of this token is taking too long. Try again in a minute.',
+    fix: TRY_AGAIN_SOON,
   },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type AppErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** The catalogue's words for a code, with its values filled in. */
-export function describeError(code: AppErrorCode, values: ErrorValues = {}): { status: number; title: string; message: string; fix: string } {
+export function describeError(
+  code: AppErrorCode,
+  values: ErrorValues = {},
+): { status: number; title: string; message: string; fix: string } {
   const entry: CatalogueEntry = ERROR_CATALOGUE[code];
   const fill = (text: Text) => (typeof text === 'string' ? text : text(values));
   return { status: entry.status, title: entry.title, message: fill(entry.message), fix: fill(entry.fix) };
@@ -201,14 +280,16 @@ interface Advice {
 }
 
 const SECRET: Advice = {
-  title: 'The app\'s client secret is wrong or expired',
-  fix: () => `Operator: create a new client secret in ${ENTRA_APP} › Certificates & secrets, copy its Value (not the Secret ID) into O365_APP_KEY, `
-    + 'and restart the app.',
+  title: "The app's client secret is wrong or expired",
+  fix: () =>
+    `Operator: create a new client secret in ${ENTRA_APP} › Certificates & secrets, copy its Value (not the Secret ID) into O365_APP_KEY, ` +
+    'and restart the app.',
 };
 const CONSENT: Advice = {
   title: 'Permission to use the app was not given',
-  fix: () => 'Sign in again and accept the permissions the app asks for. If your organisation lets only administrators approve apps, '
-    + `ask one to open ${ENTRA_APP} › API permissions and choose "Grant admin consent".`,
+  fix: () =>
+    'Sign in again and accept the permissions the app asks for. If your organisation lets only administrators approve apps, ' +
+    `ask one to open ${ENTRA_APP} › API permissions and choose "Grant admin consent".`,
 };
 const USED_OR_EXPIRED: Advice = {
   title: 'This sign-in has already been used or has expired',
@@ -218,37 +299,44 @@ const USED_OR_EXPIRED: Advice = {
 /** What to do about the AADSTS codes people meet most, keyed by number: it replaces the entry's title and fix on the page. */
 const AADSTS_ADVICE: Record<string, Advice> = {
   '50011': {
-    title: 'The app\'s address is not registered with Microsoft',
-    fix: (config) => `The app sent the redirect URI ${config.redirectUri}. Register exactly this URI (same scheme, host, port and path) `
-      + `in ${ENTRA_APP} › Authentication › Web › Redirect URIs, or set BASE_URL to match the one registered there.`,
+    title: "The app's address is not registered with Microsoft",
+    fix: (config) =>
+      `The app sent the redirect URI ${config.redirectUri}. Register exactly this URI (same scheme, host, port and path) ` +
+      `in ${ENTRA_APP} › Authentication › Web › Redirect URIs, or set BASE_URL to match the one registered there.`,
   },
   '7000215': SECRET,
   '7000222': SECRET,
   '700016': {
     title: 'Microsoft does not know this app in this directory',
-    fix: (config) => `Operator: check that O365_APP_ID (${config.appId}) is the Application (client) ID from ${ENTRA_APP} › Overview, `
-      + `and that O365_TENANT (${config.tenant}) is a tenant where the app is registered — use "common" or "organizations" `
-      + 'for an app registered for any organisation.',
+    fix: (config) =>
+      `Operator: check that O365_APP_ID (${config.appId}) is the Application (client) ID from ${ENTRA_APP} › Overview, ` +
+      `and that O365_TENANT (${config.tenant}) is a tenant where the app is registered — use "common" or "organizations" ` +
+      'for an app registered for any organisation.',
   },
   '65001': CONSENT,
   '65004': CONSENT,
   '50020': {
     title: 'Your account is from an organisation this app does not accept',
-    fix: (config) => 'Sign in with an account of the app\'s own tenant, or ask the operator to register the app for accounts in any organisation '
-      + `(Supported account types) and set O365_TENANT=common (now: ${config.tenant}).`,
+    fix: (config) =>
+      "Sign in with an account of the app's own tenant, or ask the operator to register the app for accounts in any organisation " +
+      `(Supported account types) and set O365_TENANT=common (now: ${config.tenant}).`,
   },
   '54005': USED_OR_EXPIRED,
   '70008': USED_OR_EXPIRED,
   '90014': {
     title: 'Microsoft received an incomplete sign-in request',
-    fix: () => 'Start the sign-in again from the home page rather than from a bookmark or an old link. '
-      + 'If it keeps happening, the operator should look for a proxy that strips query parameters.',
+    fix: () =>
+      'Start the sign-in again from the home page rather than from a bookmark or an old link. ' +
+      'If it keeps happening, the operator should look for a proxy that strips query parameters.',
   },
 };
 
 /** A specific title and fix for a known AADSTS code (or access_denied), or undefined to keep the entry's own. */
-export function adviceFor(details: { error?: string; aadsts?: string }, config: Pick<Config, 'redirectUri' | 'appId' | 'tenant'>)
-  : { title: string; fix: string } | undefined {
-  const advice = (details.aadsts === undefined ? undefined : AADSTS_ADVICE[details.aadsts]) ?? (details.error === 'access_denied' ? CONSENT : undefined);
+export function adviceFor(
+  details: { error?: string; aadsts?: string },
+  config: Pick<Config, 'redirectUri' | 'appId' | 'tenant'>,
+): { title: string; fix: string } | undefined {
+  const advice =
+    (details.aadsts === undefined ? undefined : AADSTS_ADVICE[details.aadsts]) ?? (details.error === 'access_denied' ? CONSENT : undefined);
   return advice === undefined ? undefined : { title: advice.title, fix: advice.fix(config) };
 }

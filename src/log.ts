@@ -32,7 +32,12 @@ export function redact(value: unknown, depth = 0): unknown {
 /** An error in one short line for a log field: its class and the last line of its message (Prisma puts the reason there, after code and paths). */
 export function errorSummary(error: unknown): string {
   if (!(error instanceof Error)) return String(error).slice(0, 300);
-  const lastLine = error.message.split('\n').map((line) => line.trim()).filter(Boolean).at(-1) ?? '';
+  const lastLine =
+    error.message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .at(-1) ?? '';
   return (error.name === 'Error' ? lastLine : `${error.name}: ${lastLine}`).slice(0, 300);
 }
 
@@ -73,12 +78,25 @@ export function createLogger(write?: (line: string) => void): AppLogger {
  * The logger of `npm start` and the demo: JSON lines, or pretty ones for a terminal outside production (pino-pretty is
  * loaded only then). Writes to stderr unless given `write`; `terminal` defaults to whether stderr is one.
  */
-export async function createProcessLogger(options: { production: boolean; terminal?: boolean; write?: (line: string) => void }): Promise<AppLogger> {
+export async function createProcessLogger(options: {
+  production: boolean;
+  terminal?: boolean;
+  write?: (line: string) => void;
+}): Promise<AppLogger> {
   const terminal = options.terminal ?? process.stderr.isTTY === true;
   if (chooseLogFormat({ production: options.production, terminal }) === 'json') return createLogger(options.write);
   const { prettyFactory } = await import('pino-pretty');
-  const prettify = prettyFactory({ messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', singleLine: true, colorize: options.write === undefined });
-  const write = options.write ?? ((line: string) => { process.stderr.write(line); });
+  const prettify = prettyFactory({
+    messageKey: 'message',
+    translateTime: 'SYS:HH:MM:ss.l',
+    singleLine: true,
+    colorize: options.write === undefined,
+  });
+  const write =
+    options.write ??
+    ((line: string) => {
+      process.stderr.write(line);
+    });
   return pino(pinoOptions('pretty'), { write: (line: string) => write(prettify(line)) }) as AppLogger;
 }
 

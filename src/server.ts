@@ -16,13 +16,18 @@ for (const warning of warnings) console.error(`warning: ${warning}`);
 const logger = await createProcessLogger({ production: config.production });
 // Ask for Microsoft's discovery document first: the network wait overlaps the loading of the rest of the app.
 const discovery = createDiscovery(config, logger);
-discovery.getMetadata().catch(() => { /* startServer awaits it and says what failed */ });
+discovery.getMetadata().catch(() => {
+  /* startServer awaits it and says what failed */
+});
 const { startServer } = await import('./start-server.ts');
 try {
   const server = await startServer(config, logger, { discovery });
   const stop = () => {
     console.log('Stopping…');
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -29,7 +29,8 @@ export async function startServer(config: Config, logger: AppLogger, options: { 
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
   }
   const database = openDatabase(config.databaseUrl, {
-    onConnectionError: (error) => logger.warn('database connection lost; requests get a 503 page until it is back', { reason: error.message }),
+    onConnectionError: (error) =>
+      logger.warn('database connection lost; requests get a 503 page until it is back', { reason: error.message }),
   });
   const app = createApp(config, { database, logger, discovery: options.discovery });
 
@@ -53,7 +54,13 @@ export async function startServer(config: Config, logger: AppLogger, options: { 
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('listening', { url, baseUrl: config.baseUrl, redirectUri: config.redirectUri, tenant: config.tenant, authority: config.authorityHost });
+  logger.info('listening', {
+    url,
+    baseUrl: config.baseUrl,
+    redirectUri: config.redirectUri,
+    tenant: config.tenant,
+    authority: config.authorityHost,
+  });
 
   return {
     url,

@@ -15,22 +15,27 @@ app.disable('x-powered-by');
 app.set('view engine', 'ejs');
 app.set('views', path.join(path.dirname(fileURLToPath(import.meta.url)), 'views'));
 app.set('view cache', true);
-app.use(auth({
-  issuerBaseURL: env('EOC_ISSUER'),
-  baseURL: env('BASE_URL'),
-  clientID: env('EOC_CLIENT_ID'),
-  clientSecret: env('EOC_CLIENT_SECRET'),
-  secret: env('EOC_SECRET'),
-  clientAuthMethod: 'client_secret_post',
-  authRequired: false,
-  idpLogout: false,
-  authorizationParams: { response_type: 'code', response_mode: 'query', scope: 'openid profile offline_access User.Read' },
-}));
+app.use(
+  auth({
+    issuerBaseURL: env('EOC_ISSUER'),
+    baseURL: env('BASE_URL'),
+    clientID: env('EOC_CLIENT_ID'),
+    clientSecret: env('EOC_CLIENT_SECRET'),
+    secret: env('EOC_SECRET'),
+    clientAuthMethod: 'client_secret_post',
+    authRequired: false,
+    idpLogout: false,
+    authorizationParams: { response_type: 'code', response_mode: 'query', scope: 'openid profile offline_access User.Read' },
+  }),
+);
 app.get('/', (req, res) => {
   const claims = req.oidc.idTokenClaims;
   res.set('Cache-Control', 'no-store');
   res.render('eoc-home', {
-    user: claims === undefined ? undefined : { name: claims.name, username: claims.preferred_username, tenantId: claims.tid, objectId: claims.oid },
+    user:
+      claims === undefined
+        ? undefined
+        : { name: claims.name, username: claims.preferred_username, tenantId: claims.tid, objectId: claims.oid },
     accessToken: req.oidc.accessToken,
   });
 });

@@ -16,38 +16,40 @@ export const TENANT_NAME = 'Contoso (local development)';
 export const TEST_PASSWORD = 'Passw0rd!';
 
 /** The test accounts, in the order the sign-in page lists them. */
-export const TEST_ACCOUNTS: readonly TestAccount[] = Object.freeze([
-  {
-    username: 'adele@contoso.test',
-    password: TEST_PASSWORD,
-    displayName: 'Adele Vance',
-    objectId: '5f0a3f4e-6c2b-4d0e-9a51-2b7c3e8d1f01',
-    tenantId: TENANT_ID,
-    givenName: 'Adele',
-    surname: 'Vance',
-    jobTitle: 'Retail Manager',
-  },
-  {
-    username: 'alex@contoso.test',
-    password: TEST_PASSWORD,
-    displayName: 'Alex Wilber',
-    objectId: '8d2e6b1c-3a4f-4e7b-8c90-5d1e2f3a4b02',
-    tenantId: TENANT_ID,
-    givenName: 'Alex',
-    surname: 'Wilber',
-    jobTitle: 'Marketing Assistant',
-  },
-  {
-    username: 'megan@contoso.test',
-    password: TEST_PASSWORD,
-    displayName: 'Megan Bowen',
-    objectId: 'c41b7e9a-0d5f-4a62-b3e8-7f9a0b1c2d03',
-    tenantId: TENANT_ID,
-    givenName: 'Megan',
-    surname: 'Bowen',
-    jobTitle: 'Marketing Manager',
-  }
-].map((account) => Object.freeze(account)));
+export const TEST_ACCOUNTS: readonly TestAccount[] = Object.freeze(
+  [
+    {
+      username: 'adele@contoso.test',
+      password: TEST_PASSWORD,
+      displayName: 'Adele Vance',
+      objectId: '5f0a3f4e-6c2b-4d0e-9a51-2b7c3e8d1f01',
+      tenantId: TENANT_ID,
+      givenName: 'Adele',
+      surname: 'Vance',
+      jobTitle: 'Retail Manager',
+    },
+    {
+      username: 'alex@contoso.test',
+      password: TEST_PASSWORD,
+      displayName: 'Alex Wilber',
+      objectId: '8d2e6b1c-3a4f-4e7b-8c90-5d1e2f3a4b02',
+      tenantId: TENANT_ID,
+      givenName: 'Alex',
+      surname: 'Wilber',
+      jobTitle: 'Marketing Assistant',
+    },
+    {
+      username: 'megan@contoso.test',
+      password: TEST_PASSWORD,
+      displayName: 'Megan Bowen',
+      objectId: 'c41b7e9a-0d5f-4a62-b3e8-7f9a0b1c2d03',
+      tenantId: TENANT_ID,
+      givenName: 'Megan',
+      surname: 'Bowen',
+      jobTitle: 'Marketing Manager',
+    },
+  ].map((account) => Object.freeze(account)),
+);
 
 /** Looks an account up by user name (case-insensitive, like Entra ID). */
 export function findAccountByUsername(username: string): TestAccount | undefined {

@@ -83,7 +83,13 @@ export function tokenFaultResponse(fault: TokenEndpointFault, clientId: string |
     case 'token-invalid-client':
       return json(401, microsoftErrorBody('invalid_client', AAD.invalidClientSecret(clientId)));
     case 'token-client-secret-expired':
-      return json(401, microsoftErrorBody('invalid_client', { code: 7000222, text: `The provided client secret keys for app '${clientId ?? ''}' are expired. Visit the Azure portal to create new keys for your app.` }));
+      return json(
+        401,
+        microsoftErrorBody('invalid_client', {
+          code: 7000222,
+          text: `The provided client secret keys for app '${clientId ?? ''}' are expired. Visit the Azure portal to create new keys for your app.`,
+        }),
+      );
     case 'token-invalid-grant':
       return json(400, microsoftErrorBody('invalid_grant', AAD.codeAlreadyRedeemed()));
     case 'token-code-expired':
@@ -91,13 +97,21 @@ export function tokenFaultResponse(fault: TokenEndpointFault, clientId: string |
     case 'token-server-error':
       return json(500, microsoftErrorBody('server_error', AAD.serviceError()));
     case 'token-service-unavailable':
-      return { status: 503, contentType: 'text/html; charset=utf-8', body: '<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>' };
+      return {
+        status: 503,
+        contentType: 'text/html; charset=utf-8',
+        body: '<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>',
+      };
     case 'token-temporarily-unavailable':
       return json(503, microsoftErrorBody('temporarily_unavailable', AAD.serviceError()));
     case 'token-throttled':
       return { status: 429, contentType: 'text/plain; charset=utf-8', body: 'Too Many Requests', headers: { 'Retry-After': '30' } };
     case 'token-truncated-json':
-      return { status: 200, contentType: 'application/json; charset=utf-8', body: '{"token_type":"Bearer","scope":"openid profile","expires_in":3600,"access_tok' };
+      return {
+        status: 200,
+        contentType: 'application/json; charset=utf-8',
+        body: '{"token_type":"Bearer","scope":"openid profile","expires_in":3600,"access_tok',
+      };
     case 'token-redirect':
       return { status: 307, contentType: 'text/plain; charset=utf-8', body: 'Temporary Redirect', headers: { Location: tokenEndpoint } };
     case 'token-html':
@@ -124,7 +138,9 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
   const without = (...names: string[]) => Object.fromEntries(Object.entries(claims).filter(([name]) => !names.includes(name)));
   const tid = String(claims.tid);
   const signWithClientSecret = (header: Record<string, unknown>): Promise<string> =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(new TextEncoder().encode(context.clientSecretOf(String(claims.aud)) ?? ''));
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header })
+      .sign(new TextEncoder().encode(context.clientSecretOf(String(claims.aud)) ?? ''));
   // A key the header names itself: an attacker's (unpublished) one, or the published one so that only the header rule can refuse.
   const headerKey = fault.endsWith('-known-key') ? context.publishedKey : context.unpublishedKey;
 
@@ -199,7 +215,10 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
     }
     case 'id-token-other-user': {
       const other = TEST_ACCOUNTS.find((account) => account.objectId !== claims.oid)!;
-      return sign({ ...claims, oid: other.objectId, sub: subjectOf(other), name: other.displayName, preferred_username: other.username }, context.publishedKey);
+      return sign(
+        { ...claims, oid: other.objectId, sub: subjectOf(other), name: other.displayName, preferred_username: other.username },
+        context.publishedKey,
+      );
     }
   }
 }

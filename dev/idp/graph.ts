@@ -18,7 +18,14 @@ export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 /** Delegated Graph permissions known to the local provider (any other requested scope is accepted too). */
 export const GRAPH_SCOPES = ['User.Read', 'User.ReadBasic.All', 'User.Read.All', 'Mail.Read', 'Calendars.Read', 'Files.Read'];
 
-const ME_SCOPES = new Set(['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All']);
+const ME_SCOPES = new Set([
+  'User.Read',
+  'User.ReadWrite',
+  'User.ReadBasic.All',
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+]);
 
 /** What the Graph stand-in needs to verify access tokens. */
 export interface GraphOptions {
@@ -31,9 +38,7 @@ export interface GraphOptions {
 function sendGraphError(req: Request, res: Response, status: number, code: string, message: string): void {
   const requestId = randomUUID();
   const clientRequestId = req.get('client-request-id') ?? requestId;
-  res
-    .status(status)
-    .set({ 'request-id': requestId, 'client-request-id': clientRequestId, 'Cache-Control': 'no-store' });
+  res.status(status).set({ 'request-id': requestId, 'client-request-id': clientRequestId, 'Cache-Control': 'no-store' });
   if (status === 401) {
     res.set('WWW-Authenticate', `Bearer realm="", client_id="${GRAPH_APP_ID}"`);
   }
@@ -86,7 +91,13 @@ export function graphRouter(options: GraphOptions): express.Router {
     }
     const account = typeof payload.oid === 'string' ? findAccountByObjectId(payload.oid) : undefined;
     if (account === undefined) {
-      sendGraphError(req, res, 404, 'Request_ResourceNotFound', "Resource 'me' does not exist or one of its queried reference-property objects are not present.");
+      sendGraphError(
+        req,
+        res,
+        404,
+        'Request_ResourceNotFound',
+        "Resource 'me' does not exist or one of its queried reference-property objects are not present.",
+      );
       return;
     }
     res

@@ -43,9 +43,17 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 export async function startIdentityProvider(options: StartIdpOptions): Promise<StartedIdp> {
   const host = options.host ?? DEFAULT_HOST;
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
-  const [signingKey, unpublishedKey, rolledKey, otherTenantKey, homeTenantKey, noIssuerKey, encryptionKey, otherAlgorithmKey] = await Promise.all([
-    generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey(),
-    generateSigningKey(), generateSigningKey()]);
+  const [signingKey, unpublishedKey, rolledKey, otherTenantKey, homeTenantKey, noIssuerKey, encryptionKey, otherAlgorithmKey] =
+    await Promise.all([
+      generateSigningKey(),
+      generateSigningKey(),
+      generateSigningKey(),
+      generateSigningKey(),
+      generateSigningKey(),
+      generateSigningKey(),
+      generateSigningKey(),
+      generateSigningKey(),
+    ]);
 
   const server = http.createServer();
   const port = await listen(server, options.port ?? DEFAULT_PORT, host);
@@ -65,7 +73,16 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     if (typeof value === 'string' && value.length >= 8) issuedSecrets.push(value);
   };
   for (const client of options.clients) recordSecret(client.clientSecret);
-  const keyRing = { origin, publishedKey: signingKey, rolledKey, otherTenantKey, homeTenantKey, noIssuerKey, encryptionKey, otherAlgorithmKey };
+  const keyRing = {
+    origin,
+    publishedKey: signingKey,
+    rolledKey,
+    otherTenantKey,
+    homeTenantKey,
+    noIssuerKey,
+    encryptionKey,
+    otherAlgorithmKey,
+  };
 
   const provider = createProvider({
     issuer: issuerFor(origin),

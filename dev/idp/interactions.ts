@@ -59,7 +59,10 @@ async function grantRequestedScopes(provider: Provider, interaction: Interaction
   const scopes = requestedScopes(interaction);
   const grant = new provider.Grant({ accountId, clientId });
   grant.addOIDCScope(scopes.filter((scope) => OIDC_SCOPES.has(scope)));
-  grant.addResourceScope(GRAPH_RESOURCE, scopes.filter((scope) => scope !== 'offline_access'));
+  grant.addResourceScope(
+    GRAPH_RESOURCE,
+    scopes.filter((scope) => scope !== 'offline_access'),
+  );
   const details = interaction.prompt.details as { missingOIDCClaims?: string[] };
   if (details.missingOIDCClaims !== undefined) grant.addOIDCClaims(details.missingOIDCClaims);
   return grant.save();

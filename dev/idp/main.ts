@@ -2,7 +2,10 @@
 import { parseSettings, redirectUriFor, settingsSchema } from '../../src/config.ts';
 import { startIdentityProvider } from './index.ts';
 
-const parsed = parseSettings(settingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, BASE_URL: true, DEMO_IDP_PORT: true }), process.env);
+const parsed = parseSettings(
+  settingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, BASE_URL: true, DEMO_IDP_PORT: true }),
+  process.env,
+);
 if (!parsed.ok) {
   console.error('The local identity provider cannot start (it registers O365_APP_ID and O365_APP_KEY as its only client):');
   for (const problem of parsed.problems) console.error(`  - ${problem}`);

@@ -22,9 +22,7 @@ export function renderErrorPage(aad: AadError, trace: TraceInfo = newTraceInfo()
  * ask which account) an inline script submits it at once.
  */
 export function renderSignOutPage(formHtml: string, autoSubmit: boolean): string {
-  const script = autoSubmit
-    ? `<script>document.getElementById('sign-out').click();</script>`
-    : '';
+  const script = autoSubmit ? `<script>document.getElementById('sign-out').click();</script>` : '';
   return page(
     'Sign out — local Microsoft identity provider (development only)',
     `<h1>Sign out</h1>

@@ -38,7 +38,10 @@ export function newTraceInfo(): TraceInfo {
   return {
     traceId: randomUUID(),
     correlationId: randomUUID(),
-    timestamp: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    timestamp: new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z'),
   };
 }
 
@@ -114,7 +117,10 @@ export const AAD = {
     code: 65001,
     text: 'The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.',
   }),
-  interactionRequired: (): AadError => ({ code: 50076, text: 'Due to a configuration change, you must sign in again to access this resource.' }),
+  interactionRequired: (): AadError => ({
+    code: 50076,
+    text: 'Due to a configuration change, you must sign in again to access this resource.',
+  }),
   userDeclined: (): AadError => ({ code: 65004, text: 'User declined to consent to access the app.' }),
   invalidCredentials: (): AadError => ({
     code: 50126,

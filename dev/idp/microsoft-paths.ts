@@ -56,9 +56,27 @@ export function discoveryDocument(origin: string, segment: string): Record<strin
     frontchannel_logout_supported: true,
     end_session_endpoint: `${base}${PROVIDER_ROUTES.endSession}`,
     claims_supported: [
-      'sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud',
-      'exp', 'iat', 'nbf', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'oid', 'ver', 'at_hash',
-      'c_hash', 'email',
+      'sub',
+      'iss',
+      'cloud_instance_name',
+      'cloud_instance_host_name',
+      'cloud_graph_host_name',
+      'msgraph_host',
+      'aud',
+      'exp',
+      'iat',
+      'nbf',
+      'auth_time',
+      'acr',
+      'nonce',
+      'preferred_username',
+      'name',
+      'tid',
+      'oid',
+      'ver',
+      'at_hash',
+      'c_hash',
+      'email',
     ],
     code_challenge_methods_supported: ['S256'],
     tenant_region_scope: multiTenant ? null : 'NA',
@@ -77,7 +95,10 @@ function safeDecode(value: string): string {
 }
 
 function sendFault(res: Response, fault: FaultResponse): void {
-  res.status(fault.status).set({ 'Content-Type': fault.contentType, 'Cache-Control': 'no-store', ...fault.headers }).send(fault.body);
+  res
+    .status(fault.status)
+    .set({ 'Content-Type': fault.contentType, 'Cache-Control': 'no-store', ...fault.headers })
+    .send(fault.body);
 }
 
 /** The redirect a consent error makes: back to the client with error=consent_required and the client's state. */

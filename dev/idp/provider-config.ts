@@ -48,11 +48,7 @@ export function issuerFor(origin: string): string {
 
 /** Graph permissions relevant to the current request: the known ones plus every non-OIDC scope requested. */
 function graphScopesFor(ctx: KoaContextWithOIDC): string {
-  const requested = [
-    ctx.oidc.params?.scope,
-    ctx.oidc.entities.AuthorizationCode?.scope,
-    ctx.oidc.entities.RefreshToken?.scope,
-  ]
+  const requested = [ctx.oidc.params?.scope, ctx.oidc.entities.AuthorizationCode?.scope, ctx.oidc.entities.RefreshToken?.scope]
     .filter((value): value is string => typeof value === 'string')
     .flatMap((value) => value.split(' '))
     .filter((scope) => scope !== '' && scope !== 'offline_access');
@@ -72,8 +68,7 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     client_id: client.clientId,
     client_secret: client.clientSecret,
     redirect_uris: client.redirectUris,
-    post_logout_redirect_uris:
-      client.postLogoutRedirectUris ?? [...new Set(client.redirectUris.map((uri) => `${new URL(uri).origin}/`))],
+    post_logout_redirect_uris: client.postLogoutRedirectUris ?? [...new Set(client.redirectUris.map((uri) => `${new URL(uri).origin}/`))],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_post',
@@ -108,8 +103,7 @@ export function createProvider(settings: ProviderSettings): Provider {
     pkce: { required: () => true },
     // Microsoft returns a new refresh token on every refresh.
     rotateRefreshToken: true,
-    issueRefreshToken: async (ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && offlineAccessGranted(ctx, code.scopes),
+    issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && offlineAccessGranted(ctx, code.scopes),
     expiresWithSession: async (ctx, code) => !offlineAccessGranted(ctx, code.scopes),
     clientBasedCORS: () => false,
     ttl: {

@@ -102,8 +102,14 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
     }
 
     if (ctx.status >= 400) {
-      const error = errorsByContext.get(ctx) as (Error & { error_description?: string; error_detail?: string; expose?: boolean }) | undefined;
-      const oauthError = isRecord(body) ? (stringOf(body.error) ?? 'server_error') : error?.expose === true ? error.message : 'server_error';
+      const error = errorsByContext.get(ctx) as
+        | (Error & { error_description?: string; error_detail?: string; expose?: boolean })
+        | undefined;
+      const oauthError = isRecord(body)
+        ? (stringOf(body.error) ?? 'server_error')
+        : error?.expose === true
+          ? error.message
+          : 'server_error';
       const description = isRecord(body) ? stringOf(body.error_description) : error?.error_description;
       const aad = aadErrorFor(oauthError, description, error?.error_detail, hintsOf(ctx));
       ctx.type = 'json';

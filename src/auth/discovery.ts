@@ -45,7 +45,9 @@ export function createDiscovery(config: Config, logger: Logger, now: () => numbe
   return {
     async getMetadata() {
       if (cached && now() - cached.fetchedAt < CACHE_MS) return cached.metadata;
-      loading ??= load().finally(() => { loading = undefined; });
+      loading ??= load().finally(() => {
+        loading = undefined;
+      });
       // A stale document keeps sign-ins working while discovery is down; a mismatch never does.
       if (cached === undefined) return loading;
       const stale = cached.metadata;
@@ -98,9 +100,7 @@ export function readMetadata(document: unknown, config: Pick<Config, 'authorityH
 
 // Microsoft's documented host aliases of one cloud: Azure China's discovery at login.chinacloudapi.cn
 // lists its endpoints on login.partner.microsoftonline.cn. Nothing else counts as the same authority.
-const AUTHORITY_ALIASES: readonly (readonly string[])[] = [
-  ['https://login.chinacloudapi.cn', 'https://login.partner.microsoftonline.cn'],
-];
+const AUTHORITY_ALIASES: readonly (readonly string[])[] = [['https://login.chinacloudapi.cn', 'https://login.partner.microsoftonline.cn']];
 
 /** True when an endpoint's origin is the configured authority or a documented alias of it. */
 export function sameAuthority(origin: string, authorityHost: string): boolean {

@@ -47,7 +47,8 @@ export function readClaims(payload: Uint8Array, header: JWSHeaderParameters): JW
   } catch (error) {
     throw invalidIdToken('JWT Claims Set must be a top-level JSON object', error);
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalidIdToken('JWT Claims Set must be a top-level JSON object');
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw invalidIdToken('JWT Claims Set must be a top-level JSON object');
   return claims as JWTPayload;
 }
 
@@ -88,7 +89,8 @@ export function checkAuthorizedParty(claims: JWTPayload, clientId: string): void
 
 /** `nonce` equals the one this sign-in sent, compared in constant time. */
 export function checkNonce(claims: JWTPayload, expectedNonce: string): void {
-  if (typeof claims.nonce !== 'string' || !equalInConstantTime(claims.nonce, expectedNonce)) throw invalidIdToken('the ID token nonce differs');
+  if (typeof claims.nonce !== 'string' || !equalInConstantTime(claims.nonce, expectedNonce))
+    throw invalidIdToken('the ID token nonce differs');
 }
 
 /** `iss` must match exactly the discovery issuer for the token's own `tid` (see expectedIssuer); returns that tid. */
@@ -104,7 +106,8 @@ export function checkIssuer(claims: JWTPayload, discoveryIssuer: string): string
  * `keyIssuer` undefined (a key published without one) passes; checkIssuer still applies.
  */
 export function checkSigningKeyIssuer(keyIssuer: string | undefined, claims: JWTPayload, tenantId: string): void {
-  if (keyIssuer !== undefined && expectedIssuer(keyIssuer, tenantId) !== claims.iss) throw invalidIdToken('the signing key belongs to another issuer');
+  if (keyIssuer !== undefined && expectedIssuer(keyIssuer, tenantId) !== claims.iss)
+    throw invalidIdToken('the signing key belongs to another issuer');
 }
 
 /** With O365_ALLOWED_TENANTS set (lower-case tenant ids), the token's tenant is on it: otherwise the 403 'tenant_not_allowed'. */

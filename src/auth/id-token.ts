@@ -2,8 +2,18 @@ import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import {
-  checkAudience, checkAuthorizedParty, checkHeader, checkIssuer, checkNonce, checkRequiredClaims, checkSigningKeyIssuer,
-  checkTenantAllowed, checkTimes, invalidIdToken, readClaims, readIdentity,
+  checkAudience,
+  checkAuthorizedParty,
+  checkHeader,
+  checkIssuer,
+  checkNonce,
+  checkRequiredClaims,
+  checkSigningKeyIssuer,
+  checkTenantAllowed,
+  checkTimes,
+  invalidIdToken,
+  readClaims,
+  readIdentity,
 } from './id-token-checks.ts';
 import type { VerifiedIdentity } from './id-token-checks.ts';
 import type { SigningKey, SigningKeys } from './signing-keys.ts';
@@ -20,8 +30,12 @@ export interface IdTokenVerifier {
 
 // jose reports these when the token itself is bad; anything else (network, HTTP) means the keys could not be read.
 const TOKEN_FAULTS = new Set([
-  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JWS_INVALID',
-  'ERR_JOSE_ALG_NOT_ALLOWED', 'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JWS_INVALID',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
 ]);
 
 /** Checks ID tokens against the keys of the discovery jwks_uri (see signing-keys.ts) and the configuration. */
@@ -41,10 +55,14 @@ export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys):
       let verified: Awaited<ReturnType<typeof compactVerify>>;
       let signingKey: SigningKey | undefined;
       try {
-        verified = await compactVerify(idToken, async (protectedHeader) => {
-          signingKey = await signingKeys.keyFor(metadata.jwksUri, protectedHeader.kid);
-          return signingKey.key;
-        }, { algorithms: ['RS256'] });
+        verified = await compactVerify(
+          idToken,
+          async (protectedHeader) => {
+            signingKey = await signingKeys.keyFor(metadata.jwksUri, protectedHeader.kid);
+            return signingKey.key;
+          },
+          { algorithms: ['RS256'] },
+        );
       } catch (error) {
         if (error instanceof joseErrors.JOSEError && TOKEN_FAULTS.has(error.code)) {
           throw invalidIdToken(error.message, error);

@@ -36,16 +36,18 @@ async function oauthClientFor(config: Config, metadata: ProviderMetadata): Promi
     // Loaded by the first token request: simple-oauth2 and joi cost a tenth of the start, and nothing before needs them.
     const { AuthorizationCode } = await import('simple-oauth2');
     const tokenUrl = new URL(metadata.tokenEndpoint);
-    client = clients.get(metadata) ?? new AuthorizationCode({
-      client: { id: config.appId, secret: config.appKey },
-      auth: {
-        tokenHost: tokenUrl.origin,
-        tokenPath: tokenUrl.pathname,
-      },
-      // Microsoft documents client_secret_post for the v2.0 token endpoint.
-      options: { authorizationMethod: 'body', bodyFormat: 'form' },
-      http: { timeout: config.httpTimeoutMs, redirects: false } as never,
-    });
+    client =
+      clients.get(metadata) ??
+      new AuthorizationCode({
+        client: { id: config.appId, secret: config.appKey },
+        auth: {
+          tokenHost: tokenUrl.origin,
+          tokenPath: tokenUrl.pathname,
+        },
+        // Microsoft documents client_secret_post for the v2.0 token endpoint.
+        options: { authorizationMethod: 'body', bodyFormat: 'form' },
+        http: { timeout: config.httpTimeoutMs, redirects: false } as never,
+      });
     clients.set(metadata, client);
   }
   return client;
@@ -71,7 +73,11 @@ export function buildAuthorizationUrl(config: Config, metadata: ProviderMetadata
 }
 
 /** Redeems the authorization code with its PKCE verifier; maps every failure to an AppError. */
-export async function exchangeCode(config: Config, metadata: ProviderMetadata, request: { code: string; codeVerifier: string }): Promise<TokenResponse> {
+export async function exchangeCode(
+  config: Config,
+  metadata: ProviderMetadata,
+  request: { code: string; codeVerifier: string },
+): Promise<TokenResponse> {
   let body: unknown;
   try {
     const token = await (await oauthClientFor(config, metadata)).getToken({
@@ -120,7 +126,8 @@ export function readTokenResponse(body: unknown, options: { absurdExpiresIn: 're
   const fields = body as Record<string, unknown>;
   const accessToken = fields.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') throw unusableResponse("missing or invalid 'access_token'");
-  if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer') throw unusableResponse("'token_type' is not Bearer");
+  if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer')
+    throw unusableResponse("'token_type' is not Bearer");
   const idToken = fields.id_token;
   if (idToken !== undefined && (typeof idToken !== 'string' || idToken === '')) throw unusableResponse("invalid 'id_token'");
   const refreshToken = fields.refresh_token;
@@ -149,16 +156,24 @@ function lifetimeOf(value: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_SECONDS ? Math.floor(seconds) : undefined;
 }
 
-interface BoomLike { isBoom?: boolean; output?: { statusCode?: number }; data?: { payload?: unknown } }
+interface BoomLike {
+  isBoom?: boolean;
+  output?: { statusCode?: number };
+  data?: { payload?: unknown };
+}
 
 /** Microsoft's token errors are JSON with error, error_description, error_codes, trace_id, correlation_id. */
 export function tokenEndpointError(error: unknown): AppError {
   const boom = error as BoomLike;
   let payload = boom?.data?.payload;
   if (Buffer.isBuffer(payload)) {
-    try { payload = JSON.parse(payload.toString('utf8')); } catch { payload = undefined; }
+    try {
+      payload = JSON.parse(payload.toString('utf8'));
+    } catch {
+      payload = undefined;
+    }
   }
-  const fields = typeof payload === 'object' && payload !== null ? payload as Record<string, unknown> : {};
+  const fields = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
   if (typeof fields.error !== 'string') {
     return new AppError(boom?.output?.statusCode === 504 ? 'token_service_timed_out' : 'token_service_unreachable', { cause: error });
   }

@@ -40,8 +40,10 @@ export function addPendingSignIn(pending: readonly PendingSignIn[] | undefined, 
  * Finds the pending sign-in whose state equals the given one, compared in constant time,
  * and returns it with the list that remains once it is consumed.
  */
-export function takePendingSignIn(pending: readonly PendingSignIn[] | undefined, state: string):
-  { signIn: PendingSignIn | undefined; remaining: PendingSignIn[] } {
+export function takePendingSignIn(
+  pending: readonly PendingSignIn[] | undefined,
+  state: string,
+): { signIn: PendingSignIn | undefined; remaining: PendingSignIn[] } {
   const signIn = (pending ?? []).find((item) => equalInConstantTime(item.state, state));
   return { signIn, remaining: (pending ?? []).filter((item) => item !== signIn) };
 }

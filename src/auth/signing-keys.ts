@@ -40,7 +40,10 @@ export function createSigningKeys(options: { timeoutMs: number; now: () => numbe
     let flight = loading.get(jwksUri);
     if (flight === undefined) {
       flight = fetchKeySet(jwksUri, timeoutMs, now, logger)
-        .then((keySet) => { cached.set(jwksUri, keySet); return keySet; })
+        .then((keySet) => {
+          cached.set(jwksUri, keySet);
+          return keySet;
+        })
         .finally(() => loading.delete(jwksUri));
       loading.set(jwksUri, flight);
     }

@@ -42,8 +42,12 @@ export interface CommandIo {
 }
 
 /** Runs the command and returns its exit code; never throws for anything a user can cause. */
-export async function runTokenCommand(argv: string[], env: Environment, io: CommandIo,
-  demoEnvironment?: (env: Environment) => SettingsResult<Environment> | undefined): Promise<number> {
+export async function runTokenCommand(
+  argv: string[],
+  env: Environment,
+  io: CommandIo,
+  demoEnvironment?: (env: Environment) => SettingsResult<Environment> | undefined,
+): Promise<number> {
   let options: { user?: string; json?: boolean; demo?: boolean; help?: boolean };
   try {
     ({ values: options } = parseArgs({
@@ -74,7 +78,9 @@ export async function runTokenCommand(argv: string[], env: Environment, io: Comm
   const signInUrl = `${config.baseUrl}/`;
   const where = isPostgresUrl(config.databaseUrl) ? redactDatabaseUrl(config.databaseUrl) : sqliteFilePath(config.databaseUrl);
   if (!isPostgresUrl(config.databaseUrl) && !fs.existsSync(sqliteFilePath(config.databaseUrl))) {
-    io.stderr(`No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`);
+    io.stderr(
+      `No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`,
+    );
     return EXIT.databaseMissing;
   }
   if (!config.production && !tokenEncryptionKeyIsSet(environment)) {
@@ -89,7 +95,9 @@ export async function runTokenCommand(argv: string[], env: Environment, io: Comm
     try {
       users = await tokenStore.listUsers();
     } catch {
-      io.stderr(`The database at ${where} is unreachable or has no tables yet: start the app once (it applies the migrations) and sign in at ${signInUrl}.\n`);
+      io.stderr(
+        `The database at ${where} is unreachable or has no tables yet: start the app once (it applies the migrations) and sign in at ${signInUrl}.\n`,
+      );
       return EXIT.databaseMissing;
     }
     const user = chooseUser(users, options.user);
@@ -98,26 +106,36 @@ export async function runTokenCommand(argv: string[], env: Environment, io: Comm
       return EXIT.noStoredToken;
     }
     if (user === 'several') {
-      io.stderr(`Several users are stored; choose one with --user:\n${users.map((item) => `  ${item.username || item.objectId}  (${item.displayName}, object id ${item.objectId})`).join('\n')}\n`);
+      io.stderr(
+        `Several users are stored; choose one with --user:\n${users.map((item) => `  ${item.username || item.objectId}  (${item.displayName}, object id ${item.objectId})`).join('\n')}\n`,
+      );
       return EXIT.severalUsers;
     }
 
     try {
       const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
       if (options.json) {
-        io.stdout(`${JSON.stringify({
-          accessToken: tokens.accessToken,
-          tokenType: tokens.tokenType,
-          expiresAt: tokens.expiresAt.toISOString(),
-          scopes: tokens.scopes,
-          refreshed,
-          user: { displayName: user.displayName, username: user.username, tenantId: user.tenantId, objectId: user.objectId },
-        }, null, 2)}\n`);
+        io.stdout(
+          `${JSON.stringify(
+            {
+              accessToken: tokens.accessToken,
+              tokenType: tokens.tokenType,
+              expiresAt: tokens.expiresAt.toISOString(),
+              scopes: tokens.scopes,
+              refreshed,
+              user: { displayName: user.displayName, username: user.username, tenantId: user.tenantId, objectId: user.objectId },
+            },
+            null,
+            2,
+          )}\n`,
+        );
       } else {
         io.stdout(`${tokens.accessToken}\n`);
       }
       if (tokens.needsSignIn) {
-        io.stderr(`Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. Sign in again at ${signInUrl} after that.\n`);
+        io.stderr(
+          `Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. Sign in again at ${signInUrl} after that.\n`,
+        );
       }
       return EXIT.ok;
     } catch (error) {
@@ -128,7 +146,9 @@ export async function runTokenCommand(argv: string[], env: Environment, io: Comm
         return EXIT.microsoftUnavailable;
       }
       if (problem === 'no_tokens') {
-        io.stderr(`The stored token for ${user.username} cannot be read (it was removed, or TOKEN_ENCRYPTION_KEY changed): sign in again at ${signInUrl}.\n`);
+        io.stderr(
+          `The stored token for ${user.username} cannot be read (it was removed, or TOKEN_ENCRYPTION_KEY changed): sign in again at ${signInUrl}.\n`,
+        );
         return EXIT.signInAgain;
       }
       io.stderr(`${error.message} Sign in again at ${signInUrl}.\n`);

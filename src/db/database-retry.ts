@@ -13,7 +13,10 @@ export function isDatabaseBusy(error: unknown): boolean {
 
 /** True when a concurrent first insert of the same unique key won (Prisma P2002). */
 export function isUniqueRace(error: unknown): boolean {
-  return (error as { code?: unknown })?.code === 'P2002' || /UNIQUE constraint failed|UniqueConstraintViolation|duplicate key value violates unique constraint/i.test(describe(error));
+  return (
+    (error as { code?: unknown })?.code === 'P2002' ||
+    /UNIQUE constraint failed|UniqueConstraintViolation|duplicate key value violates unique constraint/i.test(describe(error))
+  );
 }
 
 /** True for any error that comes from the database layer (Prisma or its driver adapter). */

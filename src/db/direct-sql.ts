@@ -48,15 +48,20 @@ export interface SqlTransaction {
 export async function runTransaction<T>(database: Database, work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
   const driver = drivers.get(database);
   if (driver === undefined) {
-    return database.$transaction((client) => work({
-      queryRows: (statement) => client.$queryRaw<SqlRow[]>(statement.strings, ...statement.values),
-      runStatement: (statement) => client.$executeRaw(statement.strings, ...statement.values),
-    }));
+    return database.$transaction((client) =>
+      work({
+        queryRows: (statement) => client.$queryRaw<SqlRow[]>(statement.strings, ...statement.values),
+        runStatement: (statement) => client.$executeRaw(statement.strings, ...statement.values),
+      }),
+    );
   }
   const transaction = await driver.startTransaction();
   let result: T;
   try {
-    result = await work({ queryRows: (statement) => queryOn(transaction, statement), runStatement: (statement) => executeOn(transaction, statement) });
+    result = await work({
+      queryRows: (statement) => queryOn(transaction, statement),
+      runStatement: (statement) => executeOn(transaction, statement),
+    });
   } catch (error) {
     try {
       await transaction.executeRaw({ sql: 'ROLLBACK', args: [], argTypes: [] });
@@ -91,7 +96,9 @@ async function queryOn(runner: Runner, statement: SqlStatement): Promise<SqlRow[
   const result = await runner.queryRaw(toDriverQuery(runner, statement));
   return result.rows.map((row) => {
     const object: SqlRow = {};
-    result.columnNames.forEach((name, index) => { object[name] = decode(row[index], result.columnTypes[index]); });
+    result.columnNames.forEach((name, index) => {
+      object[name] = decode(row[index], result.columnTypes[index]);
+    });
     return object;
   });
 }
@@ -114,10 +121,18 @@ function toDriverQuery(driver: Runner, statement: SqlStatement): Parameters<SqlD
 }
 
 function argTypeOf(value: SqlValue): ArgType {
-  const scalarType = value instanceof Date ? 'datetime'
-    : typeof value === 'boolean' ? 'boolean'
-      : typeof value === 'number' ? (Number.isInteger(value) ? 'bigint' : 'float')
-        : typeof value === 'string' ? 'string' : 'unknown';
+  const scalarType =
+    value instanceof Date
+      ? 'datetime'
+      : typeof value === 'boolean'
+        ? 'boolean'
+        : typeof value === 'number'
+          ? Number.isInteger(value)
+            ? 'bigint'
+            : 'float'
+          : typeof value === 'string'
+            ? 'string'
+            : 'unknown';
   return { scalarType, arity: 'scalar' } as ArgType;
 }
 

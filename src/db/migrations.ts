@@ -49,7 +49,8 @@ export class MigrationError extends Error {
 /** The migration folders under `folder`, in Prisma's order, with their checksums. */
 export function readLocalMigrations(folder: string): LocalMigration[] {
   if (!fs.existsSync(folder)) return [];
-  return fs.readdirSync(folder, { withFileTypes: true })
+  return fs
+    .readdirSync(folder, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(folder, entry.name, 'migration.sql')))
     .map((entry) => entry.name)
     .sort()
@@ -77,8 +78,10 @@ export async function applyMigrations(databaseUrl: string, options: { folder?: s
       const applied = (await target.readApplied()) ?? [];
       const failed = applied.find((row) => !row.finished && !row.rolledBack);
       if (failed !== undefined) {
-        throw new MigrationError(`Migration ${failed.name} failed earlier and is not resolved: fix the database, then mark it with `
-          + `\`npx prisma migrate resolve --rolled-back ${failed.name}\` (or --applied) and start again.`);
+        throw new MigrationError(
+          `Migration ${failed.name} failed earlier and is not resolved: fix the database, then mark it with ` +
+            `\`npx prisma migrate resolve --rolled-back ${failed.name}\` (or --applied) and start again.`,
+        );
       }
       const pending = pendingMigrations(local, applied);
       for (const migration of pending) await target.apply(migration);
@@ -130,7 +133,8 @@ function openSqliteTarget(databaseUrl: string): MigrationTarget {
     },
     async apply(migration) {
       const id = crypto.randomUUID();
-      database.prepare('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)')
+      database
+        .prepare('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)')
         .run(id, migration.checksum, migration.name, now());
       try {
         // Like Prisma: the script as one batch, outside a transaction (it may switch foreign keys off).
@@ -158,7 +162,8 @@ async function openPostgresTarget(databaseUrl: string): Promise<MigrationTarget>
     async readApplied() {
       try {
         const { rows } = await client.query<{ migration_name: string; finished: boolean; rolled_back: boolean }>(
-          'SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations');
+          'SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations',
+        );
         return rows.map((row) => ({ name: row.migration_name, finished: row.finished, rolledBack: row.rolled_back }));
       } catch (error) {
         if ((error as { code?: string }).code === '42P01') return undefined;
@@ -187,8 +192,10 @@ async function openPostgresTarget(databaseUrl: string): Promise<MigrationTarget>
     },
     async apply(migration) {
       const id = crypto.randomUUID();
-      await client.query('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
-        [id, migration.checksum, migration.name]);
+      await client.query(
+        'INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+        [id, migration.checksum, migration.name],
+      );
       try {
         // A multi-statement simple query runs as one implicit transaction: a failure leaves nothing half-applied.
         await client.query(migration.sql);

@@ -42,14 +42,20 @@ export class DatabaseRateLimitStore implements Store {
     const id = this.prefix + key;
     for (let attempt = 1; ; attempt += 1) {
       const now = new Date(this.#now());
-      const counted = await retryWhenBusy(() => this.#database.rateLimitHit.updateManyAndReturn({
-        where: { key: id, resetAt: { gt: now } }, data: { hits: { increment: 1 } },
-      }));
+      const counted = await retryWhenBusy(() =>
+        this.#database.rateLimitHit.updateManyAndReturn({
+          where: { key: id, resetAt: { gt: now } },
+          data: { hits: { increment: 1 } },
+        }),
+      );
       if (counted[0] !== undefined) return { totalHits: counted[0].hits, resetTime: counted[0].resetAt };
       const resetAt = new Date(now.getTime() + this.#windowMs);
-      const restarted = await retryWhenBusy(() => this.#database.rateLimitHit.updateManyAndReturn({
-        where: { key: id, resetAt: { lte: now } }, data: { hits: 1, resetAt },
-      }));
+      const restarted = await retryWhenBusy(() =>
+        this.#database.rateLimitHit.updateManyAndReturn({
+          where: { key: id, resetAt: { lte: now } },
+          data: { hits: 1, resetAt },
+        }),
+      );
       if (restarted[0] !== undefined) return { totalHits: restarted[0].hits, resetTime: restarted[0].resetAt };
       const created = await retryWhenBusy(async () => {
         try {
@@ -64,9 +70,12 @@ export class DatabaseRateLimitStore implements Store {
   }
 
   async decrement(key: string): Promise<void> {
-    await retryWhenBusy(() => this.#database.rateLimitHit.updateMany({
-      where: { key: this.prefix + key, resetAt: { gt: new Date(this.#now()) }, hits: { gt: 0 } }, data: { hits: { decrement: 1 } },
-    }));
+    await retryWhenBusy(() =>
+      this.#database.rateLimitHit.updateMany({
+        where: { key: this.prefix + key, resetAt: { gt: new Date(this.#now()) }, hits: { gt: 0 } },
+        data: { hits: { decrement: 1 } },
+      }),
+    );
   }
 
   async resetKey(key: string): Promise<void> {

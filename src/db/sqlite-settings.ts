@@ -42,7 +42,10 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
     const client = this.client;
     if (client !== undefined) {
       const { dispose } = adapter;
-      adapter.dispose = () => { unregisterSqlDriver(client); return dispose.call(adapter); };
+      adapter.dispose = () => {
+        unregisterSqlDriver(client);
+        return dispose.call(adapter);
+      };
       registerSqlDriver(client, adapter);
     }
     return this.#onStatement === undefined ? adapter : observeStatements(adapter, this.#onStatement);

@@ -15,8 +15,14 @@ interface TransactionalQueryable extends Queryable {
 export function observeStatements<T extends object>(adapter: T, onStatement: (sql: string) => void): T {
   const observe = <Q extends Queryable>(queryable: Q): Q => {
     const { queryRaw, executeRaw } = queryable;
-    queryable.queryRaw = (query) => { onStatement(query.sql); return queryRaw.call(queryable, query); };
-    queryable.executeRaw = (query) => { onStatement(query.sql); return executeRaw.call(queryable, query); };
+    queryable.queryRaw = (query) => {
+      onStatement(query.sql);
+      return queryRaw.call(queryable, query);
+    };
+    queryable.executeRaw = (query) => {
+      onStatement(query.sql);
+      return executeRaw.call(queryable, query);
+    };
     return queryable;
   };
   const transactional = adapter as unknown as TransactionalQueryable;

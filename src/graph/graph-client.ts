@@ -14,7 +14,13 @@ export async function fetchGraphMe(graphBaseUrl: string, accessToken: string, ti
     });
   } catch (error) {
     const timedOut = (error as Error).name === 'TimeoutError';
-    return { ok: false, status: 0, code: timedOut ? 'Timeout' : 'NetworkError', message: timedOut ? `Microsoft Graph did not answer within ${timeoutMs} ms.` : 'Microsoft Graph could not be reached.', requestId: undefined };
+    return {
+      ok: false,
+      status: 0,
+      code: timedOut ? 'Timeout' : 'NetworkError',
+      message: timedOut ? `Microsoft Graph did not answer within ${timeoutMs} ms.` : 'Microsoft Graph could not be reached.',
+      requestId: undefined,
+    };
   }
   let body: unknown;
   try {

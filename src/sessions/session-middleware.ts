@@ -22,8 +22,13 @@ export const SESSION_TOUCH_AFTER_MS = 60 * 1000;
  * (Strict would drop the cookie on the way back from Microsoft), Secure on https,
  * an idle timeout that slides in steps of SESSION_TOUCH_AFTER_MS and an exact absolute lifetime.
  */
-export function createSessionMiddleware(config: Config, database: Database, logger: Logger, now: () => number = Date.now,
-  readSession?: (sid: string) => Promise<StoredSession | undefined>): { middleware: RequestHandler[]; store: PrismaSessionStore } {
+export function createSessionMiddleware(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  now: () => number = Date.now,
+  readSession?: (sid: string) => Promise<StoredSession | undefined>,
+): { middleware: RequestHandler[]; store: PrismaSessionStore } {
   const idleMs = config.sessionIdleMinutes * 60 * 1000;
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
   const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now, readSession });

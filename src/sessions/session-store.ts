@@ -33,7 +33,15 @@ export class PrismaSessionStore extends session.Store {
   /** The sign-in read with a session's row, until createSession hands it to the request. */
   readonly #preloaded = new WeakMap<object, PreloadedSignIn>();
 
-  constructor(database: Database, options: { defaultMaxAgeMs: number; logger: Logger; now?: () => number; readSession?: (sid: string) => Promise<StoredSession | undefined> }) {
+  constructor(
+    database: Database,
+    options: {
+      defaultMaxAgeMs: number;
+      logger: Logger;
+      now?: () => number;
+      readSession?: (sid: string) => Promise<StoredSession | undefined>;
+    },
+  ) {
     super();
     this.#readSession = options.readSession;
     this.#database = database;
@@ -60,8 +68,12 @@ export class PrismaSessionStore extends session.Store {
    */
   async takeOver(sid: string): Promise<boolean> {
     const now = new Date(this.#now());
-    const count = await retryWhenBusy(() => runStatement(this.#database,
-      sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`));
+    const count = await retryWhenBusy(() =>
+      runStatement(
+        this.#database,
+        sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`,
+      ),
+    );
     return count === 1;
   }
 
@@ -88,14 +100,25 @@ export class PrismaSessionStore extends session.Store {
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    this.#settle(retryWhenBusy(() => runStatement(this.#database, sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid}`)).then(() => undefined), callback);
+    this.#settle(
+      retryWhenBusy(() =>
+        runStatement(
+          this.#database,
+          sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid}`,
+        ),
+      ).then(() => undefined),
+      callback,
+    );
   }
 
   async #read(sid: string): Promise<SessionData | null> {
     // A query that fails (database down) propagates: the error handler answers with the 503 page.
-    const row = this.#readSession !== undefined ? await this.#readSession(sid)
-      : (await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`))[0];
-    if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now()) return null;
+    const row =
+      this.#readSession !== undefined
+        ? await this.#readSession(sid)
+        : (await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`))[0];
+    if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now())
+      return null;
     if (typeof row.data !== 'string') return null;
     try {
       const data: unknown = JSON.parse(row.data);
@@ -117,11 +140,17 @@ export class PrismaSessionStore extends session.Store {
     const json = JSON.stringify(data);
     const userId = typeof data.userId === 'string' ? data.userId : null;
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
-    const update = async () => (await runStatement(this.#database,
-      sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt}, "userId" = ${userId} WHERE "id" = ${sid} AND "destroyed" = ${false}`)) === 1;
+    const update = async () =>
+      (await runStatement(
+        this.#database,
+        sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt}, "userId" = ${userId} WHERE "id" = ${sid} AND "destroyed" = ${false}`,
+      )) === 1;
     // ON CONFLICT DO NOTHING: an existing row (live or destroyed) is left alone on SQLite and PostgreSQL alike.
-    const insert = async () => (await runStatement(this.#database,
-      sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId") VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`)) === 1;
+    const insert = async () =>
+      (await runStatement(
+        this.#database,
+        sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId") VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`,
+      )) === 1;
     const loaded = this.#loaded.has(data);
     // When neither works, the row exists but is destroyed: the write is dropped.
     await retryWhenBusy(async () => (loaded ? (await update()) || (await insert()) : (await insert()) || (await update())));
@@ -130,7 +159,11 @@ export class PrismaSessionStore extends session.Store {
 
   /** Calls back once with the outcome; a throw inside the callback is logged, never an unhandled rejection. */
   #settle<T>(work: Promise<T>, callback: Callback<T> | undefined): void {
-    work.then((value) => callback?.(undefined, value), (error: unknown) => callback?.(error))
+    work
+      .then(
+        (value) => callback?.(undefined, value),
+        (error: unknown) => callback?.(error),
+      )
       .catch((error: unknown) => this.#logger.error('session callback failed', { reason: String(error).slice(0, 300) }));
   }
 

@@ -11,15 +11,20 @@ export interface AzCommands {
 export const APP_DISPLAY_NAME = 'o365-signin';
 
 // Microsoft Graph's application id and its delegated User.Read permission id (the same in every tenant).
-const GRAPH_USER_READ = '[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","type":"Scope"}]}]';
+const GRAPH_USER_READ =
+  '[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","type":"Scope"}]}]';
 
 /** The audience that matches O365_TENANT: common, organizations and consumers by name; a tenant ID or domain is that one organisation. */
 export function signInAudienceFor(tenant: string): SignInAudience {
   switch (tenant.toLowerCase()) {
-    case 'common': return 'AzureADandPersonalMicrosoftAccount';
-    case 'organizations': return 'AzureADMultipleOrgs';
-    case 'consumers': return 'PersonalMicrosoftAccount';
-    default: return 'AzureADMyOrg';
+    case 'common':
+      return 'AzureADandPersonalMicrosoftAccount';
+    case 'organizations':
+      return 'AzureADMultipleOrgs';
+    case 'consumers':
+      return 'PersonalMicrosoftAccount';
+    default:
+      return 'AzureADMyOrg';
   }
 }
 

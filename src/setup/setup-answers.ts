@@ -18,9 +18,7 @@ export interface AnswerProblem {
   readonly message: string;
 }
 
-export type EnvFileResult =
-  | { ok: true; text: string; config: Config }
-  | { ok: false; problems: AnswerProblem[] };
+export type EnvFileResult = { ok: true; text: string; config: Config } | { ok: false; problems: AnswerProblem[] };
 
 const FIELDS = Object.keys(SETUP_VARIABLES) as SetupField[];
 

@@ -45,7 +45,10 @@ export function parseSetupOptions(argv: readonly string[]): SetupOptionsResult {
   } catch (error) {
     // A stray argument may be a secret (`npm run setup --secret X` gives npm the option and the script X): never echo it.
     if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      return { ok: false, message: 'unexpected argument: options start with --, and npm needs -- before them (npm run setup -- --app-id …)' };
+      return {
+        ok: false,
+        message: 'unexpected argument: options start with --, and npm needs -- before them (npm run setup -- --app-id …)',
+      };
     }
     return { ok: false, message: (error as Error).message.replaceAll('\n', ' ') };
   }

@@ -33,7 +33,13 @@ export function viewToken(token: string): TokenView {
     claims: entries.map(([name, value]) => ({
       name,
       value: typeof value === 'string' ? value : JSON.stringify(value),
-      readable: TIME_CLAIMS.has(name) && typeof value === 'number' ? new Date(value * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : undefined,
+      readable:
+        TIME_CLAIMS.has(name) && typeof value === 'number'
+          ? new Date(value * 1000)
+              .toISOString()
+              .replace('T', ' ')
+              .replace(/\.\d+Z$/, ' UTC')
+          : undefined,
     })),
   };
 }

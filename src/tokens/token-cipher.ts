@@ -40,11 +40,24 @@ export function createTokenCipher(keys: readonly Buffer[]): TokenCipher {
       const cipher = crypto.createCipheriv('aes-256-gcm', current, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return [VERSION, currentId, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+      return [
+        VERSION,
+        currentId,
+        iv.toString('base64url'),
+        ciphertext.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+      ].join('.');
     },
     open(sealed, context) {
       const [version, keyId, iv, ciphertext, tag, ...rest] = sealed.split('.');
-      if (version !== VERSION || keyId === undefined || iv === undefined || ciphertext === undefined || tag === undefined || rest.length > 0) {
+      if (
+        version !== VERSION ||
+        keyId === undefined ||
+        iv === undefined ||
+        ciphertext === undefined ||
+        tag === undefined ||
+        rest.length > 0
+      ) {
         throw new TokenDecryptError('The stored token is not in the expected format.');
       }
       const key = byId.get(keyId);

@@ -56,7 +56,10 @@ export interface TokenService {
    * refused the refresh token, a call without `force` still gets the access token until it expires,
    * with `tokens.needsSignIn` set; after that it throws `needs_sign_in`.
    */
-  getFreshTokens(userId: string, options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined; logger?: Logger }): Promise<FreshSignIn>;
+  getFreshTokens(
+    userId: string,
+    options?: { force?: boolean; preloaded?: PreloadedSignIn | undefined; logger?: Logger },
+  ): Promise<FreshSignIn>;
 }
 
 /** True when the access token has expired or expires within the margin. */
@@ -66,7 +69,12 @@ export function needsRefresh(tokens: Pick<StoredTokens, 'expiresAt'>, now: numbe
 
 /** `now` is the clock for expiry, the refresh lease and stored times (the app's injected one; Date.now by default). */
 export function createTokenService(dependencies: {
-  config: Config; discovery: Discovery; verifier: IdTokenVerifier; tokenStore: TokenStore; logger: Logger; now?: () => number;
+  config: Config;
+  discovery: Discovery;
+  verifier: IdTokenVerifier;
+  tokenStore: TokenStore;
+  logger: Logger;
+  now?: () => number;
 }): TokenService {
   const { config, discovery, verifier, tokenStore, logger, now = Date.now } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
@@ -86,14 +94,21 @@ export function createTokenService(dependencies: {
       const metadata = await discovery.getMetadata().catch((cause: unknown) => {
         throw new AppError('refresh_provider_unavailable', { cause });
       });
-      response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => { throw refreshError(error); });
+      response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => {
+        throw refreshError(error);
+      });
       response = await checkRefreshedIdToken(user, response, metadata, log);
-      if (response.expiresInReplaced) log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
+      if (response.expiresInReplaced)
+        log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
       if (isRefreshError(error) && refreshProblemOf(error) === 'needs_sign_in') {
         await tokenStore.markNeedsSignIn(user.id, lease);
-        log.warn('refresh refused; sign-in needed',
-          { userId: user.id, error: error.details.error, aadsts: error.details.aadsts, correlation_id: error.details.correlationId });
+        log.warn('refresh refused; sign-in needed', {
+          userId: user.id,
+          error: error.details.error,
+          aadsts: error.details.aadsts,
+          correlation_id: error.details.correlationId,
+        });
       } else {
         await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
         log.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
@@ -110,8 +125,12 @@ export function createTokenService(dependencies: {
   };
 
   /** A refreshed ID token must still be this user's; if it cannot be checked now, keep the previous one. */
-  const checkRefreshedIdToken = async (user: StoredUser, response: RefreshResponse, metadata: Awaited<ReturnType<Discovery['getMetadata']>>,
-    log: Logger): Promise<RefreshResponse> => {
+  const checkRefreshedIdToken = async (
+    user: StoredUser,
+    response: RefreshResponse,
+    metadata: Awaited<ReturnType<Discovery['getMetadata']>>,
+    log: Logger,
+  ): Promise<RefreshResponse> => {
     if (response.idToken === undefined) return response;
     try {
       const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
@@ -145,16 +164,20 @@ export function createTokenService(dependencies: {
       // Another process refreshed since this one read the tokens: use its result.
       if (current.tokens.accessToken !== tokens.accessToken) return { ...current, refreshed: false };
       // Same tokens (a lease was taken, or given back without a refresh): wait, then try with what is stored now.
-      if (current.tokens.updatedAt.getTime() === seen.updatedAt.getTime()) await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+      if (current.tokens.updatedAt.getTime() === seen.updatedAt.getTime())
+        await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       seen = current.tokens;
     }
   };
 
   /** Without `force`, an access token that has not expired yet is still worth using when it cannot be refreshed. */
-  const orStillValid = (options: { force?: boolean }, user: StoredUser, tokens: StoredTokens) => (error: unknown): FreshSignIn => {
-    if (options.force || !isRefreshError(error) || refreshProblemOf(error) !== 'needs_sign_in' || tokens.expiresAt.getTime() <= now()) throw error;
-    return { user, tokens: { ...tokens, needsSignIn: true }, refreshed: false };
-  };
+  const orStillValid =
+    (options: { force?: boolean }, user: StoredUser, tokens: StoredTokens) =>
+    (error: unknown): FreshSignIn => {
+      if (options.force || !isRefreshError(error) || refreshProblemOf(error) !== 'needs_sign_in' || tokens.expiresAt.getTime() <= now())
+        throw error;
+      return { user, tokens: { ...tokens, needsSignIn: true }, refreshed: false };
+    };
 
   return {
     async getFreshTokens(userId, options = {}) {

@@ -67,7 +67,13 @@ export interface TokenStore {
    * Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend,
    * and releases the lease. Returns undefined, writing nothing, when the lease was lost (a new sign-in replaced the set).
    */
-  saveRefreshedTokens(user: StoredUser, previous: StoredTokens, tokens: RefreshResponse, now: Date, lease: Date): Promise<StoredTokens | undefined>;
+  saveRefreshedTokens(
+    user: StoredUser,
+    previous: StoredTokens,
+    tokens: RefreshResponse,
+    now: Date,
+    lease: Date,
+  ): Promise<StoredTokens | undefined>;
   /** Marks the token set as needing a new sign-in (refresh token revoked or expired) while the lease is still held. */
   markNeedsSignIn(userId: string, lease: Date): Promise<void>;
   /** Reads a user and their tokens back from the database. */
@@ -95,14 +101,23 @@ function date(row: SqlRow, column: string): Date {
 }
 
 export function createTokenStore(database: Database, cipher: TokenCipher): TokenStore {
-  const sealTokens = (user: { tenantId: string; objectId: string }, tokens: { accessToken: string; refreshToken: string | undefined; idToken: string }) => ({
+  const sealTokens = (
+    user: { tenantId: string; objectId: string },
+    tokens: { accessToken: string; refreshToken: string | undefined; idToken: string },
+  ) => ({
     accessToken: cipher.seal(tokens.accessToken, tokenContext(user, 'accessToken')),
     refreshToken: tokens.refreshToken === undefined ? null : cipher.seal(tokens.refreshToken, tokenContext(user, 'refreshToken')),
     idToken: cipher.seal(tokens.idToken, tokenContext(user, 'idToken')),
   });
 
   const signInFromRow = (row: SqlRow): StoredSignIn => {
-    const user: StoredUser = { id: text(row, 'id'), tenantId: text(row, 'tenantId'), objectId: text(row, 'objectId'), displayName: text(row, 'displayName'), username: text(row, 'username') };
+    const user: StoredUser = {
+      id: text(row, 'id'),
+      tenantId: text(row, 'tenantId'),
+      objectId: text(row, 'objectId'),
+      displayName: text(row, 'displayName'),
+      username: text(row, 'username'),
+    };
     if (row.accessToken === null) return { user, tokens: undefined };
     try {
       return {
@@ -138,31 +153,43 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       const { tenantId, objectId, displayName, username } = identity;
       const t = tokenFields;
       // One transaction of two upserts (SQL valid on SQLite and PostgreSQL) instead of Prisma's nested upsert.
-      return retryWhenBusy(() => runTransaction(database, async (transaction) => {
-        const [user] = await transaction.queryRows(sql`INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
+      return retryWhenBusy(() =>
+        runTransaction(database, async (transaction) => {
+          const [user] =
+            await transaction.queryRows(sql`INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
           VALUES (${crypto.randomUUID()}, ${tenantId}, ${objectId}, ${displayName}, ${username}, ${now}, ${now})
           ON CONFLICT ("tenantId", "objectId") DO UPDATE SET "displayName" = excluded."displayName", "username" = excluded."username", "updatedAt" = excluded."updatedAt"
           RETURNING "id"`);
-        const userId = text(user ?? {}, 'id');
-        await transaction.runStatement(sql`INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt", "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
+          const userId = text(user ?? {}, 'id');
+          await transaction.runStatement(sql`INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt", "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
           VALUES (${crypto.randomUUID()}, ${userId}, ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes}, ${t.expiresAt}, ${false}, ${null}, ${now}, ${now})
           ON CONFLICT ("userId") DO UPDATE SET "accessToken" = excluded."accessToken", "refreshToken" = excluded."refreshToken", "idToken" = excluded."idToken",
             "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt", "needsSignIn" = excluded."needsSignIn",
             "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`);
-        return userId;
-      }));
+          return userId;
+        }),
+      );
     },
 
     async acquireRefreshLease(userId, until, now, seenUpdatedAt) {
-      const { count } = await retryWhenBusy(() => database.tokenSet.updateMany({
-        where: { userId, needsSignIn: false, updatedAt: seenUpdatedAt, OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lte: now } }] },
-        data: { refreshLeaseUntil: until },
-      }));
+      const { count } = await retryWhenBusy(() =>
+        database.tokenSet.updateMany({
+          where: {
+            userId,
+            needsSignIn: false,
+            updatedAt: seenUpdatedAt,
+            OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lte: now } }],
+          },
+          data: { refreshLeaseUntil: until },
+        }),
+      );
       return count === 1 ? until : undefined;
     },
 
     async releaseRefreshLease(userId, lease) {
-      await retryWhenBusy(() => database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { refreshLeaseUntil: null } }));
+      await retryWhenBusy(() =>
+        database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { refreshLeaseUntil: null } }),
+      );
     },
 
     async saveRefreshedTokens(user, previous, tokens, now, lease) {
@@ -175,32 +202,49 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       const scopes = tokens.scopes.length > 0 ? [...tokens.scopes] : previous.scopes;
       const expiresAt = new Date(now.getTime() + tokens.expiresIn * 1000);
       // The old refresh token may already be spent upstream: a busy database must not lose the new one.
-      const { count } = await retryWhenBusy(() => database.tokenSet.updateMany({
-        where: { userId: user.id, refreshLeaseUntil: lease },
-        data: { ...sealTokens(user, plain), tokenType: tokens.tokenType, scopes: scopes.join(' '), expiresAt, needsSignIn: false, refreshLeaseUntil: null },
-      }));
+      const { count } = await retryWhenBusy(() =>
+        database.tokenSet.updateMany({
+          where: { userId: user.id, refreshLeaseUntil: lease },
+          data: {
+            ...sealTokens(user, plain),
+            tokenType: tokens.tokenType,
+            scopes: scopes.join(' '),
+            expiresAt,
+            needsSignIn: false,
+            refreshLeaseUntil: null,
+          },
+        }),
+      );
       if (count === 0) return undefined;
       return { ...plain, tokenType: tokens.tokenType, scopes, expiresAt, needsSignIn: false, updatedAt: now };
     },
 
     async markNeedsSignIn(userId, lease) {
-      await retryWhenBusy(() => database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { needsSignIn: true, refreshLeaseUntil: null } }));
+      await retryWhenBusy(() =>
+        database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { needsSignIn: true, refreshLeaseUntil: null } }),
+      );
     },
 
     async loadSignIn(userId) {
       // One query for the user and their token set.
-      const [row] = await queryRows(database, sql`SELECT u."id", u."tenantId", u."objectId", u."displayName", u."username",
+      const [row] = await queryRows(
+        database,
+        sql`SELECT u."id", u."tenantId", u."objectId", u."displayName", u."username",
           t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
-        FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE u."id" = ${userId}`);
+        FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE u."id" = ${userId}`,
+      );
       return row === undefined ? undefined : signInFromRow(row);
     },
 
     async readSessionWithSignIn(sid) {
       // The signed-in page's only read: the session row with its user and their token set.
-      const [row] = await queryRows(database, sql`SELECT s."data", s."expiresAt" AS "sessionExpiresAt", s."destroyed", s."userId" AS "sessionUserId",
+      const [row] = await queryRows(
+        database,
+        sql`SELECT s."data", s."expiresAt" AS "sessionExpiresAt", s."destroyed", s."userId" AS "sessionUserId",
           u."id", u."tenantId", u."objectId", u."displayName", u."username",
           t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
-        FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId" LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE s."id" = ${sid}`);
+        FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId" LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE s."id" = ${sid}`,
+      );
       if (row === undefined) return undefined;
       const userId = typeof row.sessionUserId === 'string' ? row.sessionUserId : undefined;
       return {

@@ -26,9 +26,20 @@ export interface CallbackDependencies {
  * GET /connect/get_token, the redirect URI. Guard clauses first (state, Microsoft's error, code),
  * then the code exchange, the ID-token checks, the database, and a new session id.
  */
-export function createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now = Date.now }: CallbackDependencies): RequestHandler {
+export function createCallbackRoute({
+  config,
+  discovery,
+  verifier,
+  tokenStore,
+  logger,
+  now = Date.now,
+}: CallbackDependencies): RequestHandler {
   /** After the state is consumed: Microsoft's answer, the code exchange, the ID token, the database, the signed-in session. */
-  const finishSignIn = async (req: Request, query: URLSearchParams, signIn: PendingSignIn): Promise<{ userId: string; tenantId: string }> => {
+  const finishSignIn = async (
+    req: Request,
+    query: URLSearchParams,
+    signIn: PendingSignIn,
+  ): Promise<{ userId: string; tenantId: string }> => {
     if (now() - signIn.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending sign-in expired');
 
     const error = singleParameter(query, 'error');
@@ -92,8 +103,10 @@ export function createCallbackRoute({ config, discovery, verifier, tokenStore, l
 /** The browser came back without the cookie /connect set: name the usual causes and the host it must use. */
 function sessionCookieLost(config: Config, requestHost: string | undefined): AppError {
   const elsewhere = requestHost !== undefined && requestHost !== new URL(config.baseUrl).host ? requestHost : undefined;
-  return new AppError('session_cookie_lost',
-    { values: { baseUrl: config.baseUrl, requestHost: elsewhere }, cause: new Error('no session cookie on the callback') });
+  return new AppError('session_cookie_lost', {
+    values: { baseUrl: config.baseUrl, requestHost: elsewhere },
+    cause: new Error('no session cookie on the callback'),
+  });
 }
 
 /** The value of a parameter that appears exactly once; repeated or absent gives undefined. */

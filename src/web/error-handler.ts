@@ -46,19 +46,25 @@ export function createErrorHandler(config: Config, fallbackLogger: Logger): Erro
     logger[level](appError.title, fields);
     const advice = adviceFor(appError.details, config);
     res.set('Cache-Control', 'no-store');
-    renderErrorPage(res, {
-      status: appError.status,
-      // "You did not sign in" says it best when the person pressed Cancel; the advice adds how to consent.
-      title: advice !== undefined && appError.code !== 'declined' ? advice.title : appError.title,
-      message: appError.message,
-      fix: advice?.fix ?? appError.fix,
-      details: appError.details,
-    }, req.id);
+    renderErrorPage(
+      res,
+      {
+        status: appError.status,
+        // "You did not sign in" says it best when the person pressed Cancel; the advice adds how to consent.
+        title: advice !== undefined && appError.code !== 'declined' ? advice.title : appError.title,
+        message: appError.message,
+        fix: advice?.fix ?? appError.fix,
+        details: appError.details,
+      },
+      req.id,
+    );
   };
 }
 
 function renderErrorPage(
-  res: Response, page: { status: number; title: string; message: string; fix: string; details: ProviderDetails }, requestId: string | undefined,
+  res: Response,
+  page: { status: number; title: string; message: string; fix: string; details: ProviderDetails },
+  requestId: string | undefined,
 ): void {
   res.status(page.status).render('error', { ...page, occurredAt: new Date().toISOString(), requestId });
 }

@@ -23,7 +23,13 @@ export function createGraphCheckRoute(config: Config, tokenService: TokenService
       // After a refused refresh the access token still works until it expires; then only a sign-in helps.
       const signInNeededAfter = fresh.tokens.needsSignIn ? fresh.tokens.expiresAt.toISOString() : undefined;
       notice = result.ok
-        ? { kind: 'graph-ok', displayName: result.displayName, mail: result.mail, userPrincipalName: result.userPrincipalName, signInNeededAfter }
+        ? {
+            kind: 'graph-ok',
+            displayName: result.displayName,
+            mail: result.mail,
+            userPrincipalName: result.userPrincipalName,
+            signInNeededAfter,
+          }
         : { kind: 'graph-failed', status: result.status, code: result.code, message: result.message, requestId: result.requestId };
     } catch (error) {
       if (!isRefreshError(error)) throw error;

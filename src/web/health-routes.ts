@@ -37,7 +37,13 @@ async function answersWithin(promise: Promise<unknown>, ms = Number.POSITIVE_INF
     if (Number.isFinite(ms)) timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([promise.then(() => true, () => false), timeout]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

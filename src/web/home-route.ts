@@ -14,7 +14,12 @@ import { takeNotice } from './notices.ts';
  * GET /: the sign-in button, or who is signed in and the access token read back from the database,
  * refreshed first when it has expired or expires within five minutes.
  */
-export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenService: TokenService, now: () => number = Date.now): RequestHandler {
+export function createHomeRoute(
+  config: Config,
+  tokenStore: TokenStore,
+  tokenService: TokenService,
+  now: () => number = Date.now,
+): RequestHandler {
   const viewTokenOnce = createTokenViewer();
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
@@ -31,7 +36,10 @@ export function createHomeRoute(config: Config, tokenStore: TokenStore, tokenSer
         if (!isRefreshError(error)) throw error;
         // No usable tokens, or they cannot be refreshed now: show what the database holds and say why.
         refreshProblem = error;
-        signIn = preloaded !== undefined && refreshProblemOf(refreshProblem) === 'no_tokens' ? preloaded.signIn : await tokenStore.loadSignIn(userId);
+        signIn =
+          preloaded !== undefined && refreshProblemOf(refreshProblem) === 'no_tokens'
+            ? preloaded.signIn
+            : await tokenStore.loadSignIn(userId);
       }
     }
     if (userId === undefined || signIn === undefined) {

@@ -70,7 +70,11 @@ function finishUnhandled(fallbackLogger: Logger, req: http.IncomingMessage, res:
   const route = loggedPath(req.url);
   if (error !== undefined) {
     const logger: Logger = req.log ?? fallbackLogger;
-    logger.error('request failed after its response was sent', { path: route, status: res.headersSent ? res.statusCode : 500, reason: errorSummary(error) });
+    logger.error('request failed after its response was sent', {
+      path: route,
+      status: res.headersSent ? res.statusCode : 500,
+      reason: errorSummary(error),
+    });
   }
   if (!res.headersSent) {
     res.statusCode = error === undefined ? 404 : 500;
@@ -98,24 +102,30 @@ async function answerRefused(socket: Duplex, refusal: Refusal, requestId: string
   const { status, ...page } = describeError(refusal);
   let body: string;
   try {
-    body = await ejs.renderFile(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString(), requestId, instanceName }, { cache: true });
+    body = await ejs.renderFile(
+      ERROR_VIEW,
+      { ...page, details: {}, status, occurredAt: new Date().toISOString(), requestId, instanceName },
+      { cache: true },
+    );
   } catch {
     body = `${page.title}. ${page.message}\n`;
   }
   if (!socket.writable) return;
-  socket.end([
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
-    'Content-Type: text/html; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Cache-Control: no-store',
-    `${REQUEST_ID_HEADER}: ${requestId}`,
-    "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    'X-Content-Type-Options: nosniff',
-    'Referrer-Policy: no-referrer',
-    'Connection: close',
-    '',
-    body,
-  ].join('\r\n'));
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+      'Content-Type: text/html; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Cache-Control: no-store',
+      `${REQUEST_ID_HEADER}: ${requestId}`,
+      "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+      'X-Content-Type-Options: nosniff',
+      'Referrer-Policy: no-referrer',
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
   // Stop reading, but close only after a moment: closing with unread data resets the connection before the client reads the page.
   socket.pause();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();

@@ -35,5 +35,5 @@ export function takeNotice(req: Request, res: Response): Notice | undefined {
   const fromCookie = readCookie(req.headers.cookie, NOTICE_COOKIE);
   if (fromCookie === undefined) return undefined;
   res.clearCookie(NOTICE_COOKIE, { path: '/' });
-  return COOKIE_NOTICES.has(fromCookie) ? { kind: fromCookie } as Notice : undefined;
+  return COOKIE_NOTICES.has(fromCookie) ? ({ kind: fromCookie } as Notice) : undefined;
 }

@@ -8,9 +8,12 @@ import type { RequestHandler } from 'express';
  * so every other request goes on to the routes without a look at the disk.
  */
 export function servePublicFiles(directory: string): RequestHandler {
-  const files = new Set(fs.readdirSync(directory, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => `/${path.relative(directory, path.join(entry.parentPath, entry.name)).split(path.sep).join('/')}`));
+  const files = new Set(
+    fs
+      .readdirSync(directory, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => `/${path.relative(directory, path.join(entry.parentPath, entry.name)).split(path.sep).join('/')}`),
+  );
   const serve = express.static(directory, { index: false, maxAge: '1h' });
   return (req, res, next) => {
     if (files.has(req.path)) serve(req, res, next);

@@ -19,7 +19,12 @@ export interface HttpLimits {
 }
 
 /** Chosen and measured in docs/SECURITY.md (S53): at most about 32 KB of headers per connection, 1,000 connections. */
-export const HTTP_LIMITS: HttpLimits = { maxHeaderBytes: 32 * 1024, maxConnections: 1000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+export const HTTP_LIMITS: HttpLimits = {
+  maxHeaderBytes: 32 * 1024,
+  maxConnections: 1000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+};
 /** Longer than any real callback (Microsoft's codes are a few KB), short enough to refuse floods cheaply. */
 export const MAX_URL_LENGTH = 16 * 1024;
 const RATE_LIMIT_WINDOW_MS = 60 * 1000;

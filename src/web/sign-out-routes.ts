@@ -33,7 +33,10 @@ export function createLogoutRoute(config: Config, discovery: Discovery, tokenSto
     }
     // Signed out here first: Microsoft's part is best effort and must not keep the session alive.
     await endSession(req, res, cookieName, secure);
-    const endSessionEndpoint = await discovery.getMetadata().then((metadata) => metadata.endSessionEndpoint, () => undefined);
+    const endSessionEndpoint = await discovery.getMetadata().then(
+      (metadata) => metadata.endSessionEndpoint,
+      () => undefined,
+    );
     const signIn = await tokenStore.loadSignIn(userId).catch(() => undefined);
     if (endSessionEndpoint === undefined) {
       setCookieNotice(res, 'signed-out', secure);

@@ -24,11 +24,22 @@ const DOCS = path.resolve('docs');
 
 /** Debian's Chromium, headless, with the flags that keep it off this machine's closed network. A missing browser fails the test. */
 async function launchChromium(): Promise<Browser> {
-  assert.ok(fs.existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (npm test does it when run as root).`);
+  assert.ok(
+    fs.existsSync(CHROMIUM),
+    `Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (npm test does it when run as root).`,
+  );
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -36,8 +47,11 @@ async function launchChromium(): Promise<Browser> {
 async function assertAccessible(page: Page, what: string): Promise<void> {
   const results = await new AxeBuilder({ page }).analyze();
   const severe = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  assert.deepEqual(severe.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), [],
-    `accessibility violations on the ${what} page`);
+  assert.deepEqual(
+    severe.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+    [],
+    `accessibility violations on the ${what} page`,
+  );
   assert.ok(results.passes.length > 10, 'axe really ran');
 }
 
@@ -56,7 +70,12 @@ describe('end to end in headless Chromium', () => {
     const baseUrl = `http://127.0.0.1:${port}`;
     const appId = crypto.randomUUID();
     const appKey = crypto.randomBytes(24).toString('base64url');
-    idp = await startIdentityProvider({ port: 0, clients: [{ clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }] });
+    idp = await startIdentityProvider({
+      port: 0,
+      clients: [
+        { clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] },
+      ],
+    });
     const parsed = parseConfig({
       O365_APP_ID: appId,
       O365_APP_KEY: appKey,
@@ -75,7 +94,13 @@ describe('end to end in headless Chromium', () => {
 
   after(async () => {
     // S35 searches every log of the run for these.
-    recordTestSecrets([...(idp?.issuedSecrets ?? []), ...cookieValues, config?.appKey, config?.sessionSecret, config?.tokenEncryptionKey.toString('base64')]);
+    recordTestSecrets([
+      ...(idp?.issuedSecrets ?? []),
+      ...cookieValues,
+      config?.appKey,
+      config?.sessionSecret,
+      config?.tokenEncryptionKey.toString('base64'),
+    ]);
     await browser?.close();
     await server?.close();
     await idp?.close();

@@ -54,7 +54,12 @@ class InstanceProcess {
   output = '';
   #child: ChildProcess | undefined;
 
-  constructor(readonly name: string, readonly port: number, readonly env: Record<string, string>, readonly cwd: string) {
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    readonly env: Record<string, string>,
+    readonly cwd: string,
+  ) {
     this.origin = `http://127.0.0.1:${port}`;
   }
 
@@ -73,7 +78,9 @@ class InstanceProcess {
         this.output += chunk.toString();
         if (output.includes('is running')) resolve();
       });
-      child.stderr!.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        this.output += chunk.toString();
+      });
       child.once('close', (code) => reject(new Error(`${this.name} exited (${code}) before it was running:\n${output}`)));
     });
   }
@@ -123,29 +130,60 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     baseUrl = `http://127.0.0.1:${proxyPort}`;
     const appId = crypto.randomUUID();
     const appKey = crypto.randomBytes(24).toString('base64url');
-    idp = await startIdentityProvider({ port: 0, clients: [{ clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }] });
+    idp = await startIdentityProvider({
+      port: 0,
+      clients: [
+        { clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] },
+      ],
+    });
     workFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-two-instances-'));
     // Everything that must be equal on every instance (docs/DEPLOYING.md); only PORT and INSTANCE_NAME differ.
     const shared = {
-      O365_APP_ID: appId, O365_APP_KEY: appKey, O365_AUTHORITY_HOST: idp.origin, GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl, DATABASE_URL: databaseUrl, TRUST_PROXY: 'loopback', SIGN_IN_RATE_LIMIT: String(SIGN_IN_RATE_LIMIT),
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+      O365_APP_ID: appId,
+      O365_APP_KEY: appKey,
+      O365_AUTHORITY_HOST: idp.origin,
+      GRAPH_BASE_URL: idp.graphBaseUrl,
+      BASE_URL: baseUrl,
+      DATABASE_URL: databaseUrl,
+      TRUST_PROXY: 'loopback',
+      SIGN_IN_RATE_LIMIT: String(SIGN_IN_RATE_LIMIT),
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
       O365_HTTP_TIMEOUT_MS: '5000',
     };
     secrets.push(appKey, shared.SESSION_SECRET, shared.TOKEN_ENCRYPTION_KEY);
-    instances = [new InstanceProcess('instance-a', portA, shared, workFolder), new InstanceProcess('instance-b', portB, shared, workFolder)];
-    proxy = await startRoundRobinProxy({ upstreams: instances.map((instance) => instance.origin), port: proxyPort, onUpstreamDown: (upstream) => downReports.push(upstream) });
+    instances = [
+      new InstanceProcess('instance-a', portA, shared, workFolder),
+      new InstanceProcess('instance-b', portB, shared, workFolder),
+    ];
+    proxy = await startRoundRobinProxy({
+      upstreams: instances.map((instance) => instance.origin),
+      port: proxyPort,
+      onUpstreamDown: (upstream) => downReports.push(upstream),
+    });
     chromiumBrowser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     context = await chromiumBrowser.newContext();
     page = await context.newPage();
   });
 
   after(async () => {
-    recordTestSecrets([...(idp?.issuedSecrets ?? []), ...secrets, ...((await context?.cookies().catch(() => [])) ?? []).map((cookie) => cookie.value)]);
+    recordTestSecrets([
+      ...(idp?.issuedSecrets ?? []),
+      ...secrets,
+      ...((await context?.cookies().catch(() => [])) ?? []).map((cookie) => cookie.value),
+    ]);
     // S35 searches the run's log for secrets: the instances' JSON log lines belong to it.
     for (const line of (instances ?? []).flatMap((instance) => instance.output.split('\n'))) if (line.startsWith('{')) appendTestLog(line);
     await chromiumBrowser?.close();
@@ -169,9 +207,18 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      const { rows } = await client.query<{ migration_name: string; finished_at: Date | null }>('SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name');
-      const expected = fs.readdirSync(MIGRATIONS).filter((name) => fs.statSync(path.join(MIGRATIONS, name)).isDirectory()).sort();
-      assert.deepEqual(rows.map((row) => row.migration_name), expected, 'each migration recorded exactly once');
+      const { rows } = await client.query<{ migration_name: string; finished_at: Date | null }>(
+        'SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name',
+      );
+      const expected = fs
+        .readdirSync(MIGRATIONS)
+        .filter((name) => fs.statSync(path.join(MIGRATIONS, name)).isDirectory())
+        .sort();
+      assert.deepEqual(
+        rows.map((row) => row.migration_name),
+        expected,
+        'each migration recorded exactly once',
+      );
       assert.ok(rows.every((row) => row.finished_at !== null));
       note(`started at once on an empty database: both came up; _prisma_migrations holds ${rows.length} migrations, each once`);
     } finally {
@@ -202,7 +249,9 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     assert.deepEqual([...new Set(labels)].sort(), ['instance-a', 'instance-b'], `pages came from: ${labels.join(', ')}`);
     const direct = await chromiumSession();
     for (const instance of instances) assert.ok(signedInAs(await direct.request(`${instance.origin}/`)), `signed in on ${instance.name}`);
-    note(`Chromium sign-in through the proxy: pages served by ${labels.join(' → ')}; signed in on both; requests answered per instance ${proxy.answeredBy().join(' / ')}`);
+    note(
+      `Chromium sign-in through the proxy: pages served by ${labels.join(' → ')}; signed in on both; requests answered per instance ${proxy.answeredBy().join(' / ')}`,
+    );
   });
 
   it('S48: when the same callback reaches both instances at once, then the provider redeems the code once and at most one browser is signed in', async () => {
@@ -211,18 +260,26 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     const copy = new HttpBrowser();
     copy.setCookie('o365signin.sid', browser.cookie('o365signin.sid')!);
     const tokenRequests = idp.tokenRequestCount();
-    const [first, second] = await Promise.all([browser.request(instances[0].urlOf(callbackUrl)), copy.request(instances[1].urlOf(callbackUrl))]);
+    const [first, second] = await Promise.all([
+      browser.request(instances[0].urlOf(callbackUrl)),
+      copy.request(instances[1].urlOf(callbackUrl)),
+    ]);
     assert.equal(idp.tokenRequestCount() - tokenRequests, 1, 'one redemption at the provider');
     const statuses = [first.status, second.status];
     assert.equal(statuses.filter((status) => status === 303).length, 1, `one sign-in wins: ${statuses.join(', ')}`);
-    assert.ok(statuses.some((status) => status >= 400 && status < 500), 'the other gets an error page');
+    assert.ok(
+      statuses.some((status) => status >= 400 && status < 500),
+      'the other gets an error page',
+    );
     const signedIn = [];
     for (const candidate of [browser, copy]) {
       for (const instance of instances) if (signedInAs(await candidate.request(`${instance.origin}/`))) signedIn.push(candidate);
     }
     assert.equal(new Set(signedIn).size, 1, 'at most one browser signed in, on both instances');
     winner = signedIn[0]!;
-    note(`the same callback sent to both instances at once: answers ${statuses.join(' and ')}, ${idp.tokenRequestCount() - tokenRequests} token request at the provider, 1 browser signed in`);
+    note(
+      `the same callback sent to both instances at once: answers ${statuses.join(' and ')}, ${idp.tokenRequestCount() - tokenRequests} token request at the provider, 1 browser signed in`,
+    );
   });
 
   it('S49: when 20 page views of a token near expiry arrive at once, spread over both instances, then exactly one refresh reaches the provider', async () => {
@@ -240,14 +297,25 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     const pages = await Promise.all(Array.from({ length: 20 }, () => browser.request(`${baseUrl}/`)));
     const refreshes = idp.tokenRequests.filter((request) => request.grantType === 'refresh_token').length - refreshesBefore;
     const spread = proxy.answeredBy().map((count, index) => count - answeredBefore[index]!);
-    assert.deepEqual(pages.map((view) => view.status), Array(20).fill(200));
+    assert.deepEqual(
+      pages.map((view) => view.status),
+      Array(20).fill(200),
+    );
     assert.ok(pages.every(signedInAs));
-    assert.ok(spread.every((count) => count >= 5), `spread over both: ${spread.join(' / ')}`);
+    assert.ok(
+      spread.every((count) => count >= 5),
+      `spread over both: ${spread.join(' / ')}`,
+    );
     assert.equal(refreshes, 1, 'one refresh at the provider');
     const newest = idp.issuedAccessTokens.at(-1)!;
-    assert.ok(pages.every((view) => view.body.includes(newest)), 'every page shows the refreshed token');
+    assert.ok(
+      pages.every((view) => view.body.includes(newest)),
+      'every page shows the refreshed token',
+    );
     const labels = pages.map((view) => instanceOf(view.body));
-    note(`20 simultaneous page views of a token expiring in 60 s: ${labels.filter((label) => label === 'instance-a').length} served by instance-a, ${labels.filter((label) => label === 'instance-b').length} by instance-b, ${refreshes} refresh at the provider, all show the new token`);
+    note(
+      `20 simultaneous page views of a token expiring in 60 s: ${labels.filter((label) => label === 'instance-a').length} served by instance-a, ${labels.filter((label) => label === 'instance-b').length} by instance-b, ${refreshes} refresh at the provider, all show the new token`,
+    );
   });
 
   it('S49: when a person signs out on one instance, then the other sees the session ended', async () => {
@@ -269,7 +337,9 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
       statuses.push((await new HttpBrowser().request(`${instances[i % 2]!.origin}/connect`, { headers: client })).status);
     }
     assert.deepEqual(statuses, [...Array(SIGN_IN_RATE_LIMIT).fill(302), 429, 429]);
-    note(`sign-in rate limit ${SIGN_IN_RATE_LIMIT}/min, one address alternating between the instances: ${SIGN_IN_RATE_LIMIT} redirects, then 429 on each instance`);
+    note(
+      `sign-in rate limit ${SIGN_IN_RATE_LIMIT}/min, one address alternating between the instances: ${SIGN_IN_RATE_LIMIT} redirects, then 429 on each instance`,
+    );
   });
 
   it('when one instance is killed (SIGKILL), then the proxy serves from the other and the person stays signed in; restarted, it serves again', async () => {
@@ -283,7 +353,9 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
     }
     assert.deepEqual([...new Set(labels)], [survivor.name]);
     assert.ok(downReports.includes(killed.origin), 'the proxy saw the dead upstream and moved on');
-    note(`${killed.name} killed with SIGKILL: ${labels.length} reloads through the proxy, all signed in, served by ${[...new Set(labels)].join(', ')}`);
+    note(
+      `${killed.name} killed with SIGKILL: ${labels.length} reloads through the proxy, all signed in, served by ${[...new Set(labels)].join(', ')}`,
+    );
 
     await killed.start();
     const direct = await chromiumSession();
@@ -308,8 +380,13 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
       assert.equal((await fetch(`${instance.origin}/healthz`)).status, 200);
     }
     assert.equal((await new HttpBrowser().request(`${baseUrl}/connect`)).status, 503, 'through the proxy too');
-    assert.ok(instances.every((instance) => instance.alive), 'no instance crashed');
-    note(`PostgreSQL stopped: on both instances /readyz 503 {"reason":"database"}, /connect a 503 page, / ${homeStatuses.join(' and ')}, /healthz 200; both processes alive`);
+    assert.ok(
+      instances.every((instance) => instance.alive),
+      'no instance crashed',
+    );
+    note(
+      `PostgreSQL stopped: on both instances /readyz 503 {"reason":"database"}, /connect a 503 page, / ${homeStatuses.join(' and ')}, /healthz 200; both processes alive`,
+    );
 
     await postgres.start();
     for (const instance of instances) {

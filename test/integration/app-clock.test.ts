@@ -9,11 +9,17 @@ import { readStoredTokens } from '../support/stored-tokens.ts';
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
 
-describe('the app reads time from its injected clock (createApp\'s now) for token expiry, refresh and stored times', () => {
+describe("the app reads time from its injected clock (createApp's now) for token expiry, refresh and stored times", () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   /** Moves the clock 40 minutes in two steps, viewing the page after each so the session stays alive (30-minute idle timeout). */
   async function viewForFortyMinutes(browser: HttpBrowser): Promise<void> {
@@ -23,7 +29,7 @@ describe('the app reads time from its injected clock (createApp\'s now) for toke
     }
   }
 
-  it('when the clock comes within five minutes of the access token\'s expiry, then the page view refreshes it, and none before', async () => {
+  it("when the clock comes within five minutes of the access token's expiry, then the page view refreshes it, and none before", async () => {
     const { browser } = await signIn(harness);
     const signedIn = await readStoredTokens(harness);
     const count = harness.idp.tokenRequestCount();

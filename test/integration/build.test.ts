@@ -17,11 +17,15 @@ function createProject(): string {
     fs.copyFileSync(path.join(ROOT, file), path.join(project, file));
   }
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'), 'dir');
-  fs.writeFileSync(path.join(project, 'src', 'server.ts'), "import { message } from './message.ts';\nconsole.log(message satisfies string);\n");
+  fs.writeFileSync(
+    path.join(project, 'src', 'server.ts'),
+    "import { message } from './message.ts';\nconsole.log(message satisfies string);\n",
+  );
   writeMessage(project, 'first build');
   // Sources older than the first build, whatever the file system's timestamp resolution.
   const earlier = new Date(Date.now() - 60_000);
-  for (const file of ['src/server.ts', 'src/message.ts', 'tsconfig.json', 'tsconfig.build.json']) fs.utimesSync(path.join(project, file), earlier, earlier);
+  for (const file of ['src/server.ts', 'src/message.ts', 'tsconfig.json', 'tsconfig.build.json'])
+    fs.utimesSync(path.join(project, file), earlier, earlier);
   return project;
 }
 
@@ -36,8 +40,12 @@ function start(project: string) {
 
 describe('npm start runs compiled JavaScript, compiled when the sources changed', () => {
   let project: string;
-  before(() => { project = createProject(); });
-  after(() => { fs.rmSync(project, { recursive: true, force: true }); });
+  before(() => {
+    project = createProject();
+  });
+  after(() => {
+    fs.rmSync(project, { recursive: true, force: true });
+  });
 
   it('when dist/ is missing, then it compiles src/ (rewriting the .ts imports) and runs dist/server.js', () => {
     const run = start(project);

@@ -12,17 +12,25 @@ const script = (relative: string) => fileURLToPath(new URL(`../../${relative}`, 
 
 describe('settings of the scripts and the local provider', () => {
   let cwd: string;
-  before(() => { cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-entry-')); });
-  after(() => { fs.rmSync(cwd, { recursive: true, force: true }); });
+  before(() => {
+    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-entry-'));
+  });
+  after(() => {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
 
   // Each runs in an empty folder (no .env of the developer's), with only the variables given.
   function run(relative: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', TSX_LOADER, script(relative)], {
-        cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+        cwd,
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stderr }));
     });
@@ -33,7 +41,7 @@ describe('settings of the scripts and the local provider', () => {
     assert.equal(code, 1);
     assert.match(stderr, /^ {2}- O365_APP_ID is missing: copy the Application \(client\) ID/m);
     assert.match(stderr, /^ {2}- DEMO_IDP_PORT "5701x" is not valid: use a port number such as 5001\.$/m);
-    assert.doesNotMatch(stderr, /O365_APP_KEY is/, "the secret given is not reported");
+    assert.doesNotMatch(stderr, /O365_APP_KEY is/, 'the secret given is not reported');
   });
 
   it('when npm run migrate gets a bad DATABASE_URL, then it exits 2 with the line npm start gives', async () => {
@@ -49,7 +57,9 @@ describe('settings of the scripts and the local provider', () => {
   it('when npm run rotate-key gets a malformed previous key, then it exits 1 naming the entry, before opening any database', async () => {
     const key = Buffer.alloc(32, 3).toString('base64');
     const { code, stderr } = await run('scripts/rotate-key.ts', {
-      TOKEN_ENCRYPTION_KEY: key, TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key},short`, DATABASE_URL: `file:${path.join(cwd, 'data', 'app.db')}`,
+      TOKEN_ENCRYPTION_KEY: key,
+      TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key},short`,
+      DATABASE_URL: `file:${path.join(cwd, 'data', 'app.db')}`,
     });
     assert.equal(code, 1);
     assert.match(stderr, /^TOKEN_ENCRYPTION_KEYS_PREVIOUS entry 2 is not 32 bytes in base64/);

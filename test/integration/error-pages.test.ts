@@ -32,8 +32,12 @@ async function logged(harness: Harness, request: () => Promise<Page>): Promise<{
 
 describe('error pages: one catalogue, a code per failure', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('when a request is refused for its method, its length, its form or its callback, then each page and log line has its own code', async () => {
     const browser = harness.browser();
@@ -50,7 +54,7 @@ describe('error pages: one catalogue, a code per failure', () => {
     }
   });
 
-  it('when a path does not exist, then the catalogue\'s 404 page, its request line and no event line', async () => {
+  it("when a path does not exist, then the catalogue's 404 page, its request line and no event line", async () => {
     const { page, lines, requestLines } = await logged(harness, () => harness.browser().request(`${harness.baseUrl}/nowhere`));
     assertCataloguePage(page, 'not_found');
     assert.equal(lines, '');
@@ -58,11 +62,15 @@ describe('error pages: one catalogue, a code per failure', () => {
     assert.equal((JSON.parse(requestLines[0]!) as { status: number }).status, 404);
   });
 
-  it('when Microsoft sends the browser back with an error, then the catalogue\'s page with Microsoft\'s details', async () => {
+  it("when Microsoft sends the browser back with an error, then the catalogue's page with Microsoft's details", async () => {
     const browser = harness.browser();
     const start = await browser.request(`${harness.baseUrl}/connect`);
     const state = new URL(start.location!).searchParams.get('state')!;
-    const query = new URLSearchParams({ error: 'invalid_scope', error_description: 'AADSTS70011: The provided value is not valid.', state });
+    const query = new URLSearchParams({
+      error: 'invalid_scope',
+      error_description: 'AADSTS70011: The provided value is not valid.',
+      state,
+    });
     const { page, lines } = await logged(harness, () => browser.request(`${harness.baseUrl}/connect/get_token?${query}`));
     assertCataloguePage(page, 'authorization_failed');
     assert.ok(page.body.includes('<code>AADSTS70011</code>'));
@@ -77,7 +85,10 @@ describe('error pages: one catalogue, a code per failure', () => {
       const { page, lines } = await logged(harness, () => harness.browser().request(`${harness.baseUrl}/connect`));
       assert.equal(page.status, 502);
       assert.match(page.body, /<h1 id="error-heading">Microsoft sign-in is unavailable<\/h1>/);
-      assert.match(page.body, /The discovery document&#39;s &#39;token_endpoint&#39; \(https:\/\/evil\.example\/common\/oauth2\/v2\.0\/token\) is not on/);
+      assert.match(
+        page.body,
+        /The discovery document&#39;s &#39;token_endpoint&#39; \(https:\/\/evil\.example\/common\/oauth2\/v2\.0\/token\) is not on/,
+      );
       assert.ok(page.body.includes(escapeHtml(describeError('discovery_mismatch').fix)));
       assert.ok(lines.includes('discovery_mismatch'), lines);
     } finally {
@@ -88,10 +99,14 @@ describe('error pages: one catalogue, a code per failure', () => {
 
 describe('error pages: the sign-in rate limit', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { SIGN_IN_RATE_LIMIT: '2' } }); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness({ env: { SIGN_IN_RATE_LIMIT: '2' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
 
-  it('when one address starts more sign-ins than the limit, then the catalogue\'s 429 page, logged as too_many_sign_ins', async () => {
+  it("when one address starts more sign-ins than the limit, then the catalogue's 429 page, logged as too_many_sign_ins", async () => {
     const browser = harness.browser();
     for (let i = 0; i < 2; i += 1) assert.equal((await browser.request(`${harness.baseUrl}/connect`)).status, 302);
     const { page, lines } = await logged(harness, () => browser.request(`${harness.baseUrl}/connect`));

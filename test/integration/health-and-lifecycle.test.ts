@@ -28,15 +28,23 @@ const TSX_LOADER = import.meta.resolve('tsx');
 
 /** A database whose every use fails, as when the server is down and the pool cannot connect. */
 function unreachableDatabase(): Database {
-  const fail = (): never => { throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'PrismaClientInitializationError' }); };
+  const fail = (): never => {
+    throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'PrismaClientInitializationError' });
+  };
   return new Proxy({}, { get: () => new Proxy(fail, { get: () => fail, apply: fail }) }) as unknown as Database;
 }
 
 describe(`health endpoints (${testDatabaseKind()})`, () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(() => { harness.idp.setFault(null); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(() => {
+    harness.idp.setFault(null);
+  });
 
   it('when /healthz is called, then 200 without a cookie, a session row or a log line', async () => {
     const logsBefore = harness.logs.length;
@@ -88,7 +96,10 @@ describe(`npm start stops cleanly on SIGTERM (${testDatabaseKind()})`, () => {
   const baseUrl = 'http://127.0.0.1:5698';
   before(async () => {
     database = await createTestDatabase();
-    idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`] }] });
+    idp = await startIdentityProvider({
+      port: 0,
+      clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`] }],
+    });
   });
   after(async () => {
     child?.kill('SIGKILL');
@@ -101,17 +112,29 @@ describe(`npm start stops cleanly on SIGTERM (${testDatabaseKind()})`, () => {
     child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
       cwd,
       env: {
-        PATH: process.env.PATH, O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin,
-        BASE_URL: baseUrl, PORT: '5698', DATABASE_URL: database.url, O365_HTTP_TIMEOUT_MS: '2500',
-        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+        PATH: process.env.PATH,
+        O365_APP_ID: TEST_APP_ID,
+        O365_APP_KEY: TEST_APP_KEY,
+        O365_AUTHORITY_HOST: idp.origin,
+        BASE_URL: baseUrl,
+        PORT: '5698',
+        DATABASE_URL: database.url,
+        O365_HTTP_TIMEOUT_MS: '2500',
+        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+        TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child!.on('close', (code) => resolve(code)));
     let output = '';
     await new Promise<void>((resolve, reject) => {
-      child!.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); if (output.includes('is running')) resolve(); });
-      child!.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('is running')) resolve();
+      });
+      child!.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
       child!.once('close', () => reject(new Error(`the server exited early:\n${output}`)));
     });
     try {
@@ -140,14 +163,24 @@ if (testDatabaseKind() === 'postgresql') {
     let idp: StartedIdp;
     let server: RunningServer;
     const unhandled: unknown[] = [];
-    const recordUnhandled = (reason: unknown) => { unhandled.push(reason); };
+    const recordUnhandled = (reason: unknown) => {
+      unhandled.push(reason);
+    };
     before(async () => {
       process.on('unhandledRejection', recordUnhandled);
       postgres = await startPostgresServer();
-      idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: ['http://127.0.0.1:5697/connect/get_token'] }] });
+      idp = await startIdentityProvider({
+        port: 0,
+        clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: ['http://127.0.0.1:5697/connect/get_token'] }],
+      });
       const parsed = parseConfig({
-        O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin, BASE_URL: 'http://127.0.0.1:5697', PORT: '0',
-        DATABASE_URL: await postgres.createDatabase(), SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+        O365_APP_ID: TEST_APP_ID,
+        O365_APP_KEY: TEST_APP_KEY,
+        O365_AUTHORITY_HOST: idp.origin,
+        BASE_URL: 'http://127.0.0.1:5697',
+        PORT: '0',
+        DATABASE_URL: await postgres.createDatabase(),
+        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
         TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
       });
       assert.ok(parsed.ok);

@@ -8,7 +8,10 @@ import { readStoredTokens as storedTokens } from '../support/stored-tokens.ts';
 import { resetHarness } from '../support/outcomes.ts';
 
 /** Signs in a new browser and returns it with the page's CSRF token. */
-async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Promise<{ browser: HttpBrowser; csrf: string; userId: string }> {
+async function signIn(
+  harness: Harness,
+  account = harness.idp.accounts[0]!,
+): Promise<{ browser: HttpBrowser; csrf: string; userId: string }> {
   const browser = harness.browser();
   const callback = await browser.request(await harness.authorize(browser, account));
   assert.equal(callback.status, 303);
@@ -25,9 +28,15 @@ function shownToken(body: string): string | undefined {
 
 describe('refresh, with access tokens that live two minutes (inside the five-minute margin)', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ accessTokenTtlSeconds: 120 }); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness({ accessTokenTtlSeconds: 120 });
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('when the page needs a token that expires within five minutes, then it is refreshed, the rotated refresh token is stored and the page shows the new token', async () => {
     const { browser } = await signIn(harness);
@@ -71,15 +80,29 @@ describe('refresh, with access tokens that live two minutes (inside the five-min
 
 describe('the token panel, Graph check, sign-out and forget', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('when signed in, then the page offers the copy variants, the decoded JWT claims, the scopes and every action by its exact label', async () => {
     const { browser } = await signIn(harness);
     const page = await browser.request(`${harness.baseUrl}/`);
-    for (const label of ['>Copy<', 'Copy as <code>Authorization: Bearer …</code> header', 'Copy as curl for <code>GET /v1.0/me</code>',
-      '>Refresh now<', '>Check with Microsoft Graph<', '>Sign out<', '>Sign out of Microsoft too<', '>Forget my token<']) {
+    for (const label of [
+      '>Copy<',
+      'Copy as <code>Authorization: Bearer …</code> header',
+      'Copy as curl for <code>GET /v1.0/me</code>',
+      '>Refresh now<',
+      '>Check with Microsoft Graph<',
+      '>Sign out<',
+      '>Sign out of Microsoft too<',
+      '>Forget my token<',
+    ]) {
       assert.ok(page.body.includes(label), label);
     }
     assert.ok(page.body.includes(`data-copy-template="curl -H 'Authorization: Bearer {token}' ${harness.config.graphBaseUrl}/v1.0/me"`));
@@ -174,8 +197,12 @@ describe('the token panel, Graph check, sign-out and forget', () => {
 
 describe('errors that teach', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('when the client secret is wrong (AADSTS7000215), then the page says so and where to create a new one', async () => {
     harness.idp.setFault('token-invalid-client');
@@ -204,12 +231,16 @@ describe('errors that teach', () => {
 /** A GET with another Host header (fetch may not set it), as when the browser opened the app under another name. */
 function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { host } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => { body += chunk; });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get(url, { headers: { host } }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -218,13 +249,20 @@ async function confirmMicrosoftSignOut(browser: HttpBrowser, page: { body: strin
   assert.ok(action, `the provider's sign-out page has a form: ${page.body.slice(0, 200)}`);
   const fields: Record<string, string> = {};
   for (const input of page.body.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[input[1]!] = input[2]!;
-  return browser.follow(new URL(action.replace(/&amp;/g, '&'), page.url).href, { form: { ...fields, logout: 'yes' }, stopAt: (url) => url.startsWith(baseUrl) });
+  return browser.follow(new URL(action.replace(/&amp;/g, '&'), page.url).href, {
+    form: { ...fields, logout: 'yes' },
+    stopAt: (url) => url.startsWith(baseUrl),
+  });
 }
 
 describe('when the token lacks the Graph permission', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { O365_SCOPES: 'openid profile offline_access' } }); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness({ env: { O365_SCOPES: 'openid profile offline_access' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('then "Check with Microsoft Graph" shows Graph\'s status, code and message', async () => {
     const { browser, csrf } = await signIn(harness);

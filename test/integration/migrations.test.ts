@@ -19,7 +19,15 @@ import { POSTGRES_SCHEMA } from '../../scripts/postgresql-schema.ts';
 const kind = testDatabaseKind();
 const PRISMA_CLI = path.resolve('node_modules', 'prisma', 'build', 'index.js');
 
-interface HistoryRow { id: string; checksum: string; migration_name: string; logs: string | null; finished_at: unknown; rolled_back_at: unknown; applied_steps_count: number }
+interface HistoryRow {
+  id: string;
+  checksum: string;
+  migration_name: string;
+  logs: string | null;
+  finished_at: unknown;
+  rolled_back_at: unknown;
+  applied_steps_count: number;
+}
 
 /** An empty database of this run's kind, its SQL runner, and its removal. */
 interface EmptyDatabase {
@@ -66,8 +74,10 @@ function foldersWithBrokenMigration(): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-migrations-'));
   fs.cpSync(kind === 'postgresql' ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS, folder, { recursive: true });
   fs.mkdirSync(path.join(folder, '29991231000000_broken'));
-  fs.writeFileSync(path.join(folder, '29991231000000_broken', 'migration.sql'),
-    'CREATE TABLE "Half" ("id" TEXT NOT NULL PRIMARY KEY);\nALTER TABLE "NoSuchTable" ADD COLUMN "x" TEXT;\n');
+  fs.writeFileSync(
+    path.join(folder, '29991231000000_broken', 'migration.sql'),
+    'CREATE TABLE "Half" ("id" TEXT NOT NULL PRIMARY KEY);\nALTER TABLE "NoSuchTable" ADD COLUMN "x" TEXT;\n',
+  );
   return folder;
 }
 
@@ -77,16 +87,27 @@ describe(`migrations in-process (${kind})`, () => {
   it('when the database is empty, then every migration is applied in order and recorded as Prisma records it; a second run applies nothing', async () => {
     const database = await emptyDatabase();
     try {
-      assert.deepEqual(await applyMigrations(database.url), local.map((migration) => migration.name));
+      assert.deepEqual(
+        await applyMigrations(database.url),
+        local.map((migration) => migration.name),
+      );
       const rows = await database.query<HistoryRow>('SELECT * FROM _prisma_migrations ORDER BY migration_name');
-      assert.deepEqual(rows.map((row) => [row.migration_name, row.checksum, row.applied_steps_count, row.logs, row.rolled_back_at]),
-        local.map((migration) => [migration.name, migration.checksum, 1, null, null]));
+      assert.deepEqual(
+        rows.map((row) => [row.migration_name, row.checksum, row.applied_steps_count, row.logs, row.rolled_back_at]),
+        local.map((migration) => [migration.name, migration.checksum, 1, null, null]),
+      );
       for (const row of rows) {
         assert.match(row.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         assert.notEqual(row.finished_at, null);
       }
-      const sql = fs.readFileSync(path.join(kind === 'postgresql' ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS, local[0]!.name, 'migration.sql'));
-      assert.equal(rows[0]!.checksum, crypto.createHash('sha256').update(sql).digest('hex'), 'the checksum is the SHA-256 of migration.sql');
+      const sql = fs.readFileSync(
+        path.join(kind === 'postgresql' ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS, local[0]!.name, 'migration.sql'),
+      );
+      assert.equal(
+        rows[0]!.checksum,
+        crypto.createHash('sha256').update(sql).digest('hex'),
+        'the checksum is the SHA-256 of migration.sql',
+      );
 
       assert.deepEqual(await applyMigrations(database.url), [], 'nothing pending: nothing applied');
       assert.equal((await database.query('SELECT * FROM _prisma_migrations')).length, local.length);
@@ -99,7 +120,10 @@ describe(`migrations in-process (${kind})`, () => {
     const database = await emptyDatabase();
     const folder = foldersWithBrokenMigration();
     try {
-      await assert.rejects(applyMigrations(database.url, { folder }), (error: Error) => error instanceof MigrationError && /29991231000000_broken failed/.test(error.message));
+      await assert.rejects(
+        applyMigrations(database.url, { folder }),
+        (error: Error) => error instanceof MigrationError && /29991231000000_broken failed/.test(error.message),
+      );
       const [failed] = await database.query<HistoryRow>("SELECT * FROM _prisma_migrations WHERE migration_name = '29991231000000_broken'");
       assert.equal(failed!.finished_at, null);
       assert.match(failed!.logs!, /NoSuchTable/);
@@ -115,9 +139,13 @@ describe(`migrations in-process (${kind})`, () => {
   });
 
   if (kind === 'sqlite') {
-    it('when Prisma\'s own `migrate deploy` looks at a database migrated here, then nothing is pending; and the other way round', async () => {
+    it("when Prisma's own `migrate deploy` looks at a database migrated here, then nothing is pending; and the other way round", async () => {
       const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-deploy-'));
-      const deploy = (url: string) => spawnSync(process.execPath, [PRISMA_CLI, 'migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1' }, encoding: 'utf8' });
+      const deploy = (url: string) =>
+        spawnSync(process.execPath, [PRISMA_CLI, 'migrate', 'deploy'], {
+          env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+          encoding: 'utf8',
+        });
       try {
         const ours = `file:${path.join(folder, 'ours.db')}`;
         const theirs = `file:${path.join(folder, 'theirs.db')}`;
@@ -138,7 +166,11 @@ describe(`migrations in-process (${kind})`, () => {
       const database = await emptyDatabase();
       try {
         const results = await Promise.all([applyMigrations(database.url), applyMigrations(database.url), applyMigrations(database.url)]);
-        assert.deepEqual(results.flat().sort(), local.map((migration) => migration.name).sort(), 'together they applied each migration exactly once');
+        assert.deepEqual(
+          results.flat().sort(),
+          local.map((migration) => migration.name).sort(),
+          'together they applied each migration exactly once',
+        );
         const rows = await database.query<HistoryRow>('SELECT * FROM _prisma_migrations');
         assert.equal(rows.length, local.length);
       } finally {
@@ -146,7 +178,9 @@ describe(`migrations in-process (${kind})`, () => {
       }
     });
 
-    it('when nothing is pending, then the runner only reads the history: it does not even wait for the migration lock another session holds', { timeout: 20_000 }, async () => {
+    it('when nothing is pending, then the runner only reads the history: it does not even wait for the migration lock another session holds', {
+      timeout: 20_000,
+    }, async () => {
       const database = await emptyDatabase();
       const holder = new pg.Client({ connectionString: database.url });
       try {
@@ -164,18 +198,30 @@ describe(`migrations in-process (${kind})`, () => {
       const database = await emptyDatabase();
       try {
         await applyMigrations(database.url);
-        const columns = await database.query<{ column_name: string; data_type: string; is_nullable: string; character_maximum_length: number | null }>(
-          "SELECT column_name, data_type, is_nullable, character_maximum_length FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position");
-        assert.deepEqual(columns.map((column) => `${column.column_name} ${column.data_type}${column.character_maximum_length ? `(${column.character_maximum_length})` : ''} ${column.is_nullable === 'YES' ? 'null' : 'not null'}`), [
-          'id character varying(36) not null',
-          'checksum character varying(64) not null',
-          'finished_at timestamp with time zone null',
-          'migration_name character varying(255) not null',
-          'logs text null',
-          'rolled_back_at timestamp with time zone null',
-          'started_at timestamp with time zone not null',
-          'applied_steps_count integer not null',
-        ]);
+        const columns = await database.query<{
+          column_name: string;
+          data_type: string;
+          is_nullable: string;
+          character_maximum_length: number | null;
+        }>(
+          "SELECT column_name, data_type, is_nullable, character_maximum_length FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position",
+        );
+        assert.deepEqual(
+          columns.map(
+            (column) =>
+              `${column.column_name} ${column.data_type}${column.character_maximum_length ? `(${column.character_maximum_length})` : ''} ${column.is_nullable === 'YES' ? 'null' : 'not null'}`,
+          ),
+          [
+            'id character varying(36) not null',
+            'checksum character varying(64) not null',
+            'finished_at timestamp with time zone null',
+            'migration_name character varying(255) not null',
+            'logs text null',
+            'rolled_back_at timestamp with time zone null',
+            'started_at timestamp with time zone not null',
+            'applied_steps_count integer not null',
+          ],
+        );
       } finally {
         await database.remove();
       }
@@ -187,17 +233,32 @@ describe(`migrations in-process (${kind})`, () => {
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-diff-'));
       try {
         await applyMigrations(migrated.url);
-        const diff = spawnSync(process.execPath, [PRISMA_CLI, 'migrate', 'diff', '--from-empty', '--to-schema-datamodel', POSTGRES_SCHEMA, '--script'],
-          { env: { ...process.env, DATABASE_URL: `file:${path.join(scratch, 'scratch.db')}`, PRISMA_HIDE_UPDATE_MESSAGE: '1' }, encoding: 'utf8' });
+        const diff = spawnSync(
+          process.execPath,
+          [PRISMA_CLI, 'migrate', 'diff', '--from-empty', '--to-schema-datamodel', POSTGRES_SCHEMA, '--script'],
+          {
+            env: { ...process.env, DATABASE_URL: `file:${path.join(scratch, 'scratch.db')}`, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+            encoding: 'utf8',
+          },
+        );
         assert.equal(diff.status, 0, diff.stderr);
         await fromSchema.query(diff.stdout);
         const shape = async (database: EmptyDatabase) => ({
-          columns: await database.query("SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY 1, 2"),
-          indexes: await database.query("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY 1, 2"),
-          constraints: await database.query("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conname NOT LIKE '_prisma_migrations%' ORDER BY 1"),
+          columns: await database.query(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY 1, 2",
+          ),
+          indexes: await database.query(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY 1, 2",
+          ),
+          constraints: await database.query(
+            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conname NOT LIKE '_prisma_migrations%' ORDER BY 1",
+          ),
         });
-        assert.deepEqual(await shape(migrated), await shape(fromSchema),
-          'prisma/schema.prisma changed without a PostgreSQL migration: run `npm run db:pg-migration -- <name>`');
+        assert.deepEqual(
+          await shape(migrated),
+          await shape(fromSchema),
+          'prisma/schema.prisma changed without a PostgreSQL migration: run `npm run db:pg-migration -- <name>`',
+        );
       } finally {
         fs.rmSync(scratch, { recursive: true, force: true });
         await migrated.remove();
@@ -209,28 +270,51 @@ describe(`migrations in-process (${kind})`, () => {
 
 describe(`MIGRATE_ON_START=false and npm run migrate (${kind})`, () => {
   let idp: StartedIdp;
-  before(async () => { idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: ['http://127.0.0.1:5695/connect/get_token'] }] }); });
-  after(async () => { await idp.close(); });
+  before(async () => {
+    idp = await startIdentityProvider({
+      port: 0,
+      clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: ['http://127.0.0.1:5695/connect/get_token'] }],
+    });
+  });
+  after(async () => {
+    await idp.close();
+  });
 
   it('when migration at start is off, then the server starts without touching the schema; `npm run migrate` then applies every migration', async () => {
     const database = await emptyDatabase();
     try {
-      const parsed = parseConfig({ O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin, BASE_URL: 'http://127.0.0.1:5695', PORT: '0',
-        DATABASE_URL: database.url, MIGRATE_ON_START: 'false', SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64') });
+      const parsed = parseConfig({
+        O365_APP_ID: TEST_APP_ID,
+        O365_APP_KEY: TEST_APP_KEY,
+        O365_AUTHORITY_HOST: idp.origin,
+        BASE_URL: 'http://127.0.0.1:5695',
+        PORT: '0',
+        DATABASE_URL: database.url,
+        MIGRATE_ON_START: 'false',
+        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+        TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+      });
       assert.ok(parsed.ok);
       const server = await startServer(parsed.config, createTestLogger());
       await server.close();
-      const tables = kind === 'postgresql'
-        ? await database.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
-        : await database.query("SELECT name FROM sqlite_master WHERE type = 'table'");
+      const tables =
+        kind === 'postgresql'
+          ? await database.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+          : await database.query("SELECT name FROM sqlite_master WHERE type = 'table'");
       assert.deepEqual(tables, []);
 
-      const migrate = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], { env: { ...process.env, DATABASE_URL: database.url }, encoding: 'utf8' });
+      const migrate = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+        env: { ...process.env, DATABASE_URL: database.url },
+        encoding: 'utf8',
+      });
       assert.equal(migrate.status, 0, migrate.stderr);
       assert.match(migrate.stdout, /Applied to .*_init/);
       const password = kind === 'postgresql' ? new URL(database.url).password : '';
       if (password !== '') assert.ok(!migrate.stdout.includes(password), 'no password printed');
-      const again = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], { env: { ...process.env, DATABASE_URL: database.url }, encoding: 'utf8' });
+      const again = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+        env: { ...process.env, DATABASE_URL: database.url },
+        encoding: 'utf8',
+      });
       assert.match(again.stdout, /is up to date/);
     } finally {
       await database.remove();
@@ -241,13 +325,28 @@ describe(`MIGRATE_ON_START=false and npm run migrate (${kind})`, () => {
 if (kind === 'postgresql') {
   describe('two instances starting at once on an empty PostgreSQL database', () => {
     let idp: StartedIdp;
-    before(async () => { idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: ['http://127.0.0.1:5696/connect/get_token'] }] }); });
-    after(async () => { await idp.close(); });
+    before(async () => {
+      idp = await startIdentityProvider({
+        port: 0,
+        clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: ['http://127.0.0.1:5696/connect/get_token'] }],
+      });
+    });
+    after(async () => {
+      await idp.close();
+    });
 
     it('when two servers start at the same moment, then both migrate-or-wait, both come up and are ready', async () => {
       const url = await createPostgresDatabase();
-      const shared = { O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin, BASE_URL: 'http://127.0.0.1:5696', PORT: '0', DATABASE_URL: url,
-        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64') };
+      const shared = {
+        O365_APP_ID: TEST_APP_ID,
+        O365_APP_KEY: TEST_APP_KEY,
+        O365_AUTHORITY_HOST: idp.origin,
+        BASE_URL: 'http://127.0.0.1:5696',
+        PORT: '0',
+        DATABASE_URL: url,
+        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+        TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+      };
       const parsed = parseConfig(shared);
       assert.ok(parsed.ok);
       const servers = await Promise.all([startServer(parsed.config, createTestLogger()), startServer(parsed.config, createTestLogger())]);

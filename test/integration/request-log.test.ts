@@ -6,7 +6,16 @@ import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { signIn } from '../support/outcomes.ts';
 import { isRequestLine } from '../support/test-log.ts';
 
-interface LogEntry { level: string; time?: string; message: string; requestId?: string; method?: string; route?: string; status?: number; durationMs?: number }
+interface LogEntry {
+  level: string;
+  time?: string;
+  message: string;
+  requestId?: string;
+  method?: string;
+  route?: string;
+  status?: number;
+  durationMs?: number;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -28,8 +37,12 @@ function pageRequestId(body: string): string | undefined {
 
 describe('request logs', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('when a page is served, then one line with method, route, status, duration and the request id sent back in X-Request-Id', async () => {
     const page = await harness.browser().request(`${harness.baseUrl}/?utm_source=mail`);
@@ -39,8 +52,19 @@ describe('request logs', () => {
     const lines = await requestLines(harness, requestId);
     assert.equal(lines.length, 1, 'logged once');
     const [line] = lines;
-    assert.deepEqual({ ...line, time: undefined, durationMs: undefined },
-      { level: 'info', time: undefined, message: 'request completed', requestId, method: 'GET', route: '/', status: 200, durationMs: undefined });
+    assert.deepEqual(
+      { ...line, time: undefined, durationMs: undefined },
+      {
+        level: 'info',
+        time: undefined,
+        message: 'request completed',
+        requestId,
+        method: 'GET',
+        route: '/',
+        status: 200,
+        durationMs: undefined,
+      },
+    );
     assert.ok(typeof line!.durationMs === 'number' && line!.durationMs >= 0, `durationMs ${line!.durationMs}`);
     assert.ok(!harness.logs.some((text) => text.includes('utm_source')), 'no query string in any line');
   });
@@ -74,7 +98,9 @@ describe('request logs', () => {
     const refreshed = await browser.request(`${harness.baseUrl}/refresh`, { form: { _csrf: csrf } });
     assert.equal(refreshed.status, 303);
     const requestId = refreshed.headers.get('x-request-id');
-    const line = entries(harness.logs).filter((entry) => entry.message === 'token refreshed').at(-1);
+    const line = entries(harness.logs)
+      .filter((entry) => entry.message === 'token refreshed')
+      .at(-1);
     assert.equal(line?.requestId, requestId);
     const [access] = await requestLines(harness, requestId);
     assert.deepEqual([access?.method, access?.route, access?.status], ['POST', '/refresh', 303]);
@@ -105,7 +131,9 @@ describe('request logs', () => {
   });
 
   it('when the HTTP server refuses the headers before the app (431), then its page, its header and its log line share one request id', async () => {
-    const page = await harness.browser().request(`${harness.baseUrl}/`, { headers: { cookie: `big=${'b'.repeat(HTTP_LIMITS.maxHeaderBytes)}` } });
+    const page = await harness
+      .browser()
+      .request(`${harness.baseUrl}/`, { headers: { cookie: `big=${'b'.repeat(HTTP_LIMITS.maxHeaderBytes)}` } });
     assert.equal(page.status, 431);
     const requestId = page.headers.get('x-request-id');
     assert.match(requestId ?? '', UUID);
@@ -136,8 +164,12 @@ describe('request logs', () => {
 
 describe('request logs behind a trusted proxy', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { TRUST_PROXY: '1' } }); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness({ env: { TRUST_PROXY: '1' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('when the proxy sends a plain X-Request-Id of at most 64 characters, then the app uses it; anything else gets a fresh id', async () => {
     const browser = harness.browser();

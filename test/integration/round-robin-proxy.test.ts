@@ -13,13 +13,26 @@ async function startEcho(name: string): Promise<{ origin: string; close(): Promi
     req.on('end', () => {
       res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ name, host: req.headers.host, method: req.method, url: req.url, body: Buffer.concat(chunks).toString(), forwardedFor: req.headers['x-forwarded-for'] }));
+      res.end(
+        JSON.stringify({
+          name,
+          host: req.headers.host,
+          method: req.method,
+          url: req.url,
+          body: Buffer.concat(chunks).toString(),
+          forwardedFor: req.headers['x-forwarded-for'],
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -42,9 +55,12 @@ describe('the development round-robin proxy', () => {
     for (let i = 0; i < 4; i += 1) {
       const response = await fetch(`${proxy.url}/path?x=${i}`, { method: 'POST', body: `body ${i}` });
       assert.deepEqual(response.headers.getSetCookie(), ['a=1; Path=/', 'b=2; Path=/']);
-      answers.push(await response.json() as { name: string; host: string; url: string; body: string; forwardedFor: string });
+      answers.push((await response.json()) as { name: string; host: string; url: string; body: string; forwardedFor: string });
     }
-    assert.deepEqual(answers.map((answer) => answer.name), ['first', 'second', 'first', 'second']);
+    assert.deepEqual(
+      answers.map((answer) => answer.name),
+      ['first', 'second', 'first', 'second'],
+    );
     assert.ok(answers.every((answer, index) => answer.url === `/path?x=${index}` && answer.body === `body ${index}`));
     assert.equal(new URL(proxy.url).host, answers[0]!.host, 'the Host the client sent');
     assert.equal(answers[0]!.forwardedFor, '127.0.0.1');
@@ -54,9 +70,16 @@ describe('the development round-robin proxy', () => {
   it('when an upstream is down, then its turns go to the next one; when all are down, then 502', async () => {
     await second.close();
     const names = [];
-    for (let i = 0; i < 4; i += 1) names.push(((await (await fetch(`${proxy.url}/`, { method: 'POST', body: 'kept' })).json()) as { name: string; body: string }));
-    assert.deepEqual(names.map((answer) => answer.name), ['first', 'first', 'first', 'first']);
-    assert.ok(names.every((answer) => answer.body === 'kept'), 'the body reaches the upstream that answers');
+    for (let i = 0; i < 4; i += 1)
+      names.push((await (await fetch(`${proxy.url}/`, { method: 'POST', body: 'kept' })).json()) as { name: string; body: string });
+    assert.deepEqual(
+      names.map((answer) => answer.name),
+      ['first', 'first', 'first', 'first'],
+    );
+    assert.ok(
+      names.every((answer) => answer.body === 'kept'),
+      'the body reaches the upstream that answers',
+    );
     assert.ok(down.includes(second.origin));
     await first.close();
     const none = await fetch(`${proxy.url}/`);

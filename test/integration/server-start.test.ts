@@ -14,11 +14,19 @@ import type { StartedIdp } from '../../dev/idp/index.ts';
 const START = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
 
 // A module loader hook that names every module the server loads through import, on stderr.
-const LOAD_HOOK_SOURCE = 'export async function load(url, context, nextLoad) { process.stderr.write("module: " + url + "\\n"); return nextLoad(url, context); }';
+const LOAD_HOOK_SOURCE =
+  'export async function load(url, context, nextLoad) { process.stderr.write("module: " + url + "\\n"); return nextLoad(url, context); }';
 const LOAD_HOOK = `data:text/javascript,${encodeURIComponent(LOAD_HOOK_SOURCE)}`;
-const LIST_MODULES = ['--import', `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(LOAD_HOOK)});`)}`];
+const LIST_MODULES = [
+  '--import',
+  `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(LOAD_HOOK)});`)}`,
+];
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** The address in the logger's "listening" line, once that line is complete. */
 function loggedUrl(stderr: string): string | undefined {
@@ -38,10 +46,19 @@ function loggedUrl(stderr: string): string | undefined {
  * Runs `npm start`'s entry in an empty folder (no .env) until it exits, or until `until` matches stdout;
  * then `whileRunning` gets the address it listens on, and SIGTERM stops it.
  */
-function runServer(env: Record<string, string>, until?: RegExp, whileRunning: (url: string) => Promise<void> = async () => {}, nodeArguments: string[] = []): Promise<Run> {
+function runServer(
+  env: Record<string, string>,
+  until?: RegExp,
+  whileRunning: (url: string) => Promise<void> = async () => {},
+  nodeArguments: string[] = [],
+): Promise<Run> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-'));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArguments, START], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArguments, START], {
+      cwd,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let signalled = false;
@@ -52,10 +69,20 @@ function runServer(env: Record<string, string>, until?: RegExp, whileRunning: (u
       const url = loggedUrl(stderr);
       if (signalled || until === undefined || !until.test(stdout) || url === undefined) return;
       signalled = true;
-      whileRunning(url).catch((error: unknown) => { failure = error; }).finally(() => child.kill('SIGTERM'));
+      whileRunning(url)
+        .catch((error: unknown) => {
+          failure = error;
+        })
+        .finally(() => child.kill('SIGTERM'));
     };
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); stopWhenReady(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); stopWhenReady(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      stopWhenReady();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      stopWhenReady();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -82,14 +109,30 @@ function goodSettings(idp: StartedIdp, folder: string): Record<string, string> {
 
 describe('npm start', () => {
   let idp: StartedIdp;
-  before(async () => { idp = await startIdentityProvider({ port: 0, clients: [{ clientId: '6731de76-14a6-49ae-97bc-6eba6914391e', clientSecret: 'start-test-secret', redirectUris: ['http://127.0.0.1:5999/connect/get_token'] }] }); });
-  after(async () => { await idp.close(); });
+  before(async () => {
+    idp = await startIdentityProvider({
+      port: 0,
+      clients: [
+        {
+          clientId: '6731de76-14a6-49ae-97bc-6eba6914391e',
+          clientSecret: 'start-test-secret',
+          redirectUris: ['http://127.0.0.1:5999/connect/get_token'],
+        },
+      ],
+    });
+  });
+  after(async () => {
+    await idp.close();
+  });
 
   it('when settings are missing or malformed, then it exits non-zero with one line per problem and its fix', async () => {
     const run = await runServer({ NODE_ENV: 'production', O365_APP_ID: 'my-app', BASE_URL: 'http://signin.example.com' });
     assert.equal(run.code, 1);
     const lines = run.stderr.split('\n').filter((line) => line.startsWith('  - '));
-    assert.deepEqual(lines.map((line) => line.slice(4).split(' ')[0]), ['O365_APP_ID', 'O365_APP_KEY', 'BASE_URL', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY']);
+    assert.deepEqual(
+      lines.map((line) => line.slice(4).split(' ')[0]),
+      ['O365_APP_ID', 'O365_APP_KEY', 'BASE_URL', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY'],
+    );
     assert.match(run.stderr, /use the Application \(client\) ID from Microsoft Entra admin center/);
   });
 
@@ -106,12 +149,18 @@ describe('npm start', () => {
         assert.equal(await stylesheet.text(), fs.readFileSync(new URL('../../public/styles.css', import.meta.url), 'utf8'));
       });
       assert.equal(run.code, 0, `exit ${run.code}: ${run.stdout}\n${run.stderr}`);
-      assert.match(run.stdout, /Redirect URI sent to Microsoft \(register exactly this one\): http:\/\/127\.0\.0\.1:5999\/connect\/get_token/);
+      assert.match(
+        run.stdout,
+        /Redirect URI sent to Microsoft \(register exactly this one\): http:\/\/127\.0\.0\.1:5999\/connect\/get_token/,
+      );
       assert.match(run.stderr, /"redirectUri":"http:\/\/127\.0\.0\.1:5999\/connect\/get_token"/);
       const database = new Database(file, { readonly: true });
       const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
       database.close();
-      assert.deepEqual(['Session', 'TokenSet', 'User'].filter((name) => tables.some((table) => table.name === name)), ['Session', 'TokenSet', 'User']);
+      assert.deepEqual(
+        ['Session', 'TokenSet', 'User'].filter((name) => tables.some((table) => table.name === name)),
+        ['Session', 'TokenSet', 'User'],
+      );
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }
@@ -123,9 +172,19 @@ describe('npm start', () => {
       const run = await runServer(goodSettings(idp, folder), /Redirect URI sent to Microsoft/, async () => {}, LIST_MODULES);
       assert.equal(run.code, 0, `exit ${run.code}: ${run.stdout}\n${run.stderr}`);
       const loaded = run.stderr.split('\n').filter((line) => line.startsWith('module: '));
-      assert.ok(loaded.some((line) => line.includes('/node_modules/express/')), 'the hook lists the modules the server loads');
-      assert.deepEqual(loaded.filter((line) => /\/node_modules\/(jose|simple-oauth2)\//.test(line)), []);
-      assert.deepEqual(loaded.filter((line) => /\/node_modules\/pino-pretty\//.test(line)), [], 'stderr is no terminal: JSON lines, no pino-pretty');
+      assert.ok(
+        loaded.some((line) => line.includes('/node_modules/express/')),
+        'the hook lists the modules the server loads',
+      );
+      assert.deepEqual(
+        loaded.filter((line) => /\/node_modules\/(jose|simple-oauth2)\//.test(line)),
+        [],
+      );
+      assert.deepEqual(
+        loaded.filter((line) => /\/node_modules\/pino-pretty\//.test(line)),
+        [],
+        'stderr is no terminal: JSON lines, no pino-pretty',
+      );
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

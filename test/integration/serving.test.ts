@@ -21,8 +21,14 @@ describe('serving pages: templates compiled once, static files without a disk lo
   const originals = { fileLoader: ejs.fileLoader, compile: ejs.compile, stat: fs.stat, nodeEnv: process.env.NODE_ENV };
 
   before(async () => {
-    ejs.fileLoader = (file) => { templateReads.push(file); return originals.fileLoader(file); };
-    ejs.compile = (...args) => { compiles += 1; return originals.compile(...args); };
+    ejs.fileLoader = (file) => {
+      templateReads.push(file);
+      return originals.fileLoader(file);
+    };
+    ejs.compile = (...args) => {
+      compiles += 1;
+      return originals.compile(...args);
+    };
     fs.stat = ((file: fs.PathLike, ...rest: unknown[]) => {
       if (String(file).startsWith(PUBLIC) || String(file) === PUBLIC.slice(0, -1)) publicStats.push(String(file));
       return (originals.stat as (...args: unknown[]) => void)(file, ...rest);
@@ -50,7 +56,10 @@ describe('serving pages: templates compiled once, static files without a disk lo
     await renderAll();
     const readsAfterFirst = templateReads.length;
     const compilesAfterFirst = compiles;
-    assert.ok(readsAfterFirst > 0 && templateReads.every((file) => file.startsWith(VIEWS)), 'the first pages read the templates from views/');
+    assert.ok(
+      readsAfterFirst > 0 && templateReads.every((file) => file.startsWith(VIEWS)),
+      'the first pages read the templates from views/',
+    );
     for (let round = 0; round < 3; round += 1) await renderAll();
     assert.equal(templateReads.length, readsAfterFirst, 'no template was read again');
     assert.equal(compiles, compilesAfterFirst, 'no template was compiled again');

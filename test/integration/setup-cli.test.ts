@@ -16,9 +16,14 @@ const TEMPLATE = fs.readFileSync(new URL('../../.env.example', import.meta.url),
 const APP_ID = '11111111-2222-3333-4444-555555555555';
 const SECRET = 'Xq8Q~setup-test.secret_value-do-not-print';
 const VALID_FLAGS = ['--app-id', APP_ID, '--secret', SECRET, '--tenant', 'organizations', '--base-url', 'https://signin.example.com'];
-const GRAPH_USER_READ = '[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","type":"Scope"}]}]';
+const GRAPH_USER_READ =
+  '[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","type":"Scope"}]}]';
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 const folders: string[] = [];
 after(() => {
@@ -42,8 +47,12 @@ function runSetup(cwd: string, args: string[], input = ''): Promise<Run> {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);
@@ -72,7 +81,11 @@ describe('npm run setup', () => {
     const envPath = path.join(folder, '.env');
     const result = parseConfig(readEnvFile(folder));
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-    assert.deepEqual(result.warnings.filter((warning) => /random/.test(warning)), [], 'no random fallback keys');
+    assert.deepEqual(
+      result.warnings.filter((warning) => /random/.test(warning)),
+      [],
+      'no random fallback keys',
+    );
     assert.equal(result.config.appId, APP_ID);
     assert.equal(result.config.appKey, SECRET);
     assert.equal(result.config.tenant, 'organizations');
@@ -85,11 +98,15 @@ describe('npm run setup', () => {
 
     assert.ok(run.stdout.includes(envPath), 'says where .env was written');
     assert.ok(run.stdout.includes('  https://signin.example.com/connect/get_token\n'), 'prints the redirect URI');
-    assert.ok(run.stdout.includes(
-      'az ad app create --display-name o365-signin --sign-in-audience AzureADMultipleOrgs '
-      + `--web-redirect-uris https://signin.example.com/connect/get_token --required-resource-accesses '${GRAPH_USER_READ}' --query appId --output tsv`,
-    ));
-    assert.ok(run.stdout.includes(`az ad app credential reset --id ${APP_ID} --append --display-name o365-signin --query password --output tsv`));
+    assert.ok(
+      run.stdout.includes(
+        'az ad app create --display-name o365-signin --sign-in-audience AzureADMultipleOrgs ' +
+          `--web-redirect-uris https://signin.example.com/connect/get_token --required-resource-accesses '${GRAPH_USER_READ}' --query appId --output tsv`,
+      ),
+    );
+    assert.ok(
+      run.stdout.includes(`az ad app credential reset --id ${APP_ID} --append --display-name o365-signin --query password --output tsv`),
+    );
     assert.match(run.stdout, /Next: npm start\n$/);
     assertSecretNotShown(run);
   });
@@ -98,7 +115,10 @@ describe('npm run setup', () => {
     const first = createFolder();
     const second = createFolder();
     const runs = await Promise.all([runSetup(first, [...VALID_FLAGS, '--yes']), runSetup(second, [...VALID_FLAGS, '--yes'])]);
-    assert.deepEqual(runs.map((run) => run.code), [0, 0]);
+    assert.deepEqual(
+      runs.map((run) => run.code),
+      [0, 0],
+    );
     const [a, b] = [readEnvFile(first), readEnvFile(second)];
     assert.notEqual(a.SESSION_SECRET, b.SESSION_SECRET);
     assert.notEqual(a.TOKEN_ENCRYPTION_KEY, b.TOKEN_ENCRYPTION_KEY);
@@ -132,10 +152,25 @@ describe('npm run setup', () => {
     assert.deepEqual(fs.readdirSync(folder), ['.env']);
   });
 
-  it('when values are bad, then exit 1 with parseConfig\'s messages, one line each, and nothing is written', async () => {
+  it("when values are bad, then exit 1 with parseConfig's messages, one line each, and nothing is written", async () => {
     const folder = createFolder();
-    const bad = { appId: 'o365-signin', appKey: '99999999-8888-7777-6666-555555555555', tenant: 'not a tenant', baseUrl: 'http://signin.example.com' };
-    const run = await runSetup(folder, ['--app-id', bad.appId, '--secret', bad.appKey, '--tenant', bad.tenant, '--base-url', bad.baseUrl, '--yes']);
+    const bad = {
+      appId: 'o365-signin',
+      appKey: '99999999-8888-7777-6666-555555555555',
+      tenant: 'not a tenant',
+      baseUrl: 'http://signin.example.com',
+    };
+    const run = await runSetup(folder, [
+      '--app-id',
+      bad.appId,
+      '--secret',
+      bad.appKey,
+      '--tenant',
+      bad.tenant,
+      '--base-url',
+      bad.baseUrl,
+      '--yes',
+    ]);
     assert.equal(run.code, 1);
     const expected = parseConfig({ O365_APP_ID: bad.appId, O365_APP_KEY: bad.appKey, O365_TENANT: bad.tenant, BASE_URL: bad.baseUrl });
     assert.ok(!expected.ok);
@@ -170,7 +205,9 @@ describe('npm run setup', () => {
     assert.equal(result.config.appKey, SECRET);
     assert.equal(result.config.tenant, 'consumers');
     assert.equal(result.config.baseUrl, 'http://127.0.0.1:5000');
-    assert.ok(run.stdout.includes('--sign-in-audience PersonalMicrosoftAccount --web-redirect-uris http://127.0.0.1:5000/connect/get_token '));
+    assert.ok(
+      run.stdout.includes('--sign-in-audience PersonalMicrosoftAccount --web-redirect-uris http://127.0.0.1:5000/connect/get_token '),
+    );
     assertSecretNotShown(run);
   });
 

@@ -47,12 +47,18 @@ describe(`the sign-in rate limit's database store (${testDatabaseKind()})`, () =
 
   it('S49: when 40 hits of one key arrive at once through two stores, then the counter is exactly 40; ended windows are purged, open ones kept', async () => {
     const options = { prefix: 'test:', logger: silentLogger, now: harness.clock.now };
-    const stores = [new DatabaseRateLimitStore(harness.database.prisma, options), new DatabaseRateLimitStore(harness.database.prisma, options)];
+    const stores = [
+      new DatabaseRateLimitStore(harness.database.prisma, options),
+      new DatabaseRateLimitStore(harness.database.prisma, options),
+    ];
     try {
       for (const store of stores) store.init({ windowMs: 60_000 } as Parameters<DatabaseRateLimitStore['init']>[0]);
       const results = await Promise.all(Array.from({ length: 40 }, (_, index) => stores[index % 2]!.increment('203.0.113.9')));
-      assert.deepEqual(results.map((result) => result.totalHits).sort((a, b) => a - b), Array.from({ length: 40 }, (_, index) => index + 1),
-        'every hit saw its own count');
+      assert.deepEqual(
+        results.map((result) => result.totalHits).sort((a, b) => a - b),
+        Array.from({ length: 40 }, (_, index) => index + 1),
+        'every hit saw its own count',
+      );
       assert.equal((await stores[1]!.get('203.0.113.9'))?.totalHits, 40);
 
       await stores[0]!.increment('198.51.100.7');
@@ -62,7 +68,10 @@ describe(`the sign-in rate limit's database store (${testDatabaseKind()})`, () =
       assert.ok(ended >= 2);
       const purged = await Promise.all([stores[0]!.purgeExpired(), stores[1]!.purgeExpired()]);
       assert.equal(purged[0] + purged[1], ended, 'two purges at once delete each ended window once');
-      assert.deepEqual((await harness.database.prisma.rateLimitHit.findMany({ where: { key: { startsWith: 'test:' } } })).map((row) => row.key), ['test:198.51.100.8']);
+      assert.deepEqual(
+        (await harness.database.prisma.rateLimitHit.findMany({ where: { key: { startsWith: 'test:' } } })).map((row) => row.key),
+        ['test:198.51.100.8'],
+      );
     } finally {
       for (const store of stores) store.shutdown();
     }
@@ -71,8 +80,12 @@ describe(`the sign-in rate limit's database store (${testDatabaseKind()})`, () =
 
 describe(`every page names the instance that served it (${testDatabaseKind()})`, () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { INSTANCE_NAME: 'web-1' } }); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness({ env: { INSTANCE_NAME: 'web-1' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('when INSTANCE_NAME is set, then the home page, an error page and a page refused before the app carry it in the footer', async () => {
     const label = /<footer class="site-footer">[\s\S]*Served by instance <code data-instance>web-1<\/code>[\s\S]*<\/footer>/;

@@ -9,9 +9,15 @@ import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, resetHarness } f
 // forged state, every token-endpoint and ID-token fault) are proven in test/security (S1–S24, S38–S41).
 describe('sign-in against the local identity provider', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('when a person signs in, then the page shows the token stored in the database, which is the one the provider issued', async () => {
     const browser = harness.browser();
@@ -144,8 +150,12 @@ describe('sign-in against the local identity provider', () => {
 
 describe('when the identity provider is unreachable', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { O365_AUTHORITY_HOST: 'http://127.0.0.1:9', GRAPH_BASE_URL: 'http://127.0.0.1:9' } }); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness({ env: { O365_AUTHORITY_HOST: 'http://127.0.0.1:9', GRAPH_BASE_URL: 'http://127.0.0.1:9' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('then /connect shows a 503 page, the server stays up and nothing is written', async () => {
     const browser = harness.browser();
@@ -160,8 +170,12 @@ describe('when the identity provider is unreachable', () => {
 
 describe('when the identity provider goes down between sign-in and callback', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
 
   it('then the callback shows a 5xx page and nothing is written', async () => {
     const browser = harness.browser();

@@ -14,7 +14,11 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url))
 // The child runs in an empty folder (no .env of the developer's); tsx is loaded by absolute URL.
 const TSX_LOADER = import.meta.resolve('tsx');
 
-function runToken(harness: Harness, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function runToken(
+  harness: Harness,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-cli-'));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', TSX_LOADER, SCRIPT, ...args], {
@@ -34,8 +38,12 @@ function runToken(harness: Harness, args: string[], env: Record<string, string> 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       fs.rmSync(cwd, { recursive: true, force: true });
@@ -56,9 +64,15 @@ async function storedAccessToken(harness: Harness, objectId: string): Promise<st
 
 describe('npm run token', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await harness.database.prisma.user.deleteMany(); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await harness.database.prisma.user.deleteMany();
+  });
 
   it('when one user is stored, then stdout is the stored access token and nothing else', async () => {
     await signIn(harness);
@@ -77,7 +91,12 @@ describe('npm run token', () => {
     assert.equal(printed.accessToken, await storedAccessToken(harness, account.objectId));
     assert.ok(Date.parse(printed.expiresAt as string) > Date.now());
     assert.ok((printed.scopes as string[]).includes('User.Read'));
-    assert.deepEqual(printed.user, { displayName: account.displayName, username: account.username, tenantId: account.tenantId, objectId: account.objectId });
+    assert.deepEqual(printed.user, {
+      displayName: account.displayName,
+      username: account.username,
+      tenantId: account.tenantId,
+      objectId: account.objectId,
+    });
   });
 
   it('when no token is stored, then exit 3 and a message that says where to sign in', async () => {

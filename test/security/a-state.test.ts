@@ -10,9 +10,15 @@ import { assertNothingHappened, assertNothingWritten, assertRejectPage, assertSi
 
 describe('A. state and CSRF on the callback', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S1: when the callback has no state, then REJECT, the token endpoint is not called and nothing is written', async () => {
     const browser = harness.browser();
@@ -39,7 +45,7 @@ describe('A. state and CSRF on the callback', () => {
     await assertNothingHappened(harness, browser);
   });
 
-  it('S3: when a victim\'s browser delivers the attacker\'s own valid code and state (login CSRF), then REJECT and the victim is never signed in as the attacker', async () => {
+  it("S3: when a victim's browser delivers the attacker's own valid code and state (login CSRF), then REJECT and the victim is never signed in as the attacker", async () => {
     const attacker = harness.browser();
     const attackersCallback = await harness.authorize(attacker, harness.idp.accounts[1]);
     const victim = harness.browser();
@@ -86,7 +92,9 @@ describe('A. state and CSRF on the callback', () => {
     assert.equal(await harness.database.prisma.user.count(), 1);
   });
 
-  it('S4: when two copies of one callback have both loaded the session before either saves it, then the code is redeemed once and only one is signed in', { timeout: 30_000 }, async () => {
+  it('S4: when two copies of one callback have both loaded the session before either saves it, then the code is redeemed once and only one is signed in', {
+    timeout: 30_000,
+  }, async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
     // The stored consumption cannot stop the second copy here: only the guard against concurrent copies can.
@@ -157,7 +165,9 @@ describe('A. state and CSRF on the callback', () => {
     await harness.authorize(browser);
     const attackerText = '<script>alert(1)</script>Call +1-555-0100 to restore your account';
     for (const state of ['&state=forged', '']) {
-      const page = await browser.request(`${harness.baseUrl}/connect/get_token?error=access_denied${state}&error_description=${encodeURIComponent(attackerText)}`);
+      const page = await browser.request(
+        `${harness.baseUrl}/connect/get_token?error=access_denied${state}&error_description=${encodeURIComponent(attackerText)}`,
+      );
       assertRejectPage(page);
       assert.ok(!page.body.includes('<script>alert'));
       assert.ok(!page.body.includes('+1-555-0100'));
@@ -196,12 +206,22 @@ describe('A. state and CSRF on the callback', () => {
     const state = callbackUrl.searchParams.get('state')!;
     const code = encodeURIComponent(callbackUrl.searchParams.get('code')!);
     const before = harness.idp.tokenRequestCount();
-    for (const query of [`state=${state}&state=${state}`, `state[]=${state}`, `state[k]=${state}`, `state%5B%5D=${state}`, `state=${state}&state=`]) {
+    for (const query of [
+      `state=${state}&state=${state}`,
+      `state[]=${state}`,
+      `state[k]=${state}`,
+      `state%5B%5D=${state}`,
+      `state=${state}&state=`,
+    ]) {
       assertRejectPage(await browser.request(`${harness.baseUrl}/connect/get_token?code=${code}&${query}`));
     }
     assert.equal(harness.idp.tokenRequestCount(), before);
     await assertNothingWritten(harness);
-    assert.equal((await browser.request(callbackUrl.href)).status, 303, 'the genuine single state still works: none of the above consumed it');
+    assert.equal(
+      (await browser.request(callbackUrl.href)).status,
+      303,
+      'the genuine single state still works: none of the above consumed it',
+    );
     await assertSignedOut(harness, harness.browser());
   });
 });

@@ -7,9 +7,15 @@ import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
 
 describe('B. PKCE', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S9: when /connect sends the browser to Microsoft, then every request carries a 43-character S256 code_challenge of the stored verifier', async () => {
     const browser = harness.browser();
@@ -29,7 +35,10 @@ describe('B. PKCE', () => {
     const row = await harness.database.prisma.session.findFirstOrThrow();
     const { pendingSignIns } = JSON.parse(row.data) as { pendingSignIns: { codeVerifier: string }[] };
     for (const { codeVerifier } of pendingSignIns) {
-      assert.ok(challenges.has(crypto.createHash('sha256').update(codeVerifier).digest('base64url')), 'the challenge is SHA-256 of the stored verifier');
+      assert.ok(
+        challenges.has(crypto.createHash('sha256').update(codeVerifier).digest('base64url')),
+        'the challenge is SHA-256 of the stored verifier',
+      );
     }
   });
 
@@ -43,7 +52,7 @@ describe('B. PKCE', () => {
     assert.equal(harness.idp.tokenRequestCount(), before + 1);
   });
 
-  it('S10: when a sign-in succeeds, then the token request carried this browser\'s stored verifier, whose S256 is the challenge the code was issued for', async () => {
+  it("S10: when a sign-in succeeds, then the token request carried this browser's stored verifier, whose S256 is the challenge the code was issued for", async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
     const row = await harness.database.prisma.session.findFirstOrThrow();
@@ -59,7 +68,7 @@ describe('B. PKCE', () => {
     assert.equal(crypto.createHash('sha256').update(request!.codeVerifier!).digest('base64url'), request!.codeChallenge);
   });
 
-  it('S10: when a code bound to another challenge arrives with this browser\'s valid state (code injection), then the token endpoint refuses it (AADSTS501481) and the page says start again', async () => {
+  it("S10: when a code bound to another challenge arrives with this browser's valid state (code injection), then the token endpoint refuses it (AADSTS501481) and the page says start again", async () => {
     const attacker = harness.browser();
     const attackersCode = new URL(await harness.authorize(attacker, harness.idp.accounts[1])).searchParams.get('code')!;
     const victim = harness.browser();

@@ -13,7 +13,14 @@ import { OTHER_TENANT_ID } from '../../dev/idp/faults.ts';
 import type { IdpFault } from '../../dev/idp/index.ts';
 import { TEST_APP_ID, TEST_APP_KEY, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { assertFailSafePage, assertIdTokenRejected, assertNothingHappened, assertNothingWritten, resetHarness, signIn } from '../support/outcomes.ts';
+import {
+  assertFailSafePage,
+  assertIdTokenRejected,
+  assertNothingHappened,
+  assertNothingWritten,
+  resetHarness,
+  signIn,
+} from '../support/outcomes.ts';
 import { eventLines } from '../support/test-log.ts';
 
 /** Signs in with the fault on and asserts the ID token was rejected and nothing happened. */
@@ -27,27 +34,51 @@ async function assertFaultRejected(harness: Harness, fault: IdpFault | IdpFault[
 
 describe('C. ID token checks', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S11: when the RS256 signature is wrong, then REJECT', async () => {
     await assertFaultRejected(harness, 'id-token-bad-signature');
   });
 
-  for (const fault of ['id-token-alg-none', 'id-token-hs256-client-secret', 'id-token-jku-header', 'id-token-x5u-header', 'id-token-jwk-header'] satisfies IdpFault[]) {
+  for (const fault of [
+    'id-token-alg-none',
+    'id-token-hs256-client-secret',
+    'id-token-jku-header',
+    'id-token-x5u-header',
+    'id-token-jwk-header',
+  ] satisfies IdpFault[]) {
     it(`S12: when the ID token is ${fault.replace('id-token-', '')}, then REJECT; only RS256 with a key from the discovery jwks_uri is accepted`, async () => {
       await assertFaultRejected(harness, fault);
     });
   }
 
-  for (const fault of ['id-token-alg-none-known-kid', 'id-token-hs256-known-kid', 'id-token-jku-header-known-key', 'id-token-x5u-header-known-key', 'id-token-jwk-header-known-key'] satisfies IdpFault[]) {
+  for (const fault of [
+    'id-token-alg-none-known-kid',
+    'id-token-hs256-known-kid',
+    'id-token-jku-header-known-key',
+    'id-token-x5u-header-known-key',
+    'id-token-jwk-header-known-key',
+  ] satisfies IdpFault[]) {
     it(`S12: when the ID token is ${fault.replace('id-token-', '')} (a published kid, so only the algorithm or header rule can refuse it), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
     });
   }
 
-  for (const fault of ['id-token-wrong-issuer', 'id-token-v1-issuer', 'id-token-other-cloud-issuer', 'id-token-template-issuer', 'id-token-non-guid-tid'] satisfies IdpFault[]) {
+  for (const fault of [
+    'id-token-wrong-issuer',
+    'id-token-v1-issuer',
+    'id-token-other-cloud-issuer',
+    'id-token-template-issuer',
+    'id-token-non-guid-tid',
+  ] satisfies IdpFault[]) {
     it(`S13: when the issuer is not {authority}/{tid}/v2.0 of the token's own tid (${fault.replace('id-token-', '')}), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
     });
@@ -71,20 +102,31 @@ describe('C. ID token checks', () => {
     assert.equal(reason, 'the signing key belongs to another issuer', 'the key was found; its issuer is what failed');
   });
 
-  it('S14: when a key whose JWKS issuer names the token\'s own tenant signs it, then the sign-in succeeds (the rule is the key\'s issuer, not its presence)', async () => {
+  it("S14: when a key whose JWKS issuer names the token's own tenant signs it, then the sign-in succeeds (the rule is the key's issuer, not its presence)", async () => {
     harness.clock.advance(2 * 60 * 1000);
     harness.idp.setFault('keys-home-tenant-issuer');
     const { callback } = await signIn(harness);
     assert.equal(callback.status, 303);
   });
 
-  for (const fault of ['id-token-wrong-audience', 'id-token-no-audience', 'id-token-extra-audience', 'id-token-wrong-azp'] satisfies IdpFault[]) {
+  for (const fault of [
+    'id-token-wrong-audience',
+    'id-token-no-audience',
+    'id-token-extra-audience',
+    'id-token-wrong-azp',
+  ] satisfies IdpFault[]) {
     it(`S15: when the audience is wrong (${fault.replace('id-token-', '')}), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
     });
   }
 
-  for (const fault of ['id-token-expired', 'id-token-no-exp', 'id-token-not-yet-valid', 'id-token-no-iat', 'id-token-week-old'] satisfies IdpFault[]) {
+  for (const fault of [
+    'id-token-expired',
+    'id-token-no-exp',
+    'id-token-not-yet-valid',
+    'id-token-no-iat',
+    'id-token-week-old',
+  ] satisfies IdpFault[]) {
     it(`S16: when the token's times are wrong (${fault.replace('id-token-', '')}), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
     });
@@ -159,7 +201,10 @@ describe('C. ID token checks', () => {
     const first = await signIn(harness);
     assert.equal(first.callback.status, 303);
     const jwtAccessToken = harness.idp.issuedAccessTokens.at(-1)!;
-    assert.ok(typeof decodeProtectedHeader(jwtAccessToken).nonce === 'string', 'the Graph token has a header nonce, which breaks signature checks');
+    assert.ok(
+      typeof decodeProtectedHeader(jwtAccessToken).nonce === 'string',
+      'the Graph token has a header nonce, which breaks signature checks',
+    );
 
     harness.idp.setFault('response-opaque-access-token');
     const { browser, callback } = await signIn(harness);
@@ -188,7 +233,11 @@ describe('C. ID token checks', () => {
 
       fresh.idp.setFault('keys-error');
       fresh.clock.advance(25 * 60 * 60 * 1000);
-      assert.equal((await signIn(fresh)).callback.status, 303, 'cached keys keep working while the JWKS is down, even past their refresh time');
+      assert.equal(
+        (await signIn(fresh)).callback.status,
+        303,
+        'cached keys keep working while the JWKS is down, even past their refresh time',
+      );
       fresh.idp.setFault(['keys-error', 'id-token-unknown-key']);
       const unknown = await signIn(fresh);
       assert.ok(unknown.callback.status >= 400, 'nothing is accepted unverified');
@@ -222,7 +271,7 @@ describe('C. tenant rules', () => {
     }
   });
 
-  it('S21: when a tenant authority\'s discovery names another issuer or puts endpoints on another host, then the app refuses to start with a message', async () => {
+  it("S21: when a tenant authority's discovery names another issuer or puts endpoints on another host, then the app refuses to start with a message", async () => {
     const harness = await startHarness();
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-s21-'));
     try {
@@ -232,13 +281,21 @@ describe('C. tenant rules', () => {
       ] as const) {
         harness.idp.setFault(fault);
         const parsed = parseConfig({
-          O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_TENANT: tenant, O365_AUTHORITY_HOST: harness.idp.origin,
-          BASE_URL: 'http://127.0.0.1:5000', PORT: '0', DATABASE_URL: `file:${path.join(folder, `${fault}.db`)}`,
-          TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'), SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+          O365_APP_ID: TEST_APP_ID,
+          O365_APP_KEY: TEST_APP_KEY,
+          O365_TENANT: tenant,
+          O365_AUTHORITY_HOST: harness.idp.origin,
+          BASE_URL: 'http://127.0.0.1:5000',
+          PORT: '0',
+          DATABASE_URL: `file:${path.join(folder, `${fault}.db`)}`,
+          TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+          SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
         });
         assert.ok(parsed.ok);
-        await assert.rejects(startServer(parsed.config, silentLogger),
-          (error: unknown) => isAppError(error, 'discovery_mismatch') && message.test(error.message));
+        await assert.rejects(
+          startServer(parsed.config, silentLogger),
+          (error: unknown) => isAppError(error, 'discovery_mismatch') && message.test(error.message),
+        );
       }
       await assertNothingWritten(harness);
     } finally {

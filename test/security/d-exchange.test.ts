@@ -8,11 +8,20 @@ import { eventLines } from '../support/test-log.ts';
 
 describe('D. the code exchange', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
-  for (const [fault, aadsts] of [['token-invalid-grant', '54005'], ['token-code-expired', '70008']] as const) {
+  for (const [fault, aadsts] of [
+    ['token-invalid-grant', '54005'],
+    ['token-code-expired', '70008'],
+  ] as const) {
     it(`S22: when the token endpoint answers invalid_grant (AADSTS${aadsts}), then 400 "start again" and the stored token is untouched`, async () => {
       const earlier = await signIn(harness);
       assert.equal(earlier.callback.status, 303);
@@ -31,7 +40,10 @@ describe('D. the code exchange', () => {
     });
   }
 
-  for (const [fault, aadsts] of [['token-invalid-client', '7000215'], ['token-client-secret-expired', '7000222']] as const) {
+  for (const [fault, aadsts] of [
+    ['token-invalid-client', '7000215'],
+    ['token-client-secret-expired', '7000222'],
+  ] as const) {
     it(`S23: when the token endpoint answers invalid_client (AADSTS${aadsts}), then FAIL-SAFE with a fix for the operator, and the secret is never shown or logged`, async () => {
       harness.idp.setFault(fault);
       const { browser, callback } = await signIn(harness);
@@ -62,16 +74,25 @@ describe('D. the code exchange', () => {
     const references = [...home.body.matchAll(/\b(?:src|href|action)="([^"]*)"/g)].map((match) => match[1]!);
     assert.ok(references.length > 0);
     for (const reference of references) {
-      assert.ok(reference.startsWith('#') || (reference.startsWith('/') && !reference.startsWith('//')), `same-origin only, found ${reference}`);
+      assert.ok(
+        reference.startsWith('#') || (reference.startsWith('/') && !reference.startsWith('//')),
+        `same-origin only, found ${reference}`,
+      );
     }
   });
 });
 
 describe('I. identity-provider faults at the token endpoint', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { O365_HTTP_TIMEOUT_MS: '1000' } }); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness({ env: { O365_HTTP_TIMEOUT_MS: '1000' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S38: when the token endpoint hangs, then the configured timeout gives FAIL-SAFE and the code is never posted twice', async () => {
     harness.idp.setFault('token-hang');
@@ -89,14 +110,26 @@ describe('I. identity-provider faults at the token endpoint', () => {
     assert.equal(harness.config.httpTimeoutMs, 1000, 'from O365_HTTP_TIMEOUT_MS');
   });
 
-  for (const fault of ['token-server-error', 'token-service-unavailable', 'token-temporarily-unavailable', 'token-throttled', 'token-html',
-    'token-truncated-json', 'response-no-access-token', 'response-token-type-mac', 'response-no-id-token'] satisfies IdpFault[]) {
+  for (const fault of [
+    'token-server-error',
+    'token-service-unavailable',
+    'token-temporarily-unavailable',
+    'token-throttled',
+    'token-html',
+    'token-truncated-json',
+    'response-no-access-token',
+    'response-token-type-mac',
+    'response-no-id-token',
+  ] satisfies IdpFault[]) {
     it(`S39: when the token endpoint answers ${fault.replace(/^(token|response)-/, '')}, then FAIL-SAFE and nothing is stored`, async () => {
       harness.idp.setFault(fault);
       const { browser, callback } = await signIn(harness);
       assertFailSafePage(callback);
       await assertNothingHappened(harness, browser);
-      assert.ok(harness.idp.issuedAccessTokens.every((token) => !harness.logs.join('\n').includes(token)), 'no token in the log');
+      assert.ok(
+        harness.idp.issuedAccessTokens.every((token) => !harness.logs.join('\n').includes(token)),
+        'no token in the log',
+      );
     });
   }
 

@@ -11,9 +11,15 @@ const MINUTE = 60 * 1000;
 
 describe('F. session, cookies and headers', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S27: when a person signs in, then the session id changes and the pre-sign-in cookie is dead', async () => {
     const browser = harness.browser();
@@ -38,8 +44,12 @@ describe('F. session, cookies and headers', () => {
       const [cookie, ...others] = connect.headers['set-cookie'] ?? [];
       assert.equal(others.length, 0);
       assert.match(cookie!, /^__Host-o365signin\.sid=/);
-      const attributes = cookie!.split(';').slice(1).map((part) => part.trim().toLowerCase());
-      for (const expected of ['secure', 'httponly', 'path=/', 'samesite=lax']) assert.ok(attributes.includes(expected), `${expected} in ${cookie}`);
+      const attributes = cookie!
+        .split(';')
+        .slice(1)
+        .map((part) => part.trim().toLowerCase());
+      for (const expected of ['secure', 'httponly', 'path=/', 'samesite=lax'])
+        assert.ok(attributes.includes(expected), `${expected} in ${cookie}`);
       assert.ok(!attributes.some((attribute) => attribute.startsWith('domain=')), '__Host- cookies carry no Domain');
       assert.match(String(connect.headers['strict-transport-security']), /max-age=\d+/);
       assert.equal(new URL(connect.headers.location!).searchParams.get('redirect_uri'), 'https://signin.example.com/connect/get_token');
@@ -87,8 +97,12 @@ describe('F. session, cookies and headers', () => {
     assert.equal((JSON.parse(rows[0]!.data) as { pendingSignIns: unknown[] }).pendingSignIns.length, 1);
 
     const parsed = parseConfig({
-      O365_APP_ID: harness.config.appId, O365_APP_KEY: harness.config.appKey, O365_AUTHORITY_HOST: harness.config.authorityHost,
-      BASE_URL: harness.baseUrl, DATABASE_URL: harness.database.url, SESSION_SECRET: harness.config.sessionSecret,
+      O365_APP_ID: harness.config.appId,
+      O365_APP_KEY: harness.config.appKey,
+      O365_AUTHORITY_HOST: harness.config.authorityHost,
+      BASE_URL: harness.baseUrl,
+      DATABASE_URL: harness.database.url,
+      SESSION_SECRET: harness.config.sessionSecret,
       TOKEN_ENCRYPTION_KEY: harness.config.tokenEncryptionKey.toString('base64'),
     });
     assert.ok(parsed.ok);
@@ -111,16 +125,26 @@ describe('F. session, cookies and headers', () => {
       await browser.request(`${harness.baseUrl}/connect/get_token?code=${'x'.repeat(20_000)}`),
       await harness.browser().request(`${harness.baseUrl}/`),
     ];
-    assert.deepEqual(pages.map((page) => page.status), [200, 400, 404, 414, 200]);
+    assert.deepEqual(
+      pages.map((page) => page.status),
+      [200, 400, 404, 414, 200],
+    );
     for (const page of pages) {
       const csp = page.headers.get('content-security-policy') ?? '';
-      for (const directive of ["default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self'"]) {
+      for (const directive of [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+      ]) {
         assert.ok(csp.includes(directive), `${directive} in ${csp}`);
       }
       assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'));
       assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-      for (const script of page.body.matchAll(/<script\b[^>]*>/gi)) assert.match(script[0], /\bsrc="\/[^"]+"/, 'scripts are files, never inline');
+      for (const script of page.body.matchAll(/<script\b[^>]*>/gi))
+        assert.match(script[0], /\bsrc="\/[^"]+"/, 'scripts are files, never inline');
       assert.doesNotMatch(page.body, /<[^>]+\s(on[a-z]+|style)\s*=/i, 'no event-handler or style attributes');
       assert.doesNotMatch(page.body, /<style\b/i);
     }

@@ -9,11 +9,17 @@ import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../suppor
 
 describe('G. sign-out', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
-  it('S32: when sign-out comes as GET or as a POST without this session\'s CSRF token, then nothing changes; the form\'s POST destroys the session and the old cookie is anonymous', async () => {
+  it("S32: when sign-out comes as GET or as a POST without this session's CSRF token, then nothing changes; the form's POST destroys the session and the old cookie is anonymous", async () => {
     const { browser } = await signIn(harness);
     const other = await signIn(harness, harness.idp.accounts[1]);
     const home = await browser.request(`${harness.baseUrl}/`);
@@ -26,7 +32,11 @@ describe('G. sign-out', () => {
     assert.equal(getOut.status, 405);
     const forms: Record<string, string>[] = [{}, { _csrf: 'forged' }, { _csrf: othersCsrf }];
     for (const form of forms) {
-      const crossSite = await browser.request(`${harness.baseUrl}/logout`, { method: 'POST', form, headers: { origin: 'https://evil.example' } });
+      const crossSite = await browser.request(`${harness.baseUrl}/logout`, {
+        method: 'POST',
+        form,
+        headers: { origin: 'https://evil.example' },
+      });
       assert.equal(crossSite.status, 403);
     }
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'still signed in');
@@ -36,7 +46,11 @@ describe('G. sign-out', () => {
     assert.equal(out.status, 303);
     assert.equal(out.headers.get('cache-control'), 'no-store');
     assert.match(out.headers.getSetCookie().join(';'), new RegExp(`${SESSION_COOKIE}=;`), 'the cookie is cleared');
-    assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 1, 'only the other person\'s session is left');
+    assert.equal(
+      await harness.database.prisma.session.count({ where: { destroyed: false } }),
+      1,
+      "only the other person's session is left",
+    );
     const replay = harness.browser();
     replay.setCookie(SESSION_COOKIE, cookie);
     await assertSignedOut(harness, replay);
@@ -52,13 +66,20 @@ describe('G. sign-out', () => {
     assert.equal((await browser.request(`${harness.baseUrl}/forget?_csrf=${csrf}`)).status, 405);
     const forms: Record<string, string>[] = [{}, { _csrf: 'forged' }, { _csrf: othersCsrf }];
     for (const form of forms) {
-      assert.equal((await browser.request(`${harness.baseUrl}/forget`, { method: 'POST', form, headers: { origin: 'https://evil.example' } })).status, 403);
+      assert.equal(
+        (await browser.request(`${harness.baseUrl}/forget`, { method: 'POST', form, headers: { origin: 'https://evil.example' } })).status,
+        403,
+      );
     }
     assert.deepEqual(await countRows(harness.database.prisma), { users: 2, tokenSets: 2, signedInSessions: 2 }, 'nothing deleted');
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
 
     assert.equal((await browser.request(`${harness.baseUrl}/forget`, { form: { _csrf: csrf } })).status, 303);
-    assert.deepEqual(await countRows(harness.database.prisma), { users: 1, tokenSets: 1, signedInSessions: 1 }, 'only the other person is left');
+    assert.deepEqual(
+      await countRows(harness.database.prisma),
+      { users: 1, tokenSets: 1, signedInSessions: 1 },
+      'only the other person is left',
+    );
     await assertSignedOut(harness, browser);
   });
 });
@@ -69,7 +90,13 @@ describe('G. sign-out while another request of the same session is still running
   before(async () => {
     // A Graph stand-in that takes its time, so a "Check with Microsoft Graph" is still running when sign-out happens.
     slowGraph = http.createServer((_req, res) => {
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ displayName: 'Slow', mail: 'slow@contoso.test', userPrincipalName: 'slow@contoso.test' })), 800);
+      setTimeout(
+        () =>
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ displayName: 'Slow', mail: 'slow@contoso.test', userPrincipalName: 'slow@contoso.test' })),
+        800,
+      );
     });
     await new Promise<void>((resolve) => slowGraph.listen(0, '127.0.0.1', resolve));
     harness = await startHarness({ env: { GRAPH_BASE_URL: `http://127.0.0.1:${(slowGraph.address() as AddressInfo).port}` } });
@@ -88,7 +115,11 @@ describe('G. sign-out while another request of the same session is still running
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal((await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } })).status, 303);
     assert.equal((await slow).status, 303);
-    assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0, 'the slow request did not write the session back');
+    assert.equal(
+      await harness.database.prisma.session.count({ where: { destroyed: false } }),
+      0,
+      'the slow request did not write the session back',
+    );
     const replay = harness.browser();
     replay.setCookie(SESSION_COOKIE, cookie);
     await assertSignedOut(harness, replay);

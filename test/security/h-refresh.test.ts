@@ -17,9 +17,15 @@ function failedWith(code: string, problem: RefreshProblem) {
 
 describe('H. refresh', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   async function signedInUserId(): Promise<string> {
     const { callback } = await signIn(harness);
@@ -54,7 +60,9 @@ describe('H. refresh', () => {
     const browser = harness.browser();
     assert.equal((await browser.request(await harness.authorize(browser))).status, 303);
     const { seal } = await readStoredTokens(harness);
-    await harness.database.prisma.tokenSet.updateMany({ data: { refreshToken: seal('refreshToken', 'revoked-refresh-token'), expiresAt: new Date(Date.now() - 1000) } });
+    await harness.database.prisma.tokenSet.updateMany({
+      data: { refreshToken: seal('refreshToken', 'revoked-refresh-token'), expiresAt: new Date(Date.now() - 1000) },
+    });
     const count = harness.idp.tokenRequestCount();
     const page = await browser.request(`${harness.baseUrl}/`);
     assert.equal(page.status, 200);
@@ -65,7 +73,10 @@ describe('H. refresh', () => {
     assert.equal(await harness.database.prisma.user.count(), 1, 'nothing else is lost');
     for (let i = 0; i < 5; i += 1) await browser.request(`${harness.baseUrl}/`);
     const userId = (await harness.database.prisma.user.findFirstOrThrow()).id;
-    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), failedWith('refresh_refused_before', 'needs_sign_in'));
+    await assert.rejects(
+      harness.app.tokenService.getFreshTokens(userId, { force: true }),
+      failedWith('refresh_refused_before', 'needs_sign_in'),
+    );
     assert.equal(harness.idp.tokenRequestCount(), count + 1, 'no retry storm');
   });
 
@@ -97,12 +108,24 @@ describe('H. refresh', () => {
       const staleRead = await other.tokenStore.loadSignIn(userId);
       // The other process read the tokens just before this refresh; it sees that stale read once.
       let served = false;
-      const lateStore = { ...other.tokenStore, loadSignIn: async (id: string) => {
-        if (!served) { served = true; return staleRead; }
-        return other.tokenStore.loadSignIn(id);
-      } };
-      const late = createTokenService({ config: harness.config, discovery: other.discovery, verifier: other.verifier, tokenStore: lateStore, logger: silentLogger,
-        now: harness.clock.now });
+      const lateStore = {
+        ...other.tokenStore,
+        loadSignIn: async (id: string) => {
+          if (!served) {
+            served = true;
+            return staleRead;
+          }
+          return other.tokenStore.loadSignIn(id);
+        },
+      };
+      const late = createTokenService({
+        config: harness.config,
+        discovery: other.discovery,
+        verifier: other.verifier,
+        tokenStore: lateStore,
+        logger: silentLogger,
+        now: harness.clock.now,
+      });
       const refreshed = await harness.app.tokenService.getFreshTokens(userId, { force: true });
       const count = harness.idp.tokenRequestCount();
       const result = await late.getFreshTokens(userId, { force: true });
@@ -129,12 +152,18 @@ describe('H. refresh', () => {
     assert.equal(result.tokens.idToken, idTokenBefore);
   });
 
-  for (const [fault, who] of [['id-token-other-user', 'another oid in the same tenant'], ['id-token-other-tenant', 'the same oid in another tenant']] as const) {
+  for (const [fault, who] of [
+    ['id-token-other-user', 'another oid in the same tenant'],
+    ['id-token-other-tenant', 'the same oid in another tenant'],
+  ] as const) {
     it(`S36: when a refresh answers with another user's ID token (${who}), then none of its tokens is stored: the previous ones stay and the set needs a new sign-in`, async () => {
       const userId = await signedInUserId();
       const before = await readStoredTokens(harness);
       harness.idp.setFault(fault);
-      await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), failedWith('refresh_for_another_user', 'needs_sign_in'));
+      await assert.rejects(
+        harness.app.tokenService.getFreshTokens(userId, { force: true }),
+        failedWith('refresh_for_another_user', 'needs_sign_in'),
+      );
       harness.idp.setFault(null);
       const after = await readStoredTokens(harness);
       assert.equal(after.accessToken, before.accessToken);
@@ -150,7 +179,10 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const before = await readStoredTokens(harness);
     harness.idp.setFault('token-server-error');
-    await assert.rejects(harness.app.tokenService.getFreshTokens(userId, { force: true }), failedWith('refresh_unavailable', 'unavailable'));
+    await assert.rejects(
+      harness.app.tokenService.getFreshTokens(userId, { force: true }),
+      failedWith('refresh_unavailable', 'unavailable'),
+    );
     harness.idp.setFault(null);
     const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
     assert.equal(row.needsSignIn, false);
@@ -159,4 +191,3 @@ describe('H. refresh', () => {
     assert.equal((await harness.app.tokenService.getFreshTokens(userId, { force: true })).refreshed, true);
   });
 });
-

@@ -11,10 +11,18 @@ import type { HttpBrowser } from '../support/http-browser.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
 
 /** Serves the harness's database with other encryption keys, as after a restart with a changed .env. */
-async function withKeys<T>(harness: Harness, keys: { current: Buffer; previous?: Buffer[] }, use: (baseUrl: string) => Promise<T>): Promise<T> {
+async function withKeys<T>(
+  harness: Harness,
+  keys: { current: Buffer; previous?: Buffer[] },
+  use: (baseUrl: string) => Promise<T>,
+): Promise<T> {
   const parsed = parseConfig({
-    O365_APP_ID: harness.config.appId, O365_APP_KEY: harness.config.appKey, O365_AUTHORITY_HOST: harness.config.authorityHost,
-    BASE_URL: harness.baseUrl, DATABASE_URL: harness.database.url, SESSION_SECRET: harness.config.sessionSecret,
+    O365_APP_ID: harness.config.appId,
+    O365_APP_KEY: harness.config.appKey,
+    O365_AUTHORITY_HOST: harness.config.authorityHost,
+    BASE_URL: harness.baseUrl,
+    DATABASE_URL: harness.database.url,
+    SESSION_SECRET: harness.config.sessionSecret,
     TOKEN_ENCRYPTION_KEY: keys.current.toString('base64'),
     TOKEN_ENCRYPTION_KEYS_PREVIOUS: (keys.previous ?? []).map((key) => key.toString('base64')).join(','),
   });
@@ -34,7 +42,12 @@ async function homeOf(browser: HttpBrowser, baseUrl: string): Promise<{ status: 
 
 function runRotateKey(harness: Harness, current: Buffer, previous: Buffer[]): { status: number | null; output: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/rotate-key.ts'], {
-    env: { ...process.env, DATABASE_URL: harness.database.url, TOKEN_ENCRYPTION_KEY: current.toString('base64'), TOKEN_ENCRYPTION_KEYS_PREVIOUS: previous.map((key) => key.toString('base64')).join(',') },
+    env: {
+      ...process.env,
+      DATABASE_URL: harness.database.url,
+      TOKEN_ENCRYPTION_KEY: current.toString('base64'),
+      TOKEN_ENCRYPTION_KEYS_PREVIOUS: previous.map((key) => key.toString('base64')).join(','),
+    },
     encoding: 'utf8',
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
@@ -42,9 +55,15 @@ function runRotateKey(harness: Harness, current: Buffer, previous: Buffer[]): { 
 
 describe('H. tokens at rest and on the page', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S33: when the database file is dumped after a sign-in, then it holds no access, refresh or ID token in plain text', async () => {
     assert.equal((await signIn(harness)).callback.status, 303);
@@ -59,7 +78,11 @@ describe('H. tokens at rest and on the page', () => {
     }
     assert.equal((await signIn(harness, harness.idp.accounts[1])).callback.status, 303);
     const columns = (await harness.database.prisma.tokenSet.findMany()).flatMap((set) => [set.accessToken, set.refreshToken!, set.idToken]);
-    assert.equal(new Set(columns.map((column) => column.split('.')[2])).size, 6, 'a fresh IV for every ciphertext (GCM with a repeated IV leaks the key stream)');
+    assert.equal(
+      new Set(columns.map((column) => column.split('.')[2])).size,
+      6,
+      'a fresh IV for every ciphertext (GCM with a repeated IV leaks the key stream)',
+    );
   });
 
   it('S33: when the key rotates, then old rows open with TOKEN_ENCRYPTION_KEYS_PREVIOUS, npm run rotate-key re-encrypts them, and the old key can go', async () => {
@@ -107,7 +130,7 @@ describe('H. tokens at rest and on the page', () => {
     assert.equal((await homeOf(bob.browser, harness.baseUrl)).status, 200);
   });
 
-  it('S34: when tokens are shown, then only the session user\'s own token, HTML-escaped, no-store, and never in a URL', async () => {
+  it("S34: when tokens are shown, then only the session user's own token, HTML-escaped, no-store, and never in a URL", async () => {
     harness.idp.setFault('response-markup-access-token');
     const alice = await signIn(harness, harness.idp.accounts[0]);
     const aliceToken = harness.idp.issuedAccessTokens.at(-1)!;
@@ -119,9 +142,14 @@ describe('H. tokens at rest and on the page', () => {
     const alicePage = await alice.browser.request(`${harness.baseUrl}/`);
     assert.equal(alicePage.headers.get('cache-control'), 'no-store');
     assert.ok(!alicePage.body.includes(aliceToken), 'never raw');
-    const escaped = aliceToken.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
+    const escaped = aliceToken
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&#34;')
+      .replace(/'/g, '&#39;');
     assert.ok(alicePage.body.includes(escaped), 'HTML-escaped');
-    assert.ok(!alicePage.body.includes(bobToken), 'never another user\'s');
+    assert.ok(!alicePage.body.includes(bobToken), "never another user's");
     const bobPage = await bob.browser.request(`${harness.baseUrl}/`);
     assert.ok(bobPage.body.includes(bobToken) && !bobPage.body.includes(escaped));
     for (const page of [alicePage, bobPage, alice.callback, bob.callback]) {

@@ -13,7 +13,9 @@ function rawRequest(baseUrl: string, bytes: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(bytes));
     let answer = '';
-    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+    });
     socket.on('end', () => resolve(answer.split('\r\n')[0] ?? ''));
     socket.on('error', reject);
   });
@@ -21,9 +23,15 @@ function rawRequest(baseUrl: string, bytes: Buffer): Promise<string> {
 
 describe('K. bad input on the callback', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S44: when code or state is 100 KB, then a fast 414 page, no session lookup and no outbound call', async () => {
     const browser = harness.browser();
@@ -46,17 +54,30 @@ describe('K. bad input on the callback', () => {
     const callbackUrl = new URL(await harness.authorize(browser));
     const state = callbackUrl.searchParams.get('state')!;
     const before = harness.idp.requestCount();
-    for (const query of ['state=%FF%FE%C3%28&code=%80', 'state=x%0D%0ASet-Cookie:%20evil=1&code=y', `state=%3Cscript%3Ealert(1)%3C/script%3E&code=1`]) {
+    for (const query of [
+      'state=%FF%FE%C3%28&code=%80',
+      'state=x%0D%0ASet-Cookie:%20evil=1&code=y',
+      `state=%3Cscript%3Ealert(1)%3C/script%3E&code=1`,
+    ]) {
       const page = await browser.request(`${harness.baseUrl}/connect/get_token?${query}`);
       assertRejectPage(page);
       assert.ok(!page.headers.getSetCookie().join(';').includes('evil'), 'no header injection');
     }
-    const raw = await rawRequest(harness.baseUrl, Buffer.concat([Buffer.from('GET /connect/get_token?state='), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('&code=x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
+    const raw = await rawRequest(
+      harness.baseUrl,
+      Buffer.concat([
+        Buffer.from('GET /connect/get_token?state='),
+        Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
+        Buffer.from('&code=x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+      ]),
+    );
     assert.match(raw, /^HTTP\/1\.1 400/);
 
     const logLines = harness.logs.length;
     const hostile = '<script>alert(1)</script>\r\nInjected-Header: 1\r\n{"level":"info","message":"forged"}';
-    const page = await browser.request(`${harness.baseUrl}/connect/get_token?state=${state}&error=${encodeURIComponent(hostile)}&error_description=${encodeURIComponent(hostile)}`);
+    const page = await browser.request(
+      `${harness.baseUrl}/connect/get_token?state=${state}&error=${encodeURIComponent(hostile)}&error_description=${encodeURIComponent(hostile)}`,
+    );
     assert.equal(page.status, 400, 'an unknown error with a valid state: 400');
     assert.ok(!page.body.includes('<script>alert'), 'HTML-escaped on the page');
     assert.ok(page.body.includes('&lt;script&gt;'));
@@ -82,7 +103,12 @@ describe('K. bad input on the callback', () => {
   });
 
   it('S44: when the callback, /connect or / get an unexpected method, then 405 with Allow', async () => {
-    for (const [path, allow] of [['/connect/get_token', 'GET, HEAD'], ['/connect', 'GET, HEAD'], ['/', 'GET, HEAD'], ['/logout', 'POST']] as const) {
+    for (const [path, allow] of [
+      ['/connect/get_token', 'GET, HEAD'],
+      ['/connect', 'GET, HEAD'],
+      ['/', 'GET, HEAD'],
+      ['/logout', 'POST'],
+    ] as const) {
       for (const method of ['PUT', 'DELETE', 'PATCH', ...(path === '/logout' ? ['GET'] : ['POST'])]) {
         const page = await harness.browser().request(`${harness.baseUrl}${path}`, { method });
         assert.equal(page.status, 405, `${method} ${path}`);
@@ -95,28 +121,50 @@ describe('K. bad input on the callback', () => {
   it('S45: when callback queries are random (fast-check), then never a 5xx and never signed in', async () => {
     const browser = harness.browser();
     const parameter = fc.oneof(
-      fc.constantFrom('state', 'code', 'error', 'error_description', 'session_state', 'state[]', 'state[k]', 'code[]', 'iss', 'client_info', '__proto__', 'constructor'),
+      fc.constantFrom(
+        'state',
+        'code',
+        'error',
+        'error_description',
+        'session_state',
+        'state[]',
+        'state[k]',
+        'code[]',
+        'iss',
+        'client_info',
+        '__proto__',
+        'constructor',
+      ),
       fc.string({ maxLength: 12 }),
     );
-    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('access_denied', 'invalid_request', '', '%', '%zz', '%FF', '\r\n', '<script>'));
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.constantFrom('access_denied', 'invalid_request', '', '%', '%zz', '%FF', '\r\n', '<script>'),
+    );
     const query = fc.array(fc.tuple(parameter, value, fc.boolean()), { maxLength: 6 });
-    await fc.assert(fc.asyncProperty(query, fc.boolean(), async (pairs, useRealState) => {
-      let search = pairs.map(([name, text, raw]) => (raw ? `${name}=${text}` : `${encodeURIComponent(name)}=${encodeURIComponent(text)}`)).join('&');
-      if (useRealState) {
-        const connect = await browser.request(`${harness.baseUrl}/connect`);
-        search = `state=${new URL(connect.location!).searchParams.get('state')}&${search}`;
-      }
-      let url: string;
-      try {
-        url = new URL(`${harness.baseUrl}/connect/get_token?${search}`).href;
-      } catch {
-        return;
-      }
-      const page = await browser.request(url);
-      assert.ok(page.status >= 400 && page.status < 500, `a 4xx (never 5xx, never a sign-in), got ${page.status} for ?${search}`);
-      const rows = await harness.database.prisma.user.count();
-      assert.equal(rows, 0);
-    }), { numRuns: 300, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) });
+    await fc.assert(
+      fc.asyncProperty(query, fc.boolean(), async (pairs, useRealState) => {
+        let search = pairs
+          .map(([name, text, raw]) => (raw ? `${name}=${text}` : `${encodeURIComponent(name)}=${encodeURIComponent(text)}`))
+          .join('&');
+        if (useRealState) {
+          const connect = await browser.request(`${harness.baseUrl}/connect`);
+          search = `state=${new URL(connect.location!).searchParams.get('state')}&${search}`;
+        }
+        let url: string;
+        try {
+          url = new URL(`${harness.baseUrl}/connect/get_token?${search}`).href;
+        } catch {
+          return;
+        }
+        const page = await browser.request(url);
+        assert.ok(page.status >= 400 && page.status < 500, `a 4xx (never 5xx, never a sign-in), got ${page.status} for ?${search}`);
+        const rows = await harness.database.prisma.user.count();
+        assert.equal(rows, 0);
+      }),
+      { numRuns: 300, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) },
+    );
     await assertSignedOut(harness, browser);
     await assertNothingWritten(harness);
   });

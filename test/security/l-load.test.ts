@@ -10,9 +10,15 @@ import { assertNothingWritten, assertRejectPage, resetHarness } from '../support
 
 describe('L. load: rate limits and bounded sessions', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness({ env: { SIGN_IN_RATE_LIMIT: '20' } }); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness({ env: { SIGN_IN_RATE_LIMIT: '20' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S46: when one address bursts /connect and the callback, then 429 pages after the limit, and the stored sessions stay bounded', async () => {
     const statuses: number[] = [];
@@ -23,16 +29,22 @@ describe('L. load: rate limits and bounded sessions', () => {
     assert.equal(limited.status, 429, 'the callback shares the limit');
     assert.match(limited.body, /Too many sign-in attempts/);
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
-    assert.ok(await harness.database.prisma.session.count({ where: { destroyed: false } }) <= 20, 'no session for a refused request');
+    assert.ok((await harness.database.prisma.session.count({ where: { destroyed: false } })) <= 20, 'no session for a refused request');
     assert.equal((await harness.browser().request(`${harness.baseUrl}/`)).status, 200, 'the rest of the site still answers');
   });
 });
 
 describe('L. load: sessions', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S46: when anonymous visitors browse, no session is stored; pending sign-ins per session are capped and expired ones dropped; expired sessions are purged', async () => {
     for (let i = 0; i < 20; i += 1) {
@@ -48,11 +60,21 @@ describe('L. load: sessions', () => {
     harness.clock.advance(11 * 60 * 1000);
     await browser.request(`${harness.baseUrl}/connect`);
     const later = await harness.database.prisma.session.findFirstOrThrow();
-    assert.equal((JSON.parse(later.data) as { pendingSignIns: unknown[] }).pendingSignIns.length, 1, 'expired pending sign-ins are dropped');
+    assert.equal(
+      (JSON.parse(later.data) as { pendingSignIns: unknown[] }).pendingSignIns.length,
+      1,
+      'expired pending sign-ins are dropped',
+    );
 
     const past = new Date(harness.clock.now() - 1000);
-    await harness.database.prisma.session.createMany({ data: [1, 2, 3].map(() => ({ id: crypto.randomUUID(), data: '{}', expiresAt: past })) });
-    const store = new PrismaSessionStore(harness.database.prisma, { defaultMaxAgeMs: 60_000, logger: silentLogger, now: harness.clock.now });
+    await harness.database.prisma.session.createMany({
+      data: [1, 2, 3].map(() => ({ id: crypto.randomUUID(), data: '{}', expiresAt: past })),
+    });
+    const store = new PrismaSessionStore(harness.database.prisma, {
+      defaultMaxAgeMs: 60_000,
+      logger: silentLogger,
+      now: harness.clock.now,
+    });
     try {
       assert.equal(await store.purgeExpired(), 3);
     } finally {
@@ -65,10 +87,14 @@ describe('L. load: sessions', () => {
     const victim = harness.browser();
     await harness.authorize(victim);
     const before = harness.idp.tokenRequestCount();
-    const pages = await Promise.all(Array.from({ length: 500 }, (_, index) => {
-      const browser = index % 2 === 0 ? harness.browser() : victim;
-      return browser.request(`${harness.baseUrl}/connect/get_token?code=${crypto.randomBytes(40).toString('base64url')}&state=${crypto.randomBytes(32).toString('base64url')}`);
-    }));
+    const pages = await Promise.all(
+      Array.from({ length: 500 }, (_, index) => {
+        const browser = index % 2 === 0 ? harness.browser() : victim;
+        return browser.request(
+          `${harness.baseUrl}/connect/get_token?code=${crypto.randomBytes(40).toString('base64url')}&state=${crypto.randomBytes(32).toString('base64url')}`,
+        );
+      }),
+    );
     for (const page of pages) assertRejectPage(page);
     assert.equal(harness.idp.tokenRequestCount(), before);
     await assertNothingWritten(harness);
@@ -79,7 +105,8 @@ describe('L. load: sessions', () => {
     assert.equal((await warm.request(await harness.authorize(warm))).status, 303, 'keys cached');
     const browsers = Array.from({ length: 100 }, () => harness.browser());
     const callbacks: string[] = [];
-    for (const [index, browser] of browsers.entries()) callbacks.push(await harness.authorize(browser, harness.idp.accounts[index % harness.idp.accounts.length]));
+    for (const [index, browser] of browsers.entries())
+      callbacks.push(await harness.authorize(browser, harness.idp.accounts[index % harness.idp.accounts.length]));
     harness.idp.setFault('keys-rolled');
     harness.clock.advance(2 * 60 * 1000);
     const before = harness.idp.jwksRequestCount();

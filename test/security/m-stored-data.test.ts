@@ -23,7 +23,7 @@ import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 /** Resolves once `statements` (from `from` on) holds one that matches; fails after 20 s rather than hang the file. */
 async function statementSeen(statements: readonly string[], from: number, pattern: RegExp): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !statements.slice(from).some((sql) => pattern.test(sql));) {
+  for (const deadline = Date.now() + 20_000; !statements.slice(from).some((sql) => pattern.test(sql)); ) {
     if (Date.now() > deadline) throw new Error(`no statement matching ${pattern} was run`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -31,8 +31,11 @@ async function statementSeen(statements: readonly string[], from: number, patter
 
 /** The bytes of the database file with its -wal and -shm, as someone copying the data folder would get them. */
 function databaseBytes(file: string): string {
-  return ['', '-wal', '-shm'].map((suffix) => file + suffix).filter((name) => fs.existsSync(name))
-    .map((name) => fs.readFileSync(name).toString('latin1')).join('\n');
+  return ['', '-wal', '-shm']
+    .map((suffix) => file + suffix)
+    .filter((name) => fs.existsSync(name))
+    .map((name) => fs.readFileSync(name).toString('latin1'))
+    .join('\n');
 }
 
 async function csrfOf(browser: HttpBrowser, baseUrl: string): Promise<string> {
@@ -50,9 +53,15 @@ describe('M. stored data, several instances, database locks', () => {
     // A Graph stand-in that answers only when the test says so: a request still running at a chosen moment.
     graph = http.createServer((req, res) => {
       graphRequests.push(req);
-      const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ displayName: 'Held', mail: 'held@contoso.test', userPrincipalName: 'held@contoso.test' }));
+      const answer = () =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ displayName: 'Held', mail: 'held@contoso.test', userPrincipalName: 'held@contoso.test' }));
       const previous = releaseGraph;
-      releaseGraph = () => { previous(); answer(); };
+      releaseGraph = () => {
+        previous();
+        answer();
+      };
     });
     await new Promise<void>((resolve) => graph.listen(0, '127.0.0.1', resolve));
     harness = await startHarness({ env: { GRAPH_BASE_URL: `http://127.0.0.1:${(graph.address() as AddressInfo).port}` } });
@@ -81,7 +90,10 @@ describe('M. stored data, several instances, database locks', () => {
       const release = await harness.database.holdWriteLock();
       const pages = Promise.all([browser.request(callbackUrl.href), browser.request(onSecond.href)]);
       try {
-        await Promise.all([statementSeen(harness.database.statements, firstMark, SESSION_TAKEOVER), statementSeen(second.statements, secondMark, SESSION_TAKEOVER)]);
+        await Promise.all([
+          statementSeen(harness.database.statements, firstMark, SESSION_TAKEOVER),
+          statementSeen(second.statements, secondMark, SESSION_TAKEOVER),
+        ]);
       } finally {
         await release();
       }
@@ -89,8 +101,9 @@ describe('M. stored data, several instances, database locks', () => {
       assert.deepEqual([first.status, other.status].sort(), [303, 400]);
       assertRejectPage(first.status === 400 ? first : other);
       assert.equal(harness.idp.tokenRequestCount() - tokenRequestsBefore, 1, 'the token endpoint was called once');
-      const signedIn = (await harness.database.prisma.session.findMany({ where: { destroyed: false } }))
-        .filter((row) => (JSON.parse(row.data) as { userId?: string }).userId !== undefined);
+      const signedIn = (await harness.database.prisma.session.findMany({ where: { destroyed: false } })).filter(
+        (row) => (JSON.parse(row.data) as { userId?: string }).userId !== undefined,
+      );
       assert.equal(signedIn.length, 1, 'one signed-in session');
     } finally {
       await second.close();
@@ -127,9 +140,14 @@ describe('M. stored data, several instances, database locks', () => {
     const mark = harness.database.statements.length;
     let released = false;
     const releaseLock = await harness.database.holdWriteLock();
-    const lockReleased = new Promise<void>((resolve) => setTimeout(resolve, 3000)).then(async () => { released = true; await releaseLock(); });
+    const lockReleased = new Promise<void>((resolve) => setTimeout(resolve, 3000)).then(async () => {
+      released = true;
+      await releaseLock();
+    });
     try {
-      const signOut = writer.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } }).then((page) => ({ page, afterRelease: released }));
+      const signOut = writer
+        .request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } })
+        .then((page) => ({ page, afterRelease: released }));
       await statementSeen(harness.database.statements, mark, SESSION_TAKEOVER);
       const stylesheet = await reader.request(`${harness.baseUrl}/styles.css`);
       assert.equal(stylesheet.status, 200);
@@ -147,56 +165,59 @@ describe('M. stored data, several instances, database locks', () => {
   });
 
   // SQLite only: it reads the database files' bytes; PostgreSQL's files are the server's.
-  if (testDatabaseKind() === 'sqlite') it('S51: when a person uses Forget my token, then its ciphertexts are in none of the database files', async () => {
-    const { browser } = await signIn(harness);
-    const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
-    const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
-    const before = databaseBytes(harness.database.file);
-    for (const ciphertext of ciphertexts) assert.ok(before.includes(ciphertext), 'the stored ciphertext is in the files before');
-    const csrf = await csrfOf(browser, harness.baseUrl);
-    assert.equal((await browser.request(`${harness.baseUrl}/forget`, { form: { _csrf: csrf } })).status, 303);
-    assert.equal(await harness.database.prisma.tokenSet.count(), 0);
-    const afterForget = databaseBytes(harness.database.file);
-    for (const ciphertext of ciphertexts) assert.ok(!afterForget.includes(ciphertext), 'no ciphertext of the forgotten token is left');
-  });
+  if (testDatabaseKind() === 'sqlite')
+    it('S51: when a person uses Forget my token, then its ciphertexts are in none of the database files', async () => {
+      const { browser } = await signIn(harness);
+      const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
+      const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
+      const before = databaseBytes(harness.database.file);
+      for (const ciphertext of ciphertexts) assert.ok(before.includes(ciphertext), 'the stored ciphertext is in the files before');
+      const csrf = await csrfOf(browser, harness.baseUrl);
+      assert.equal((await browser.request(`${harness.baseUrl}/forget`, { form: { _csrf: csrf } })).status, 303);
+      assert.equal(await harness.database.prisma.tokenSet.count(), 0);
+      const afterForget = databaseBytes(harness.database.file);
+      for (const ciphertext of ciphertexts) assert.ok(!afterForget.includes(ciphertext), 'no ciphertext of the forgotten token is left');
+    });
 
   // SQLite only: it reads the database files' bytes; PostgreSQL's files are the server's.
-  if (testDatabaseKind() === 'sqlite') it('S51: when npm run rotate-key re-encrypts the tokens, then no ciphertext sealed with the old key is left in the database files', async () => {
-    await signIn(harness);
-    const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
-    const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
-    const newKey = crypto.randomBytes(32);
-    const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
-    assert.equal(report.reencrypted, 1);
-    const newRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
-    assert.match(newRow.accessToken, new RegExp(`^v1\\.${keyIdOf(newKey)}\\.`));
-    const bytes = databaseBytes(harness.database.file);
-    for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
-  });
+  if (testDatabaseKind() === 'sqlite')
+    it('S51: when npm run rotate-key re-encrypts the tokens, then no ciphertext sealed with the old key is left in the database files', async () => {
+      await signIn(harness);
+      const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
+      const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
+      const newKey = crypto.randomBytes(32);
+      const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
+      assert.equal(report.reencrypted, 1);
+      const newRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
+      assert.match(newRow.accessToken, new RegExp(`^v1\\.${keyIdOf(newKey)}\\.`));
+      const bytes = databaseBytes(harness.database.file);
+      for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
+    });
 
   // SQLite only: file modes of a SQLite file; PostgreSQL's files are the server's.
-  if (testDatabaseKind() === 'sqlite') it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included', async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-modes-'));
-    try {
-      const fresh = path.join(root, 'data', 'app.db');
-      const database = openDatabase(`file:${fresh}`);
-      await database.$executeRawUnsafe('CREATE TABLE probe (value TEXT)');
-      await database.$executeRawUnsafe("INSERT INTO probe VALUES ('x')");
-      assert.equal(fs.statSync(path.dirname(fresh)).mode & 0o777, 0o700);
-      for (const file of [fresh, `${fresh}-wal`, `${fresh}-shm`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
-      await database.$disconnect();
+  if (testDatabaseKind() === 'sqlite')
+    it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included', async () => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-modes-'));
+      try {
+        const fresh = path.join(root, 'data', 'app.db');
+        const database = openDatabase(`file:${fresh}`);
+        await database.$executeRawUnsafe('CREATE TABLE probe (value TEXT)');
+        await database.$executeRawUnsafe("INSERT INTO probe VALUES ('x')");
+        assert.equal(fs.statSync(path.dirname(fresh)).mode & 0o777, 0o700);
+        for (const file of [fresh, `${fresh}-wal`, `${fresh}-shm`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
+        await database.$disconnect();
 
-      const existing = path.join(root, 'existing.db');
-      fs.copyFileSync(fresh, existing);
-      fs.writeFileSync(`${existing}-wal`, '');
-      for (const file of [existing, `${existing}-wal`]) fs.chmodSync(file, 0o644);
-      const reopened = openDatabase(`file:${existing}`);
-      for (const file of [existing, `${existing}-wal`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
-      await reopened.$disconnect();
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
+        const existing = path.join(root, 'existing.db');
+        fs.copyFileSync(fresh, existing);
+        fs.writeFileSync(`${existing}-wal`, '');
+        for (const file of [existing, `${existing}-wal`]) fs.chmodSync(file, 0o644);
+        const reopened = openDatabase(`file:${existing}`);
+        for (const file of [existing, `${existing}-wal`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
+        await reopened.$disconnect();
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    });
 
   it('S50: when a stored session row is malformed, then that browser is signed out, one warning is logged, and the server keeps answering', async () => {
     const { browser } = await signIn(harness);
@@ -230,7 +251,11 @@ describe('M. stored data, several instances, database locks', () => {
     const { browser } = await signIn(harness);
     const sid = decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
     const logs: string[] = [];
-    const store = new PrismaSessionStore(harness.database.prisma, { defaultMaxAgeMs: 60_000, logger: createTestLogger(logs), now: harness.clock.now });
+    const store = new PrismaSessionStore(harness.database.prisma, {
+      defaultMaxAgeMs: 60_000,
+      logger: createTestLogger(logs),
+      now: harness.clock.now,
+    });
     try {
       const called = new Promise<void>((resolve) => {
         store.get(sid, () => {
@@ -257,7 +282,11 @@ describe('M. stored data, several instances, database locks', () => {
     const writes = signInWritesAmong(harness.database.statements.slice(mark));
     assert.equal(writes.length, 1, writes.join(' | '));
     assert.match(writes[0]!, SESSION_TAKEOVER);
-    assert.equal(declined.headers.getSetCookie().filter((line) => line.startsWith(`${SESSION_COOKIE}=`)).length, 0, 'no new session cookie');
+    assert.equal(
+      declined.headers.getSetCookie().filter((line) => line.startsWith(`${SESSION_COOKIE}=`)).length,
+      0,
+      'no new session cookie',
+    );
     assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0);
   });
 

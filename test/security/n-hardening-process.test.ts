@@ -29,14 +29,19 @@ interface RunningProcess {
   stop(): Promise<void>;
 }
 
-
 /** `npm start`'s entry (src/server.ts) in an empty folder, until it listens. */
 async function startServerProcess(env: Record<string, string>): Promise<RunningProcess> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-harden-'));
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
+    cwd,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -76,14 +81,20 @@ async function authorize(browser: HttpBrowser, baseUrl: string, idp: StartedIdp)
   const loginPage = await browser.follow(`${baseUrl}/connect`, { stopAt: isCallback });
   const form = readForm(loginPage);
   const account = idp.accounts[0]!;
-  const result = await browser.follow(form.action, { stopAt: isCallback, form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password } });
+  const result = await browser.follow(form.action, {
+    stopAt: isCallback,
+    form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password },
+  });
   assert.ok(result.location !== undefined && isCallback(result.location), `back to the app: ${result.status}`);
   return result.location;
 }
 
 /** Resident memory of a process, in bytes (Linux). */
 function residentBytes(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((text) => text.startsWith('VmRSS:'));
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((text) => text.startsWith('VmRSS:'));
   return Number(line?.match(/(\d+)/)?.[1] ?? Number.NaN) * 1024;
 }
 
@@ -112,15 +123,31 @@ describe('N. hardening: a real server process', () => {
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
-  it('S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger\'s JSON lines and the server keeps answering', async () => {
+  it("S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger's JSON lines and the server keeps answering", async () => {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    idp = await startIdentityProvider({ port: 0, clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] }] });
+    idp = await startIdentityProvider({
+      port: 0,
+      clients: [
+        {
+          clientId: TEST_APP_ID,
+          clientSecret: TEST_APP_KEY,
+          redirectUris: [`${baseUrl}/connect/get_token`],
+          postLogoutRedirectUris: [`${baseUrl}/`],
+        },
+      ],
+    });
     const database = await createTestDatabase();
     const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: idp.origin, GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl, PORT: String(port), DATABASE_URL: database.url,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+      O365_APP_ID: TEST_APP_ID,
+      O365_APP_KEY: TEST_APP_KEY,
+      O365_AUTHORITY_HOST: idp.origin,
+      GRAPH_BASE_URL: idp.graphBaseUrl,
+      BASE_URL: baseUrl,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     });
     try {
       const forwarded = await rawGet(`${baseUrl}/connect`, { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=203.0.113.7' });
@@ -147,9 +174,13 @@ describe('N. hardening: a real server process', () => {
       }
 
       const star = await new Promise<string>((resolve, reject) => {
-        const socket = net.connect(port, '127.0.0.1', () => socket.end('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+        const socket = net.connect(port, '127.0.0.1', () =>
+          socket.end('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+        );
         let answer = '';
-        socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+        socket.on('data', (chunk) => {
+          answer += chunk.toString('latin1');
+        });
         socket.on('end', () => resolve(answer));
         socket.on('error', reject);
       });
@@ -160,50 +191,91 @@ describe('N. hardening: a real server process', () => {
       await database.remove();
     }
     assertOnlyLoggerLines(server.stderr());
-    const entries = server.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: string; message: string });
+    const entries = server
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: string; message: string });
     assert.ok(!entries.some((entry) => entry.level === 'error' && entry.message === 'Something went wrong'), 'no 500 page');
-    assert.ok(entries.some((entry) => entry.message === 'request completed'), 'the requests are logged on the same stderr');
+    assert.ok(
+      entries.some((entry) => entry.message === 'request completed'),
+      'the requests are logged on the same stderr',
+    );
   });
 
   it('S53: when 300 slow clients each send 250 KB of headers, then the server refuses them at the header limit and its memory stays bounded', async (t) => {
     const port = await freePort();
     const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: 'http://127.0.0.1:9', O365_HTTP_TIMEOUT_MS: '1000',
-      BASE_URL: `http://127.0.0.1:${port}`, PORT: String(port), DATABASE_URL: `file:${path.join(folder, 'memory.db')}`,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'), TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+      O365_APP_ID: TEST_APP_ID,
+      O365_APP_KEY: TEST_APP_KEY,
+      O365_AUTHORITY_HOST: 'http://127.0.0.1:9',
+      O365_HTTP_TIMEOUT_MS: '1000',
+      BASE_URL: `http://127.0.0.1:${port}`,
+      PORT: String(port),
+      DATABASE_URL: `file:${path.join(folder, 'memory.db')}`,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     });
     const sockets: net.Socket[] = [];
     try {
       const pid = server.child.pid!;
       // Warm up the paths a refused request takes, so the baseline includes their code and caches.
       for (let i = 0; i < 20; i += 1) await rawGet(`${server.baseUrl}/healthz`);
-      for (let i = 0; i < 5; i += 1) await rawGet(`${server.baseUrl}/`, { 'X-Padding': 'a'.repeat(HTTP_LIMITS.maxHeaderBytes) }).catch(() => undefined);
+      for (let i = 0; i < 5; i += 1)
+        await rawGet(`${server.baseUrl}/`, { 'X-Padding': 'a'.repeat(HTTP_LIMITS.maxHeaderBytes) }).catch(() => undefined);
       const before = await settledResidentBytes(pid);
       const chunk = `X-Padding: ${'a'.repeat(16 * 1024 - 14)}\r\n`;
       const answers: Promise<string>[] = [];
-      await Promise.all(Array.from({ length: 300 }, () => new Promise<void>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        sockets.push(socket);
-        let answer = '';
-        socket.on('data', (data) => { answer += data.toString('latin1'); });
-        socket.on('error', () => resolve());
-        answers.push(new Promise((closed) => socket.once('close', () => { closed(answer.split('\r\n')[0] ?? ''); resolve(); })));
-        socket.on('connect', async () => {
-          socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-          // 250 KB of headers, never finished: a slow client holding its connection open.
-          for (let sent = 0; sent < 250 * 1024 && !socket.destroyed; sent += chunk.length) {
-            if (!socket.write(chunk)) await new Promise((drained) => { socket.once('drain', drained); socket.once('close', drained); });
-          }
-          resolve();
-        });
-      })));
+      await Promise.all(
+        Array.from(
+          { length: 300 },
+          () =>
+            new Promise<void>((resolve) => {
+              const socket = net.connect(port, '127.0.0.1');
+              sockets.push(socket);
+              let answer = '';
+              socket.on('data', (data) => {
+                answer += data.toString('latin1');
+              });
+              socket.on('error', () => resolve());
+              answers.push(
+                new Promise((closed) =>
+                  socket.once('close', () => {
+                    closed(answer.split('\r\n')[0] ?? '');
+                    resolve();
+                  }),
+                ),
+              );
+              socket.on('connect', async () => {
+                socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+                // 250 KB of headers, never finished: a slow client holding its connection open.
+                for (let sent = 0; sent < 250 * 1024 && !socket.destroyed; sent += chunk.length) {
+                  if (!socket.write(chunk))
+                    await new Promise((drained) => {
+                      socket.once('drain', drained);
+                      socket.once('close', drained);
+                    });
+                }
+                resolve();
+              });
+            }),
+        ),
+      );
       const during = await settledResidentBytes(pid);
       const grownMb = (during - before) / 1024 / 1024;
-      assert.ok(grownMb < 50, `memory grew by ${grownMb.toFixed(1)} MB for 300 slow clients (limit ${HTTP_LIMITS.maxHeaderBytes / 1024} KB of headers each)`);
-      t.diagnostic(`S53 measurement: resident memory ${(before / 1024 / 1024).toFixed(1)} MB before, ${(during / 1024 / 1024).toFixed(1)} MB with 300 slow clients`);
+      assert.ok(
+        grownMb < 50,
+        `memory grew by ${grownMb.toFixed(1)} MB for 300 slow clients (limit ${HTTP_LIMITS.maxHeaderBytes / 1024} KB of headers each)`,
+      );
+      t.diagnostic(
+        `S53 measurement: resident memory ${(before / 1024 / 1024).toFixed(1)} MB before, ${(during / 1024 / 1024).toFixed(1)} MB with 300 slow clients`,
+      );
       // The server closes each refused connection itself (after a short linger), so every socket closes.
       const refused = await Promise.all(answers);
-      assert.ok(refused.every((line) => /^HTTP\/1\.1 431 /.test(line)), `refused at the header limit: ${[...new Set(refused)].join(' | ')}`);
+      assert.ok(
+        refused.every((line) => /^HTTP\/1\.1 431 /.test(line)),
+        `refused at the header limit: ${[...new Set(refused)].join(' | ')}`,
+      );
     } finally {
       for (const socket of sockets) socket.destroy();
       await server.stop();

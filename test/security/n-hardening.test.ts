@@ -20,7 +20,9 @@ function rawRequest(baseUrl: string, head: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(`${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
     let answer = '';
-    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+    });
     socket.on('end', () => resolve(answer));
     socket.on('error', reject);
   });
@@ -32,21 +34,41 @@ function csrfOf(body: string): string {
   return token;
 }
 
-interface LogEntry { level: string; message: string; status?: number; path?: string; requestId?: string }
+interface LogEntry {
+  level: string;
+  message: string;
+  status?: number;
+  path?: string;
+  requestId?: string;
+}
 
 function entries(lines: string[]): LogEntry[] {
-  return lines.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogEntry);
+  return lines
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogEntry);
 }
 
 function levels(lines: string[]): string[] {
-  return lines.join('').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { level: string }).level);
+  return lines
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { level: string }).level);
 }
 
 describe('N. hardening from the outside probe', () => {
   let harness: Harness;
-  before(async () => { harness = await startHarness(); });
-  after(async () => { await harness.close(); });
-  beforeEach(async () => { await resetHarness(harness); });
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
 
   it('S50: when the request target is * (OPTIONS * or GET *), then 400, no error logged, and the server keeps answering', async () => {
     for (const head of ['OPTIONS * HTTP/1.1', 'GET * HTTP/1.1']) {
@@ -70,16 +92,26 @@ describe('N. hardening from the outside probe', () => {
         const page = await browser.request(`${harness.baseUrl}${path}`, { form: { _csrf: csrf } });
         assert.equal(page.status, 503, `${path}: ${page.status} ${page.body.slice(0, 200)}`);
         assert.match(page.body, /could not save/);
-        const lines = harness.logs.slice(logged).join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { status?: number });
-        assert.ok(lines.every((line) => line.status === undefined || line.status === 503), `the log says what the browser got: ${JSON.stringify(lines)}`);
+        const lines = harness.logs
+          .slice(logged)
+          .join('')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { status?: number });
+        assert.ok(
+          lines.every((line) => line.status === undefined || line.status === 503),
+          `the log says what the browser got: ${JSON.stringify(lines)}`,
+        );
       }
       // The home page changes nothing worth a 503; once a minute it moves the idle expiry, and express-session's write of
       // that after the response fails and is logged with the 200 it sent.
       harness.clock.advance(61 * 1000);
       const logged = harness.logs.length;
       assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
-      const afterResponse = () => entries(harness.logs.slice(logged))
-        .some((entry) => entry.level === 'error' && entry.message.endsWith('(after the response was sent)') && entry.status === 200);
+      const afterResponse = () =>
+        entries(harness.logs.slice(logged)).some(
+          (entry) => entry.level === 'error' && entry.message.endsWith('(after the response was sent)') && entry.status === 200,
+        );
       for (let look = 0; look < 100 && !afterResponse(); look += 1) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.ok(afterResponse(), harness.logs.slice(logged).join(''));
     } finally {
@@ -88,13 +120,16 @@ describe('N. hardening from the outside probe', () => {
     assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200, 'the server keeps answering');
   });
 
-  it('S50: when the session cannot be saved on the callback, then one 503 page, nothing reaches Express\'s own error handler, and the server keeps answering', async () => {
+  it("S50: when the session cannot be saved on the callback, then one 503 page, nothing reaches Express's own error handler, and the server keeps answering", async () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
     const restore = await harness.database.failSessionWrites();
     const printed: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => { printed.push(String(chunk)); return write(chunk, ...rest); }) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      printed.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
     let page: Page;
     try {
       page = await browser.request(callbackUrl);
@@ -106,11 +141,19 @@ describe('N. hardening from the outside probe', () => {
       await restore();
     }
     assert.deepEqual(printed, [], 'nothing printed outside the logger (Express prints a raw stack)');
-    assert.ok(entries(harness.logs).some((entry) => entry.level === 'error' && entry.message === 'request failed after its response was sent'
-      && entry.path === '/connect/get_token' && entry.status === 503), harness.logs.join(''));
+    assert.ok(
+      entries(harness.logs).some(
+        (entry) =>
+          entry.level === 'error' &&
+          entry.message === 'request failed after its response was sent' &&
+          entry.path === '/connect/get_token' &&
+          entry.status === 503,
+      ),
+      harness.logs.join(''),
+    );
   });
 
-  it('S53: when the request line or the headers pass the header limit, then the app\'s 414 or 431 page, and the server keeps answering', async () => {
+  it("S53: when the request line or the headers pass the header limit, then the app's 414 or 431 page, and the server keeps answering", async () => {
     const browser = harness.browser();
     const longUrl = await browser.request(`${harness.baseUrl}/?${'a'.repeat(HTTP_LIMITS.maxHeaderBytes + 1024)}`);
     assert.equal(longUrl.status, 414);
@@ -127,20 +170,29 @@ describe('N. hardening from the outside probe', () => {
   it('S53: when more clients connect than the connection limit, then the extra connections are closed at once, a warning is logged, and a freed slot serves again', async () => {
     const lines: string[] = [];
     const app = express();
-    app.get('/', (_req, res) => { res.send('ok'); });
-    const server = createHttpServer(createLogger((line) => lines.push(line)), () => app, { ...HTTP_LIMITS, maxConnections: 3 });
+    app.get('/', (_req, res) => {
+      res.send('ok');
+    });
+    const server = createHttpServer(
+      createLogger((line) => lines.push(line)),
+      () => app,
+      { ...HTTP_LIMITS, maxConnections: 3 },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as net.AddressInfo;
-    const connect = () => new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-      socket.once('error', reject);
-    });
+    const connect = () =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+        socket.once('error', reject);
+      });
     try {
       const held = await Promise.all([connect(), connect(), connect()]);
       const extra = await connect();
       const answer = await new Promise<string>((resolve) => {
         let text = '';
-        extra.on('data', (chunk) => { text += chunk.toString(); });
+        extra.on('data', (chunk) => {
+          text += chunk.toString();
+        });
         extra.on('error', () => undefined);
         extra.on('close', () => resolve(text));
         extra.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
@@ -148,7 +200,11 @@ describe('N. hardening from the outside probe', () => {
       assert.equal(answer, '', 'the fourth connection is closed unanswered');
       assert.match(lines.join(''), /connections refused: the server is at its connection limit/);
       held[0]!.destroy();
-      for (let look = 0; look < 100 && await new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count))) >= 3; look += 1) {
+      for (
+        let look = 0;
+        look < 100 && (await new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count)))) >= 3;
+        look += 1
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const freed = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
@@ -218,7 +274,11 @@ describe('N. hardening from the outside probe', () => {
     assert.ok(lifetime > 0 && lifetime <= 24 * 3600 * 1000, `lifetime ${lifetime} ms`);
     assert.match(harness.logs.slice(logged).join(''), /"level":"warn".*expires_in/);
     const count = harness.idp.tokenRequestCount();
-    assert.equal((await harness.app.tokenService.getFreshTokens(userId, { force: true })).refreshed, true, 'the stored refresh token is the live one');
+    assert.equal(
+      (await harness.app.tokenService.getFreshTokens(userId, { force: true })).refreshed,
+      true,
+      'the stored refresh token is the live one',
+    );
     assert.equal(harness.idp.tokenRequestCount(), count + 1);
     assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
   });
@@ -240,12 +300,24 @@ describe('N. hardening from the outside probe', () => {
     assert.match(after.body, /this access token works only until <time[^>]*>[^<]+<\/time>: sign in again after that/);
 
     const env = {
-      O365_APP_ID: TEST_APP_ID, O365_APP_KEY: TEST_APP_KEY, O365_AUTHORITY_HOST: harness.config.authorityHost, GRAPH_BASE_URL: harness.config.graphBaseUrl,
-      BASE_URL: harness.baseUrl, DATABASE_URL: harness.database.url, TOKEN_ENCRYPTION_KEY: harness.config.tokenEncryptionKey.toString('base64'),
+      O365_APP_ID: TEST_APP_ID,
+      O365_APP_KEY: TEST_APP_KEY,
+      O365_AUTHORITY_HOST: harness.config.authorityHost,
+      GRAPH_BASE_URL: harness.config.graphBaseUrl,
+      BASE_URL: harness.baseUrl,
+      DATABASE_URL: harness.database.url,
+      TOKEN_ENCRYPTION_KEY: harness.config.tokenEncryptionKey.toString('base64'),
     };
     let stdout = '';
     let stderr = '';
-    const io = { stdout: (text: string) => { stdout += text; }, stderr: (text: string) => { stderr += text; } };
+    const io = {
+      stdout: (text: string) => {
+        stdout += text;
+      },
+      stderr: (text: string) => {
+        stderr += text;
+      },
+    };
     assert.equal(await runTokenCommand([], env, io), EXIT.ok, stderr);
     assert.equal(stdout.trim(), accessToken);
     assert.match(stderr, new RegExp(`sign in again at ${harness.baseUrl}/`, 'i'));
@@ -268,17 +340,31 @@ describe('N. hardening from the outside probe', () => {
     };
     const followRecording = async (first: Page): Promise<Page> => {
       let page = first;
-      for (let hops = 0; hops < 20 && page.location !== undefined && [302, 303].includes(page.status); hops += 1) page = record(await browser.request(page.location));
+      for (let hops = 0; hops < 20 && page.location !== undefined && [302, 303].includes(page.status); hops += 1)
+        page = record(await browser.request(page.location));
       return page;
     };
     const loginPage = await followRecording(record(await browser.request(`${harness.baseUrl}/connect`)));
     const form = readForm(loginPage);
     const account = harness.idp.accounts[0]!;
-    const home = await followRecording(record(await browser.request(form.action, { form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password } })));
+    const home = await followRecording(
+      record(
+        await browser.request(form.action, {
+          form: { ...form.hidden, [form.usernameField]: account.username, [form.passwordField]: account.password },
+        }),
+      ),
+    );
     assert.match(home.body, /Signed in as/);
     record(await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrfOf(home.body) } }));
     assert.ok(names.app.size >= 2 && names.provider.size >= 1, `both set cookies: ${[...names.app]} / ${[...names.provider]}`);
-    assert.deepEqual([...names.app].filter((name) => names.provider.has(name)), [], `app ${[...names.app]}, provider ${[...names.provider]}`);
-    assert.ok([...names.app].every((name) => name.startsWith('o365signin.')), `the app's names carry its prefix: ${[...names.app]}`);
+    assert.deepEqual(
+      [...names.app].filter((name) => names.provider.has(name)),
+      [],
+      `app ${[...names.app]}, provider ${[...names.provider]}`,
+    );
+    assert.ok(
+      [...names.app].every((name) => name.startsWith('o365signin.')),
+      `the app's names carry its prefix: ${[...names.app]}`,
+    );
   });
 });

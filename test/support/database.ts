@@ -47,7 +47,9 @@ function migratedTemplate(): Promise<string> {
  * A fresh, migrated database: a SQLite file in its own temporary folder, or, when TEST_DATABASE=postgresql,
  * a new database on the run's throw-away PostgreSQL server.
  */
-export async function createTestDatabase(options: { busyTimeoutMs?: number | undefined; kind?: 'sqlite' | 'postgresql' } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { busyTimeoutMs?: number | undefined; kind?: 'sqlite' | 'postgresql' } = {},
+): Promise<TestDatabase> {
   return (options.kind ?? testDatabaseKind()) === 'postgresql' ? createPostgresTestDatabase() : createSqliteTestDatabase(options);
 }
 
@@ -112,7 +114,10 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
       await client.end();
     }
   };
-  const execute = (sql: string) => withClient(async (client) => { await client.query(sql); });
+  const execute = (sql: string) =>
+    withClient(async (client) => {
+      await client.query(sql);
+    });
   return {
     kind: 'postgresql',
     url,
@@ -120,12 +125,15 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
     prisma,
     statements,
     execute,
-    dump: () => withClient(async (client) => {
-      const { rows: tables } = await client.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
-      const parts: string[] = [];
-      for (const table of tables) parts.push(JSON.stringify((await client.query(`SELECT * FROM "${table.name}"`)).rows));
-      return parts.join('\n');
-    }),
+    dump: () =>
+      withClient(async (client) => {
+        const { rows: tables } = await client.query<{ name: string }>(
+          "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'",
+        );
+        const parts: string[] = [];
+        for (const table of tables) parts.push(JSON.stringify((await client.query(`SELECT * FROM "${table.name}"`)).rows));
+        return parts.join('\n');
+      }),
     async holdWriteLock() {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

@@ -46,7 +46,9 @@ export interface Harness {
 }
 
 /** The real app (its own config, a temporary SQLite file) and the local provider, both on loopback ports. */
-export async function startHarness(options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number } = {},
+): Promise<Harness> {
   const database = await createTestDatabase({ busyTimeoutMs: options.busyTimeoutMs });
   const logs: string[] = [];
   const logger = createTestLogger(logs);
@@ -57,7 +59,14 @@ export async function startHarness(options: { env?: Record<string, string>; busy
   const idp = await startIdentityProvider({
     port: 0,
     // A BASE_URL override (a TLS proxy in front) is registered too, as an operator would.
-    clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [...new Set([baseUrl, options.env?.BASE_URL ?? baseUrl])].map((url) => `${url}/connect/get_token`), postLogoutRedirectUris: [`${baseUrl}/`] }],
+    clients: [
+      {
+        clientId: TEST_APP_ID,
+        clientSecret: TEST_APP_KEY,
+        redirectUris: [...new Set([baseUrl, options.env?.BASE_URL ?? baseUrl])].map((url) => `${url}/connect/get_token`),
+        postLogoutRedirectUris: [`${baseUrl}/`],
+      },
+    ],
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
   });
   const parsed = parseConfig({
@@ -75,7 +84,12 @@ export async function startHarness(options: { env?: Record<string, string>; busy
   });
   if (!parsed.ok) throw new Error(`test configuration is invalid: ${parsed.problems.join('; ')}`);
   let offset = 0;
-  const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
+  const clock: TestClock = {
+    now: () => Date.now() + offset,
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
   app = createApp(parsed.config, {
     database: database.prisma,
     logger,
@@ -99,8 +113,13 @@ export async function startHarness(options: { env?: Record<string, string>; busy
     authorize: (browser, account = idp.accounts[0]!) =>
       signInAtProvider(browser, `${baseUrl}/connect`, (url) => url.startsWith(`${baseUrl}/connect/get_token`), account),
     async close() {
-      recordTestSecrets([...idp.issuedSecrets, ...browsers.flatMap((browser) => browser.seenCookieValues()),
-        parsed.config.appKey, parsed.config.sessionSecret, parsed.config.tokenEncryptionKey.toString('base64')]);
+      recordTestSecrets([
+        ...idp.issuedSecrets,
+        ...browsers.flatMap((browser) => browser.seenCookieValues()),
+        parsed.config.appKey,
+        parsed.config.sessionSecret,
+        parsed.config.tokenEncryptionKey.toString('base64'),
+      ]);
       app.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -36,7 +36,10 @@ export interface InstanceOptions {
  */
 export async function startInstance(harness: Harness, options: InstanceOptions = {}): Promise<AppInstance> {
   const statements: string[] = [];
-  const connection = openDatabase(harness.database.url, { busyTimeoutMs: options.busyTimeoutMs, onStatement: (sql) => statements.push(sql) });
+  const connection = openDatabase(harness.database.url, {
+    busyTimeoutMs: options.busyTimeoutMs,
+    onStatement: (sql) => statements.push(sql),
+  });
   const database = options.wrapDatabase?.(connection) ?? connection;
   const logger = createTestLogger(options.logs);
   const app = createApp(options.config ?? harness.config, { database, logger, now: harness.clock.now });
@@ -69,7 +72,9 @@ export async function startInstance(harness: Harness, options: InstanceOptions =
 export function holdSessionWritesUntilRead(database: Database, reads: number): Database {
   let seen = 0;
   let release!: () => void;
-  const released = new Promise<void>((resolve) => { release = resolve; });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   return database.$extends({
     query: {
       session: {

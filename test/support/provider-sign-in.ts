@@ -5,7 +5,12 @@ import type { HttpBrowser, Page } from './http-browser.ts';
  * Follows `startUrl` to the local provider's sign-in form and submits it, as a browser without JavaScript would;
  * returns the callback URL the provider redirected to (not yet visited).
  */
-export async function signInAtProvider(browser: HttpBrowser, startUrl: string, isCallback: (url: string) => boolean, account: TestAccount): Promise<string> {
+export async function signInAtProvider(
+  browser: HttpBrowser,
+  startUrl: string,
+  isCallback: (url: string) => boolean,
+  account: TestAccount,
+): Promise<string> {
   const loginPage = await browser.follow(startUrl, { stopAt: isCallback });
   const form = readForm(loginPage);
   const result = await browser.follow(form.action, {
@@ -28,13 +33,22 @@ export function readForm(page: Page): { action: string; hidden: Record<string, s
     const value = input[0].match(/value="([^"]*)"/)?.[1];
     if (name !== undefined) hidden[name] = decodeEntities(value ?? '');
   }
-  const usernameField = page.body.match(/<input[^>]*type="email"[^>]*name="([^"]+)"/i)?.[1]
-    ?? page.body.match(/<input[^>]*name="([^"]+)"[^>]*type="email"/i)?.[1] ?? 'login';
-  const passwordField = page.body.match(/<input[^>]*type="password"[^>]*name="([^"]+)"/i)?.[1]
-    ?? page.body.match(/<input[^>]*name="([^"]+)"[^>]*type="password"/i)?.[1] ?? 'password';
+  const usernameField =
+    page.body.match(/<input[^>]*type="email"[^>]*name="([^"]+)"/i)?.[1] ??
+    page.body.match(/<input[^>]*name="([^"]+)"[^>]*type="email"/i)?.[1] ??
+    'login';
+  const passwordField =
+    page.body.match(/<input[^>]*type="password"[^>]*name="([^"]+)"/i)?.[1] ??
+    page.body.match(/<input[^>]*name="([^"]+)"[^>]*type="password"/i)?.[1] ??
+    'password';
   return { action: new URL(decodeEntities(formTag[1]!), page.url).href, hidden, usernameField, passwordField };
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return text
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }

@@ -21,14 +21,21 @@ export function appendTestLog(line: string): void {
 
 /** Records values that must never appear in a log: codes, verifiers, secrets, tokens, cookie values. */
 export function recordTestSecrets(values: Iterable<unknown>): void {
-  const lines = [...values].filter((value): value is string => typeof value === 'string' && value.length >= 8).map((value) => JSON.stringify(value));
+  const lines = [...values]
+    .filter((value): value is string => typeof value === 'string' && value.length >= 8)
+    .map((value) => JSON.stringify(value));
   if (lines.length > 0) fs.appendFileSync(secretsFile(), `${lines.join('\n')}\n`);
 }
 
 /** Everything this run logged so far, and every secret recorded so far. */
 export function readTestRun(): { logText: string; secrets: string[] } {
   const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
-  const secrets = new Set(read(secretsFile()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as string));
+  const secrets = new Set(
+    read(secretsFile())
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as string),
+  );
   return { logText: read(testLogFile()), secrets: [...secrets] };
 }
 

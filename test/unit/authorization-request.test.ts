@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildAuthorizationUrl } from '../../src/auth/oauth-client.ts';
-import { addPendingSignIn, codeChallengeOf, createPendingSignIn, MAX_PENDING_SIGN_INS, PENDING_SIGN_IN_MS, takePendingSignIn } from '../../src/auth/pending-sign-ins.ts';
+import {
+  addPendingSignIn,
+  codeChallengeOf,
+  createPendingSignIn,
+  MAX_PENDING_SIGN_INS,
+  PENDING_SIGN_IN_MS,
+  takePendingSignIn,
+} from '../../src/auth/pending-sign-ins.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { ProviderMetadata } from '../../src/auth/discovery.ts';
 
@@ -38,12 +45,18 @@ describe('the authorization request', () => {
   });
 
   it('when the authorization endpoint has a query of its own, then it is kept (RFC 6749 §3.1)', () => {
-    const url = new URL(buildAuthorizationUrl(config, { ...metadata, authorizationEndpoint: `${metadata.authorizationEndpoint}?p=b2c_1_signin` }, createPendingSignIn(Date.now())));
+    const url = new URL(
+      buildAuthorizationUrl(
+        config,
+        { ...metadata, authorizationEndpoint: `${metadata.authorizationEndpoint}?p=b2c_1_signin` },
+        createPendingSignIn(Date.now()),
+      ),
+    );
     assert.equal(url.searchParams.get('p'), 'b2c_1_signin');
     assert.equal(url.searchParams.get('response_type'), 'code');
   });
 
-  it('when the verifier is RFC 7636\'s example, then the challenge is the RFC\'s', () => {
+  it("when the verifier is RFC 7636's example, then the challenge is the RFC's", () => {
     assert.equal(codeChallengeOf('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'), 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
   });
 

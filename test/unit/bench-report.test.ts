@@ -6,8 +6,15 @@ import { renderChart } from '../../bench/report.ts';
 import type { Comparison } from '../../bench/stats.ts';
 import { meetsTarget, median, ratioOf } from '../../bench/stats.ts';
 
-const comparison = (ours: number[], baseline: number[], target?: Comparison['target']): Comparison =>
-  ({ key: 'k', title: 'a figure', unit: 'ms', baselineName: 'base', target, ours, baseline });
+const comparison = (ours: number[], baseline: number[], target?: Comparison['target']): Comparison => ({
+  key: 'k',
+  title: 'a figure',
+  unit: 'ms',
+  baselineName: 'base',
+  target,
+  ours,
+  baseline,
+});
 
 describe('the benchmark report', () => {
   it('when rounds are measured side by side, then the ratio is the median of the per-round ratios', () => {
@@ -26,11 +33,10 @@ describe('the benchmark report', () => {
   });
 
   it('when the chart is drawn, then each figure with a target gets one bar, green when it passes and red when not', () => {
-    const svg = renderChart([
-      comparison([5], [10], { op: '<=', ratio: 1 }),
-      comparison([50], [10], { op: '<=', ratio: 4 }),
-      comparison([1], [1]),
-    ], 'a <caption>');
+    const svg = renderChart(
+      [comparison([5], [10], { op: '<=', ratio: 1 }), comparison([50], [10], { op: '<=', ratio: 4 }), comparison([1], [1])],
+      'a <caption>',
+    );
     assert.equal(svg.match(/fill="#2e7d32"/g)?.length, 1);
     assert.equal(svg.match(/fill="#c62828"/g)?.length, 1);
     assert.match(svg, /a &lt;caption&gt;/);
@@ -56,9 +62,18 @@ describe('the CPU profile summary', () => {
     // Samples at t = 1000 … 7000; the window keeps t = 2000 … 6000: query, query, idle, query, handler.
     const summary = summariseProfile(profile, { from: 2000, to: 6000 }, '/project');
     assert.equal(summary.busyMs, 4);
-    assert.deepEqual(summary.self, [{ name: 'query node_modules/pkg/index.js:1', ms: 3 }, { name: 'handler src/app.ts:10', ms: 1 }]);
-    assert.deepEqual(summary.inclusive, [{ name: 'handler src/app.ts:10', ms: 4 }, { name: 'query node_modules/pkg/index.js:1', ms: 3 }]);
-    assert.deepEqual(summary.byArea, [{ name: 'pkg', ms: 3 }, { name: 'src/ (our code)', ms: 1 }]);
+    assert.deepEqual(summary.self, [
+      { name: 'query node_modules/pkg/index.js:1', ms: 3 },
+      { name: 'handler src/app.ts:10', ms: 1 },
+    ]);
+    assert.deepEqual(summary.inclusive, [
+      { name: 'handler src/app.ts:10', ms: 4 },
+      { name: 'query node_modules/pkg/index.js:1', ms: 3 },
+    ]);
+    assert.deepEqual(summary.byArea, [
+      { name: 'pkg', ms: 3 },
+      { name: 'src/ (our code)', ms: 1 },
+    ]);
     assert.deepEqual(summary.ours, [{ name: 'handler src/app.ts:10', ms: 4 }]);
   });
 });

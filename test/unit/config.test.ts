@@ -44,7 +44,10 @@ describe('configuration', () => {
   it('when nothing is set, then every required variable is reported at once with where to find it', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
     assert.equal(problems.length, 4);
-    assert.match(problems[0]!, /^O365_APP_ID is missing: copy the Application \(client\) ID from Microsoft Entra admin center › App registrations/);
+    assert.match(
+      problems[0]!,
+      /^O365_APP_ID is missing: copy the Application \(client\) ID from Microsoft Entra admin center › App registrations/,
+    );
     assert.match(problems[1]!, /^O365_APP_KEY is missing: create a client secret .* Certificates & secrets/);
     assert.match(problems[2]!, /^SESSION_SECRET is missing/);
     assert.match(problems[3]!, /^TOKEN_ENCRYPTION_KEY is missing: .*openssl rand -base64 32/);
@@ -66,8 +69,20 @@ describe('configuration', () => {
       O365_HTTP_TIMEOUT_MS: '10s',
     });
     const names = problems.map((line) => line.split(' ')[0]);
-    assert.deepEqual(names, ['O365_APP_ID', 'O365_APP_KEY', 'O365_TENANT', 'O365_AUTHORITY_HOST', 'O365_SCOPES', 'BASE_URL', 'PORT',
-      'DATABASE_URL', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_BASE_URL', 'O365_HTTP_TIMEOUT_MS']);
+    assert.deepEqual(names, [
+      'O365_APP_ID',
+      'O365_APP_KEY',
+      'O365_TENANT',
+      'O365_AUTHORITY_HOST',
+      'O365_SCOPES',
+      'BASE_URL',
+      'PORT',
+      'DATABASE_URL',
+      'SESSION_SECRET',
+      'TOKEN_ENCRYPTION_KEY',
+      'GRAPH_BASE_URL',
+      'O365_HTTP_TIMEOUT_MS',
+    ]);
     assert.match(problems[1]!, /looks like a Secret ID/);
     assert.match(problems[5]!, /must use https unless it is 127\.0\.0\.1 or localhost/);
     assert.ok(!problems.join('\n').includes('pw@'), 'the database password is not echoed');
@@ -121,12 +136,17 @@ describe('configuration', () => {
 
   it('when TOKEN_ENCRYPTION_KEY is malformed in production, then one line says what a key is, and none says it is missing', () => {
     const problems = problemsOf({ ...valid, NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), TOKEN_ENCRYPTION_KEY: 'dG9vIHNob3J0' });
-    assert.deepEqual(problems, ['TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with `openssl rand -base64 32`.']);
+    assert.deepEqual(problems, [
+      'TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (44 characters): generate one with `openssl rand -base64 32`.',
+    ]);
   });
 
   it('when a production rule and a bad value meet, then the lines follow the order of the variables', () => {
     const problems = problemsOf({ ...valid, NODE_ENV: 'production', GRAPH_BASE_URL: 'graph', PORT: 'x' });
-    assert.deepEqual(problems.map((line) => line.split(' ')[0]), ['PORT', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_BASE_URL']);
+    assert.deepEqual(
+      problems.map((line) => line.split(' ')[0]),
+      ['PORT', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_BASE_URL'],
+    );
   });
 });
 
@@ -148,7 +168,12 @@ describe('settings of one entry point', () => {
 
   it('when npm run token -- --demo meets a bad demo setting, then it exits with the settings code and prints the line', async () => {
     let stderr = '';
-    const io = { stdout: () => {}, stderr: (text: string) => { stderr += text; } };
+    const io = {
+      stdout: () => {},
+      stderr: (text: string) => {
+        stderr += text;
+      },
+    };
     const problems = ['DEMO_IDP_PORT "x" is not valid: use a port number such as 5001.'];
     const code = await runTokenCommand(['--demo'], {}, io, () => ({ ok: false, problems }));
     assert.equal(code, EXIT.badConfiguration);

@@ -11,15 +11,25 @@ describe('fetchJson: discovery and key sets from the provider', () => {
     server = http.createServer((req, res) => {
       if (req.url === '/json') res.end(JSON.stringify({ accept: req.headers.accept, issuer: 'x' }));
       else if (req.url === '/silent') return;
-      else if (req.url === '/half') { res.writeHead(200); res.write('{"keys":'); }
-      else if (req.url === '/moved') { res.writeHead(302, { location: '/json' }); res.end(); }
-      else if (req.url === '/html') res.end('<html>');
-      else { res.writeHead(500); res.end('{}'); }
+      else if (req.url === '/half') {
+        res.writeHead(200);
+        res.write('{"keys":');
+      } else if (req.url === '/moved') {
+        res.writeHead(302, { location: '/json' });
+        res.end();
+      } else if (req.url === '/html') res.end('<html>');
+      else {
+        res.writeHead(500);
+        res.end('{}');
+      }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => { server.closeAllConnections(); server.close(); });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   it('when the answer is 2xx JSON, then it is parsed, asked for as JSON', async () => {
     assert.deepEqual(await fetchJson(`${base}/json`, { timeoutMs: 2000 }), { accept: 'application/json', issuer: 'x' });

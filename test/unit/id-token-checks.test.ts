@@ -2,8 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JWTPayload } from 'jose';
 import {
-  CLOCK_SKEW_SECONDS, MAX_TOKEN_AGE_SECONDS, checkAudience, checkAuthorizedParty, checkHeader, checkIssuer, checkNonce,
-  checkRequiredClaims, checkSigningKeyIssuer, checkTenantAllowed, checkTimes, readClaims, readIdentity,
+  CLOCK_SKEW_SECONDS,
+  MAX_TOKEN_AGE_SECONDS,
+  checkAudience,
+  checkAuthorizedParty,
+  checkHeader,
+  checkIssuer,
+  checkNonce,
+  checkRequiredClaims,
+  checkSigningKeyIssuer,
+  checkTenantAllowed,
+  checkTimes,
+  readClaims,
+  readIdentity,
 } from '../../src/auth/id-token-checks.ts';
 import { AppError } from '../../src/errors.ts';
 
@@ -16,8 +27,17 @@ const NOW = 1_800_000_000;
 /** A genuine token's claims, as Microsoft sends them for TENANT, issued at NOW. */
 function claims(overrides: Record<string, unknown> = {}): JWTPayload {
   return {
-    iss: `https://login.microsoftonline.com/${TENANT}/v2.0`, sub: 'subject-1', aud: CLIENT_ID, exp: NOW + 3600, iat: NOW, nbf: NOW,
-    tid: TENANT, oid: 'A1B2C3D4-0000-4000-8000-000000000001', nonce: 'nonce-1', name: 'Adele Vance', preferred_username: 'adele@contoso.test',
+    iss: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+    sub: 'subject-1',
+    aud: CLIENT_ID,
+    exp: NOW + 3600,
+    iat: NOW,
+    nbf: NOW,
+    tid: TENANT,
+    oid: 'A1B2C3D4-0000-4000-8000-000000000001',
+    nonce: 'nonce-1',
+    name: 'Adele Vance',
+    preferred_username: 'adele@contoso.test',
     ...overrides,
   };
 }
@@ -39,7 +59,11 @@ describe('ID-token checks, each alone', () => {
       checkHeader({ alg: 'RS256', kid: 'key-1', typ: 'JWT' });
     });
 
-    for (const own of [{ jku: 'https://evil.example/keys' }, { x5u: 'https://evil.example/cert' }, { jwk: { kty: 'RSA', n: 'x', e: 'AQAB' } }]) {
+    for (const own of [
+      { jku: 'https://evil.example/keys' },
+      { x5u: 'https://evil.example/cert' },
+      { jwk: { kty: 'RSA', n: 'x', e: 'AQAB' } },
+    ]) {
       it(`when the header carries its own key (${Object.keys(own)[0]}), then "the ID token header names its own key"`, () => {
         assertRejected(() => checkHeader({ alg: 'RS256', kid: 'key-1', ...own }), 'the ID token header names its own key');
       });
@@ -52,11 +76,17 @@ describe('ID-token checks, each alone', () => {
     });
 
     it('when the payload is a JSON array, then "JWT Claims Set must be a top-level JSON object"', () => {
-      assertRejected(() => readClaims(new TextEncoder().encode('["sub"]'), { alg: 'RS256' }), 'JWT Claims Set must be a top-level JSON object');
+      assertRejected(
+        () => readClaims(new TextEncoder().encode('["sub"]'), { alg: 'RS256' }),
+        'JWT Claims Set must be a top-level JSON object',
+      );
     });
 
     it('when the header declares an unencoded payload (b64: false), then "JWTs MUST NOT use unencoded payload"', () => {
-      assertRejected(() => readClaims(new TextEncoder().encode('{}'), { alg: 'RS256', crit: ['b64'], b64: false }), 'JWTs MUST NOT use unencoded payload');
+      assertRejected(
+        () => readClaims(new TextEncoder().encode('{}'), { alg: 'RS256', crit: ['b64'], b64: false }),
+        'JWTs MUST NOT use unencoded payload',
+      );
     });
   });
 
@@ -104,12 +134,17 @@ describe('ID-token checks, each alone', () => {
     });
 
     it('when iat is older than the maximum age, then it is "too far in the past"', () => {
-      assertRejected(() => checkTimes(claims({ iat: NOW - MAX_TOKEN_AGE_SECONDS - CLOCK_SKEW_SECONDS - 1 }), NOW),
-        '"iat" claim timestamp check failed (too far in the past)');
+      assertRejected(
+        () => checkTimes(claims({ iat: NOW - MAX_TOKEN_AGE_SECONDS - CLOCK_SKEW_SECONDS - 1 }), NOW),
+        '"iat" claim timestamp check failed (too far in the past)',
+      );
     });
 
     it('when iat is in the future beyond the skew, then "it should be in the past"', () => {
-      assertRejected(() => checkTimes(claims({ iat: NOW + CLOCK_SKEW_SECONDS + 1 }), NOW), '"iat" claim timestamp check failed (it should be in the past)');
+      assertRejected(
+        () => checkTimes(claims({ iat: NOW + CLOCK_SKEW_SECONDS + 1 }), NOW),
+        '"iat" claim timestamp check failed (it should be in the past)',
+      );
     });
 
     it('when a time claim is not a number, then it says so', () => {
@@ -124,7 +159,10 @@ describe('ID-token checks, each alone', () => {
     });
 
     it('when there are two audiences, then "the ID token has more than one audience"', () => {
-      assertRejected(() => checkAuthorizedParty(claims({ aud: [CLIENT_ID, OTHER_TENANT] }), CLIENT_ID), 'the ID token has more than one audience');
+      assertRejected(
+        () => checkAuthorizedParty(claims({ aud: [CLIENT_ID, OTHER_TENANT] }), CLIENT_ID),
+        'the ID token has more than one audience',
+      );
     });
 
     it('when azp names another client, then "the ID token azp is another client"', () => {
@@ -144,18 +182,23 @@ describe('ID-token checks, each alone', () => {
   });
 
   describe('checkIssuer', () => {
-    it('when iss is the template issuer with the token\'s own tid, then it passes and returns that tid', () => {
+    it("when iss is the template issuer with the token's own tid, then it passes and returns that tid", () => {
       assert.equal(checkIssuer(claims(), TEMPLATE_ISSUER), TENANT);
     });
 
     it('when iss names another tenant than tid, or tid is not a GUID, then "the ID token issuer is not the expected one"', () => {
-      assertRejected(() => checkIssuer(claims({ iss: `https://login.microsoftonline.com/${OTHER_TENANT}/v2.0` }), TEMPLATE_ISSUER),
-        'the ID token issuer is not the expected one');
-      assertRejected(() => checkIssuer(claims({ tid: '{tenantid}', iss: TEMPLATE_ISSUER }), TEMPLATE_ISSUER), 'the ID token issuer is not the expected one');
+      assertRejected(
+        () => checkIssuer(claims({ iss: `https://login.microsoftonline.com/${OTHER_TENANT}/v2.0` }), TEMPLATE_ISSUER),
+        'the ID token issuer is not the expected one',
+      );
+      assertRejected(
+        () => checkIssuer(claims({ tid: '{tenantid}', iss: TEMPLATE_ISSUER }), TEMPLATE_ISSUER),
+        'the ID token issuer is not the expected one',
+      );
     });
 
     it('when tid is empty, then "the ID token has no valid \'tid\'"', () => {
-      assertRejected(() => checkIssuer(claims({ tid: '' }), TEMPLATE_ISSUER), 'the ID token has no valid \'tid\'');
+      assertRejected(() => checkIssuer(claims({ tid: '' }), TEMPLATE_ISSUER), "the ID token has no valid 'tid'");
     });
   });
 
@@ -166,8 +209,10 @@ describe('ID-token checks, each alone', () => {
     });
 
     it('when the key belongs to another tenant, then "the signing key belongs to another issuer"', () => {
-      assertRejected(() => checkSigningKeyIssuer(`https://login.microsoftonline.com/${OTHER_TENANT}/v2.0`, claims(), TENANT),
-        'the signing key belongs to another issuer');
+      assertRejected(
+        () => checkSigningKeyIssuer(`https://login.microsoftonline.com/${OTHER_TENANT}/v2.0`, claims(), TENANT),
+        'the signing key belongs to another issuer',
+      );
     });
   });
 
@@ -178,26 +223,32 @@ describe('ID-token checks, each alone', () => {
     });
 
     it('when the allow-list leaves the tenant out, then 403 tenant_not_allowed naming the tenant', () => {
-      assert.throws(() => checkTenantAllowed(TENANT, [OTHER_TENANT]), (error: unknown) => {
-        assert.ok(error instanceof AppError);
-        assert.equal(error.code, 'tenant_not_allowed');
-        assert.equal(error.status, 403);
-        assert.equal(error.details.description, `Tenant ID ${TENANT}`);
-        return true;
-      });
+      assert.throws(
+        () => checkTenantAllowed(TENANT, [OTHER_TENANT]),
+        (error: unknown) => {
+          assert.ok(error instanceof AppError);
+          assert.equal(error.code, 'tenant_not_allowed');
+          assert.equal(error.status, 403);
+          assert.equal(error.details.description, `Tenant ID ${TENANT}`);
+          return true;
+        },
+      );
     });
   });
 
   describe('readIdentity', () => {
     it('when the token passed, then the ids are lower case and the name falls back to the username', () => {
       assert.deepEqual(readIdentity(claims({ name: undefined }), TENANT.toUpperCase()), {
-        tenantId: TENANT, objectId: 'a1b2c3d4-0000-4000-8000-000000000001', subject: 'subject-1',
-        displayName: 'adele@contoso.test', username: 'adele@contoso.test',
+        tenantId: TENANT,
+        objectId: 'a1b2c3d4-0000-4000-8000-000000000001',
+        subject: 'subject-1',
+        displayName: 'adele@contoso.test',
+        username: 'adele@contoso.test',
       });
     });
 
     it('when sub is missing, then "the ID token has no valid \'sub\'"', () => {
-      assertRejected(() => readIdentity(claims({ sub: undefined }), TENANT), 'the ID token has no valid \'sub\'');
+      assertRejected(() => readIdentity(claims({ sub: undefined }), TENANT), "the ID token has no valid 'sub'");
     });
   });
 });

@@ -11,7 +11,10 @@ describe('the decoded token view', () => {
     assert.equal(view.kind, 'jwt');
     if (view.kind !== 'jwt') return;
     assert.match(view.header, /"kid": "k1"/);
-    assert.deepEqual(view.claims.map((claim) => claim.name), ['aud', 'scp', 'roles', 'exp', 'zzz']);
+    assert.deepEqual(
+      view.claims.map((claim) => claim.name),
+      ['aud', 'scp', 'roles', 'exp', 'zzz'],
+    );
     assert.equal(view.claims.find((claim) => claim.name === 'roles')!.value, '["a"]');
     assert.equal(view.claims.find((claim) => claim.name === 'exp')!.readable, '2026-11-30 00:53:20 UTC');
   });

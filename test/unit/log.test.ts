@@ -26,8 +26,10 @@ describe('log lines', () => {
     const child: Logger = createLogger((line) => lines.push(line)).child({ requestId: 'abc-123' });
     child.warn('refresh failed', { reason: 'timeout', refresh_token: 'must-not-appear' });
     const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
-    assert.deepEqual([entry.requestId, entry.refresh_token, entry.message, entry.reason, entry.level],
-      ['abc-123', '[redacted]', 'refresh failed', 'timeout', 'warn']);
+    assert.deepEqual(
+      [entry.requestId, entry.refresh_token, entry.message, entry.reason, entry.level],
+      ['abc-123', '[redacted]', 'refresh failed', 'timeout', 'warn'],
+    );
   });
 
   it('when the process logger is for a terminal outside production, then lines are pretty (not JSON) and still redacted', async () => {
@@ -46,6 +48,11 @@ describe('log lines', () => {
     const lines: string[] = [];
     const logger = await createProcessLogger({ production: true, terminal: true, write: (line) => lines.push(line) });
     logger.info('listening', { url: 'http://127.0.0.1:5000' });
-    assert.deepEqual(JSON.parse(lines[0]!), { ...JSON.parse(lines[0]!), level: 'info', message: 'listening', url: 'http://127.0.0.1:5000' });
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      ...JSON.parse(lines[0]!),
+      level: 'info',
+      message: 'listening',
+      url: 'http://127.0.0.1:5000',
+    });
   });
 });

@@ -4,12 +4,21 @@ import { PURGE_INTERVAL_MS, startPeriodicPurge } from '../../src/db/periodic-pur
 import { createLogger } from '../../src/log.ts';
 
 describe('startPeriodicPurge (the background delete of expired sessions and rate-limit counters)', () => {
-  beforeEach(() => { mock.timers.enable({ apis: ['setInterval'] }); });
-  afterEach(() => { mock.timers.reset(); });
+  beforeEach(() => {
+    mock.timers.enable({ apis: ['setInterval'] });
+  });
+  afterEach(() => {
+    mock.timers.reset();
+  });
 
   it('when the interval passes, then the purge runs once per interval, and never after it is stopped', () => {
     let runs = 0;
-    const stop = startPeriodicPurge(async () => { runs += 1; }, { logger: createLogger(() => {}), failureMessage: 'purge failed' });
+    const stop = startPeriodicPurge(
+      async () => {
+        runs += 1;
+      },
+      { logger: createLogger(() => {}), failureMessage: 'purge failed' },
+    );
     assert.equal(runs, 0, 'not at start');
     mock.timers.tick(PURGE_INTERVAL_MS);
     mock.timers.tick(PURGE_INTERVAL_MS);
@@ -22,10 +31,13 @@ describe('startPeriodicPurge (the background delete of expired sessions and rate
   it('when a purge fails, then a warning with the reason is logged and the next round runs again', async () => {
     const lines: string[] = [];
     let runs = 0;
-    const stop = startPeriodicPurge(async () => {
-      runs += 1;
-      if (runs === 1) throw new Error('database is locked');
-    }, { logger: createLogger((line) => lines.push(line)), failureMessage: 'session purge failed' });
+    const stop = startPeriodicPurge(
+      async () => {
+        runs += 1;
+        if (runs === 1) throw new Error('database is locked');
+      },
+      { logger: createLogger((line) => lines.push(line)), failureMessage: 'session purge failed' },
+    );
     mock.timers.tick(PURGE_INTERVAL_MS);
     await new Promise((resolve) => setImmediate(resolve));
     mock.timers.tick(PURGE_INTERVAL_MS);

@@ -21,7 +21,11 @@ describe('security settings', () => {
   });
 
   it('when TRUST_PROXY is a hop count, loopback or addresses, then it is used; "true" or garbage is refused with a fix', () => {
-    for (const [value, expected] of [['1', 1], ['loopback', 'loopback'], ['10.0.0.0/8, 192.168.1.1', '10.0.0.0/8,192.168.1.1']] as const) {
+    for (const [value, expected] of [
+      ['1', 1],
+      ['loopback', 'loopback'],
+      ['10.0.0.0/8, 192.168.1.1', '10.0.0.0/8,192.168.1.1'],
+    ] as const) {
       const result = parseConfig({ ...valid, TRUST_PROXY: value });
       assert.ok(result.ok);
       assert.equal(result.config.trustProxy, expected);
@@ -39,11 +43,19 @@ describe('security settings', () => {
 
   it('when previous keys or the tenant list are malformed, then each problem names its variable', () => {
     const key = crypto.randomBytes(32).toString('base64');
-    const result = parseConfig({ ...valid, TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key}, ${key}`, O365_ALLOWED_TENANTS: '4B0911A0-929B-4715-944B-C03745165B3A' });
+    const result = parseConfig({
+      ...valid,
+      TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key}, ${key}`,
+      O365_ALLOWED_TENANTS: '4B0911A0-929B-4715-944B-C03745165B3A',
+    });
     assert.ok(result.ok);
     assert.equal(result.config.previousTokenEncryptionKeys.length, 2);
     assert.deepEqual(result.config.allowedTenants, ['4b0911a0-929b-4715-944b-c03745165b3a']);
-    const problems = problemsOf({ TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key},short`, O365_ALLOWED_TENANTS: 'contoso.com', SIGN_IN_RATE_LIMIT: '0' }).join('\n');
+    const problems = problemsOf({
+      TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key},short`,
+      O365_ALLOWED_TENANTS: 'contoso.com',
+      SIGN_IN_RATE_LIMIT: '0',
+    }).join('\n');
     assert.match(problems, /TOKEN_ENCRYPTION_KEYS_PREVIOUS entry 2/);
     assert.match(problems, /O365_ALLOWED_TENANTS/);
     assert.match(problems, /SIGN_IN_RATE_LIMIT/);

@@ -30,7 +30,11 @@ describe('the .env text', () => {
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const reparsed = parseConfig(readEnvText(result.text));
     assert.ok(reparsed.ok);
-    assert.deepEqual(reparsed.warnings.filter((warning) => /random/.test(warning)), [], 'no random fallback keys');
+    assert.deepEqual(
+      reparsed.warnings.filter((warning) => /random/.test(warning)),
+      [],
+      'no random fallback keys',
+    );
     const { config } = reparsed;
     assert.equal(config.appId, answers.appId);
     assert.equal(config.appKey, answers.appKey);
@@ -52,7 +56,7 @@ describe('the .env text', () => {
     }
   });
 
-  it('when only the app id and secret are given, then tenant and base URL are .env.example\'s defaults', () => {
+  it("when only the app id and secret are given, then tenant and base URL are .env.example's defaults", () => {
     const result = buildEnvFile(template, { appId: answers.appId, appKey: answers.appKey }, createKeys());
     assert.ok(result.ok);
     assert.equal(result.config.tenant, 'common');
@@ -66,14 +70,25 @@ describe('the .env text', () => {
     assert.match(result.text, new RegExp(`^O365_APP_ID=${answers.appId}$`, 'm'));
   });
 
-  it('when values are bad, then the problems are parseConfig\'s own messages, each tied to its answer', () => {
-    const bad = { appId: 'my-app', appKey: '11111111-2222-3333-4444-555555555555', tenant: 'not a tenant', baseUrl: 'http://signin.example.com' };
+  it("when values are bad, then the problems are parseConfig's own messages, each tied to its answer", () => {
+    const bad = {
+      appId: 'my-app',
+      appKey: '11111111-2222-3333-4444-555555555555',
+      tenant: 'not a tenant',
+      baseUrl: 'http://signin.example.com',
+    };
     const result = buildEnvFile(template, bad, createKeys());
     assert.ok(!result.ok);
     const expected = parseConfig({ O365_APP_ID: bad.appId, O365_APP_KEY: bad.appKey, O365_TENANT: bad.tenant, BASE_URL: bad.baseUrl });
     assert.ok(!expected.ok);
-    assert.deepEqual(result.problems.map((problem) => problem.message), expected.problems);
-    assert.deepEqual(result.problems.map((problem) => problem.field), ['appId', 'appKey', 'tenant', 'baseUrl']);
+    assert.deepEqual(
+      result.problems.map((problem) => problem.message),
+      expected.problems,
+    );
+    assert.deepEqual(
+      result.problems.map((problem) => problem.field),
+      ['appId', 'appKey', 'tenant', 'baseUrl'],
+    );
   });
 
   it('when the app id and secret are missing, then parseConfig\'s "is missing" messages come back', () => {
@@ -93,18 +108,18 @@ describe('the .env text', () => {
   });
 
   it('when a value cannot be written to .env, then that answer has one problem and nothing else is said about it', () => {
-    const result = buildEnvFile(template, { ...answers, appKey: 'a\'b`c' }, createKeys());
+    const result = buildEnvFile(template, { ...answers, appKey: "a'b`c" }, createKeys());
     assert.ok(!result.ok);
     assert.equal(result.problems.length, 1);
     assert.equal(result.problems[0]!.field, 'appKey');
     assert.match(result.problems[0]!.message, /^O365_APP_KEY cannot be written: /);
-    assert.ok(!result.problems[0]!.message.includes('a\'b`c'), 'the secret is not repeated');
+    assert.ok(!result.problems[0]!.message.includes("a'b`c"), 'the secret is not repeated');
   });
 
   it('when a value is plain, then it is written without quotes; otherwise quoted', () => {
     assert.equal(formatEnvValue('V1br28mTcrgiCIwuGEpG+Nef6/bM9NSjxNxzo4gMMDvIU='), 'V1br28mTcrgiCIwuGEpG+Nef6/bM9NSjxNxzo4gMMDvIU=');
     assert.equal(formatEnvValue('a b'), "'a b'");
-    assert.equal(formatEnvValue("a'b"), '`a\'b`');
+    assert.equal(formatEnvValue("a'b"), "`a'b`");
     assert.throws(() => formatEnvValue('a\nb'), /cannot span lines/);
   });
 
@@ -145,20 +160,31 @@ describe('the Azure CLI commands', () => {
 
   it('when built for common, then the create command is the documented one with the redirect URI, and there is no login step', () => {
     const commands = buildAzCommands({ appId: answers.appId, tenant: 'common', redirectUri: 'http://127.0.0.1:5000/connect/get_token' });
-    assert.equal(commands.createApp,
-      'az ad app create --display-name o365-signin --sign-in-audience AzureADandPersonalMicrosoftAccount '
-      + '--web-redirect-uris http://127.0.0.1:5000/connect/get_token '
-      + '--required-resource-accesses \'[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","type":"Scope"}]}]\' '
-      + '--query appId --output tsv');
-    assert.equal(commands.createSecret,
-      `az ad app credential reset --id ${answers.appId} --append --display-name o365-signin --query password --output tsv`);
+    assert.equal(
+      commands.createApp,
+      'az ad app create --display-name o365-signin --sign-in-audience AzureADandPersonalMicrosoftAccount ' +
+        '--web-redirect-uris http://127.0.0.1:5000/connect/get_token ' +
+        '--required-resource-accesses \'[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","type":"Scope"}]}]\' ' +
+        '--query appId --output tsv',
+    );
+    assert.equal(
+      commands.createSecret,
+      `az ad app credential reset --id ${answers.appId} --append --display-name o365-signin --query password --output tsv`,
+    );
     assert.equal(commands.login, undefined);
   });
 
   it('when built for one tenant, then it signs in to that tenant first', () => {
-    const commands = buildAzCommands({ appId: answers.appId, tenant: 'contoso.onmicrosoft.com', redirectUri: 'https://signin.example.com/connect/get_token' });
+    const commands = buildAzCommands({
+      appId: answers.appId,
+      tenant: 'contoso.onmicrosoft.com',
+      redirectUri: 'https://signin.example.com/connect/get_token',
+    });
     assert.equal(commands.login, 'az login --tenant contoso.onmicrosoft.com');
-    assert.match(commands.createApp, / --sign-in-audience AzureADMyOrg --web-redirect-uris https:\/\/signin\.example\.com\/connect\/get_token /);
+    assert.match(
+      commands.createApp,
+      / --sign-in-audience AzureADMyOrg --web-redirect-uris https:\/\/signin\.example\.com\/connect\/get_token /,
+    );
   });
 
   it('when a value has shell characters, then it is one single-quoted word', () => {
@@ -169,7 +195,17 @@ describe('the Azure CLI commands', () => {
 
 describe('the setup options', () => {
   it('when flags are given, then they become the answers and --yes means no prompts', () => {
-    const result = parseSetupOptions(['--app-id', answers.appId, `--secret=${answers.appKey}`, '--tenant', 'organizations', '--base-url', answers.baseUrl, '--force', '-y']);
+    const result = parseSetupOptions([
+      '--app-id',
+      answers.appId,
+      `--secret=${answers.appKey}`,
+      '--tenant',
+      'organizations',
+      '--base-url',
+      answers.baseUrl,
+      '--force',
+      '-y',
+    ]);
     assert.ok(result.ok);
     assert.deepEqual(result.options, {
       answers: { appId: answers.appId, appKey: answers.appKey, tenant: 'organizations', baseUrl: answers.baseUrl },

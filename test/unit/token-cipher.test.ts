@@ -23,7 +23,10 @@ describe('token encryption', () => {
     const alice = { tenantId: 'tenant', objectId: 'alice' };
     const sealed = cipher.seal('token', tokenContext(alice, 'accessToken'));
     assert.throws(() => cipher.open(sealed, tokenContext({ tenantId: 'tenant', objectId: 'bob' }, 'accessToken')), TokenDecryptError);
-    assert.throws(() => cipher.open(sealed, tokenContext({ tenantId: 'other-tenant', objectId: 'alice' }, 'accessToken')), TokenDecryptError);
+    assert.throws(
+      () => cipher.open(sealed, tokenContext({ tenantId: 'other-tenant', objectId: 'alice' }, 'accessToken')),
+      TokenDecryptError,
+    );
     assert.throws(() => cipher.open(sealed, tokenContext(alice, 'refreshToken')), TokenDecryptError);
   });
 
