@@ -79,7 +79,8 @@ export async function runTokenCommand(
   const where = isPostgresUrl(config.databaseUrl) ? redactDatabaseUrl(config.databaseUrl) : sqliteFilePath(config.databaseUrl);
   if (!isPostgresUrl(config.databaseUrl) && !fs.existsSync(sqliteFilePath(config.databaseUrl))) {
     io.stderr(
-      `No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) and sign in at ${signInUrl} first.\n`,
+      `No database at ${sqliteFilePath(config.databaseUrl)}: start the app (npm start${options.demo ? ' or npm run demo' : ''}) ` +
+        `and sign in at ${signInUrl} first.\n`,
     );
     return EXIT.databaseMissing;
   }
@@ -106,9 +107,7 @@ export async function runTokenCommand(
       return EXIT.noStoredToken;
     }
     if (user === 'several') {
-      io.stderr(
-        `Several users are stored; choose one with --user:\n${users.map((item) => `  ${item.username || item.objectId}  (${item.displayName}, object id ${item.objectId})`).join('\n')}\n`,
-      );
+      io.stderr(`Several users are stored; choose one with --user:\n${users.map(describeStoredUser).join('\n')}\n`);
       return EXIT.severalUsers;
     }
 
@@ -134,7 +133,8 @@ export async function runTokenCommand(
       }
       if (tokens.needsSignIn) {
         io.stderr(
-          `Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. Sign in again at ${signInUrl} after that.\n`,
+          `Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. ` +
+            `Sign in again at ${signInUrl} after that.\n`,
         );
       }
       return EXIT.ok;
@@ -168,6 +168,11 @@ function reportBadSettings(problems: string[], io: CommandIo): number {
 function tokenEncryptionKeyIsSet(environment: Environment): boolean {
   const parsed = parseSettings(settingsSchema.pick({ TOKEN_ENCRYPTION_KEY: true }), environment);
   return parsed.ok && parsed.settings.TOKEN_ENCRYPTION_KEY !== undefined;
+}
+
+/** One line of the --user choice: the username (or object id), then the name and object id. */
+function describeStoredUser(user: StoredUser): string {
+  return `  ${user.username || user.objectId}  (${user.displayName}, object id ${user.objectId})`;
 }
 
 function chooseUser(users: StoredUser[], wanted: string | undefined): StoredUser | 'none' | 'several' {

@@ -31,7 +31,10 @@ export function checkDatabaseUrl(databaseUrl: string): string | undefined {
   if (databaseUrl.startsWith('file:')) return undefined;
   if (isPostgresUrl(databaseUrl)) {
     if (!URL.canParse(databaseUrl) || new URL(databaseUrl).hostname === '') {
-      return `DATABASE_URL "${redactDatabaseUrl(databaseUrl)}" is not a valid PostgreSQL URL: use postgresql://user:password@host:5432/database (percent-encode special characters in the password).`;
+      return (
+        `DATABASE_URL "${redactDatabaseUrl(databaseUrl)}" is not a valid PostgreSQL URL: ` +
+        'use postgresql://user:password@host:5432/database (percent-encode special characters in the password).'
+      );
     }
     const poolSize = new URL(databaseUrl).searchParams.get('connection_limit');
     if (poolSize !== null && !(/^\d+$/.test(poolSize) && Number(poolSize) >= 1 && Number(poolSize) <= 1000)) {
@@ -39,7 +42,10 @@ export function checkDatabaseUrl(databaseUrl: string): string | undefined {
     }
     return undefined;
   }
-  return `DATABASE_URL "${redactDatabaseUrl(databaseUrl)}" is not supported: use a SQLite file such as file:./data/app.db, or postgresql://user:password@host:5432/database.`;
+  return (
+    `DATABASE_URL "${redactDatabaseUrl(databaseUrl)}" is not supported: ` +
+    'use a SQLite file such as file:./data/app.db, or postgresql://user:password@host:5432/database.'
+  );
 }
 
 /** Connections per instance when the URL has no `connection_limit` (the parameter name Prisma's own engines use). */

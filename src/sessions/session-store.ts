@@ -71,7 +71,8 @@ export class PrismaSessionStore extends session.Store {
     const count = await retryWhenBusy(() =>
       runStatement(
         this.#database,
-        sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`,
+        sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null}
+          WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`,
       ),
     );
     return count === 1;
@@ -149,7 +150,8 @@ export class PrismaSessionStore extends session.Store {
     const insert = async () =>
       (await runStatement(
         this.#database,
-        sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId") VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`,
+        sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId")
+          VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`,
       )) === 1;
     const loaded = this.#loaded.has(data);
     // When neither works, the row exists but is destroyed: the write is dropped.

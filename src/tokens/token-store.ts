@@ -155,17 +155,22 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       // One transaction of two upserts (SQL valid on SQLite and PostgreSQL) instead of Prisma's nested upsert.
       return retryWhenBusy(() =>
         runTransaction(database, async (transaction) => {
-          const [user] =
-            await transaction.queryRows(sql`INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
-          VALUES (${crypto.randomUUID()}, ${tenantId}, ${objectId}, ${displayName}, ${username}, ${now}, ${now})
-          ON CONFLICT ("tenantId", "objectId") DO UPDATE SET "displayName" = excluded."displayName", "username" = excluded."username", "updatedAt" = excluded."updatedAt"
-          RETURNING "id"`);
+          const [user] = await transaction.queryRows(sql`
+            INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
+            VALUES (${crypto.randomUUID()}, ${tenantId}, ${objectId}, ${displayName}, ${username}, ${now}, ${now})
+            ON CONFLICT ("tenantId", "objectId") DO UPDATE SET
+              "displayName" = excluded."displayName", "username" = excluded."username", "updatedAt" = excluded."updatedAt"
+            RETURNING "id"`);
           const userId = text(user ?? {}, 'id');
-          await transaction.runStatement(sql`INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt", "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
-          VALUES (${crypto.randomUUID()}, ${userId}, ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes}, ${t.expiresAt}, ${false}, ${null}, ${now}, ${now})
-          ON CONFLICT ("userId") DO UPDATE SET "accessToken" = excluded."accessToken", "refreshToken" = excluded."refreshToken", "idToken" = excluded."idToken",
-            "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt", "needsSignIn" = excluded."needsSignIn",
-            "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`);
+          await transaction.runStatement(sql`
+            INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt",
+              "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
+            VALUES (${crypto.randomUUID()}, ${userId}, ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes},
+              ${t.expiresAt}, ${false}, ${null}, ${now}, ${now})
+            ON CONFLICT ("userId") DO UPDATE SET
+              "accessToken" = excluded."accessToken", "refreshToken" = excluded."refreshToken", "idToken" = excluded."idToken",
+              "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt",
+              "needsSignIn" = excluded."needsSignIn", "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`);
           return userId;
         }),
       );
