@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
@@ -17,31 +15,10 @@ import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { createTestLogger } from '../support/harness.ts';
 import { recordTestSecrets } from '../support/test-log.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { freePort } from '../../dev/free-port.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DOCS = path.resolve('docs');
-
-/** Debian's Chromium, headless, with the flags that keep it off this machine's closed network. A missing browser fails the test. */
-async function launchChromium(): Promise<Browser> {
-  assert.ok(
-    fs.existsSync(CHROMIUM),
-    `Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (npm test does it when run as root).`,
-  );
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
 
 /** axe-core on the page as it is now: no serious or critical violations allowed. */
 async function assertAccessible(page: Page, what: string): Promise<void> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { chromium } from 'playwright-core';
+import { assertChromiumInstalled, launchChromium } from '../support/chromium.ts';
 import type { Browser, BrowserContext, Page as ChromiumPage } from 'playwright-core';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
@@ -25,7 +25,6 @@ import { freePort } from '../../dev/free-port.ts';
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const MIGRATIONS = fileURLToPath(new URL('../../prisma/postgresql/migrations', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SIGN_IN_RATE_LIMIT = 20;
 
 /** What each step saw, printed at the end (the closing note of issue 9 quotes it). */
@@ -123,7 +122,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
   let workFolder: string;
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium".`);
+    assertChromiumInstalled();
     postgres = await startPostgresServer();
     databaseUrl = await postgres.createDatabase();
     const [proxyPort, portA, portB] = [await freePort(), await freePort(), await freePort()];
@@ -161,19 +160,7 @@ describe('two instances behind a round-robin proxy that is not sticky, on one Po
       port: proxyPort,
       onUpstreamDown: (upstream) => downReports.push(upstream),
     });
-    chromiumBrowser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    chromiumBrowser = await launchChromium();
     context = await chromiumBrowser.newContext();
     page = await context.newPage();
   });
