@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../src/config.ts';
 import { startPostgresServer } from './postgres-server.ts';
-import { startIdentityProvider } from './idp/index.ts';
+import { startDemoIdentityProvider } from './demo-settings.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
 import { freePort } from './free-port.ts';
 
@@ -70,18 +70,7 @@ export async function startSeveralInstances(
   });
   try {
     const databaseUrl = await postgres.createDatabase();
-    const idp = await startIdentityProvider({
-      port: idpPort,
-      host: '127.0.0.1',
-      clients: [
-        {
-          clientId: config.appId,
-          clientSecret: config.appKey,
-          redirectUris: [config.redirectUri],
-          postLogoutRedirectUris: [`${config.baseUrl}/`],
-        },
-      ],
-    });
+    const idp = await startDemoIdentityProvider(config, idpPort);
     const names = Array.from({ length: count }, (_, index) => `instance-${index + 1}`);
     const ports = await Promise.all(names.map(() => freePort()));
     // The proxy is the only client of the instances: they read the browser's address from X-Forwarded-For.

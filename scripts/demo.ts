@@ -5,8 +5,7 @@ import { parseConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
 import { createProcessLogger } from '../src/log.ts';
 import { startServer } from '../src/start-server.ts';
-import { startIdentityProvider } from '../dev/idp/index.ts';
-import { demoSettings } from '../dev/demo-settings.ts';
+import { demoSettings, startDemoIdentityProvider } from '../dev/demo-settings.ts';
 import { startSeveralInstances } from '../dev/demo-instances.ts';
 
 /** `--instances N` (1–8, default 1); anything else prints the usage and exits 2. */
@@ -25,18 +24,7 @@ function parseInstances(args: string[]): number {
 
 /** The app in this process on the demo's SQLite file, and the provider; returns how to stop both. */
 async function startOneInstance(config: Config, idpPort: number): Promise<() => Promise<unknown>> {
-  const idp = await startIdentityProvider({
-    port: idpPort,
-    host: '127.0.0.1',
-    clients: [
-      {
-        clientId: config.appId,
-        clientSecret: config.appKey,
-        redirectUris: [config.redirectUri],
-        postLogoutRedirectUris: [`${config.baseUrl}/`],
-      },
-    ],
-  });
+  const idp = await startDemoIdentityProvider(config, idpPort);
   const server = await startServer(config, await createProcessLogger({ production: config.production }));
   const account = idp.accounts[0]!;
   console.log('');
