@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../src/config.ts';
 import { startPostgresServer } from './postgres-server.ts';
-import { startDemoIdentityProvider } from './demo-settings.ts';
+import { startDemoIdentityProvider } from './demo-identity-provider.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
 import { freePort } from './free-port.ts';
 

@@ -5,9 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { parseSettings, settingsSchema } from '../src/config.ts';
-import type { Config, Environment, SettingsResult } from '../src/config.ts';
-import { startIdentityProvider } from './idp/index.ts';
-import type { StartedIdp } from './idp/index.ts';
+import type { Environment, SettingsResult } from '../src/config.ts';
 
 // The project's data/ folder, wherever the command was started from.
 const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
@@ -87,20 +85,4 @@ function environmentWith(env: Environment, demo: z.output<typeof demoVariables>,
     TOKEN_ENCRYPTION_KEY: secrets.tokenEncryptionKey,
     NODE_ENV: 'development',
   };
-}
-
-/** The demo's local identity provider on loopback, with the app's registration: its secret, redirect URI and sign-out return. */
-export function startDemoIdentityProvider(config: Config, port: number): Promise<StartedIdp> {
-  return startIdentityProvider({
-    port,
-    host: '127.0.0.1',
-    clients: [
-      {
-        clientId: config.appId,
-        clientSecret: config.appKey,
-        redirectUris: [config.redirectUri],
-        postLogoutRedirectUris: [`${config.baseUrl}/`],
-      },
-    ],
-  });
 }

@@ -5,7 +5,8 @@ import { parseConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
 import { createProcessLogger } from '../src/log.ts';
 import { startServer } from '../src/start-server.ts';
-import { demoSettings, startDemoIdentityProvider } from '../dev/demo-settings.ts';
+import { demoSettings } from '../dev/demo-settings.ts';
+import { startDemoIdentityProvider } from '../dev/demo-identity-provider.ts';
 import { startSeveralInstances } from '../dev/demo-instances.ts';
 
 /** `--instances N` (1–8, default 1); anything else prints the usage and exits 2. */
