@@ -67,15 +67,18 @@ export function needsRefresh(tokens: Pick<StoredTokens, 'expiresAt'>, now: numbe
   return tokens.expiresAt.getTime() - now <= REFRESH_MARGIN_MS;
 }
 
-/** `now` is the clock for expiry, the refresh lease and stored times (the app's injected one; Date.now by default). */
-export function createTokenService(dependencies: {
+/** What a sign-in and a refresh need: settings, discovery, ID-token checks, the token store, a logger and the clock. */
+export interface SignInServices {
   config: Config;
   discovery: Discovery;
   verifier: IdTokenVerifier;
   tokenStore: TokenStore;
   logger: Logger;
+  /** The clock for expiry, the refresh lease and stored times (the app's injected one; Date.now by default). */
   now?: () => number;
-}): TokenService {
+}
+
+export function createTokenService(dependencies: SignInServices): TokenService {
   const { config, discovery, verifier, tokenStore, logger, now = Date.now } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
   // Long enough for discovery and the token request, each bounded by the HTTP timeout.

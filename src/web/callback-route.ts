@@ -6,21 +6,12 @@ import { discardSession, saveSession, takeOverSession } from '../sessions/sessio
 import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
-import type { TokenStore } from '../tokens/token-store.ts';
-import type { Discovery } from '../auth/discovery.ts';
-import type { IdTokenVerifier } from '../auth/id-token.ts';
+import type { SignInServices } from '../tokens/token-service.ts';
 import { exchangeCode } from '../auth/oauth-client.ts';
 import { randomToken } from '../auth/pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
 
-export interface CallbackDependencies {
-  config: Config;
-  discovery: Discovery;
-  verifier: IdTokenVerifier;
-  tokenStore: TokenStore;
-  logger: Logger;
-  now?: () => number;
-}
+export type CallbackDependencies = SignInServices;
 
 /**
  * GET /connect/get_token, the redirect URI. Guard clauses first (state, Microsoft's error, code),
