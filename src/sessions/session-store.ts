@@ -13,6 +13,16 @@ type Callback<T = void> = (error?: unknown, value?: T) => void;
 /** What a destroyed row keeps: nothing but its id and expiry. */
 const EMPTY_DATA = '{}';
 
+/** The session cookie's settings, exactly as given to express-session; every loaded session's cookie is built from them. */
+export interface SessionCookieSettings {
+  readonly httpOnly: boolean;
+  readonly sameSite: 'lax' | 'strict';
+  readonly secure: boolean;
+  readonly path: string;
+  /** The idle lifetime in milliseconds: the cookie's, and a stored row's when a session has no cookie lifetime. */
+  readonly maxAge: number;
+}
+
 /**
  * express-session's store on the Session table: sessions survive restarts and are shared by instances.
  * A destroyed session stays as a row marked `destroyed` until it expires, so that no request still running
@@ -20,7 +30,7 @@ const EMPTY_DATA = '{}';
  */
 export class PrismaSessionStore extends session.Store {
   readonly #database: Database;
-  readonly #defaultMaxAgeMs: number;
+  readonly #cookie: SessionCookieSettings;
   readonly #stopPurge: () => void;
   readonly #now: () => number;
   readonly #logger: Logger;
@@ -36,7 +46,7 @@ export class PrismaSessionStore extends session.Store {
   constructor(
     database: Database,
     options: {
-      defaultMaxAgeMs: number;
+      cookie: SessionCookieSettings;
       logger: Logger;
       now?: () => number;
       readSession?: (sid: string) => Promise<StoredSession | undefined>;
@@ -47,7 +57,7 @@ export class PrismaSessionStore extends session.Store {
     this.#database = database;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
-    this.#defaultMaxAgeMs = options.defaultMaxAgeMs;
+    this.#cookie = options.cookie;
     this.#stopPurge = startPeriodicPurge(() => this.purgeExpired(), { logger: options.logger, failureMessage: 'session purge failed' });
   }
 
@@ -87,7 +97,13 @@ export class PrismaSessionStore extends session.Store {
     this.#settle(this.#write(sid, data), callback);
   }
 
+  /**
+   * Turns a stored session into the request's: its cookie is rebuilt from the app's settings, never taken from the row,
+   * since express-session touches the cookie inside res.end, outside any request's error handling, where a throw
+   * (an originalMaxAge that is not a number) would stop the process. Only the row's remaining lifetime is kept.
+   */
   override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): session.Session & SessionData {
+    data.cookie = this.#cookieFor(data.cookie) as unknown as SessionData['cookie'];
     const created = super.createSession(req, data);
     this.#loaded.add(created);
     const preloaded = this.#preloaded.get(data);
@@ -172,6 +188,19 @@ export class PrismaSessionStore extends session.Store {
   #expiryOf(data: SessionData): Date {
     // The cookie's remaining lifetime, counted on this store's clock.
     const maxAge = data.cookie?.maxAge;
-    return new Date(this.#now() + (typeof maxAge === 'number' ? maxAge : this.#defaultMaxAgeMs));
+    return new Date(this.#now() + (typeof maxAge === 'number' && Number.isFinite(maxAge) ? maxAge : this.#cookie.maxAge));
+  }
+
+  /** The cookie of a loaded session as express-session serializes it: the app's settings, the stored expiry at most one idle lifetime away. */
+  #cookieFor(stored: unknown): Record<string, unknown> {
+    const { maxAge, ...attributes } = this.#cookie;
+    // express-session's cookie counts on the real clock (Date.now), not on this store's.
+    const latest = Date.now() + maxAge;
+    const storedExpiry = Date.parse(String((stored as { expires?: unknown } | null | undefined)?.expires));
+    return {
+      ...attributes,
+      originalMaxAge: maxAge,
+      expires: new Date(Number.isNaN(storedExpiry) ? latest : Math.min(storedExpiry, latest)),
+    };
   }
 }

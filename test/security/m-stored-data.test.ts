@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/open-database.ts';
 import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
+import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
 import { createTokenCipher, keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
 import { createTestLogger, startHarness } from '../support/harness.ts';
@@ -252,7 +253,7 @@ describe('M. stored data, several instances, database locks', () => {
     const sid = decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
     const logs: string[] = [];
     const store = new PrismaSessionStore(harness.database.prisma, {
-      defaultMaxAgeMs: 60_000,
+      cookie: sessionCookieSettings(harness.config),
       logger: createTestLogger(logs),
       now: harness.clock.now,
     });
@@ -270,6 +271,46 @@ describe('M. stored data, several instances, database locks', () => {
       store.close();
     }
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+  });
+
+  it("S56: when express-session builds a session from a stored cookie the app never writes, then the cookie is the app's own and touching it in res.end cannot throw", async () => {
+    const settings = sessionCookieSettings(harness.config);
+    const store = new PrismaSessionStore(harness.database.prisma, {
+      cookie: settings,
+      logger: createTestLogger(),
+      now: harness.clock.now,
+    });
+    try {
+      // What express-session's Store#load hands to createSession: the request's id and store, and the row's data.
+      const request = { sessionID: crypto.randomUUID(), sessionStore: store } as unknown as Parameters<typeof store.createSession>[0];
+      const stored = {
+        cookie: {
+          originalMaxAge: '1800000',
+          expires: new Date(Date.now() + 365 * 24 * 60 * 60 * 1000).toISOString(),
+          httpOnly: false,
+          sameSite: 'none',
+          path: '/elsewhere',
+          domain: 'evil.example',
+        },
+      };
+      const session = store.createSession(request, stored as unknown as Parameters<typeof store.createSession>[1]);
+      const { cookie } = session;
+      assert.deepEqual(
+        {
+          originalMaxAge: cookie.originalMaxAge,
+          httpOnly: cookie.httpOnly,
+          sameSite: cookie.sameSite,
+          path: cookie.path,
+          domain: cookie.domain,
+        },
+        { originalMaxAge: settings.maxAge, httpOnly: true, sameSite: 'lax', path: '/', domain: undefined },
+      );
+      assert.ok(cookie.expires!.getTime() <= Date.now() + settings.maxAge, 'never longer than the idle lifetime');
+      // express-session's res.end calls touch(); a throw there is outside every request's error handling.
+      assert.doesNotThrow(() => session.touch());
+    } finally {
+      store.close();
+    }
   });
 
   it('S4: when a callback fails after its state is consumed, then the only write is the consumed session and the browser keeps no session', async () => {
