@@ -7,6 +7,7 @@ import { startPeriodicPurge } from '../db/periodic-purge.ts';
 import type { Logger } from '../log.ts';
 import type { PreloadedSignIn, StoredSession } from '../tokens/token-store.ts';
 import { rememberPreloadedSignIn } from './preloaded-sign-in.ts';
+import { readStoredSession } from './stored-session-schema.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
@@ -88,7 +89,10 @@ export class PrismaSessionStore extends session.Store {
     return count === 1;
   }
 
-  /** A row that is missing, destroyed, expired or unreadable is no session (signed out); a failing database is an error (503). */
+  /**
+   * A row that is missing, destroyed, expired, unreadable or not what the app writes (stored-session-schema.ts) is no
+   * session (signed out); a failing database is an error (503).
+   */
   override get(sid: string, callback: Callback<SessionData | null>): void {
     this.#settle(this.#read(sid), callback);
   }
@@ -136,17 +140,16 @@ export class PrismaSessionStore extends session.Store {
         : (await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`))[0];
     if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now())
       return null;
-    if (typeof row.data !== 'string') return null;
-    try {
-      const data: unknown = JSON.parse(row.data);
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
-      const signIn = (row as Partial<StoredSession>).signIn;
-      if (signIn !== undefined) this.#preloaded.set(data, signIn);
-      return data as SessionData;
-    } catch (error) {
-      this.#logger.warn('stored session is malformed; treated as signed out', { reason: (error as Error).message.slice(0, 100) });
+    const reading = readStoredSession(row.data);
+    if (!reading.ok) {
+      // Where and how the row fails, never what it holds (it may hold a CSRF token or a pending sign-in's verifier).
+      this.#logger.warn('stored session is malformed; treated as signed out', { field: reading.field, problem: reading.problem });
       return null;
     }
+    const signIn = (row as Partial<StoredSession>).signIn;
+    if (signIn !== undefined) this.#preloaded.set(reading.data, signIn);
+    // express-session's createSession turns the stored cookie into its Cookie (see createSession below).
+    return reading.data as unknown as SessionData;
   }
 
   async #write(sid: string, data: SessionData): Promise<void> {

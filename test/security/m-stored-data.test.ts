@@ -45,6 +45,82 @@ async function csrfOf(browser: HttpBrowser, baseUrl: string): Promise<string> {
 
 const SESSION_TAKEOVER = /^UPDATE .*Session.* SET .*destroyed/;
 
+/** The session id inside a browser's signed session cookie (`s:<id>.<signature>`). */
+function sessionIdOf(browser: HttpBrowser): string {
+  return decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
+}
+
+/** Rewrites the data of the browser's session row, as a bad write, an operator or a restored backup might leave it. */
+async function alterStoredSession(harness: Harness, browser: HttpBrowser, alter: (data: Record<string, unknown>) => void): Promise<void> {
+  const id = sessionIdOf(browser);
+  const data = JSON.parse((await harness.database.prisma.session.findUniqueOrThrow({ where: { id } })).data) as Record<string, unknown>;
+  alter(data);
+  await harness.database.prisma.session.update({ where: { id }, data: { data: JSON.stringify(data) } });
+}
+
+/** The stored cookie of a session row, to change one of its fields. */
+const cookieOf = (data: Record<string, unknown>) => data.cookie as Record<string, unknown>;
+
+/** Session rows that are well-formed JSON objects with one field of the wrong type (issue 15), and the field the warning names. */
+const WRONG_SESSION_ROWS: readonly { condition: string; field: string; alter: (data: Record<string, unknown>) => void }[] = [
+  {
+    condition: 'cookie.originalMaxAge is a string',
+    field: 'cookie.originalMaxAge',
+    alter: (data) => {
+      cookieOf(data).originalMaxAge = '1800000';
+    },
+  },
+  {
+    condition: 'cookie is null',
+    field: 'cookie',
+    alter: (data) => {
+      data.cookie = null;
+    },
+  },
+  {
+    condition: 'cookie is a string',
+    field: 'cookie',
+    alter: (data) => {
+      data.cookie = 'o365signin.sid';
+    },
+  },
+  {
+    condition: 'cookie is missing',
+    field: 'cookie',
+    alter: (data) => {
+      delete data.cookie;
+    },
+  },
+  {
+    condition: 'userId is an object',
+    field: 'userId',
+    alter: (data) => {
+      data.userId = { id: data.userId ?? 'someone' };
+    },
+  },
+  {
+    condition: 'csrfToken is a number',
+    field: 'csrfToken',
+    alter: (data) => {
+      data.csrfToken = 1234567890;
+    },
+  },
+  {
+    condition: 'pendingSignIns is not an array',
+    field: 'pendingSignIns',
+    alter: (data) => {
+      data.pendingSignIns = { 0: (data.pendingSignIns as unknown[] | undefined)?.[0] ?? null, length: 1 };
+    },
+  },
+  {
+    condition: 'cookie.expires is not a date',
+    field: 'cookie.expires',
+    alter: (data) => {
+      cookieOf(data).expires = 'the day after tomorrow';
+    },
+  },
+];
+
 describe('M. stored data, several instances, database locks', () => {
   let harness: Harness;
   let graphRequests: http.IncomingMessage[];
@@ -360,4 +436,58 @@ describe('M. stored data, several instances, database locks', () => {
     const moved = await harness.database.prisma.session.findFirstOrThrow({ where: { destroyed: false } });
     assert.ok(moved.expiresAt.getTime() > stored.expiresAt.getTime());
   });
+});
+
+describe('S56: stored session rows against one schema', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
+
+  for (const row of WRONG_SESSION_ROWS)
+    it(`S56: when a stored session's ${row.condition}, then /, Refresh now, Check with Microsoft Graph, the callback and Sign out answer as to a signed-out browser, each with one warning naming ${row.field}, and the browser can sign in again`, async () => {
+      const { browser } = await signIn(harness);
+      const csrf = await csrfOf(browser, harness.baseUrl);
+      const signingIn = harness.browser();
+      const callbackUrl = await harness.authorize(signingIn);
+      const state = new URL(callbackUrl).searchParams.get('state')!;
+      await alterStoredSession(harness, browser, row.alter);
+      await alterStoredSession(harness, signingIn, row.alter);
+      const logged = harness.logs.length;
+
+      await assertSignedOut(harness, browser);
+      for (const form of ['/refresh', '/graph-check', '/logout']) {
+        const page = await browser.request(`${harness.baseUrl}${form}`, { form: { _csrf: csrf } });
+        assert.equal(page.status, 403, `${form}: ${page.body.slice(0, 200)}`);
+        assert.match(page.body, /This form has expired/);
+      }
+      assertRejectPage(await signingIn.request(callbackUrl));
+
+      const lines = harness.logs.slice(logged);
+      const warnings = lines.filter((line) => line.includes('stored session is malformed'));
+      assert.equal(warnings.length, 5, `one warning for each of the 5 requests: ${warnings.join('')}`);
+      for (const warning of warnings) {
+        const entry = JSON.parse(warning) as { level: string; field: string; problem: string };
+        assert.equal(entry.level, 'warn');
+        assert.equal(entry.field, row.field);
+        assert.match(entry.problem, /^invalid_(type|format)$/);
+        for (const secret of [csrf, state, sessionIdOf(browser), sessionIdOf(signingIn)])
+          assert.ok(!warning.includes(secret), 'no value in it');
+      }
+      assert.deepEqual(
+        lines.filter((line) => line.includes('"level":"error"')),
+        [],
+        'no 500 or 503',
+      );
+
+      assert.equal((await harness.browser().request(`${harness.baseUrl}/healthz`)).status, 200);
+      assert.equal((await browser.request(await harness.authorize(browser))).status, 303);
+      assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'the same browser signs in again');
+    });
 });

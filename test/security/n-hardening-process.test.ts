@@ -203,6 +203,62 @@ describe('N. hardening: a real server process', () => {
     );
   });
 
+  it("S56: when a stored session's cookie.originalMaxAge is a string, then the npm start process answers that browser as signed out with one warning, keeps serving, and stderr holds only the logger's JSON lines", async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const provider = await startIdentityProvider({
+      port: 0,
+      clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`] }],
+    });
+    const database = await createTestDatabase();
+    const server = await startServerProcess({
+      O365_APP_ID: TEST_APP_ID,
+      O365_APP_KEY: TEST_APP_KEY,
+      O365_AUTHORITY_HOST: provider.origin,
+      GRAPH_BASE_URL: provider.graphBaseUrl,
+      BASE_URL: baseUrl,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    });
+    try {
+      const browser = new HttpBrowser();
+      assert.equal((await browser.request(await authorize(browser, baseUrl, provider))).status, 303);
+      const csrf = (await browser.request(`${baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+      // Before issue 15, express-session's touch() threw on this inside res.end, and the process exited.
+      const row = await database.prisma.session.findFirstOrThrow({ where: { destroyed: false } });
+      const data = JSON.parse(row.data) as { cookie: Record<string, unknown> };
+      data.cookie.originalMaxAge = '1800000';
+      await database.prisma.session.update({ where: { id: row.id }, data: { data: JSON.stringify(data) } });
+
+      const home = await browser.request(`${baseUrl}/`);
+      assert.equal(home.status, 200);
+      assert.match(home.body, /Sign in with Office 365/);
+      assert.equal((await browser.request(`${baseUrl}/refresh`, { form: { _csrf: csrf } })).status, 403);
+      assert.equal((await browser.request(`${baseUrl}/logout`, { form: { _csrf: csrf } })).status, 403);
+      assert.equal(server.child.exitCode, null, 'the process is still running');
+      assert.equal((await rawGet(`${baseUrl}/healthz`)).status, 200);
+      const other = new HttpBrowser();
+      assert.equal((await other.request(await authorize(other, baseUrl, provider))).status, 303);
+      assert.match((await other.request(`${baseUrl}/`)).body, /Signed in as/, 'still serving sign-ins');
+    } finally {
+      await server.stop();
+      await database.remove();
+      await provider.close();
+    }
+    assertOnlyLoggerLines(server.stderr());
+    const entries = server
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: string; message: string; field?: string });
+    const warnings = entries.filter((entry) => entry.message === 'stored session is malformed; treated as signed out');
+    assert.equal(warnings.length, 3, 'one warning for each request of that browser');
+    for (const warning of warnings) assert.deepEqual([warning.level, warning.field], ['warn', 'cookie.originalMaxAge']);
+    assert.ok(!entries.some((entry) => entry.level === 'error'), 'no error: no 500, no 503');
+  });
+
   it('S53: when 300 slow clients each send 250 KB of headers, then the server refuses them at the header limit and its memory stays bounded', async (t) => {
     const port = await freePort();
     const server = await startServerProcess({
