@@ -13,6 +13,7 @@ import type { StartedIdp } from '../../dev/idp/index.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
 import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { createTestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
@@ -60,6 +61,42 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
       fs.rmSync(cwd, { recursive: true, force: true });
     },
   };
+}
+
+/** The local provider, a fresh database and `npm start`'s entry signing in against them on a free port. */
+async function startSignInProcess(): Promise<{
+  idp: StartedIdp;
+  database: TestDatabase;
+  server: RunningProcess;
+  baseUrl: string;
+  port: number;
+}> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const idp = await startIdentityProvider({
+    port: 0,
+    clients: [
+      {
+        clientId: TEST_APP_ID,
+        clientSecret: TEST_APP_KEY,
+        redirectUris: [`${baseUrl}/connect/get_token`],
+        postLogoutRedirectUris: [`${baseUrl}/`],
+      },
+    ],
+  });
+  const database = await createTestDatabase();
+  const server = await startServerProcess({
+    O365_APP_ID: TEST_APP_ID,
+    O365_APP_KEY: TEST_APP_KEY,
+    O365_AUTHORITY_HOST: idp.origin,
+    GRAPH_BASE_URL: idp.graphBaseUrl,
+    BASE_URL: baseUrl,
+    PORT: String(port),
+    DATABASE_URL: database.url,
+    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+  });
+  return { idp, database, server, baseUrl, port };
 }
 
 /** Every stderr line is one JSON object from the logger: no raw stack, no multi-line error print. */
@@ -124,31 +161,9 @@ describe('N. hardening: a real server process', () => {
   });
 
   it("S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger's JSON lines and the server keeps answering", async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    idp = await startIdentityProvider({
-      port: 0,
-      clients: [
-        {
-          clientId: TEST_APP_ID,
-          clientSecret: TEST_APP_KEY,
-          redirectUris: [`${baseUrl}/connect/get_token`],
-          postLogoutRedirectUris: [`${baseUrl}/`],
-        },
-      ],
-    });
-    const database = await createTestDatabase();
-    const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID,
-      O365_APP_KEY: TEST_APP_KEY,
-      O365_AUTHORITY_HOST: idp.origin,
-      GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl,
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
+    const started = await startSignInProcess();
+    const { database, server, baseUrl, port } = started;
+    idp = started.idp;
     try {
       const forwarded = await rawGet(`${baseUrl}/connect`, { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=203.0.113.7' });
       assert.equal(forwarded.status, 302);
@@ -204,24 +219,7 @@ describe('N. hardening: a real server process', () => {
   });
 
   it("S56: when a stored session's cookie.originalMaxAge is a string, then the npm start process answers that browser as signed out with one warning, keeps serving, and stderr holds only the logger's JSON lines", async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const provider = await startIdentityProvider({
-      port: 0,
-      clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${baseUrl}/connect/get_token`] }],
-    });
-    const database = await createTestDatabase();
-    const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID,
-      O365_APP_KEY: TEST_APP_KEY,
-      O365_AUTHORITY_HOST: provider.origin,
-      GRAPH_BASE_URL: provider.graphBaseUrl,
-      BASE_URL: baseUrl,
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
+    const { idp: provider, database, server, baseUrl } = await startSignInProcess();
     try {
       const browser = new HttpBrowser();
       assert.equal((await browser.request(await authorize(browser, baseUrl, provider))).status, 303);
