@@ -149,6 +149,20 @@ describe('npm run token', () => {
     assert.match(result.stderr, /No database at/);
   });
 
+  it('when --user or an unknown option is 100 KB with control characters, then the message quotes at most 80 printable characters of it', async () => {
+    const long = `\u001b[2J${'x'.repeat(100_000)}\u0007`;
+    const user = await runToken(harness, ['--user', long]);
+    assert.equal(user.code, EXIT.noStoredToken);
+    assert.ok(user.stderr.includes(`No token is stored for "[2J${'x'.repeat(77)}…": sign in at ${harness.baseUrl}/`), user.stderr);
+    const option = await runToken(harness, [`--${'y'.repeat(100_000)}`]);
+    assert.equal(option.code, EXIT.usage);
+    assert.ok(option.stderr.includes(`Unknown option '--${'y'.repeat(77)}…`), option.stderr.slice(0, 300));
+    for (const { stderr } of [user, option]) {
+      assert.ok(stderr.length < 2000, `${stderr.length} characters`);
+      assert.doesNotMatch(stderr.replaceAll('\n', ''), /\p{Cc}/u, 'no control character but the line ends');
+    }
+  });
+
   it('when the settings are invalid, then exit 7 with the settings messages; bad options exit 2', async () => {
     const invalid = await runToken(harness, [], { O365_APP_ID: 'not-a-guid' });
     assert.equal(invalid.code, EXIT.badConfiguration);
