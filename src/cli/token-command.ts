@@ -31,7 +31,7 @@ when it has expired or expires within five minutes. Example:
 
   --user <who>  the user, by username (e.g. adele@contoso.com) or object id, when several are stored
   --json        print JSON: accessToken, tokenType, expiresAt, scopes, user
-  --demo        use the database and settings of npm run demo (while the demo runs)
+  --demo        use the database and settings of npm run demo (while it runs: its address, provider and database)
 
 Exit codes: 0 token printed; 2 bad options; 3 no stored token; 4 several users and no --user;
 5 the token cannot be refreshed: sign in again; 6 database missing; 7 settings invalid;
