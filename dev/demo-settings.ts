@@ -9,7 +9,8 @@ import type { Environment, SettingsResult } from '../src/config.ts';
 
 // The project's data/ folder, wherever the command was started from.
 const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
-const SECRETS_FILE = path.join(DATA_FOLDER, 'demo-secrets.json');
+const SECRETS_FILE_NAME = 'demo-secrets.json';
+const SECRETS_FILE = path.join(DATA_FOLDER, SECRETS_FILE_NAME);
 const RUN_FILE_NAME = 'demo-running.json';
 
 interface DemoSecrets {
@@ -21,7 +22,7 @@ interface DemoSecrets {
 
 function readDemoSecrets(folder = DATA_FOLDER): DemoSecrets | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(folder, path.basename(SECRETS_FILE)), 'utf8')) as DemoSecrets;
+    return JSON.parse(fs.readFileSync(path.join(folder, SECRETS_FILE_NAME), 'utf8')) as DemoSecrets;
   } catch {
     return undefined;
   }
