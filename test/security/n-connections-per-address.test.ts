@@ -23,7 +23,7 @@ async function startServer(trustProxy?: string | number) {
   );
   // Registered after the server's own listener: when it runs, the server has counted (or refused) the connection.
   const accepted: net.Socket[] = [];
-  let onAccepted = () => undefined as void;
+  let onAccepted: () => void = () => undefined;
   server.on('connection', (socket: net.Socket) => {
     accepted.push(socket);
     onAccepted();
