@@ -283,9 +283,10 @@ describe('N. hardening: a real server process', () => {
       await Promise.all(
         Array.from(
           { length: 300 },
-          () =>
+          (_, index) =>
             new Promise<void>((resolve) => {
-              const socket = net.connect(port, '127.0.0.1');
+              // Four client addresses (75 each): one address may hold at most HTTP_LIMITS.maxConnectionsPerAddress.
+              const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${1 + (index % 4)}` });
               sockets.push(socket);
               let answer = '';
               socket.on('data', (data) => {
