@@ -8,6 +8,18 @@ export interface PendingSignIn {
   readonly codeVerifier: string;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
+  /** Set for a sign-in that asks for another resource's scopes on behalf of the signed-in user (consent, MFA). */
+  readonly incremental?: IncrementalSignIn;
+}
+
+/** What a sign-in for another resource asks for, and for whom: its tokens are stored only for this user. */
+export interface IncrementalSignIn {
+  /** The signed-in user's database id when the sign-in started. */
+  readonly userId: string;
+  /** The resource's scopes, as the person asked for them (one resource, checked before). */
+  readonly scopes: readonly string[];
+  /** The claims challenge Microsoft answered with (JSON text), passed on to the authorization request. */
+  readonly claims?: string;
 }
 
 /** A pending sign-in is good for this long (the state's lifetime). */
@@ -25,9 +37,10 @@ export function codeChallengeOf(codeVerifier: string): string {
   return crypto.createHash('sha256').update(codeVerifier).digest('base64url');
 }
 
-/** A fresh state, nonce and PKCE verifier. */
-export function createPendingSignIn(now: number): PendingSignIn {
-  return { state: randomToken(), nonce: randomToken(), codeVerifier: randomToken(), createdAt: now };
+/** A fresh state, nonce and PKCE verifier (for a sign-in for another resource, with what it asks for). */
+export function createPendingSignIn(now: number, incremental?: IncrementalSignIn): PendingSignIn {
+  const signIn = { state: randomToken(), nonce: randomToken(), codeVerifier: randomToken(), createdAt: now };
+  return incremental === undefined ? signIn : { ...signIn, incremental };
 }
 
 /** Adds a pending sign-in, dropping expired ones and the oldest beyond the cap. */
