@@ -352,6 +352,12 @@ export const ERROR_CATALOGUE = {
       'An administrator of your organisation (for example a Global Administrator or Privileged Role Administrator) must open ' +
       'the link and accept. Ask one, or consent for yourself with "Sign in for this API" if your organisation allows it.',
   },
+  admin_consent_personal_account: {
+    status: 400,
+    title: 'Personal accounts have no administrator',
+    message: 'Admin consent is given by an administrator of an organisation (a tenant); a personal Microsoft account has none.',
+    fix: 'Use "Sign in for this API" to consent for yourself, or sign in with a work or school account for an API that needs an administrator.',
+  },
   /** Values: account (who signed in at Microsoft), user (who is signed in here). */
   resource_sign_in_other_account: {
     status: 403,
