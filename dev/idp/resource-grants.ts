@@ -35,9 +35,10 @@ export interface ResourceGrants {
 export class MicrosoftTokenRefusal extends errors.CustomOIDCProviderError {
   readonly microsoftBody: MicrosoftErrorBody;
 
-  constructor(error: string, aad: AadError, extras: MicrosoftErrorExtras = {}) {
+  constructor(error: string, aad: AadError, extras: Omit<MicrosoftErrorExtras, 'withErrorUri'> = {}) {
     super(error, `AADSTS${aad.code}`);
-    this.microsoftBody = microsoftErrorBody(error, aad, undefined, extras);
+    // Current token-endpoint errors name Microsoft's page for the code (AzureAD/microsoft-authentication-library-for-js#5491).
+    this.microsoftBody = microsoftErrorBody(error, aad, undefined, { ...extras, withErrorUri: true });
   }
 }
 
@@ -97,14 +98,12 @@ export function createResourceGrants(settings: ResourceGrantSettings): ResourceG
     if (asked.length === 0 || granted.some((permission) => permission === undefined)) {
       throw new MicrosoftTokenRefusal('invalid_grant', AAD.delegationDoesNotExist(ctx.oidc.client?.clientId ?? '', settings.appName), {
         suberror: 'consent_required',
-        withErrorUri: true,
       });
     }
     if (catalogued?.requiresMfa === true && !(refreshToken.amr ?? []).includes(MFA_METHOD)) {
       throw new MicrosoftTokenRefusal('invalid_grant', AAD.mfaRequired(resource), {
         suberror: 'basic_action',
         claims: MFA_CLAIMS_CHALLENGE,
-        withErrorUri: true,
       });
     }
 

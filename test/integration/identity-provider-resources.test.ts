@@ -115,6 +115,7 @@ describe('the local identity provider: tokens for other resources, consent and a
     assert.match(description, /\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
     assert.equal(typeof answer.body.trace_id, 'string');
     assert.equal(typeof answer.body.correlation_id, 'string');
+    assert.equal(answer.body.error_uri, `https://login.microsoftonline.com/error?code=${code}`);
   }
 
   describe('refresh_token grant with another resource’s scopes', () => {
@@ -154,6 +155,20 @@ describe('the local identity provider: tokens for other resources, consent and a
       assert.equal(outlook.status, 200, JSON.stringify(outlook.body));
       assert.equal(decodeJwt(String(outlook.body.access_token)).scp, 'Mail.Read IMAP.AccessAsUser.All SMTP.Send');
       assert.equal(outlook.body.scope, `${OUTLOOK}/Mail.Read ${OUTLOOK}/IMAP.AccessAsUser.All ${OUTLOOK}/SMTP.Send`);
+    });
+
+    it('when a Graph refresh names Graph by its prefix or .default, then a Graph token; a Graph permission never consented is AADSTS65001', async () => {
+      const token = await refreshTokenOf(adele);
+      for (const scope of ['https://graph.microsoft.com/User.Read offline_access openid', 'https://graph.microsoft.com/.default']) {
+        const answer = await refresh(token, scope);
+        assert.equal(answer.status, 200, `${scope}: ${JSON.stringify(answer.body)}`);
+        const claims = decodeJwt(String(answer.body.access_token));
+        assert.equal(claims.aud, GRAPH_APP_ID);
+        assert.match(String(claims.scp), /(^| )User\.Read( |$)/);
+      }
+      const refused = await refresh(token, 'Mail.Read offline_access');
+      assert.equal(refused.body.error, 'invalid_grant');
+      assert.equal(refused.body.suberror, 'consent_required');
     });
 
     it('when a resource token is checked against the provider’s key set, then it verifies (only Graph’s carry a header nonce)', async () => {
