@@ -21,7 +21,7 @@ import {
   parseScopes,
   permissionNames,
 } from './resources.ts';
-import type { IdpClient } from './types.ts';
+import type { IdpClient, TestAccount } from './types.ts';
 
 /** Paths of the provider's routes, relative to a tenant segment (the router adds `/{tenant}`). */
 export const PROVIDER_ROUTES = {
@@ -33,9 +33,6 @@ export const PROVIDER_ROUTES = {
 
 /** Name of oidc-provider's session cookie (distinct from the app's cookies on the same host). */
 export const SESSION_COOKIE = 'idp_session';
-
-/** OpenID Connect scopes; every other requested scope is a Microsoft Graph permission. */
-export const OIDC_SCOPES = OIDC_SCOPE_NAMES;
 
 const ID_TOKEN_TTL_SECONDS = 3600;
 const REFRESH_TOKEN_TTL_SECONDS = 90 * 24 * 3600;
@@ -91,7 +88,7 @@ function clientMetadata(client: IdpClient): ClientMetadata {
 }
 
 /** The account a token request or sign-in is about, once oidc-provider has loaded it. */
-function accountOf(ctx: KoaContextWithOIDC) {
+function accountOf(ctx: KoaContextWithOIDC): TestAccount | undefined {
   const accountId = ctx.oidc.entities.Account?.accountId;
   return accountId === undefined ? undefined : findAccountBySubject(accountId);
 }
@@ -133,7 +130,7 @@ export function createProvider(settings: ProviderSettings): Provider {
       end_session: PROVIDER_ROUTES.endSession,
     },
     responseTypes: ['code'],
-    scopes: [...OIDC_SCOPES],
+    scopes: [...OIDC_SCOPE_NAMES],
     // Microsoft's claims challenge comes back on /authorize as `claims` (not OpenID's claims request).
     extraParams: { claims: checkClaimsParameter },
     claims: {
