@@ -1,4 +1,5 @@
 import { describeError } from './error-catalogue.ts';
+import type { ScopeParse } from './auth/resource-scopes.ts';
 import type { AppErrorCode, ErrorValues } from './error-catalogue.ts';
 
 export type { AppErrorCode } from './error-catalogue.ts';
@@ -103,4 +104,20 @@ export function providerDetails(fields: Readonly<Record<string, unknown>>): Prov
     ...(suberror === undefined ? {} : { suberror }),
     ...(claims === undefined ? {} : { claims }),
   };
+}
+
+/** A scope list refused before any request (src/auth/resource-scopes.ts), as the catalogue words it. */
+export function scopeProblemError(parse: Exclude<ScopeParse, { ok: true }>): AppError {
+  switch (parse.problem) {
+    case 'several_resources':
+      return new AppError('scopes_span_resources', { values: { resources: parse.resources.join(' and ') } });
+    case 'default_with_others':
+      return new AppError('scopes_default_with_others', { values: { resource: parse.resource } });
+    case 'invalid_scope':
+      return new AppError('scope_not_valid', { values: { scope: parse.scope } });
+    case 'too_long':
+      return new AppError('scopes_too_long');
+    case 'no_resource':
+      return new AppError('scopes_no_resource');
+  }
 }

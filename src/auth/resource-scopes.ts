@@ -81,6 +81,21 @@ export function defaultScopeOf(resourceUri: string): string {
   return `${resourceUri}/${DEFAULT_PERMISSION}`;
 }
 
+/** A resource URI as `--resource` and the page's `resource` field take it: an absolute URI or an application id. */
+const RESOURCE_URI = /^(?:[a-z][a-z0-9+.-]*:\/\/[\x21\x23-\x5b\x5d-\x7e]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/**
+ * What the page's form or the CLI asks for: `scope` (the scopes of one resource), or `resource` (a resource URI, for
+ * its `.default`). One parser for the page, the CLI and the token service, so a list is refused before any request.
+ */
+export function requestedScopesOf(scope: string | undefined, resource: string | undefined): ScopeParse {
+  if (scope === undefined && resource !== undefined) {
+    if (!RESOURCE_URI.test(resource)) return { ok: false, problem: 'invalid_scope', scope: resource };
+    return parseResourceScopes(defaultScopeOf(resource));
+  }
+  return parseResourceScopes(scope ?? '');
+}
+
 /** One scope's resource (normalised) and permission (lower case), or undefined when Microsoft would not accept it. */
 function parseScope(scope: string): ParsedScope | undefined {
   if (!SCOPE_CHARACTERS.test(scope)) return undefined;

@@ -4,9 +4,9 @@ import type { Discovery } from '../auth/discovery.ts';
 import { addPendingAdminConsent, adminConsentTenantOf, buildAdminConsentUrl, createPendingAdminConsent } from '../auth/admin-consent.ts';
 import { buildAuthorizationUrl } from '../auth/oauth-client.ts';
 import { addPendingSignIn, createPendingSignIn } from '../auth/pending-sign-ins.ts';
-import { defaultScopeOf, parseResourceScopes } from '../auth/resource-scopes.ts';
-import type { ResourceScopes, ScopeParse } from '../auth/resource-scopes.ts';
-import { AppError, claimsChallengeOf } from '../errors.ts';
+import { parseResourceScopes, requestedScopesOf } from '../auth/resource-scopes.ts';
+import type { ResourceScopes } from '../auth/resource-scopes.ts';
+import { AppError, claimsChallengeOf, scopeProblemError } from '../errors.ts';
 import { saveSession } from '../sessions/session-helpers.ts';
 import type { Notice } from '../sessions/session-data.ts';
 import { resourceProblemOf } from '../tokens/resource-token-service.ts';
@@ -15,41 +15,10 @@ import type { TokenStore } from '../tokens/token-store.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { saveSessionNotice } from './notices.ts';
 
-/** A resource URI as the `resource` field (and `--resource`) takes it: an absolute URI or an application id. */
-const RESOURCE_URI = /^(?:[a-z][a-z0-9+.-]*:\/\/[\x21\x23-\x5b\x5d-\x7e]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-
 /** A form's text field: one string, trimmed; undefined when absent, empty, repeated or not text. */
 function field(req: Request, name: string): string | undefined {
   const value: unknown = (req.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-/**
- * What a form asks for: `scope` (the scopes of one resource), or `resource` (a resource URI: its `.default`, as
- * `npm run token -- --resource` takes it). The same parser as the CLI and the token service: refused before any request.
- */
-export function requestedScopesOf(scope: string | undefined, resource: string | undefined): ScopeParse {
-  if (scope === undefined && resource !== undefined) {
-    if (!RESOURCE_URI.test(resource)) return { ok: false, problem: 'invalid_scope', scope: resource };
-    return parseResourceScopes(defaultScopeOf(resource));
-  }
-  return parseResourceScopes(scope ?? '');
-}
-
-/** The catalogue code and values of a scope list refused before any request. */
-export function scopeProblemError(parse: Exclude<ScopeParse, { ok: true }>): AppError {
-  switch (parse.problem) {
-    case 'several_resources':
-      return new AppError('scopes_span_resources', { values: { resources: parse.resources.join(' and ') } });
-    case 'default_with_others':
-      return new AppError('scopes_default_with_others', { values: { resource: parse.resource } });
-    case 'invalid_scope':
-      return new AppError('scope_not_valid', { values: { scope: parse.scope } });
-    case 'too_long':
-      return new AppError('scopes_too_long');
-    case 'no_resource':
-      return new AppError('scopes_no_resource');
-  }
 }
 
 /** The notice that explains why no token came, with what the sign-in and admin-consent buttons need. */

@@ -10,7 +10,7 @@ import { createHttpServer } from '../../src/web/http-server.ts';
 import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
-import type { StartedIdp, TestAccount } from '../../dev/idp/index.ts';
+import type { IdpResource, StartedIdp, TestAccount } from '../../dev/idp/index.ts';
 import { createTestDatabase } from './database.ts';
 import type { TestDatabase } from './database.ts';
 import { HttpBrowser } from './http-browser.ts';
@@ -48,7 +48,7 @@ export interface Harness {
 
 /** The real app (its own config, a temporary SQLite file) and the local provider, both on loopback ports. */
 export async function startHarness(
-  options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number } = {},
+  options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number; resources?: IdpResource[] } = {},
 ): Promise<Harness> {
   const database = await createTestDatabase({ busyTimeoutMs: options.busyTimeoutMs });
   const logs: string[] = [];
@@ -71,6 +71,7 @@ export async function startHarness(
       },
     ],
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+    resources: options.resources,
   });
   const parsed = parseConfig({
     O365_APP_ID: TEST_APP_ID,
