@@ -1,4 +1,4 @@
-import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, resourceTokenContext, tokenContext } from '../../src/tokens/token-cipher.ts';
 import type { Harness } from './harness.ts';
 
 /** The single stored token set, decrypted as the app would, and a way to seal replacement values into it. */
@@ -12,4 +12,11 @@ export async function readStoredTokens(harness: Harness) {
     refreshToken: open('refreshToken', user.tokenSet!.refreshToken!),
     seal: (column: 'accessToken' | 'refreshToken', value: string) => cipher.seal(value, tokenContext(user, column)),
   };
+}
+
+/** The single stored user's tokens for other resources, decrypted as the app would, by scope key. */
+export async function readResourceTokens(harness: Harness) {
+  const user = await harness.database.prisma.user.findFirstOrThrow({ include: { resourceTokens: { orderBy: { scopeKey: 'asc' } } } });
+  const cipher = createTokenCipher([harness.config.tokenEncryptionKey]);
+  return user.resourceTokens.map((row) => ({ row, accessToken: cipher.open(row.accessToken, resourceTokenContext(user, row.scopeKey)) }));
 }
