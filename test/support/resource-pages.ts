@@ -22,6 +22,10 @@ export function decodeHtml(text: string): string {
     .replace(/&amp;/g, '&');
 }
 
+function decodeOptional(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : decodeHtml(text);
+}
+
 /** A token the page lists under "Tokens for other APIs". */
 export interface ListedToken {
   readonly resource: string;
@@ -40,8 +44,7 @@ export function listedTokens(page: Page): ListedToken[] {
     scopes: [...(article.match(/aria-label="Granted scopes">([\s\S]*?)<\/ul>/)?.[1] ?? '').matchAll(/<li>([^<]*)<\/li>/g)].map((m) =>
       decodeHtml(m[1]!),
     ),
-    curlLine:
-      article.match(/data-copy-text="([^"]*)"/)?.[1] === undefined ? undefined : decodeHtml(article.match(/data-copy-text="([^"]*)"/)![1]!),
+    curlLine: decodeOptional(article.match(/data-copy-text="([^"]*)"/)?.[1]),
   }));
 }
 
@@ -63,7 +66,7 @@ export function shownRefusal(page: Page): ShownRefusal | undefined {
   const card = page.body.match(/<section class="card card-warning" aria-labelledby="refused-heading"[\s\S]*?<\/section>/)?.[0];
   if (card === undefined) return undefined;
   const formOf = (action: string) => card.match(new RegExp(`<form method="post" action="${action}">([\\s\\S]*?)</form>`))?.[1];
-  const valueOf = (form: string | undefined, name: string) => {
+  const fieldOf = (form: string | undefined, name: string) => {
     const value = form?.match(new RegExp(`name="${name}" value="([^"]*)"`))?.[1];
     return value === undefined ? undefined : decodeHtml(value);
   };
@@ -72,9 +75,9 @@ export function shownRefusal(page: Page): ShownRefusal | undefined {
   return {
     title: decodeHtml(card.match(/<h2 id="refused-heading">([^<]*)<\/h2>/)?.[1] ?? ''),
     aadsts: card.match(/<code>AADSTS(\d+)<\/code>/)?.[1],
-    signInScope: valueOf(signIn, 'scope'),
-    claims: valueOf(signIn, 'claims'),
-    adminConsentScope: valueOf(adminConsent, 'scope'),
+    signInScope: fieldOf(signIn, 'scope'),
+    claims: fieldOf(signIn, 'claims'),
+    adminConsentScope: fieldOf(adminConsent, 'scope'),
     text: decodeHtml(card.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ')),
   };
 }
