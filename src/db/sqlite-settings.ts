@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Database } from './database.ts';
-import { sqliteFilePath } from './database-url.ts';
+import { ensureDatabaseDirectory, sqliteFilePath } from './database-url.ts';
 import { observeStatements } from './statement-observer.ts';
 import { memoizeBounded } from '../bounded-memo.ts';
 import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
@@ -16,8 +15,7 @@ import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
  */
 export const SQLITE_CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'secure_delete = ON'] as const;
 
-/** Owner-only modes for the database folder and files: they hold sealed tokens and live sessions. */
-const FOLDER_MODE = 0o700;
+/** Owner-only mode for the database files: they hold sealed tokens and live sessions (the folder: database-url.ts). */
 const FILE_MODE = 0o600;
 
 const sqliteClients = new WeakSet<object>();
@@ -53,8 +51,7 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
 }
 
 /**
- * A Prisma client on a SQLite file: folder 0700 when created here, file, -wal and -shm 0600 (existing ones are
- * tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
+ * A Prisma client on a SQLite file: folder 0700, file, -wal and -shm 0600 (existing ones are tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
  * `onStatement` sees the SQL of every statement (tests count the writes of a request with it).
  */
 export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
@@ -66,10 +63,13 @@ export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs
   return client;
 }
 
-/** Creates the folder (0700) and an empty database file (0600) when missing, and sets 0600 on existing files. */
+/**
+ * Creates the folder (0700) and an empty database file (0600) when missing, and sets 0700 on an existing folder (a
+ * warning when it cannot) and 0600 on existing files.
+ */
 export function prepareSqliteFiles(databaseUrl: string): void {
   const file = sqliteFilePath(databaseUrl);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: FOLDER_MODE });
+  ensureDatabaseDirectory(databaseUrl);
   // SQLite gives -wal and -shm the mode of the database file, so creating that one 0600 covers all three.
   fs.closeSync(fs.openSync(file, 'a', FILE_MODE));
   for (const suffix of ['', '-wal', '-shm', '-journal']) {

@@ -196,7 +196,7 @@ describe('M. stored data, several instances, database locks', () => {
 
   // SQLite only: file modes of a SQLite file; PostgreSQL's files are the server's.
   if (testDatabaseKind() === 'sqlite')
-    it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included', async () => {
+    it('S51: when the app opens its database, then the folder is 0700 and the file, -wal and -shm are 0600, existing ones included (a 0755 folder too)', async () => {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-modes-'));
       try {
         const fresh = path.join(root, 'data', 'app.db');
@@ -207,11 +207,16 @@ describe('M. stored data, several instances, database locks', () => {
         for (const file of [fresh, `${fresh}-wal`, `${fresh}-shm`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
         await database.$disconnect();
 
-        const existing = path.join(root, 'existing.db');
+        // A folder and files made by hand (umask 022) or by an older version: opening tightens all of them.
+        const folder = path.join(root, 'shared');
+        fs.mkdirSync(folder, { mode: 0o755 });
+        fs.chmodSync(folder, 0o755);
+        const existing = path.join(folder, 'existing.db');
         fs.copyFileSync(fresh, existing);
         fs.writeFileSync(`${existing}-wal`, '');
         for (const file of [existing, `${existing}-wal`]) fs.chmodSync(file, 0o644);
         const reopened = openDatabase(`file:${existing}`);
+        assert.equal(fs.statSync(folder).mode & 0o777, 0o700, 'the existing folder');
         for (const file of [existing, `${existing}-wal`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
         await reopened.$disconnect();
       } finally {
