@@ -7,11 +7,13 @@ import { ensureDatabaseDirectory, sqliteFilePath } from './database-url.ts';
 import { observeStatements } from './statement-observer.ts';
 import { memoizeBounded } from '../bounded-memo.ts';
 import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
+import { retryWhenBusy } from './database-retry.ts';
+import { startWalCheckpoints, waitForCheckpoint } from './wal-checkpoint.ts';
 
 /**
  * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
  * at checkpoints only (a power cut may lose the last commits, never corrupts the file); secure_delete
- * overwrites deleted rows, so a forgotten token does not stay in freed pages.
+ * overwrites deleted rows, so a forgotten token does not stay in freed pages (older WAL frames: wal-checkpoint.ts).
  */
 export const SQLITE_CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'secure_delete = ON'] as const;
 
@@ -22,7 +24,7 @@ const sqliteClients = new WeakSet<object>();
 
 type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
 
-/** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
+/** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens and checkpoints its WAL (wal-checkpoint.ts). */
 class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   readonly #onStatement: ((sql: string) => void) | undefined;
   /** The client this adapter serves: its hot statements may use the connection directly (direct-sql.ts). */
@@ -36,16 +38,20 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
-    reusePreparedStatements((adapter as unknown as { client: BetterSqlite3.Database }).client);
+    const connection = (adapter as unknown as { client: BetterSqlite3.Database }).client;
     const client = this.client;
     if (client !== undefined) {
+      // Before reusePreparedStatements: the checkpoint statement is compiled with the connection's own prepare.
+      const stopCheckpoints = startWalCheckpoints(client, connection);
       const { dispose } = adapter;
       adapter.dispose = () => {
+        stopCheckpoints();
         unregisterSqlDriver(client);
         return dispose.call(adapter);
       };
       registerSqlDriver(client, adapter);
     }
+    reusePreparedStatements(connection);
     return this.#onStatement === undefined ? adapter : observeStatements(adapter, this.#onStatement);
   }
 }
@@ -82,21 +88,14 @@ export function prepareSqliteFiles(databaseUrl: string): void {
 }
 
 /**
- * After a deletion that must not be recoverable: copies the WAL into the file (where secure_delete has zeroed the
- * freed cells) and truncates the WAL, so no older frame keeps the deleted bytes. A no-op for other databases.
+ * Rewrites the whole SQLite file (VACUUM) and empties the WAL, so no free page or older frame keeps what was
+ * overwritten. Waits up to `waitMs` for another connection's write lock (VACUUM) and read snapshot (the checkpoint);
+ * `onWaiting` hears when the checkpoint must wait. Returns false when the time ran out; true at once for PostgreSQL.
  */
-export async function checkpointDeletedData(database: Database): Promise<void> {
-  if (!sqliteClients.has(database)) return;
-  const [result] = await database.$queryRawUnsafe<{ busy: unknown }[]>('PRAGMA wal_checkpoint(TRUNCATE)');
-  // A reader or writer on another connection keeps the WAL in use: report busy so the caller retries.
-  if (Number(result?.busy ?? 0) !== 0) throw new Error('SQLITE_BUSY: the WAL checkpoint could not finish');
-}
-
-/** Rewrites the whole SQLite file (VACUUM) and truncates the WAL: no free page keeps what was overwritten. */
-export async function compactDatabase(database: Database): Promise<void> {
-  if (!sqliteClients.has(database)) return;
-  await database.$executeRawUnsafe('VACUUM');
-  await checkpointDeletedData(database);
+export async function compactDatabase(database: Database, options: { waitMs: number; onWaiting?: () => void }): Promise<boolean> {
+  if (!sqliteClients.has(database)) return true;
+  await retryWhenBusy(() => database.$executeRawUnsafe('VACUUM'), { timeoutMs: options.waitMs });
+  return waitForCheckpoint(database, { timeoutMs: options.waitMs, onWaiting: options.onWaiting });
 }
 
 /** How many compiled statements a connection keeps: the app runs a few dozen distinct SQL texts. */
