@@ -45,6 +45,19 @@ function databaseBytes(file: string): string {
     .join('\n');
 }
 
+/** The end of each ciphertext of the one stored token set: enough to find it in the files' bytes. */
+async function storedCiphertexts(harness: Harness): Promise<string[]> {
+  const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
+  return [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
+}
+
+/** The stored token set is sealed with `key`, and none of `oldCiphertexts` is left in the database files. */
+async function assertRotatedTo(harness: Harness, key: Buffer, oldCiphertexts: readonly string[]): Promise<void> {
+  assert.match((await harness.database.prisma.tokenSet.findFirstOrThrow()).accessToken, new RegExp(`^v1\\.${keyIdOf(key)}\\.`));
+  const bytes = databaseBytes(harness.database.file);
+  for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
+}
+
 /** Resolves once none of `ciphertexts` is in the database files; fails after 20 s rather than hang the file. */
 async function ciphertextsGone(file: string, ciphertexts: readonly string[]): Promise<void> {
   for (const deadline = Date.now() + 20_000; ; ) {
@@ -236,8 +249,7 @@ describe('M. stored data, several instances, database locks', () => {
   if (testDatabaseKind() === 'sqlite')
     it('S51: when a person uses Forget my token, then its ciphertexts are in none of the database files', async () => {
       const { browser } = await signIn(harness);
-      const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
-      const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
+      const ciphertexts = await storedCiphertexts(harness);
       const before = databaseBytes(harness.database.file);
       for (const ciphertext of ciphertexts) assert.ok(before.includes(ciphertext), 'the stored ciphertext is in the files before');
       const csrf = await csrfOf(browser, harness.baseUrl);
@@ -251,8 +263,7 @@ describe('M. stored data, several instances, database locks', () => {
   if (testDatabaseKind() === 'sqlite')
     it('S51: when another connection reads the database during Forget my token (a backup), then the person is signed out with the confirmation, and the ciphertexts leave the file and the -wal once the reader ends, with no further request', async () => {
       const { browser } = await signIn(harness);
-      const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
-      const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
+      const ciphertexts = await storedCiphertexts(harness);
       const csrf = await csrfOf(browser, harness.baseUrl);
       const releaseReader = holdReader(harness.database.file);
       try {
@@ -281,8 +292,7 @@ describe('M. stored data, several instances, database locks', () => {
       let stopped = false;
       try {
         const { browser } = await signIn(harness);
-        const row = await harness.database.prisma.tokenSet.findFirstOrThrow();
-        const ciphertexts = [row.accessToken, row.refreshToken!, row.idToken].map((sealed) => sealed.slice(-40));
+        const ciphertexts = await storedCiphertexts(harness);
         const csrf = await csrfOf(browser, stopping.baseUrl);
         const releaseReader = holdReader(harness.database.file);
         try {
@@ -314,23 +324,18 @@ describe('M. stored data, several instances, database locks', () => {
   if (testDatabaseKind() === 'sqlite')
     it('S51: when npm run rotate-key re-encrypts the tokens, then no ciphertext sealed with the old key is left in the database files', async () => {
       await signIn(harness);
-      const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
-      const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
+      const oldCiphertexts = await storedCiphertexts(harness);
       const newKey = crypto.randomBytes(32);
       const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
       assert.equal(report.reencrypted, 1);
-      const newRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
-      assert.match(newRow.accessToken, new RegExp(`^v1\\.${keyIdOf(newKey)}\\.`));
-      const bytes = databaseBytes(harness.database.file);
-      for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
+      await assertRotatedTo(harness, newKey, oldCiphertexts);
     });
 
   // SQLite only: a reader of the file, and the file's bytes.
   if (testDatabaseKind() === 'sqlite')
     it('S51: when npm run rotate-key meets a reader of the database that ends while it waits, then it prints its summary and no old-key ciphertext is left in the files', async () => {
       await signIn(harness);
-      const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
-      const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
+      const oldCiphertexts = await storedCiphertexts(harness);
       const newKey = crypto.randomBytes(32);
       const releaseReader = holdReader(harness.database.file);
       let rotation: ReturnType<typeof startRotateKey>;
@@ -343,17 +348,14 @@ describe('M. stored data, several instances, database locks', () => {
       const { code, stdout, stderr } = await rotation.exit;
       assert.equal(code, 0, stdout + stderr);
       assert.match(stdout, new RegExp(`Re-encrypted 1 token set\\(s\\) under key ${keyIdOf(newKey)}; 0 could not be read`));
-      assert.match((await harness.database.prisma.tokenSet.findFirstOrThrow()).accessToken, new RegExp(`^v1\\.${keyIdOf(newKey)}\\.`));
-      const bytes = databaseBytes(harness.database.file);
-      for (const ciphertext of oldCiphertexts) assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key');
+      await assertRotatedTo(harness, newKey, oldCiphertexts);
     });
 
   // SQLite only: a reader of the file, and the file's bytes.
   if (testDatabaseKind() === 'sqlite')
     it('S51: when npm run rotate-key meets a reader of the database that never ends, then it exits 3 with one paragraph (no stack) saying the rows are re-encrypted and to run it again, which then erases the old ciphertexts', async () => {
       await signIn(harness);
-      const oldRow = await harness.database.prisma.tokenSet.findFirstOrThrow();
-      const oldCiphertexts = [oldRow.accessToken, oldRow.refreshToken!, oldRow.idToken].map((sealed) => sealed.slice(-40));
+      const oldCiphertexts = await storedCiphertexts(harness);
       const keys = { current: crypto.randomBytes(32), previous: [harness.config.tokenEncryptionKey] };
       const releaseReader = holdReader(harness.database.file);
       let blocked: { code: number | null; stdout: string; stderr: string };
@@ -385,9 +387,7 @@ describe('M. stored data, several instances, database locks', () => {
 
       const again = await startRotateKey(harness, keys, []).exit;
       assert.equal(again.code, 0, again.stdout + again.stderr);
-      const bytes = databaseBytes(harness.database.file);
-      for (const ciphertext of oldCiphertexts)
-        assert.ok(!bytes.includes(ciphertext), 'no page sealed with the old key after the second run');
+      await assertRotatedTo(harness, keys.current, oldCiphertexts);
     });
 
   // SQLite only: file modes of a SQLite file; PostgreSQL's files are the server's.
