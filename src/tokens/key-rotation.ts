@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts';
+import { isDatabaseBusy } from '../db/database-errors.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { compactDatabase } from '../db/sqlite-settings.ts';
 import type { TokenCipher } from './token-cipher.ts';
@@ -7,21 +8,49 @@ import type { TokenColumn } from './token-cipher.ts';
 
 /** What a rotation did, row by row. */
 export interface RotationReport {
-  /** Token sets and tokens for other resources now sealed under the current key. */
+  /** Token sets now sealed under the current key. */
   readonly reencrypted: number;
-  /** Token sets and tokens for other resources no configured key could open; left as they are (sign in, or get them again). */
+  /** Token sets no configured key could open; left as they are (their users must sign in again). */
   readonly unreadable: number;
+  /** Tokens for other resources (ResourceToken rows): re-encrypted, and unreadable (left as they are: got again when asked for). */
+  readonly resourceTokens?: { readonly reencrypted: number; readonly unreadable: number };
 }
 
 const TOKEN_COLUMNS: readonly TokenColumn[] = ['accessToken', 'refreshToken', 'idToken'];
 
+/** How long a rotation waits by default for another connection (a backup, the sqlite3 shell) to let go of the database. */
+export const DEFAULT_ROTATION_WAIT_MS = 60_000;
+
+export interface RotationOptions {
+  /** How long to wait for another connection's write lock (re-encryption, VACUUM) or read (the checkpoint). */
+  readonly waitMs?: number;
+  /** Called once when erasing the old ciphertexts must wait for another connection's read to end. */
+  readonly onWaiting?: () => void;
+}
+
+/** The database stayed busy past the wait: `report` says what was done, `stage` which step could not finish. */
+export class RotationBlockedError extends Error {
+  constructor(
+    /** `reencrypt`: some token sets still carry an old key; `erase`: all are re-encrypted, old ciphertexts remain in the files. */
+    readonly stage: 'reencrypt' | 'erase',
+    readonly report: RotationReport,
+    /** Token sets found at the start. */
+    readonly total: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`key rotation blocked by another database connection (${stage})`, options);
+    this.name = 'RotationBlockedError';
+  }
+}
+
 /**
  * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
- * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column, or
- * tenant/oid and the scope set for another resource's token). Then rebuilds the SQLite file, so no page sealed with an
- * old key remains in it.
+ * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column, or tenant/oid and
+ * the scope set for a token for another resource). Then rebuilds the SQLite file and empties its WAL, so no page sealed with an old key remains in them.
+ * Waits for other connections up to `waitMs`; then throws RotationBlockedError, saying how far it got.
  */
-export async function reencryptTokens(database: Database, cipher: TokenCipher): Promise<RotationReport> {
+export async function reencryptTokens(database: Database, cipher: TokenCipher, options: RotationOptions = {}): Promise<RotationReport> {
+  const waitMs = options.waitMs ?? DEFAULT_ROTATION_WAIT_MS;
   const rows = await database.tokenSet.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
   let reencrypted = 0;
   let unreadable = 0;
@@ -39,11 +68,38 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher): 
       continue;
     }
     // Only if nobody replaced the row meanwhile (a sign-in writes a fresh set under the current key anyway).
-    const { count } = await database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed });
+    const { count } = await retryWhenBusy(
+      () => database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed }),
+      { timeoutMs: waitMs },
+    ).catch((error: unknown) => {
+      throw isDatabaseBusy(error)
+        ? new RotationBlockedError('reencrypt', { reencrypted, unreadable }, rows.length, { cause: error })
+        : error;
+    });
     reencrypted += count;
   }
-  const resourceTokens = await database.resourceToken.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
-  for (const row of resourceTokens) {
+  const resourceTokens = await reencryptResourceTokens(database, cipher, waitMs).catch((error: unknown) => {
+    throw isDatabaseBusy(error) ? new RotationBlockedError('reencrypt', { reencrypted, unreadable }, rows.length, { cause: error }) : error;
+  });
+  const report = { reencrypted, unreadable, resourceTokens };
+  // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt and the WAL emptied.
+  const erased = await compactDatabase(database, { waitMs, onWaiting: options.onWaiting }).catch((error: unknown) => {
+    throw isDatabaseBusy(error) ? new RotationBlockedError('erase', report, rows.length, { cause: error }) : error;
+  });
+  if (!erased) throw new RotationBlockedError('erase', report, rows.length);
+  return report;
+}
+
+/** The access tokens for other resources, re-encrypted row by row like the token sets. */
+async function reencryptResourceTokens(
+  database: Database,
+  cipher: TokenCipher,
+  waitMs: number,
+): Promise<NonNullable<RotationReport['resourceTokens']>> {
+  const rows = await database.resourceToken.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
+  let reencrypted = 0;
+  let unreadable = 0;
+  for (const row of rows) {
     const context = resourceTokenContext(row.user, row.scopeKey);
     let accessToken: string;
     try {
@@ -53,10 +109,11 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher): 
       unreadable += 1;
       continue;
     }
-    const { count } = await database.resourceToken.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: { accessToken } });
+    const { count } = await retryWhenBusy(
+      () => database.resourceToken.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: { accessToken } }),
+      { timeoutMs: waitMs },
+    );
     reencrypted += count;
   }
-  // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt.
-  await retryWhenBusy(() => compactDatabase(database));
   return { reencrypted, unreadable };
 }
