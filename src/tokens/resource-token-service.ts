@@ -236,6 +236,7 @@ export function createResourceTokenService(dependencies: ResourceTokenServices):
     const first = read.token;
     if (!options.force && first !== undefined && !needsRefresh(first, now())) return tokenOf(read.user, first, false);
     const deadline = now() + leaseMs;
+    let lostLease = false;
     for (;;) {
       const grant = usableGrant(read);
       const lease = await tokenStore.acquireRefreshLease(userId, new Date(now() + leaseMs), new Date(now()), grant.updatedAt);
@@ -243,6 +244,9 @@ export function createResourceTokenService(dependencies: ResourceTokenServices):
       if (lease !== undefined) {
         const token = await redemptions.track(userId, redeem(read.user, grant.refreshToken, request, lease, log));
         if (token !== undefined) return token;
+        // A sign-in replaced the refresh token meanwhile: one more try with its newer one, never a loop of redemptions.
+        if (lostLease) throw new AppError('refresh_taking_too_long');
+        lostLease = true;
       } else {
         if (now() > deadline) throw new AppError('refresh_taking_too_long');
         // Another redemption of this user's refresh token runs (for any resource): never send the same one twice.
