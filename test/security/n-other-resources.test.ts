@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DEFAULT_IDP_RESOURCES } from '../../dev/idp/index.ts';
 import { recordAdminConsentLink } from '../../src/auth/admin-consent.ts';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
+import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
+import { createTokenCipher, keyIdOf, resourceTokenContext } from '../../src/tokens/token-cipher.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser, Page } from '../support/http-browser.ts';
@@ -116,6 +119,26 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     const again = await askForToken(harness, browser, { resource: `${ARM}/` });
     assert.equal(harness.idp.tokenRequestCount(), count + 1, 'an unreadable entry is fetched anew, not served');
     assert.equal(listedTokens(again).find((token) => token.resource === ARM)?.audience, ARM);
+  });
+
+  it('S57: when the encryption key rotates, then tokens for other resources are re-encrypted under the new key, still bound to their user and scope set; one no key opens is counted and left alone', async () => {
+    const { browser } = await signIn(harness);
+    await askForToken(harness, browser, { resource: OUTLOOK });
+    await askForToken(harness, browser, { resource: `${ARM}/` });
+    const before = await readResourceTokens(harness);
+    const newKey = crypto.randomBytes(32);
+    const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
+    assert.deepEqual(report.resourceTokens, { reencrypted: 2, unreadable: 0 });
+    const user = await harness.database.prisma.user.findFirstOrThrow({ include: { resourceTokens: { orderBy: { scopeKey: 'asc' } } } });
+    const onlyNewKey = createTokenCipher([newKey]);
+    assert.deepEqual(
+      user.resourceTokens.map((row) => onlyNewKey.open(row.accessToken, resourceTokenContext(user, row.scopeKey))),
+      before.map((token) => token.accessToken),
+    );
+    assert.ok(user.resourceTokens.every((row) => row.accessToken.startsWith(`v1.${keyIdOf(newKey)}.`)));
+    const again = await reencryptTokens(harness.database.prisma, createTokenCipher([crypto.randomBytes(32)]));
+    assert.deepEqual(again.resourceTokens, { reencrypted: 0, unreadable: 2 });
+    assert.equal(await harness.database.prisma.resourceToken.count(), 2, 'counted, not destroyed');
   });
 
   it('S57: when two resources are fetched at the same moment on two instances, then the one refresh token is redeemed by one at a time, never sent twice, and the newest is kept and works', async () => {
