@@ -40,6 +40,7 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
       .join(', ')} (same password)`,
   );
   console.log('  A token for scripts, while the demo runs: npm run -s token -- --demo');
+  console.log('  For another API: npm run -s token -- --demo --resource https://outlook.office.com (or --scope "<scopes of one API>")');
   console.log('  Press Ctrl-C to stop both.');
   console.log('');
   return () => Promise.all([server.close(), idp.close()]);
