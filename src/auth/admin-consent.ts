@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
-import { equalInConstantTime } from '../constant-time.ts';
 import type { Database } from '../db/database.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { queryRows, runStatement, sql } from '../db/direct-sql.ts';
-import { PENDING_SIGN_IN_MS, randomToken } from './pending-sign-ins.ts';
+import { addPending, randomToken, takePending } from './pending-sign-ins.ts';
 
 /**
  * The tenant of every personal Microsoft account (its `tid`). Personal accounts have no administrator: "personal
@@ -69,8 +68,7 @@ export function addPendingAdminConsent(
   pending: readonly PendingAdminConsent[] | undefined,
   consent: PendingAdminConsent,
 ): PendingAdminConsent[] {
-  const live = (pending ?? []).filter((item) => consent.createdAt - item.createdAt < PENDING_SIGN_IN_MS);
-  return [...live, consent].slice(-MAX_PENDING_ADMIN_CONSENTS);
+  return addPending(pending, consent, MAX_PENDING_ADMIN_CONSENTS);
 }
 
 /** Finds the pending admin consent whose state equals `state` (constant-time) and the list that remains without it. */
@@ -78,8 +76,8 @@ export function takePendingAdminConsent(
   pending: readonly PendingAdminConsent[] | undefined,
   state: string,
 ): { consent: PendingAdminConsent | undefined; remaining: PendingAdminConsent[] } {
-  const consent = (pending ?? []).find((item) => equalInConstantTime(item.state, state));
-  return { consent, remaining: (pending ?? []).filter((item) => item !== consent) };
+  const { found, remaining } = takePending(pending, state);
+  return { consent: found, remaining };
 }
 
 const stateHashOf = (state: string) => crypto.createHash('sha256').update(state).digest('hex');

@@ -43,10 +43,27 @@ export function createPendingSignIn(now: number, incremental?: IncrementalSignIn
   return incremental === undefined ? signIn : { ...signIn, incremental };
 }
 
+/**
+ * Adds a round trip waiting for Microsoft's answer (a sign-in, an admin consent) to its list in the session, dropping
+ * those older than PENDING_SIGN_IN_MS and the oldest beyond `max`.
+ */
+export function addPending<T extends { readonly createdAt: number }>(pending: readonly T[] | undefined, item: T, max: number): T[] {
+  const live = (pending ?? []).filter((other) => item.createdAt - other.createdAt < PENDING_SIGN_IN_MS);
+  return [...live, item].slice(-max);
+}
+
+/** Finds the pending round trip whose state equals `state`, compared in constant time, and the list that remains without it. */
+export function takePending<T extends { readonly state: string }>(
+  pending: readonly T[] | undefined,
+  state: string,
+): { found: T | undefined; remaining: T[] } {
+  const found = (pending ?? []).find((item) => equalInConstantTime(item.state, state));
+  return { found, remaining: (pending ?? []).filter((item) => item !== found) };
+}
+
 /** Adds a pending sign-in, dropping expired ones and the oldest beyond the cap. */
 export function addPendingSignIn(pending: readonly PendingSignIn[] | undefined, signIn: PendingSignIn): PendingSignIn[] {
-  const live = (pending ?? []).filter((item) => signIn.createdAt - item.createdAt < PENDING_SIGN_IN_MS);
-  return [...live, signIn].slice(-MAX_PENDING_SIGN_INS);
+  return addPending(pending, signIn, MAX_PENDING_SIGN_INS);
 }
 
 /**
@@ -57,6 +74,6 @@ export function takePendingSignIn(
   pending: readonly PendingSignIn[] | undefined,
   state: string,
 ): { signIn: PendingSignIn | undefined; remaining: PendingSignIn[] } {
-  const signIn = (pending ?? []).find((item) => equalInConstantTime(item.state, state));
-  return { signIn, remaining: (pending ?? []).filter((item) => item !== signIn) };
+  const { found, remaining } = takePending(pending, state);
+  return { signIn: found, remaining };
 }

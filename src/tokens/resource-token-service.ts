@@ -13,17 +13,8 @@ import type { StoredUser } from './token-store.ts';
 import type { UserRedemptions } from './user-redemptions.ts';
 
 /** An access token for one resource and scope set: the default entry (O365_SCOPES) or another resource's. */
-export interface ResourceToken {
+export interface ResourceToken extends Omit<StoredResourceToken, 'updatedAt'> {
   readonly user: StoredUser;
-  readonly resource: string;
-  readonly scopeKey: string;
-  /** The scopes asked for. */
-  readonly requestedScopes: readonly string[];
-  readonly accessToken: string;
-  readonly tokenType: string;
-  /** The scopes Microsoft granted. */
-  readonly scopes: readonly string[];
-  readonly expiresAt: Date;
   /** True when this call redeemed the refresh token; false when it came from the database. */
   readonly refreshed: boolean;
   /** The default entry: the token the sign-in stored, in the token set. */
@@ -132,15 +123,9 @@ export function createResourceTokenService(dependencies: ResourceTokenServices):
   // As long as the default token's lease: discovery and the token request, each bounded by the HTTP timeout.
   const leaseMs = 2 * config.httpTimeoutMs + 5000;
 
-  const tokenOf = (user: StoredUser, token: StoredResourceToken, refreshed: boolean): ResourceToken => ({
+  const tokenOf = (user: StoredUser, { updatedAt: _updatedAt, ...token }: StoredResourceToken, refreshed: boolean): ResourceToken => ({
+    ...token,
     user,
-    resource: token.resource,
-    scopeKey: token.scopeKey,
-    requestedScopes: token.requestedScopes,
-    accessToken: token.accessToken,
-    tokenType: token.tokenType,
-    scopes: token.scopes,
-    expiresAt: token.expiresAt,
     refreshed,
     isDefault: false,
     needsSignIn: false,

@@ -7,6 +7,7 @@ import { isBearerToken } from '../auth/bearer-token.ts';
 import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { resourceTokenContext, TokenDecryptError, tokenContext } from './token-cipher.ts';
+import { storedDate, storedText } from './token-store.ts';
 import type { StoredUser } from './token-store.ts';
 
 /** An access token for another resource than the default, decrypted. */
@@ -70,19 +71,12 @@ export interface ResourceTokenStore {
   saveResourceSignIn(user: StoredUser, request: ResourceScopes, tokens: TokenResponse, now: Date): Promise<StoredResourceToken | undefined>;
 }
 
-function text(row: SqlRow, column: string): string {
-  const value = row[column];
-  if (typeof value !== 'string') throw new Error(`The stored ${column} is not text.`);
-  return value;
-}
-
-function date(row: SqlRow, column: string): Date {
-  const value = row[column];
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new Error(`The stored ${column} is not a date.`);
-  return value;
-}
-
+const text = storedText;
+const date = storedDate;
 const words = (value: string): string[] => value.split(' ').filter(Boolean);
+
+/** The client inside Prisma's interactive transaction. */
+type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
 
 /** Marks a transaction to roll back without an error reaching the caller. */
 class LeaseLost extends Error {}
@@ -154,15 +148,22 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
     updatedAt: now,
   });
 
-  /** The row of a resource token, sealed under its user and scope set. */
-  const rowOf = (user: StoredUser, token: StoredResourceToken) => ({
-    resource: token.resource,
-    requestedScopes: token.requestedScopes.join(' '),
-    accessToken: cipher.seal(token.accessToken, resourceTokenContext(user, token.scopeKey)),
-    tokenType: token.tokenType,
-    scopes: token.scopes.join(' '),
-    expiresAt: token.expiresAt,
-  });
+  /** Writes a resource token's row, sealed under its user and scope set, replacing the one of the same scope set. */
+  const upsertToken = async (transaction: Transaction, user: StoredUser, token: StoredResourceToken): Promise<void> => {
+    const row = {
+      resource: token.resource,
+      requestedScopes: token.requestedScopes.join(' '),
+      accessToken: cipher.seal(token.accessToken, resourceTokenContext(user, token.scopeKey)),
+      tokenType: token.tokenType,
+      scopes: token.scopes.join(' '),
+      expiresAt: token.expiresAt,
+    };
+    await transaction.resourceToken.upsert({
+      where: { userId_scopeKey: { userId: user.id, scopeKey: token.scopeKey } },
+      create: { userId: user.id, scopeKey: token.scopeKey, ...row },
+      update: row,
+    });
+  };
 
   return {
     async loadResourceToken(userId, scopeKey) {
@@ -214,13 +215,7 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
               },
             });
             if (count === 0) throw new LeaseLost();
-            if (token === undefined) return;
-            const row = rowOf(user, token);
-            await transaction.resourceToken.upsert({
-              where: { userId_scopeKey: { userId: user.id, scopeKey: request.key } },
-              create: { userId: user.id, scopeKey: request.key, ...row },
-              update: row,
-            });
+            if (token !== undefined) await upsertToken(transaction, user, token);
           }),
         );
       } catch (error) {
@@ -248,12 +243,7 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
               },
             });
             if (count === 0) throw new LeaseLost();
-            const row = rowOf(user, token);
-            await transaction.resourceToken.upsert({
-              where: { userId_scopeKey: { userId: user.id, scopeKey: request.key } },
-              create: { userId: user.id, scopeKey: request.key, ...row },
-              update: row,
-            });
+            await upsertToken(transaction, user, token);
           }),
         );
       } catch (error) {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
-import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
-import { startServer } from '../../src/start-server.ts';
-import type { RunningServer } from '../../src/start-server.ts';
-import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
-import { freePort } from '../../dev/free-port.ts';
-import { launchChromium } from '../support/chromium.ts';
-import { createTestDatabase } from '../support/database.ts';
-import type { TestDatabase } from '../support/database.ts';
-import { createTestLogger } from '../support/harness.ts';
+import { startBrowserApp } from '../support/browser-app.ts';
+import type { BrowserApp } from '../support/browser-app.ts';
 import { claimsOf } from '../support/resource-pages.ts';
-import { recordTestSecrets } from '../support/test-log.ts';
 
 const DOCS = path.resolve('docs');
 
@@ -29,52 +20,18 @@ async function listedAudiences(page: Page): Promise<string[]> {
 }
 
 describe('tokens for other APIs in headless Chromium', () => {
+  let app: BrowserApp;
   let browser: Browser;
   let idp: StartedIdp;
-  let database: TestDatabase;
   let config: Config;
-  let server: RunningServer;
 
   before(async () => {
-    browser = await launchChromium();
-    database = await createTestDatabase();
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const appId = crypto.randomUUID();
-    const appKey = crypto.randomBytes(24).toString('base64url');
-    idp = await startIdentityProvider({
-      port: 0,
-      clients: [
-        { clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] },
-      ],
-    });
-    const parsed = parseConfig({
-      O365_APP_ID: appId,
-      O365_APP_KEY: appKey,
-      O365_AUTHORITY_HOST: idp.origin,
-      GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl,
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
-    assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('\n'));
-    config = parsed.config;
-    server = await startServer(config, createTestLogger());
+    app = await startBrowserApp();
+    ({ browser, idp, config } = app);
   });
 
   after(async () => {
-    recordTestSecrets([
-      ...(idp?.issuedSecrets ?? []),
-      config?.appKey,
-      config?.sessionSecret,
-      config?.tokenEncryptionKey.toString('base64'),
-    ]);
-    await browser?.close();
-    await server?.close();
-    await idp?.close();
-    await database?.remove();
+    await app?.close();
   });
 
   it('when a person gets tokens for Outlook and Azure Resource Manager, then signs in for SharePoint after its consent page, then each is listed with its own aud, and Copy copies one', async () => {
