@@ -5,8 +5,17 @@ import { testDatabaseKind } from '../../dev/postgres-server.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
-import { answerAdminConsent, askForToken, claimsOf, csrfOf, listedTokens, shownRefusal, signInForApi } from '../support/resource-pages.ts';
-import { readResourceTokens, readStoredTokens } from '../support/stored-tokens.ts';
+import {
+  answerAdminConsent,
+  askForToken,
+  claimsOf,
+  csrfOf,
+  listedTokens,
+  resetProviderConsent,
+  shownRefusal,
+  signInForApi,
+} from '../support/resource-pages.ts';
+import { readGrantState, readResourceTokens, readStoredTokens } from '../support/stored-tokens.ts';
 
 const kind = testDatabaseKind();
 const OUTLOOK = 'https://outlook.office.com';
@@ -16,27 +25,9 @@ const DATAVERSE = 'https://contoso.crm.dynamics.com';
 /** A resource whose Conditional Access policy asks for MFA (a claims challenge) before a token. */
 const MFA_API = 'api://0c0ffee0-5a1e-4d2c-8b3a-9f8e7d6c5b4a';
 
-/** What the provider's consent looks like at the start of each test: only the default resources' own settings. */
-function resetConsent(harness: Harness): void {
-  for (const resource of DEFAULT_IDP_RESOURCES) harness.idp.setResourceConsent(resource.identifier, resource.consent);
-  harness.idp.revokeConsent();
-}
-
 /** Every stored token for another resource now expires within the five-minute refresh margin. */
 async function expireSoon(harness: Harness): Promise<void> {
   await harness.database.prisma.resourceToken.updateMany({ data: { expiresAt: new Date(harness.clock.now() + 60_000) } });
-}
-
-/** Rows that say what a refusal must not have touched: the token set (refresh token, lease, sign-in flag) and the resource tokens. */
-async function storedState(harness: Harness) {
-  const stored = await readStoredTokens(harness);
-  return {
-    refreshToken: stored.refreshToken,
-    accessToken: stored.accessToken,
-    needsSignIn: stored.row.needsSignIn,
-    refreshLeaseUntil: stored.row.refreshLeaseUntil,
-    resourceTokens: (await readResourceTokens(harness)).map((token) => [token.row.scopeKey, token.accessToken]),
-  };
 }
 
 describe(`tokens for other APIs on the page (${kind})`, () => {
@@ -51,7 +42,7 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
   });
   beforeEach(async () => {
     await resetHarness(harness);
-    resetConsent(harness);
+    resetProviderConsent(harness);
   });
 
   it('when a signed-in person asks for Outlook and Azure Resource Manager, then each is listed with its own aud and scopes, the default token is unchanged, and no refresh token is sent twice', async () => {
@@ -128,7 +119,7 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
 
   it('when a resource has no consent (SharePoint), then the page explains AADSTS65001 with Sign in for this API and admin consent, and nothing is written', async () => {
     const { browser } = await signIn(harness);
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const page = await askForToken(harness, browser, { resource: SHAREPOINT });
     const refusal = shownRefusal(page);
     assert.equal(refusal?.title, 'Consent is needed for this API');
@@ -136,7 +127,7 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
     assert.equal(refusal.signInScope, `${SHAREPOINT}/.default`);
     assert.equal(refusal.adminConsentScope, `${SHAREPOINT}/.default`);
     assert.match(refusal.text, /has not consented to use the application/);
-    assert.deepEqual(await storedState(harness), before, 'the grant is untouched and no token stored');
+    assert.deepEqual(await readGrantState(harness), before, 'the grant is untouched and no token stored');
     assert.equal(harness.idp.refreshTokenReuseCount(), 0);
     // The refusal is shown once; the grant still serves other resources.
     assert.equal(shownRefusal(await browser.request(`${harness.baseUrl}/`)), undefined);
@@ -209,7 +200,7 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
 
   it('when the administrator cancels, then the page says admin consent was not granted, with AADSTS65004, and nothing changes', async () => {
     const { browser } = await signIn(harness);
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const consents = harness.idp.adminConsents.length;
     const refused = await askForToken(harness, browser, { resource: DATAVERSE });
     const admin = harness.idp.accounts.find((account) => account.username === 'megan@contoso.test')!;
@@ -218,20 +209,20 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
     assert.equal(answer.status, 403);
     assert.match(answer.body, /AADSTS65004/);
     assert.equal(harness.idp.adminConsents.length, consents);
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as Adele Vance/, 'still signed in');
   });
 
   it('when a resource asks for multifactor authentication (AADSTS50076), then Sign in for this API passes its claims challenge on, and the token then comes', async () => {
     const { browser } = await signIn(harness);
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const refused = await askForToken(harness, browser, { scope: `${MFA_API}/Read` });
     const refusal = shownRefusal(refused);
     assert.equal(refusal?.title, 'Microsoft wants you to sign in again for this API');
     assert.equal(refusal.aadsts, '50076');
     assert.ok(refusal.claims !== undefined, 'the claims challenge is carried by the form');
     assert.equal(refusal.adminConsentScope, undefined, 'no admin consent for an MFA challenge');
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
 
     const { authorizationUrl, callbackUrl } = await signInForApi(harness, browser, refused, harness.idp.accounts[0]!);
     assert.deepEqual(JSON.parse(authorizationUrl.searchParams.get('claims')!), JSON.parse(refusal.claims));
@@ -263,14 +254,14 @@ describe(`tokens for other APIs with a personal Microsoft account (${kind})`, ()
   });
   beforeEach(async () => {
     await resetHarness(harness);
-    resetConsent(harness);
+    resetProviderConsent(harness);
   });
   const personal = () => harness.idp.accounts.find((account) => account.tenantId === '9188040d-6c67-4c5b-b112-36a304b66dad')!;
 
   it("when a personal account asks for Azure Resource Manager, then Microsoft's AADSTS70011 and the fix (a work or school account) are shown, without admin consent", async () => {
     const { browser, callback } = await signIn(harness, personal());
     assert.equal(callback.status, 303);
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const page = await askForToken(harness, browser, { resource: `${ARM}/` });
     const refusal = shownRefusal(page);
     assert.equal(refusal?.title, 'Microsoft does not issue this token');
@@ -278,7 +269,7 @@ describe(`tokens for other APIs with a personal Microsoft account (${kind})`, ()
     assert.match(refusal.text, /does not accept personal Microsoft accounts/);
     assert.equal(refusal.signInScope, undefined);
     assert.equal(refusal.adminConsentScope, undefined);
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
     assert.equal(page.status, 200, 'never a 500');
   });
 

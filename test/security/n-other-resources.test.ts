@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DEFAULT_IDP_RESOURCES } from '../../dev/idp/index.ts';
 import { recordAdminConsentLink } from '../../src/auth/admin-consent.ts';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
@@ -11,8 +10,16 @@ import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser, Page } from '../support/http-browser.ts';
 import { startInstance } from '../support/instances.ts';
 import { assertRejectPage, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
-import { answerAdminConsentPage, askForToken, csrfOf, listedTokens, shownRefusal, signInForApi } from '../support/resource-pages.ts';
-import { readResourceTokens, readStoredTokens } from '../support/stored-tokens.ts';
+import {
+  answerAdminConsentPage,
+  askForToken,
+  csrfOf,
+  listedTokens,
+  resetProviderConsent,
+  shownRefusal,
+  signInForApi,
+} from '../support/resource-pages.ts';
+import { readGrantState, readResourceTokens, readStoredTokens } from '../support/stored-tokens.ts';
 
 const OUTLOOK = 'https://outlook.office.com';
 const ARM = 'https://management.azure.com';
@@ -25,18 +32,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     if (waited > 10_000) throw new Error(`gave up waiting: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** What a refused or forged request must leave as it was: the grant, the tokens, the sign-in flag, the lease. */
-async function storedState(harness: Harness) {
-  const stored = await readStoredTokens(harness);
-  return {
-    refreshToken: stored.refreshToken,
-    accessToken: stored.accessToken,
-    needsSignIn: stored.row.needsSignIn,
-    refreshLeaseUntil: stored.row.refreshLeaseUntil,
-    resourceTokens: (await readResourceTokens(harness)).map((token) => [token.row.scopeKey, token.accessToken]),
-  };
 }
 
 /** The admin consent state the page's button started in this browser, and the answer URL Microsoft would send back. */
@@ -69,13 +64,12 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
   beforeEach(async () => {
     await resetHarness(harness);
     harness.idp.setTokenRequestHook(null);
-    for (const resource of DEFAULT_IDP_RESOURCES) harness.idp.setResourceConsent(resource.identifier, resource.consent);
-    harness.idp.revokeConsent();
+    resetProviderConsent(harness);
   });
 
   it('S57: when the scopes span two resources, or mix .default with named permissions of one, then the page refuses them before any request and names the resources', async () => {
     const { browser } = await signIn(harness);
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const count = harness.idp.tokenRequestCount();
     const mixed = await askForToken(harness, browser, { scope: `openid ${OUTLOOK}/Mail.Read ${ARM}/user_impersonation` });
     assert.equal(shownRefusal(mixed)?.title, 'Ask for one resource at a time');
@@ -86,7 +80,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     const defaultWithOthers = await askForToken(harness, browser, { scope: `${OUTLOOK}/.default ${OUTLOOK}/Mail.Read` });
     assert.match(shownRefusal(defaultWithOthers)!.text, /\.default asks for every permission/);
     assert.equal(harness.idp.tokenRequestCount(), count, 'no request reached Microsoft');
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
   });
 
   it("S57: when tokens for other resources are stored, then each is sealed under its user and scope set: the dump holds none in plain text, and one moved to another resource's row does not open there", async () => {
@@ -266,7 +260,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
   it('S58: when the callback of a sign-in for an API is loaded twice, or delivered to another browser, then REJECT, the token endpoint is called once, and nothing is stored for anyone', async () => {
     const { browser } = await signIn(harness);
     const refused = await askForToken(harness, browser, { resource: SHAREPOINT });
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const { callbackUrl } = await signInForApi(harness, browser, refused, harness.idp.accounts[0]!);
     // Another browser (signed in as someone else) gets the callback first: its session holds no such state.
     const victim = await signIn(harness, harness.idp.accounts[1]);
@@ -274,7 +268,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     assertRejectPage(await victim.browser.request(callbackUrl));
     assert.equal(harness.idp.tokenRequestCount(), count, 'REJECT before the token endpoint');
     assert.equal(listedTokens(await victim.browser.request(`${harness.baseUrl}/`)).length, 0);
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
 
     assert.equal((await browser.request(callbackUrl)).status, 303, 'the browser that started it finishes it');
     assertRejectPage(await browser.request(callbackUrl));
@@ -284,12 +278,12 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
   it('S58: when another account signs in for the API, then its tokens are stored for nobody: the signed-in user keeps theirs', async () => {
     const { browser } = await signIn(harness);
     const refused = await askForToken(harness, browser, { resource: SHAREPOINT });
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const { callbackUrl } = await signInForApi(harness, browser, refused, harness.idp.accounts[1]!);
     const callback = await browser.request(callbackUrl);
     assert.equal(callback.status, 403);
     assert.match(callback.body, /You signed in as someone else/);
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
     assert.equal(await harness.database.prisma.user.count(), 1);
     assert.equal(await harness.database.prisma.resourceToken.count(), 0);
   });
@@ -299,7 +293,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     const refused = await askForToken(harness, browser, { resource: DATAVERSE });
     const adminConsentUrl = await startAdminConsent(harness, browser, refused);
     const genuine = new URL(successAnswer(harness, adminConsentUrl, harness.idp.tenantId));
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
 
     const noState = new URL(genuine);
     noState.searchParams.delete('state');
@@ -317,7 +311,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     assert.equal(first.status, 200);
     assert.match(first.body, /Admin consent granted/);
     assertRejectPage(await browser.request(genuine.href));
-    assert.deepEqual(await storedState(harness), before, 'an answer stores nothing');
+    assert.deepEqual(await readGrantState(harness), before, 'an answer stores nothing');
   });
 
   it('S58: when an admin-consent answer comes more than 10 minutes after it was started, then REJECT', async () => {
@@ -332,13 +326,13 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     const { browser } = await signIn(harness);
     const refused = await askForToken(harness, browser, { resource: DATAVERSE });
     const adminConsentUrl = await startAdminConsent(harness, browser, refused);
-    const before = await storedState(harness);
+    const before = await readGrantState(harness);
     const attackersTenant = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
     const answer = await browser.request(successAnswer(harness, adminConsentUrl, attackersTenant));
     assert.equal(answer.status, 200);
     assert.match(answer.body, new RegExp(`tenant <code>${harness.idp.tenantId}</code>`));
     assert.ok(!answer.body.includes(attackersTenant), 'the answer’s tenant is not shown as the consenting one');
-    assert.deepEqual(await storedState(harness), before);
+    assert.deepEqual(await readGrantState(harness), before);
     assert.equal(await harness.database.prisma.user.count(), 1, 'nobody new');
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as Adele Vance/, 'the same user, no one else');
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DEFAULT_IDP_RESOURCES } from '../../dev/idp/index.ts';
 import type { TestAccount } from '../../dev/idp/types.ts';
 import type { Harness } from './harness.ts';
 import type { HttpBrowser, Page } from './http-browser.ts';
@@ -163,4 +164,10 @@ export async function answerAdminConsentPage(
 export function claimsOf(token: string): Record<string, unknown> {
   const [, payload] = token.split('.');
   return JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** The provider's consent as it starts: each default resource's own setting, no account's interactive consent. */
+export function resetProviderConsent(harness: Harness): void {
+  for (const resource of DEFAULT_IDP_RESOURCES) harness.idp.setResourceConsent(resource.identifier, resource.consent);
+  harness.idp.revokeConsent();
 }

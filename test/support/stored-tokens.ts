@@ -20,3 +20,18 @@ export async function readResourceTokens(harness: Harness) {
   const cipher = createTokenCipher([harness.config.tokenEncryptionKey]);
   return user.resourceTokens.map((row) => ({ row, accessToken: cipher.open(row.accessToken, resourceTokenContext(user, row.scopeKey)) }));
 }
+
+/**
+ * What a refused or forged request must leave as it was: the single user's refresh and access tokens, sign-in flag and
+ * lease, and their tokens for other resources.
+ */
+export async function readGrantState(harness: Harness) {
+  const stored = await readStoredTokens(harness);
+  return {
+    refreshToken: stored.refreshToken,
+    accessToken: stored.accessToken,
+    needsSignIn: stored.row.needsSignIn,
+    refreshLeaseUntil: stored.row.refreshLeaseUntil,
+    resourceTokens: (await readResourceTokens(harness)).map((token) => [token.row.scopeKey, token.accessToken]),
+  };
+}
