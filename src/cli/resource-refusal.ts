@@ -5,7 +5,7 @@ import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import { resourceProblemOf } from '../tokens/resource-token-service.ts';
 import type { ResourceTokenError } from '../tokens/resource-token-service.ts';
 import type { StoredUser } from '../tokens/token-store.ts';
-import { echoInput } from './echoed-input.ts';
+import { echoMessage } from './echoed-input.ts';
 import { EXIT } from './exit-codes.ts';
 
 /** Where the command writes, and what the explanation needs. */
@@ -27,15 +27,16 @@ export async function reportResourceRefusal(error: ResourceTokenError, context: 
   const { config, database, user, request, io, signInUrl } = context;
   const { details } = error;
   const scopes = request.scopes.join(' ');
-  const microsoft =
-    details.aadsts === undefined ? '' : ` (AADSTS${details.aadsts}${details.description ? `: ${echoInput(details.description)}` : ''})`;
-  const onPage = `Open ${signInUrl}, ask for "${scopes}" under Get a token for another API, and use Sign in for this API.`;
-  io.stderr(`${error.title}${microsoft}\n${error.message}\n`);
+  // Microsoft's first line already starts with its code ("AADSTS65001: The user or administrator has not consented …").
+  const said = details.description === undefined ? undefined : echoMessage(details.description);
+  const microsoft = said ?? (details.aadsts === undefined ? undefined : `AADSTS${details.aadsts}`);
+  const onPage = `open ${signInUrl}, ask for "${scopes}" under Get a token for another API, and use Sign in for this API.`;
+  io.stderr(`${error.title}.${microsoft === undefined ? '' : ` Microsoft said: ${microsoft}`}\n${error.message}\n`);
   switch (resourceProblemOf(error)) {
     case 'consent_required': {
       const tenantId = adminConsentTenantOf(user.tenantId);
       if (tenantId === undefined) {
-        io.stderr(`Personal Microsoft accounts have no administrator: consent for yourself. ${onPage}\n`);
+        io.stderr(`Personal Microsoft accounts have no administrator: to consent for yourself, ${onPage}\n`);
         return EXIT.consentRequired;
       }
       const state = await recordAdminConsentLink(database, { userId: user.id, tenantId, scopes: request.scopes }, new Date());
@@ -48,7 +49,7 @@ export async function reportResourceRefusal(error: ResourceTokenError, context: 
       return EXIT.consentRequired;
     }
     case 'interaction_required':
-      io.stderr(`${onPage} Nothing was stored.\n`);
+      io.stderr(`To sign in for it, ${onPage} Nothing was stored.\n`);
       return EXIT.consentRequired;
     case 'scope_refused':
       io.stderr(`${error.fix} Nothing was stored.\n`);
