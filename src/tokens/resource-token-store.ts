@@ -4,6 +4,7 @@ import type { SqlRow } from '../db/direct-sql.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import { isBearerToken } from '../auth/bearer-token.ts';
+import { parseResourceScopes } from '../auth/resource-scopes.ts';
 import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { resourceTokenContext, TokenDecryptError, tokenContext } from './token-cipher.ts';
@@ -75,6 +76,10 @@ const text = storedText;
 const date = storedDate;
 const words = (value: string): string[] => value.split(' ').filter(Boolean);
 
+function isValidDate(value: unknown): value is Date {
+  return value instanceof Date && !Number.isNaN(value.getTime());
+}
+
 /** The client inside Prisma's interactive transaction. */
 type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
 
@@ -106,27 +111,52 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
     }
   };
 
-  /** A resource token row, decrypted and checked; undefined when it does not open or is no bearer token (stored data is input). */
+  /**
+   * A resource token row, checked and decrypted; undefined when any column is not what the app writes (stored data is
+   * input: such a row is fetched anew, never shown or a 500), its scopes no longer name its scope set, it does not open
+   * under its user and scope set, or it is no bearer token.
+   */
   const tokenOf = (user: StoredUser, row: SqlRow): StoredResourceToken | undefined => {
-    if (row.resourceAccessToken === null || row.resourceAccessToken === undefined) return undefined;
-    const scopeKey = text(row, 'scopeKey');
+    const {
+      resource,
+      scopeKey,
+      requestedScopes,
+      resourceAccessToken,
+      resourceTokenType,
+      resourceScopes,
+      resourceExpiresAt,
+      resourceUpdatedAt,
+    } = row;
+    if (
+      typeof resource !== 'string' ||
+      typeof scopeKey !== 'string' ||
+      typeof requestedScopes !== 'string' ||
+      typeof resourceAccessToken !== 'string' ||
+      resourceTokenType !== 'Bearer' ||
+      typeof resourceScopes !== 'string' ||
+      !isValidDate(resourceExpiresAt) ||
+      !isValidDate(resourceUpdatedAt)
+    )
+      return undefined;
+    const request = parseResourceScopes(requestedScopes);
+    if (!request.ok || request.value.key !== scopeKey || request.value.resource !== resource) return undefined;
     let accessToken: string;
     try {
-      accessToken = cipher.open(text(row, 'resourceAccessToken'), resourceTokenContext(user, scopeKey));
+      accessToken = cipher.open(resourceAccessToken, resourceTokenContext(user, scopeKey));
     } catch (error) {
       if (error instanceof TokenDecryptError) return undefined;
       throw error;
     }
     if (!isBearerToken(accessToken)) return undefined;
     return {
-      resource: text(row, 'resource'),
+      resource,
       scopeKey,
-      requestedScopes: words(text(row, 'requestedScopes')),
+      requestedScopes: [...request.value.scopes],
       accessToken,
-      tokenType: text(row, 'resourceTokenType'),
-      scopes: words(text(row, 'resourceScopes')),
-      expiresAt: date(row, 'resourceExpiresAt'),
-      updatedAt: date(row, 'resourceUpdatedAt'),
+      tokenType: resourceTokenType,
+      scopes: words(resourceScopes),
+      expiresAt: resourceExpiresAt,
+      updatedAt: resourceUpdatedAt,
     };
   };
 

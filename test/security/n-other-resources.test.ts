@@ -115,6 +115,29 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     assert.equal(listedTokens(again).find((token) => token.resource === ARM)?.audience, ARM);
   });
 
+  it('S57: when a stored token for another resource is not what the app writes (its type, its scopes naming another resource, its expiry), then the page lists the others, never a 500, and asking again fetches it anew', async () => {
+    const { browser } = await signIn(harness);
+    await askForToken(harness, browser, { resource: OUTLOOK });
+    await askForToken(harness, browser, { resource: `${ARM}/` });
+    const tampered = [
+      `UPDATE "ResourceToken" SET "tokenType" = 'MAC' WHERE "resource" = '${ARM}'`,
+      `UPDATE "ResourceToken" SET "requestedScopes" = '${ARM}/.default' WHERE "resource" = '${OUTLOOK}'`,
+    ];
+    if (harness.database.kind === 'sqlite')
+      tampered.push(`UPDATE "ResourceToken" SET "expiresAt" = 'not a date' WHERE "resource" = '${ARM}'`);
+    for (const statement of tampered) {
+      await harness.database.execute(statement);
+      const page = await browser.request(`${harness.baseUrl}/`);
+      assert.equal(page.status, 200, statement);
+      assert.match(page.body, /Signed in as Adele Vance/);
+    }
+    assert.deepEqual(listedTokens(await browser.request(`${harness.baseUrl}/`)), [], 'neither tampered row is shown');
+    const count = harness.idp.tokenRequestCount();
+    const again = await askForToken(harness, browser, { resource: OUTLOOK });
+    assert.equal(harness.idp.tokenRequestCount(), count + 1, 'fetched anew, not served');
+    assert.equal(listedTokens(again)[0]?.audience, OUTLOOK);
+  });
+
   it('S57: when the encryption key rotates, then tokens for other resources are re-encrypted under the new key, still bound to their user and scope set; one no key opens is counted and left alone', async () => {
     const { browser } = await signIn(harness);
     await askForToken(harness, browser, { resource: OUTLOOK });
