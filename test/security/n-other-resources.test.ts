@@ -25,6 +25,7 @@ const OUTLOOK = 'https://outlook.office.com';
 const ARM = 'https://management.azure.com';
 const SHAREPOINT = 'https://contoso.sharepoint.com';
 const DATAVERSE = 'https://contoso.crm.dynamics.com';
+const STORAGE = 'https://storage.azure.com';
 
 /** Polls a condition every 10 ms, for at most 10 s (a hung guard fails the test instead of hanging it). */
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -119,12 +120,16 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     const { browser } = await signIn(harness);
     await askForToken(harness, browser, { resource: OUTLOOK });
     await askForToken(harness, browser, { resource: `${ARM}/` });
+    await askForToken(harness, browser, { resource: STORAGE });
+    // One row for each check, so that each check alone keeps its row off the page.
     const tampered = [
       `UPDATE "ResourceToken" SET "tokenType" = 'MAC' WHERE "resource" = '${ARM}'`,
       `UPDATE "ResourceToken" SET "requestedScopes" = '${ARM}/.default' WHERE "resource" = '${OUTLOOK}'`,
+      // PostgreSQL's timestamp column cannot hold text; SQLite's can.
+      harness.database.kind === 'sqlite'
+        ? `UPDATE "ResourceToken" SET "expiresAt" = 'not a date' WHERE "resource" = '${STORAGE}'`
+        : `DELETE FROM "ResourceToken" WHERE "resource" = '${STORAGE}'`,
     ];
-    if (harness.database.kind === 'sqlite')
-      tampered.push(`UPDATE "ResourceToken" SET "expiresAt" = 'not a date' WHERE "resource" = '${ARM}'`);
     for (const statement of tampered) {
       await harness.database.execute(statement);
       const page = await browser.request(`${harness.baseUrl}/`);
