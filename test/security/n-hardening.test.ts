@@ -8,6 +8,7 @@ import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { runTokenCommand } from '../../src/cli/token-command.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
 import { readForm, startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
+import type { IdpFault } from '../../dev/idp/index.ts';
 import type { Page } from '../support/http-browser.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
@@ -257,6 +258,24 @@ describe('N. hardening from the outside probe', () => {
     harness.idp.setFault(null);
     await assertNothingHappened(harness, browser);
   });
+
+  for (const fault of [
+    'response-expires-in-number-0',
+    'response-expires-in-number-minus-1',
+    'response-expires-in-number-86401',
+    'response-expires-in-number-1e20',
+  ] satisfies IdpFault[]) {
+    const number = fault.replace('response-expires-in-number-', '').replace('minus-', '-');
+    it(`S55: when the token response of a sign-in has expires_in as the JSON number ${number} (outside 1 s to a day), then the 502 page, nothing stored`, async () => {
+      harness.idp.setFault(fault);
+      const browser = harness.browser();
+      const page = await browser.request(await harness.authorize(browser));
+      assert.equal(page.status, 502, page.body.slice(0, 300));
+      assert.match(page.body, /answer the app cannot use/);
+      harness.idp.setFault(null);
+      await assertNothingHappened(harness, browser);
+    });
+  }
 
   it('S55: when a refresh response has an absurd expires_in, then it is stored whole (the rotated refresh token kept, a lifetime of at most a day) and a warning is logged', async () => {
     const { browser } = await signIn(harness);
