@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { countRows } from '../support/database.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertSignedOut, resetHarness, sessionRowOf, signIn } from '../support/outcomes.ts';
 
 describe('G. sign-out', () => {
   let harness: Harness;
@@ -119,6 +119,11 @@ describe('G. sign-out while another request of the same session is still running
       await harness.database.prisma.session.count({ where: { destroyed: false } }),
       0,
       'the slow request did not write the session back',
+    );
+    assert.deepEqual(
+      await sessionRowOf(harness, cookie),
+      { destroyed: true, data: '{}', userId: null },
+      'its late save wrote nothing into the destroyed row: it stays destroyed and empty',
     );
     const replay = harness.browser();
     replay.setCookie(SESSION_COOKIE, cookie);
