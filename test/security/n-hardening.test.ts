@@ -168,6 +168,38 @@ describe('N. hardening from the outside probe', () => {
     assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
   });
 
+  it('S53: when a form body is over 4 KB or has more than 10 fields, then the 413 page and nothing is done; 4 KB and 10 fields are read', async () => {
+    const { browser } = await signIn(harness);
+    const csrf = csrfOf((await browser.request(`${harness.baseUrl}/`)).body);
+    // The body as URLSearchParams encodes it: _csrf, then padding to `bytes`, or extra fields to make `fields` in all.
+    const ofSize = (bytes: number) => {
+      const start = `_csrf=${csrf}&pad=`;
+      return { _csrf: csrf, pad: 'a'.repeat(bytes - start.length) };
+    };
+    const withFields = (fields: number) => ({
+      _csrf: csrf,
+      ...Object.fromEntries(Array.from({ length: fields - 1 }, (_, index) => [`f${index}`, '1'])),
+    });
+    assert.equal(new URLSearchParams(ofSize(4096)).toString().length, 4096, 'the padding makes the body exactly that size');
+    const calls = harness.idp.tokenRequestCount();
+    for (const [what, form] of [
+      ['4 KB + 1 byte', ofSize(4 * 1024 + 1)],
+      ['11 fields', withFields(11)],
+    ] as const) {
+      const page = await browser.request(`${harness.baseUrl}/refresh`, { form });
+      assert.equal(page.status, 413, `${what}: ${page.status} ${page.body.slice(0, 200)}`);
+      assert.match(page.body, /The request could not be read/);
+    }
+    assert.equal(harness.idp.tokenRequestCount(), calls, 'no refresh was made');
+    for (const [what, form] of [
+      ['4 KB', ofSize(4 * 1024)],
+      ['10 fields', withFields(10)],
+    ] as const) {
+      assert.equal((await browser.request(`${harness.baseUrl}/refresh`, { form })).status, 303, `${what} is read`);
+    }
+    assert.equal(harness.idp.tokenRequestCount(), calls + 2);
+  });
+
   it('S53: when more clients connect than the connection limit, then the extra connections are closed at once, a warning is logged, and a freed slot serves again', async () => {
     const lines: string[] = [];
     const app = express();
