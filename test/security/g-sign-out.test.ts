@@ -95,7 +95,8 @@ describe('G. sign-out', () => {
       const calls = harness.idp.requestCount();
 
       assert.equal((await browser.request(`${harness.baseUrl}${path}?_csrf=${csrf}`)).status, 405);
-      for (const form of [{}, { _csrf: 'forged' }, { _csrf: othersCsrf }]) {
+      const forms: Record<string, string>[] = [{}, { _csrf: 'forged' }, { _csrf: othersCsrf }];
+      for (const form of forms) {
         const page = await browser.request(`${harness.baseUrl}${path}`, {
           method: 'POST',
           form,
