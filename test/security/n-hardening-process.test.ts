@@ -63,6 +63,21 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
   };
 }
 
+/** The settings of a server on `port` whose provider is unreachable: it starts (sign-ins would fail) and serves pages. */
+function standaloneEnv(port: number, databaseFile: string): Record<string, string> {
+  return {
+    O365_APP_ID: TEST_APP_ID,
+    O365_APP_KEY: TEST_APP_KEY,
+    O365_AUTHORITY_HOST: 'http://127.0.0.1:9',
+    O365_HTTP_TIMEOUT_MS: '1000',
+    BASE_URL: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    DATABASE_URL: `file:${databaseFile}`,
+    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+  };
+}
+
 /** Every stderr line is one JSON object from the logger: no raw stack, no multi-line error print. */
 function assertOnlyLoggerLines(stderr: string): void {
   for (const line of stderr.split('\n').filter((text) => text.trim() !== '')) {
@@ -232,17 +247,7 @@ describe('N. hardening: a real server process', () => {
 
   it('S53: when 300 slow clients each send 250 KB of headers, then the server refuses them at the header limit and its memory stays bounded', async (t) => {
     const port = await freePort();
-    const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID,
-      O365_APP_KEY: TEST_APP_KEY,
-      O365_AUTHORITY_HOST: 'http://127.0.0.1:9',
-      O365_HTTP_TIMEOUT_MS: '1000',
-      BASE_URL: `http://127.0.0.1:${port}`,
-      PORT: String(port),
-      DATABASE_URL: `file:${path.join(folder, 'memory.db')}`,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
+    const server = await startServerProcess(standaloneEnv(port, path.join(folder, 'memory.db')));
     const sockets: net.Socket[] = [];
     try {
       const pid = server.child.pid!;
@@ -317,17 +322,7 @@ describe('N. hardening: a real server process', () => {
     // Node's own defaults (headersTimeout 60 s, requestTimeout 300 s), which the documented limits replace.
     assert.ok(headersTimeoutMs < 60_000 && requestTimeoutMs < 300_000);
     const port = await freePort();
-    const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID,
-      O365_APP_KEY: TEST_APP_KEY,
-      O365_AUTHORITY_HOST: 'http://127.0.0.1:9',
-      O365_HTTP_TIMEOUT_MS: '1000',
-      BASE_URL: `http://127.0.0.1:${port}`,
-      PORT: String(port),
-      DATABASE_URL: `file:${path.join(folder, 'timeouts.db')}`,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
+    const server = await startServerProcess(standaloneEnv(port, path.join(folder, 'timeouts.db')));
     try {
       const [slowHeaders, slowBody] = await Promise.all([
         // Headers that never end: the request line and one header, then silence.
