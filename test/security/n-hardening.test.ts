@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import express from 'express';
 import { createApp } from '../../src/app.ts';
 import { createHttpServer } from '../../src/web/http-server.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
 import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { runTokenCommand } from '../../src/cli/token-command.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
@@ -210,13 +210,10 @@ describe('N. hardening from the outside probe', () => {
     const bug = new TypeError(`cannot read properties of undefined at ${process.cwd()}/node_modules/x/index.js:1:2`);
     const buggy = createApp(harness.config, {
       database: harness.database.prisma,
-      logger: createLogger(() => undefined),
+      logger: silentLogger,
       discovery: { getMetadata: () => Promise.reject(bug) },
     });
-    const server = createHttpServer(
-      createLogger(() => undefined),
-      () => buggy.handler,
-    );
+    const server = createHttpServer(silentLogger, () => buggy.handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       record('unexpected error', await harness.browser().request(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/connect`));
