@@ -69,7 +69,7 @@ describe('K. bad input on the callback', () => {
       }
     }
     assert.equal(harness.idp.requestCount(), before, 'no call to the provider');
-    const sessionReads = harness.database.statements.slice(statements).filter((sql) => /^\s*SELECT\b[\s\S]*"Session"/i.test(sql));
+    const sessionReads = harness.database.statements.slice(statements).filter((sql) => /^\s*SELECT\b[\s\S]*[`"]Session[`"]/i.test(sql));
     assert.deepEqual(sessionReads, [], 'no session lookup, though the browser sends its session cookie');
     const atTheLimit = await browser.request(padded(`${harness.baseUrl}/?x=1`, harness.baseUrl.length + MAX_URL_LENGTH));
     assert.equal(atTheLimit.status, 200, 'a URL of exactly 16 KB is served');
