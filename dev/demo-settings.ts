@@ -3,13 +3,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { parseSettings, settingsSchema } from '../src/config.ts';
 import type { Environment, SettingsResult } from '../src/config.ts';
 
 // The project's data/ folder, wherever the command was started from.
 const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
-const SECRETS_FILE = path.join(DATA_FOLDER, 'demo-secrets.json');
+const SECRETS_FILE_NAME = 'demo-secrets.json';
+const SECRETS_FILE = path.join(DATA_FOLDER, SECRETS_FILE_NAME);
+const RUN_FILE_NAME = 'demo-running.json';
 
 interface DemoSecrets {
   appId: string;
@@ -18,11 +20,62 @@ interface DemoSecrets {
   tokenEncryptionKey: string;
 }
 
-function readDemoSecrets(): DemoSecrets | undefined {
+function readDemoSecrets(folder = DATA_FOLDER): DemoSecrets | undefined {
   try {
-    return JSON.parse(fs.readFileSync(SECRETS_FILE, 'utf8')) as DemoSecrets;
+    return JSON.parse(fs.readFileSync(path.join(folder, SECRETS_FILE_NAME), 'utf8')) as DemoSecrets;
   } catch {
     return undefined;
+  }
+}
+
+/** Where a running demo serves and keeps its data: `npm run token -- --demo` must not guess them from its own environment. */
+export interface DemoRun {
+  /** The demo process; a record whose process has ended is stale. */
+  readonly pid: number;
+  /** Its BASE_URL, the address people open. */
+  readonly baseUrl: string;
+  /** The local provider's port (DEMO_IDP_PORT): refreshes go there. */
+  readonly idpPort: number;
+  /** The database the app uses (with several instances, the embedded PostgreSQL's URL and password). */
+  readonly databaseUrl: string;
+}
+
+/** Records the running demo in data/ (owner only: it may hold a database password); returns what removes the record. */
+export function recordDemoRun(run: Omit<DemoRun, 'pid'>, folder = DATA_FOLDER): () => void {
+  const file = path.join(folder, RUN_FILE_NAME);
+  fs.writeFileSync(file, JSON.stringify({ pid: process.pid, ...run }, null, 2), { mode: 0o600 });
+  const remove = () => {
+    process.off('exit', remove);
+    fs.rmSync(file, { force: true });
+  };
+  process.once('exit', remove);
+  return remove;
+}
+
+const demoRunSchema = z.object({
+  pid: z.number().int().positive(),
+  baseUrl: z.string(),
+  idpPort: z.number().int(),
+  databaseUrl: z.string(),
+});
+
+/** The record of a demo whose process still runs, or undefined. */
+function readDemoRun(folder: string): DemoRun | undefined {
+  try {
+    const run = demoRunSchema.parse(JSON.parse(fs.readFileSync(path.join(folder, RUN_FILE_NAME), 'utf8')));
+    return processIsRunning(run.pid) ? run : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processIsRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -63,12 +116,19 @@ export function demoSettings(env: Environment): SettingsResult<DemoSettings> {
   };
 }
 
-/** The demo's environment for a command that only reads its data (`npm run token -- --demo`): undefined when the demo never ran. */
-export function existingDemoEnvironment(env: Environment): SettingsResult<Environment> | undefined {
-  const secrets = readDemoSecrets();
+/**
+ * The demo's environment for a command that only reads its data (`npm run token -- --demo`): undefined when the demo
+ * never ran. While it runs, its recorded address, provider port and database replace BASE_URL, DEMO_IDP_PORT and
+ * DEMO_DATABASE_URL, so the command names the address the demo really serves and reaches its database and provider.
+ */
+export function existingDemoEnvironment(env: Environment, folder = DATA_FOLDER): SettingsResult<Environment> | undefined {
+  const secrets = readDemoSecrets(folder);
   if (secrets === undefined) return undefined;
-  const demo = parseSettings(demoVariables, env);
-  return demo.ok ? { ok: true, settings: environmentWith(env, demo.settings, secrets) } : demo;
+  const run = readDemoRun(folder);
+  const running =
+    run === undefined ? env : { ...env, BASE_URL: run.baseUrl, DEMO_IDP_PORT: String(run.idpPort), DEMO_DATABASE_URL: run.databaseUrl };
+  const demo = parseSettings(demoVariables, running);
+  return demo.ok ? { ok: true, settings: environmentWith(running, demo.settings, secrets) } : demo;
 }
 
 function environmentWith(env: Environment, demo: z.output<typeof demoVariables>, secrets: DemoSecrets): Environment {

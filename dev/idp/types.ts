@@ -46,7 +46,8 @@ export type IdpFault =
   | 'response-expires-in-number-86401' // the JSON number 86401: a second over a day
   | 'response-expires-in-number-1e20' // the JSON number 1e20 (not the string "1e20")
   | 'response-opaque-access-token' // an opaque access token, as personal accounts get
-  | 'response-markup-access-token' // an access token with HTML metacharacters
+  | 'response-markup-access-token' // an access token with HTML metacharacters (not an RFC 6750 token)
+  | 'response-quote-access-token' // an access token with a single quote and shell syntax (not an RFC 6750 token)
   // The id_token of a genuine response, altered.
   | 'id-token-wrong-nonce'
   | 'id-token-no-nonce'
@@ -83,6 +84,7 @@ export type IdpFault =
   | 'id-token-x5u-header-known-key' // signed with the published key and kid; the header also names an x5u URL
   | 'id-token-jwk-header-known-key' // signed with the published key and kid; the header also embeds it as jwk
   | 'id-token-other-user' // the oid, sub and names of another account of the same tenant
+  | 'id-token-markup-name' // a genuine ID token whose name holds HTML metacharacters (Entra ID display names may)
   // The key set (JWKS) and discovery.
   | 'keys-error' // JWKS answers 500
   | 'keys-hang' // JWKS never answers

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/open-database.ts';
 import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
+import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
 import { createTokenCipher, keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
 import { createTestLogger, startHarness } from '../support/harness.ts';
@@ -43,6 +44,82 @@ async function csrfOf(browser: HttpBrowser, baseUrl: string): Promise<string> {
 }
 
 const SESSION_TAKEOVER = /^UPDATE .*Session.* SET .*destroyed/;
+
+/** The session id inside a browser's signed session cookie (`s:<id>.<signature>`). */
+function sessionIdOf(browser: HttpBrowser): string {
+  return decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
+}
+
+/** Rewrites the data of the browser's session row, as a bad write, an operator or a restored backup might leave it. */
+async function alterStoredSession(harness: Harness, browser: HttpBrowser, alter: (data: Record<string, unknown>) => void): Promise<void> {
+  const id = sessionIdOf(browser);
+  const data = JSON.parse((await harness.database.prisma.session.findUniqueOrThrow({ where: { id } })).data) as Record<string, unknown>;
+  alter(data);
+  await harness.database.prisma.session.update({ where: { id }, data: { data: JSON.stringify(data) } });
+}
+
+/** The stored cookie of a session row, to change one of its fields. */
+const cookieOf = (data: Record<string, unknown>) => data.cookie as Record<string, unknown>;
+
+/** Session rows that are well-formed JSON objects with one field of the wrong type (issue 15), and the field the warning names. */
+const WRONG_SESSION_ROWS: readonly { condition: string; field: string; alter: (data: Record<string, unknown>) => void }[] = [
+  {
+    condition: 'cookie.originalMaxAge is a string',
+    field: 'cookie.originalMaxAge',
+    alter: (data) => {
+      cookieOf(data).originalMaxAge = '1800000';
+    },
+  },
+  {
+    condition: 'cookie is null',
+    field: 'cookie',
+    alter: (data) => {
+      data.cookie = null;
+    },
+  },
+  {
+    condition: 'cookie is a string',
+    field: 'cookie',
+    alter: (data) => {
+      data.cookie = 'o365signin.sid';
+    },
+  },
+  {
+    condition: 'cookie is missing',
+    field: 'cookie',
+    alter: (data) => {
+      delete data.cookie;
+    },
+  },
+  {
+    condition: 'userId is an object',
+    field: 'userId',
+    alter: (data) => {
+      data.userId = { id: data.userId ?? 'someone' };
+    },
+  },
+  {
+    condition: 'csrfToken is a number',
+    field: 'csrfToken',
+    alter: (data) => {
+      data.csrfToken = 1234567890;
+    },
+  },
+  {
+    condition: 'pendingSignIns is not an array',
+    field: 'pendingSignIns',
+    alter: (data) => {
+      data.pendingSignIns = { 0: (data.pendingSignIns as unknown[] | undefined)?.[0] ?? null, length: 1 };
+    },
+  },
+  {
+    condition: 'cookie.expires is not a date',
+    field: 'cookie.expires',
+    alter: (data) => {
+      cookieOf(data).expires = 'the day after tomorrow';
+    },
+  },
+];
 
 describe('M. stored data, several instances, database locks', () => {
   let harness: Harness;
@@ -257,7 +334,7 @@ describe('M. stored data, several instances, database locks', () => {
     const sid = decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
     const logs: string[] = [];
     const store = new PrismaSessionStore(harness.database.prisma, {
-      defaultMaxAgeMs: 60_000,
+      cookie: sessionCookieSettings(harness.config),
       logger: createTestLogger(logs),
       now: harness.clock.now,
     });
@@ -275,6 +352,46 @@ describe('M. stored data, several instances, database locks', () => {
       store.close();
     }
     assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/);
+  });
+
+  it("S56: when express-session builds a session from a stored cookie the app never writes, then the cookie is the app's own and touching it in res.end cannot throw", async () => {
+    const settings = sessionCookieSettings(harness.config);
+    const store = new PrismaSessionStore(harness.database.prisma, {
+      cookie: settings,
+      logger: createTestLogger(),
+      now: harness.clock.now,
+    });
+    try {
+      // What express-session's Store#load hands to createSession: the request's id and store, and the row's data.
+      const request = { sessionID: crypto.randomUUID(), sessionStore: store } as unknown as Parameters<typeof store.createSession>[0];
+      const stored = {
+        cookie: {
+          originalMaxAge: '1800000',
+          expires: new Date(Date.now() + 365 * 24 * 60 * 60 * 1000).toISOString(),
+          httpOnly: false,
+          sameSite: 'none',
+          path: '/elsewhere',
+          domain: 'evil.example',
+        },
+      };
+      const session = store.createSession(request, stored as unknown as Parameters<typeof store.createSession>[1]);
+      const { cookie } = session;
+      assert.deepEqual(
+        {
+          originalMaxAge: cookie.originalMaxAge,
+          httpOnly: cookie.httpOnly,
+          sameSite: cookie.sameSite,
+          path: cookie.path,
+          domain: cookie.domain,
+        },
+        { originalMaxAge: settings.maxAge, httpOnly: true, sameSite: 'lax', path: '/', domain: undefined },
+      );
+      assert.ok(cookie.expires!.getTime() <= Date.now() + settings.maxAge, 'never longer than the idle lifetime');
+      // express-session's res.end calls touch(); a throw there is outside every request's error handling.
+      assert.doesNotThrow(() => session.touch());
+    } finally {
+      store.close();
+    }
   });
 
   it('S4: when a callback fails after its state is consumed, then the only write is the consumed session and the browser keeps no session', async () => {
@@ -324,4 +441,58 @@ describe('M. stored data, several instances, database locks', () => {
     const moved = await harness.database.prisma.session.findFirstOrThrow({ where: { destroyed: false } });
     assert.ok(moved.expiresAt.getTime() > stored.expiresAt.getTime());
   });
+});
+
+describe('S56: stored session rows against one schema', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await resetHarness(harness);
+  });
+
+  for (const row of WRONG_SESSION_ROWS)
+    it(`S56: when a stored session's ${row.condition}, then /, Refresh now, Check with Microsoft Graph, the callback and Sign out answer as to a signed-out browser, each with one warning naming ${row.field}, and the browser can sign in again`, async () => {
+      const { browser } = await signIn(harness);
+      const csrf = await csrfOf(browser, harness.baseUrl);
+      const signingIn = harness.browser();
+      const callbackUrl = await harness.authorize(signingIn);
+      const state = new URL(callbackUrl).searchParams.get('state')!;
+      await alterStoredSession(harness, browser, row.alter);
+      await alterStoredSession(harness, signingIn, row.alter);
+      const logged = harness.logs.length;
+
+      await assertSignedOut(harness, browser);
+      for (const form of ['/refresh', '/graph-check', '/logout']) {
+        const page = await browser.request(`${harness.baseUrl}${form}`, { form: { _csrf: csrf } });
+        assert.equal(page.status, 403, `${form}: ${page.body.slice(0, 200)}`);
+        assert.match(page.body, /This form has expired/);
+      }
+      assertRejectPage(await signingIn.request(callbackUrl));
+
+      const lines = harness.logs.slice(logged);
+      const warnings = lines.filter((line) => line.includes('stored session is malformed'));
+      assert.equal(warnings.length, 5, `one warning for each of the 5 requests: ${warnings.join('')}`);
+      for (const warning of warnings) {
+        const entry = JSON.parse(warning) as { level: string; field: string; problem: string };
+        assert.equal(entry.level, 'warn');
+        assert.equal(entry.field, row.field);
+        assert.match(entry.problem, /^invalid_(type|format)$/);
+        for (const secret of [csrf, state, sessionIdOf(browser), sessionIdOf(signingIn)])
+          assert.ok(!warning.includes(secret), 'no value in it');
+      }
+      assert.deepEqual(
+        lines.filter((line) => line.includes('"level":"error"')),
+        [],
+        'no 500 or 503',
+      );
+
+      assert.equal((await harness.browser().request(`${harness.baseUrl}/healthz`)).status, 200);
+      assert.equal((await browser.request(await harness.authorize(browser))).status, 303);
+      assert.match((await browser.request(`${harness.baseUrl}/`)).body, /Signed in as/, 'the same browser signs in again');
+    });
 });
