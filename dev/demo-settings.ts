@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseSettings, settingsSchema } from '../src/config.ts';
 import type { Environment, SettingsResult } from '../src/config.ts';
+import { ensurePrivateFolder } from '../src/db/database-url.ts';
 
 // The project's data/ folder, wherever the command was started from.
 const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data');
@@ -79,8 +80,9 @@ function processIsRunning(pid: number): boolean {
   }
 }
 
-/** Throw-away secrets, kept in data/ so a restarted demo still knows its sessions and can read its tokens. */
+/** Throw-away secrets, kept in data/ (0700, like every database folder) so a restarted demo still knows its sessions and can read its tokens. */
 function loadDemoSecrets(): DemoSecrets {
+  ensurePrivateFolder(DATA_FOLDER);
   const existing = readDemoSecrets();
   if (existing !== undefined) return existing;
   const secrets: DemoSecrets = {
@@ -89,7 +91,6 @@ function loadDemoSecrets(): DemoSecrets {
     sessionSecret: crypto.randomBytes(32).toString('base64url'),
     tokenEncryptionKey: crypto.randomBytes(32).toString('base64'),
   };
-  fs.mkdirSync(DATA_FOLDER, { recursive: true });
   fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }

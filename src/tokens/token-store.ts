@@ -8,7 +8,7 @@ import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError, tokenContext } from './token-cipher.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
-import { checkpointDeletedData } from '../db/sqlite-settings.ts';
+import { checkpointDeletedData } from '../db/wal-checkpoint.ts';
 
 export interface StoredUser {
   readonly id: string;
@@ -84,8 +84,12 @@ export interface TokenStore {
   readSessionWithSignIn(sid: string): Promise<StoredSession | undefined>;
   /** Every stored user, oldest first. */
   listUsers(): Promise<StoredUser[]>;
-  /** Deletes the user and, with them, their tokens, leaving nothing recoverable in the database files. */
-  forgetUser(userId: string): Promise<void>;
+  /**
+   * Deletes the user and, with them, their tokens, leaving nothing recoverable in the database files. Resolves true
+   * when that holds already; false when another connection reading an older snapshot (a backup) keeps the deleted
+   * bytes in the SQLite WAL: the checkpoint then retries on its own until that connection ends.
+   */
+  forgetUser(userId: string): Promise<boolean>;
 }
 
 const USER_FIELDS = { id: true, tenantId: true, objectId: true, displayName: true, username: true } as const;
@@ -275,7 +279,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     async forgetUser(userId) {
       await retryWhenBusy(() => database.user.deleteMany({ where: { id: userId } }));
       // secure_delete zeroed the rows in the pages written to the WAL; the checkpoint drops the older frames that held them.
-      await retryWhenBusy(() => checkpointDeletedData(database));
+      return checkpointDeletedData(database);
     },
   };
 }
