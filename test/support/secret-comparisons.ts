@@ -290,8 +290,9 @@ function operandOf(chain: readonly Token[] | 'computed', before: Token | undefin
     if (last === undefined) return 'other';
     if (tokens.length === 1) {
       if (last.kind !== 'name') return 'constant';
-      if (CONSTANT_NAMES.has(last.text)) return 'constant';
-      return isSecretName(last.text) || secretLocals.has(last.text) ? 'secret' : 'other';
+      if (isSecretName(last.text) || secretLocals.has(last.text)) return 'secret';
+      // undefined, null, booleans, and module constants by their SCREAMING_CASE name (a set of SQLSTATE codes …).
+      return CONSTANT_NAMES.has(last.text) || /^[A-Z][A-Z0-9_]*$/.test(last.text) ? 'constant' : 'other';
     }
     if (last.text === ')') {
       const open = matching(tokens, tokens.length - 1);

@@ -25,6 +25,7 @@ const PLAIN_COMPARISONS = [
   'const presented = header.slice(7); if (presented === config.appKey) {}',
   'if (Buffer.compare(Buffer.from(given), config.tokenEncryptionKey) === 0) {}',
   'if (Object.is(body.client_secret, secret)) {}',
+  'if (presented === API_KEY) {}',
   'if (codeVerifier.startsWith(posted)) {}',
   'switch (state) { default: }',
 ];
@@ -44,6 +45,8 @@ const NOT_COMPARISONS_OF_SECRETS = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the source of a template literal, to be scanned
   'const pattern = /state === sent/; const template = `${state} === ${sent}`;',
   "if (config.tokenEncryptionKey.length === 32 && nonce !== '') {}",
+  // PostgreSQL's SQLSTATE, looked up among constant codes.
+  "if (RETRYABLE_STATES.has(state) || state === '53300') return 'busy';",
 ];
 
 describe('S8: comparisons of secrets', () => {
