@@ -196,7 +196,7 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
       }
       const faults = options.faults();
       if (rest === DISCOVERY_PATH) {
-        const document = discoveryFault(faults, discoveryDocument(options.origin, segment), options.origin);
+        const document = discoveryFault(faults, discoveryDocument(options.origin, segment), options.origin, segment);
         if (document === HANG) return;
         if (typeof document.status === 'number' && typeof document.body === 'string') {
           sendFault(res, document as unknown as FaultResponse);

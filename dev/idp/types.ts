@@ -69,6 +69,10 @@ export type IdpFault =
   | 'response-token-type-mac' // token_type 'MAC'
   | 'response-no-expires-in'
   | 'response-expires-in-absurd' // expires_in "1e20": a number, but no lifetime a token can have
+  | 'response-expires-in-number-0' // expires_in and ext_expires_in the JSON number 0
+  | 'response-expires-in-number-minus-1' // the JSON number -1
+  | 'response-expires-in-number-86401' // the JSON number 86401: a second over a day
+  | 'response-expires-in-number-1e20' // the JSON number 1e20 (not the string "1e20")
   | 'response-opaque-access-token' // an opaque access token, as personal accounts get
   | 'response-markup-access-token' // an access token with HTML metacharacters (not an RFC 6750 token)
   | 'response-quote-access-token' // an access token with a single quote and shell syntax (not an RFC 6750 token)
@@ -81,6 +85,8 @@ export type IdpFault =
   | 'id-token-extra-audience' // aud [client, another]
   | 'id-token-wrong-azp'
   | 'id-token-expired' // exp and iat an hour or more in the past
+  | 'id-token-expired-recent-iat' // exp 5½ minutes past (beyond a 5-minute skew), iat and nbf 7 minutes ago: only exp is wrong
+  | 'id-token-iat-in-future' // iat an hour ahead, nbf now, exp two hours ahead: only iat is wrong
   | 'id-token-no-exp'
   | 'id-token-not-yet-valid' // nbf an hour ahead
   | 'id-token-no-iat'
@@ -122,6 +128,8 @@ export type IdpFault =
   | 'discovery-hang' // discovery never answers
   | 'discovery-other-tenant-issuer' // a tenant's discovery names another tenant as issuer
   | 'discovery-foreign-endpoints' // the token endpoint is on another host
+  | 'discovery-tenant-segment-issuer' // the issuer names the requested tenant segment (…/common/v2.0), not the {tenantid} template
+  | 'discovery-issuer-without-v2' // the issuer without /v2.0 (…/{tenantid}/, the v1 form) on the authority host
   // The authorization endpoint.
   | 'authorize-consent-required'; // redirects back with error=consent_required (AADSTS65001) and the state
 
