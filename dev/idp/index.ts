@@ -17,7 +17,15 @@ import { shapeAuthorizationRedirects, shapeTokenResponses } from './response-sha
 import type { IdpFault, ReceivedTokenRequest, StartIdpOptions, StartedIdp } from './types.ts';
 
 /** Public types of the local identity provider. */
-export type { IdpClient, IdpFault, ReceivedTokenRequest, StartIdpOptions, StartedIdp, TestAccount } from './types.ts';
+export type {
+  FederatedCredential,
+  IdpClient,
+  IdpFault,
+  ReceivedTokenRequest,
+  StartIdpOptions,
+  StartedIdp,
+  TestAccount,
+} from './types.ts';
 
 const DEFAULT_PORT = 5001;
 const DEFAULT_HOST = '127.0.0.1';
@@ -73,6 +81,10 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     if (typeof value === 'string' && value.length >= 8) issuedSecrets.push(value);
   };
   for (const client of options.clients) recordSecret(client.clientSecret);
+  const recordTokenRequest = (request: ReceivedTokenRequest): void => {
+    tokenRequests.push(request);
+    options.onTokenRequestRecorded?.(request);
+  };
   const keyRing = {
     origin,
     publishedKey: signingKey,
@@ -96,7 +108,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     faults: () => faults,
     recordAccessToken: (token) => issuedAccessTokens.push(token),
     recordIdToken: (token) => genuineIdTokens.push(token),
-    recordTokenRequest: (request) => tokenRequests.push(request),
+    recordTokenRequest,
     recordSecret,
     keyRing,
     faultContext: {
@@ -128,6 +140,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
       },
       faults: () => faults,
       recordSecret,
+      recordTokenRequest,
       keyRing,
     }),
   );

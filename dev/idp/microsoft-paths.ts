@@ -10,7 +10,8 @@ import { GRAPH_RESOURCE } from './graph.ts';
 import { renderErrorPage } from './message-pages.ts';
 import { AAD, aadDescription, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES, SESSION_COOKIE } from './provider-config.ts';
-import type { IdpClient, IdpFault } from './types.ts';
+import type { IdpClient, IdpFault, ReceivedTokenRequest } from './types.ts';
+import { createTokenClientAuthenticator } from './client-authentication.ts';
 
 /** What the tenant router needs from the running provider. */
 export interface MicrosoftPathsOptions {
@@ -22,6 +23,8 @@ export interface MicrosoftPathsOptions {
   onJwksRequest(): void;
   faults(): readonly IdpFault[];
   recordSecret(value: unknown): void;
+  /** Records a token request refused before oidc-provider (the client's credential). */
+  recordTokenRequest(request: ReceivedTokenRequest): void;
   keyRing: KeyRing;
 }
 
@@ -183,6 +186,7 @@ async function clientIdOfTokenRequest(req: Request, res: Response): Promise<stri
 export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Router {
   const router = express.Router();
   const providerCallback = options.provider.callback();
+  const authenticateTokenClient = createTokenClientAuthenticator(options);
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     const match = PATH_PATTERN.exec(req.path);
@@ -225,6 +229,13 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
         for (const name of ['code_verifier', 'client_secret', 'refresh_token']) options.recordSecret(body[name]);
         if (fault === undefined) return; // token-hang: the connection stays open until the client gives up
         sendFault(res, tokenFaultResponse(fault, clientId, `${options.origin}/${match[1]}${rest}`));
+        return;
+      }
+      // The client's secret, certificate assertion or federated assertion, checked as Entra does (a refusal is answered here).
+      if (
+        isTokenRequest &&
+        (await authenticateTokenClient(req, res, { tenantSegment: match[1], tokenUrl: `${options.origin}/${match[1]}${rest}` }))
+      ) {
         return;
       }
       if (req.method === 'GET' && rest === PROVIDER_ROUTES.authorization && faults.includes('authorize-consent-required')) {
