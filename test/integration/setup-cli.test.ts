@@ -87,7 +87,7 @@ describe('npm run setup', () => {
       'no random fallback keys',
     );
     assert.equal(result.config.appId, APP_ID);
-    assert.equal(result.config.appKey, SECRET);
+    assert.deepEqual(result.config.clientCredential, { kind: 'secret', secret: SECRET });
     assert.equal(result.config.tenant, 'organizations');
     assert.equal(result.config.redirectUri, 'https://signin.example.com/connect/get_token');
     const env = readEnvFile(folder);
@@ -202,7 +202,7 @@ describe('npm run setup', () => {
     const result = parseConfig(readEnvFile(folder));
     assert.ok(result.ok);
     assert.equal(result.config.appId, APP_ID);
-    assert.equal(result.config.appKey, SECRET);
+    assert.deepEqual(result.config.clientCredential, { kind: 'secret', secret: SECRET });
     assert.equal(result.config.tenant, 'consumers');
     assert.equal(result.config.baseUrl, 'http://127.0.0.1:5000');
     assert.ok(

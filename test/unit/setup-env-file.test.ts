@@ -37,7 +37,7 @@ describe('the .env text', () => {
     );
     const { config } = reparsed;
     assert.equal(config.appId, answers.appId);
-    assert.equal(config.appKey, answers.appKey);
+    assert.deepEqual(config.clientCredential, { kind: 'secret', secret: answers.appKey });
     assert.equal(config.tenant, answers.tenant);
     assert.equal(config.baseUrl, answers.baseUrl);
     assert.equal(config.sessionSecret, keys.SESSION_SECRET);
