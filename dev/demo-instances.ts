@@ -9,6 +9,7 @@ import { startPostgresServer } from './postgres-server.ts';
 import { startDemoIdentityProvider } from './demo-identity-provider.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
 import { freePort } from './free-port.ts';
+import { describeClientCredential } from '../src/auth/client-credential.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(projectRoot, 'src', 'server.ts');
@@ -92,6 +93,7 @@ export async function startSeveralInstances(
     );
     console.log(`  PostgreSQL (embedded, in a temporary folder removed when the demo stops): ${databaseUrl}`);
     console.log(`  Local identity provider (development only): ${idp.origin}`);
+    console.log(`  The app signs in to the provider with its ${describeClientCredential(config.clientCredential)}.`);
     console.log(`  Test account: ${account.username}   password: ${account.password}`);
     console.log(`  A token for scripts, while the demo runs: DEMO_DATABASE_URL='${databaseUrl}' npm run -s token -- --demo`);
     console.log("  Every page's footer names the instance that served it. Press Ctrl-C to stop everything.");
