@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import { SignJWT, decodeJwt } from 'jose';
 import { AppError } from '../errors.ts';
 import type { ClientCertificate } from './client-certificate.ts';
 import type { AssertionAlgorithm, ClientCredential, FederatedTokenSetting } from './client-credential.ts';
@@ -43,12 +42,14 @@ export async function authenticateTokenRequest(
  * tenants still match on the SHA-1 one); claims `aud` = the token endpoint, `iss` = `sub` = the client id, a random `jti`,
  * `nbf` = `iat` = now, `exp` ASSERTION_LIFETIME_SECONDS later.
  */
-export function signClientAssertion(
+export async function signClientAssertion(
   certificate: ClientCertificate,
   algorithm: AssertionAlgorithm,
   request: { clientId: string; tokenEndpoint: string },
   nowMs: number,
 ): Promise<string> {
+  // Loaded by the first token request, like simple-oauth2: the start needs neither.
+  const { SignJWT } = await import('jose');
   const now = Math.floor(nowMs / 1000);
   return new SignJWT({ nbf: now })
     .setProtectedHeader({ alg: algorithm, typ: 'JWT', 'x5t#S256': certificate.thumbprints.x5tS256, x5t: certificate.thumbprints.x5t })
@@ -80,6 +81,7 @@ async function readFederatedToken(tokenFile: string, setting: FederatedTokenSett
   if (!JWT.test(token)) throw unusable('does not hold a token (a JWT)');
   let expiresAt: unknown;
   try {
+    const { decodeJwt } = await import('jose');
     expiresAt = decodeJwt(token).exp;
   } catch {
     throw unusable('does not hold a token (a JWT)');
