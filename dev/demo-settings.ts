@@ -56,13 +56,10 @@ function loadDemoSecrets(): DemoSecrets {
 
 /** The demo's certificate in data/, made once (again only when it has expired) for `npm run demo -- --certificate`. */
 export async function ensureDemoCertificate(): Promise<{ created: boolean; certificatePath: string }> {
-  const existing = readCertificateFile(CERTIFICATE_FILE, Date.now());
-  if (existing.ok && fs.existsSync(CERTIFICATE_KEY_FILE)) return { created: false, certificatePath: CERTIFICATE_FILE };
   // Loaded only here: `npm run token -- --demo` reads these settings too and never makes a certificate.
-  const { generateSelfSignedCertificate, writeCertificateFiles } = await import('../src/setup/self-signed-certificate.ts');
-  const generated = await generateSelfSignedCertificate({ commonName: 'o365-signin demo' });
-  writeCertificateFiles(DATA_FOLDER, CERTIFICATE_NAMES, generated);
-  return { created: true, certificatePath: CERTIFICATE_FILE };
+  const { ensureCertificateFiles } = await import('../src/setup/self-signed-certificate.ts');
+  const files = await ensureCertificateFiles(DATA_FOLDER, CERTIFICATE_NAMES, 'o365-signin demo');
+  return { created: files.created, certificatePath: files.certificatePath };
 }
 
 /** The demo app's registration at the local provider: its secret, and its certificate once one was made (either may sign in). */

@@ -5,6 +5,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { openClientCertificate, readCertificateFile, readPrivateKeyFile } from '../auth/client-certificate.ts';
+import type { CertificateThumbprints } from '../auth/client-certificate.ts';
 
 /** How long a certificate made by `npm run setup` is valid: Entra accepts any period; a year keeps rotation a habit. */
 export const CERTIFICATE_VALID_DAYS = 365;
@@ -75,6 +77,28 @@ export function writeCertificateFiles(
   writePrivateFile(keyPath, generated.privateKeyPem);
   writePrivateFile(certificatePath, generated.certificatePem);
   return { certificatePath, keyPath };
+}
+
+/**
+ * The certificate and key at these names in `folder`: kept when they are a valid, unexpired, matching pair (it may be
+ * uploaded to the app registration already), else made anew and written.
+ */
+export async function ensureCertificateFiles(
+  folder: string,
+  names: { certificate: string; key: string },
+  commonName: string,
+): Promise<CertificateFiles & { created: boolean; thumbprints: CertificateThumbprints; notAfter: Date }> {
+  const certificatePath = path.join(folder, names.certificate);
+  const keyPath = path.join(folder, names.key);
+  const certificate = readCertificateFile(certificatePath, Date.now());
+  const key = readPrivateKeyFile(keyPath);
+  if (certificate.ok && key.ok && openClientCertificate(certificate.file, key.file, undefined).ok) {
+    return { certificatePath, keyPath, created: false, thumbprints: certificate.file.thumbprints, notAfter: certificate.file.notAfter };
+  }
+  const files = writeCertificateFiles(folder, names, await generateSelfSignedCertificate({ commonName }));
+  const written = readCertificateFile(files.certificatePath, Date.now());
+  if (!written.ok) throw new Error(`the new certificate cannot be read back: ${written.problem}`);
+  return { ...files, created: true, thumbprints: written.file.thumbprints, notAfter: written.file.notAfter };
 }
 
 function writePrivateFile(file: string, text: string): void {
