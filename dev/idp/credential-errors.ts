@@ -117,18 +117,13 @@ export const CREDENTIAL_REFUSALS = {
       700212,
       `No matching federated identity record found for presented assertion audience '${audience}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. ${FEDERATION_DOC}`,
     ),
+  /** Case-sensitive since 2024/25: a subject that differs only in case gets its own code (Azure/login#515). */
   federatedSubjectMismatch: (subject: string, caseOnly: boolean) =>
-    caseOnly
-      ? refuse(
-          401,
-          'invalid_client',
-          7002138,
-          `No matching federated identity record found for presented assertion subject '${subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. ${FEDERATION_DOC}`,
-        )
-      : refuse(
-          401,
-          'invalid_client',
-          700213,
-          `No matching federated identity record found for presented assertion subject '${subject}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. ${FEDERATION_DOC}`,
-        ),
+    refuse(
+      401,
+      'invalid_client',
+      caseOnly ? 7002138 : 700213,
+      `No matching federated identity record found for presented assertion subject '${subject}'. ` +
+        `${caseOnly ? 'The subject matches with case-insensitive comparison, but not with case-sensitive comparison.' : 'Check your federated identity credential Subject, Audience and Issuer against the presented assertion.'} ${FEDERATION_DOC}`,
+    ),
 } as const;
