@@ -103,19 +103,13 @@ export const CREDENTIAL_REFUSALS = {
       `No matching federated identity record found for presented assertion. Assertion Issuer: '${issuer}'. Assertion Subject: '${subject}'. ` +
         `Assertion Audience: '${audience}'. ${FEDERATION_DOC}`,
     ),
-  federatedIssuerMismatch: (issuer: string) =>
+  /** The issuer (AADSTS700211) or audience (AADSTS700212; not seen in a real response, worded like 700211) matches no record. */
+  federatedClaimMismatch: (claim: 'issuer' | 'audience', value: string) =>
     refuse(
       401,
       'invalid_client',
-      700211,
-      `No matching federated identity record found for presented assertion issuer '${issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. ${FEDERATION_DOC}`,
-    ),
-  federatedAudienceMismatch: (audience: string) =>
-    refuse(
-      401,
-      'invalid_client',
-      700212,
-      `No matching federated identity record found for presented assertion audience '${audience}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. ${FEDERATION_DOC}`,
+      claim === 'issuer' ? 700211 : 700212,
+      `No matching federated identity record found for presented assertion ${claim} '${value}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. ${FEDERATION_DOC}`,
     ),
   /** Case-sensitive since 2024/25: a subject that differs only in case gets its own code (Azure/login#515). */
   federatedSubjectMismatch: (subject: string, caseOnly: boolean) =>

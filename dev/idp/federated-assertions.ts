@@ -58,14 +58,14 @@ export async function checkFederatedAssertion(
   const audiences = audiencesOf(claims);
   if (credentials.length === 0) return CREDENTIAL_REFUSALS.noFederatedRecord(issuer, subject, audiences.join(', '));
   const sameIssuer = credentials.filter((credential) => credential.issuer === issuer);
-  if (sameIssuer.length === 0) return CREDENTIAL_REFUSALS.federatedIssuerMismatch(issuer);
+  if (sameIssuer.length === 0) return CREDENTIAL_REFUSALS.federatedClaimMismatch('issuer', issuer);
   const sameSubject = sameIssuer.filter((credential) => credential.subject === subject);
   if (sameSubject.length === 0) {
     const caseOnly = sameIssuer.some((credential) => credential.subject.toLowerCase() === subject.toLowerCase());
     return CREDENTIAL_REFUSALS.federatedSubjectMismatch(subject, caseOnly);
   }
   if (!sameSubject.some((credential) => credential.audiences.some((audience) => audiences.includes(audience)))) {
-    return CREDENTIAL_REFUSALS.federatedAudienceMismatch(audiences.join(', '));
+    return CREDENTIAL_REFUSALS.federatedClaimMismatch('audience', audiences.join(', '));
   }
   // "Only issuers that provide tokens signed using the RS256 algorithm are supported" (federated-credential considerations).
   if (check.header.alg !== 'RS256') return CREDENTIAL_REFUSALS.unsupportedAlgorithm();
