@@ -10,6 +10,7 @@ import { startDemoIdentityProvider } from './demo-identity-provider.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
 import { freePort } from './free-port.ts';
 import { describeClientCredential } from '../src/auth/client-credential.ts';
+import { severalInstancesBanner } from './demo-banner.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(projectRoot, 'src', 'server.ts');
@@ -45,14 +46,14 @@ function startInstance(
 /**
  * The demo with `count` instances: an embedded PostgreSQL in a temporary folder (removed when the demo stops, so
  * each run starts empty and the instances migrate it at the same moment), the local provider, the instances on
- * free loopback ports and the proxy on PORT. Resolves with a stop function once everything serves.
+ * free loopback ports and the proxy on PORT. Resolves once everything serves, with a stop function and the database's URL.
  */
 export async function startSeveralInstances(
   config: Config,
   env: Record<string, string | undefined>,
   idpPort: number,
   count: number,
-): Promise<() => Promise<void>> {
+): Promise<{ stop: () => Promise<void>; databaseUrl: string }> {
   const postgres = await startPostgresServer();
   const children: ChildProcess[] = [];
   const stopChildren = () =>
@@ -85,25 +86,23 @@ export async function startSeveralInstances(
       host: config.host,
       onUpstreamDown: (upstream, reason) => console.log(`  [proxy] ${upstream} did not answer (${reason}); trying the next instance`),
     });
-    const account = idp.accounts[0]!;
-    console.log('');
-    console.log(`  o365-signin demo with ${count} instances is running: open ${config.baseUrl}/`);
-    console.log(
-      `  Round-robin proxy (not sticky) on ${proxy.url} → ${names.map((name, index) => `${name} on port ${ports[index]}`).join(', ')}`,
-    );
-    console.log(`  PostgreSQL (embedded, in a temporary folder removed when the demo stops): ${databaseUrl}`);
-    console.log(`  Local identity provider (development only): ${idp.origin}`);
-    console.log(`  The app signs in to the provider with its ${describeClientCredential(config.clientCredential)}.`);
-    console.log(`  Test account: ${account.username}   password: ${account.password}`);
-    console.log(`  A token for scripts, while the demo runs: DEMO_DATABASE_URL='${databaseUrl}' npm run -s token -- --demo`);
-    console.log("  Every page's footer names the instance that served it. Press Ctrl-C to stop everything.");
-    console.log('');
-    return async () => {
+    for (const line of severalInstancesBanner({
+      baseUrl: config.baseUrl,
+      proxyUrl: proxy.url,
+      instances: names.map((name, index) => ({ name, port: ports[index]! })),
+      databaseUrl,
+      idpOrigin: idp.origin,
+      credential: describeClientCredential(config.clientCredential),
+      account: idp.accounts[0]!,
+    }))
+      console.log(line);
+    const stop = async () => {
       await proxy.close();
       await stopChildren();
       await idp.close();
       await postgres.close();
     };
+    return { stop, databaseUrl };
   } catch (error) {
     await stopChildren();
     await postgres.close();

@@ -7,10 +7,12 @@ document.addEventListener('click', async (event) => {
   if (!source) return;
   const token = (source.value ?? source.textContent).trim();
   const template = button.getAttribute('data-copy-template');
-  const text = template ? template.replace('{token}', token) : token;
+  // A shell line comes whole from the server, quoted there: a token is never spliced into shell syntax here.
+  const text = button.getAttribute('data-copy-text') ?? (template ? template.replace('{token}', token) : token);
+  const before = text.indexOf(token) > 0 ? text.slice(0, text.indexOf(token)).trim() : '';
   try {
     await navigator.clipboard.writeText(text);
-    if (status) status.textContent = template ? `Copied: ${template.split('{token}')[0].trim() || 'header'} …` : 'Copied';
+    if (status) status.textContent = before ? `Copied: ${before} …` : 'Copied';
   } catch {
     source.focus();
     source.select();

@@ -5,10 +5,11 @@ import { parseArgs } from 'node:util';
 import '../src/load-env.ts';
 import { parseConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
+import { isPostgresUrl, sqliteFilePath } from '../src/db/database-url.ts';
 import { createProcessLogger } from '../src/log.ts';
 import { describeClientCredential } from '../src/auth/client-credential.ts';
 import { startServer } from '../src/start-server.ts';
-import { demoSettings, ensureDemoCertificate } from '../dev/demo-settings.ts';
+import { demoSettings, ensureDemoCertificate, recordDemoRun } from '../dev/demo-settings.ts';
 import { startDemoIdentityProvider } from '../dev/demo-identity-provider.ts';
 import { startSeveralInstances } from '../dev/demo-instances.ts';
 
@@ -57,6 +58,11 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
   return () => Promise.all([server.close(), idp.close()]);
 }
 
+/** A SQLite URL relative to this folder, made absolute: the record is read from wherever npm run token runs. */
+function absoluteDatabaseUrl(databaseUrl: string): string {
+  return isPostgresUrl(databaseUrl) ? databaseUrl : `file:${sqliteFilePath(databaseUrl)}`;
+}
+
 function refuseToStart(problems: string[]): never {
   console.error('The demo cannot start:');
   for (const problem of problems) console.error(`  - ${problem}`);
@@ -78,9 +84,14 @@ if (!parsed.ok) refuseToStart(parsed.problems);
 const { config } = parsed;
 
 try {
-  const stopAll =
-    instances === 1 ? await startOneInstance(config, idpPort) : await startSeveralInstances(config, environment, idpPort, instances);
+  const { stop: stopAll, databaseUrl } =
+    instances === 1
+      ? { stop: await startOneInstance(config, idpPort), databaseUrl: absoluteDatabaseUrl(config.databaseUrl) }
+      : await startSeveralInstances(config, environment, idpPort, instances);
+  // What npm run token -- --demo reads instead of guessing: this run's address, provider port and database.
+  const forgetRun = recordDemoRun({ baseUrl: config.baseUrl, idpPort, databaseUrl });
   const stop = () => {
+    forgetRun();
     console.log(
       instances === 1
         ? 'Stopping the app and the local identity provider…'

@@ -247,7 +247,7 @@ const appVariables = {
 const developmentVariables = {
   /** `npm run demo` and dev/idp: the local provider's port. */
   DEMO_IDP_PORT: integer('DEMO_IDP_PORT', 0, 65535, 'use a port number such as 5001').prefault('5001'),
-  /** `npm run demo -- --instances N` prints it for `npm run token -- --demo`; checked as DATABASE_URL once the demo uses it. */
+  /** `npm run demo`: its database instead of data/demo.db; checked as DATABASE_URL once the demo uses it. */
   DEMO_DATABASE_URL: z.string().optional(),
   /** `postgresql` runs the integration and security suites on PostgreSQL; anything else on SQLite. */
   TEST_DATABASE: z

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 
 import type { TestAccount } from './types.ts';
 
-/** Home tenant GUID of every test account (fixed so tests and demos are reproducible). */
+/** Home tenant GUID of the work accounts (fixed so tests and demos are reproducible). */
 export const TENANT_ID = '4b0911a0-929b-4715-944b-c03745165b3a';
 
 /** Verified domain of the home tenant; accepted as a tenant segment like the GUID. */
@@ -12,10 +12,16 @@ export const TENANT_DOMAIN = 'contoso.test';
 /** Display name of the home tenant, used in Microsoft-style error texts. */
 export const TENANT_NAME = 'Contoso (local development)';
 
+/**
+ * Tenant of every personal Microsoft account: "For sign-ins to the personal Microsoft account tenant … the value is
+ * 9188040d-6c67-4c5b-b112-36a304b66dad" (learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference).
+ */
+export const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
 /** Password of every test account; shown on the sign-in page because this provider is development-only. */
 export const TEST_PASSWORD = 'Passw0rd!';
 
-/** The test accounts, in the order the sign-in page lists them. */
+/** The test accounts, in the order the sign-in page lists them: the home tenant's, then the personal account. */
 export const TEST_ACCOUNTS: readonly TestAccount[] = Object.freeze(
   [
     {
@@ -48,8 +54,32 @@ export const TEST_ACCOUNTS: readonly TestAccount[] = Object.freeze(
       surname: 'Bowen',
       jobTitle: 'Marketing Manager',
     },
+    {
+      username: 'pat@outlook.test',
+      password: TEST_PASSWORD,
+      displayName: 'Pat Kim',
+      // Microsoft writes a personal account's oid as 00000000-0000-0000- followed by its 64-bit account id.
+      objectId: '00000000-0000-0000-7c3a-5e19d2b4f6a8',
+      tenantId: CONSUMERS_TENANT_ID,
+      givenName: 'Pat',
+      surname: 'Kim',
+      jobTitle: 'Personal Microsoft account',
+    },
   ].map((account) => Object.freeze(account)),
 );
+
+/** Object ids of the home tenant's Global Administrators (they may approve admin consent). */
+const ADMINISTRATOR_OBJECT_IDS: ReadonlySet<string> = new Set(['c41b7e9a-0d5f-4a62-b3e8-7f9a0b1c2d03']);
+
+/** True for a personal Microsoft account (consumers tenant), which no tenant-wide consent covers. */
+export function isPersonalAccount(account: TestAccount): boolean {
+  return account.tenantId === CONSUMERS_TENANT_ID;
+}
+
+/** True for a Global Administrator of the home tenant (megan@contoso.test). */
+export function isTenantAdministrator(account: TestAccount): boolean {
+  return account.tenantId === TENANT_ID && ADMINISTRATOR_OBJECT_IDS.has(account.objectId);
+}
 
 /** Looks an account up by user name (case-insensitive, like Entra ID). */
 export function findAccountByUsername(username: string): TestAccount | undefined {

@@ -142,6 +142,8 @@ export function createTokenClientAuthenticator(context: ClientAuthenticationCont
         grantType: body.get('grant_type') ?? undefined,
         codeVerifier: body.get('code_verifier') ?? undefined,
         codeChallenge: undefined,
+        scope: body.get('scope') ?? undefined,
+        resource: undefined,
         status: refusal.status,
         ...record,
       });

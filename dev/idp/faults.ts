@@ -34,6 +34,9 @@ export interface IdTokenFaultContext {
   previousIdToken(): string | undefined;
 }
 
+/** The display name the id-token-markup-name fault signs in with: markup and both quotes, as a page must escape them. */
+export const MARKUP_DISPLAY_NAME = `<script>alert("name")</script><b>O'Brien & Sons</b>`;
+
 /** A tenant other than the home tenant, for cross-tenant faults. */
 export const OTHER_TENANT_ID = 'c3b6a1de-7f2e-4c55-9d1a-0e5f6a7b8c9d';
 
@@ -69,6 +72,8 @@ export function alterTokenResponse(fault: ResponseFault, body: Record<string, un
       return { ...body, access_token: `EwB${randomBytes(96).toString('base64url')}` };
     case 'response-markup-access-token':
       return { ...body, access_token: `<b>${randomBytes(12).toString('base64url')}</b>&"'` };
+    case 'response-quote-access-token':
+      return { ...body, access_token: `EwB${randomBytes(24).toString('base64url')}'; echo INJECTED; '$(echo INJECTED)` };
   }
 }
 
@@ -213,6 +218,8 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       const encode = (part: unknown) => base64url.encode(JSON.stringify(part));
       return `${encode({ alg: 'none', typ: 'JWT', kid: context.publishedKey.kid })}.${encode(claims)}.`;
     }
+    case 'id-token-markup-name':
+      return sign({ ...claims, name: MARKUP_DISPLAY_NAME }, context.publishedKey);
     case 'id-token-other-user': {
       const other = TEST_ACCOUNTS.find((account) => account.objectId !== claims.oid)!;
       return sign(

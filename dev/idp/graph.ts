@@ -33,6 +33,8 @@ export interface GraphOptions {
   /** Issuer the provider writes into Graph access tokens. */
   accessTokenIssuer: string;
   signingKey: SigningKey;
+  /** Reads an opaque access token (personal accounts get those from Graph); without it only JWTs are accepted. */
+  readOpaqueToken?: (token: string) => Promise<JWTPayload | undefined>;
 }
 
 function sendGraphError(req: Request, res: Response, status: number, code: string, message: string): void {
@@ -57,6 +59,11 @@ async function verifyBearer(req: Request, res: Response, options: GraphOptions):
   if (match?.[1] === undefined) {
     sendGraphError(req, res, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
     return undefined;
+  }
+  if (!match[1].includes('.') && options.readOpaqueToken !== undefined) {
+    const payload = await options.readOpaqueToken(match[1]);
+    if (payload === undefined) sendGraphError(req, res, 401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+    return payload;
   }
   try {
     const { payload } = await jwtVerify(match[1], options.signingKey.publicKey, {

@@ -6,30 +6,41 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 
 import { TENANT_ID, TEST_ACCOUNTS } from './accounts.ts';
+import { adminConsentRouter } from './admin-consent.ts';
+import { createConsentStore } from './consent-store.ts';
 import { graphRouter } from './graph.ts';
 import { interactionRouter } from './interactions.ts';
 import { generateSigningKey } from './keys.ts';
 import { renderErrorPage } from './message-pages.ts';
 import { AAD } from './microsoft-errors.ts';
 import { microsoftPathsRouter } from './microsoft-paths.ts';
+import { opaqueGraphTokenReader, reissuePersonalIdToken } from './personal-accounts.ts';
 import { createProvider, issuerFor } from './provider-config.ts';
+import { createResourceGrants } from './resource-grants.ts';
+import { DEFAULT_IDP_RESOURCES, createResourceCatalogue } from './resources.ts';
 import { shapeAuthorizationRedirects, shapeTokenResponses } from './response-shaping.ts';
-import type { IdpFault, ReceivedTokenRequest, StartIdpOptions, StartedIdp } from './types.ts';
+import type { AdminConsentRecord, IdpFault, ReceivedTokenRequest, StartIdpOptions, StartedIdp } from './types.ts';
 
 /** Public types of the local identity provider. */
 export type {
+  AdminConsentRecord,
   FederatedCredential,
   IdpClient,
   IdpFault,
+  IdpResource,
   ReceivedTokenRequest,
   StartIdpOptions,
   StartedIdp,
   TestAccount,
 } from './types.ts';
+/** The resources besides Graph that the provider serves when StartIdpOptions.resources is omitted. */
+export { DEFAULT_IDP_RESOURCES } from './resources.ts';
 
 const DEFAULT_PORT = 5001;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+/** The app's name in Microsoft's texts (AADSTS65001, the admin-consent page). */
+const APP_NAME = 'o365-signin';
 
 function originFor(host: string, port: number): string {
   if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
@@ -51,6 +62,10 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 export async function startIdentityProvider(options: StartIdpOptions): Promise<StartedIdp> {
   const host = options.host ?? DEFAULT_HOST;
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+  const catalogue = createResourceCatalogue(options.resources ?? DEFAULT_IDP_RESOURCES);
+  const consent = createConsentStore(catalogue);
+  const resourceGrants = createResourceGrants({ catalogue, consent, appName: APP_NAME });
+  const adminConsents: AdminConsentRecord[] = [];
   const [signingKey, unpublishedKey, rolledKey, otherTenantKey, homeTenantKey, noIssuerKey, encryptionKey, otherAlgorithmKey] =
     await Promise.all([
       generateSigningKey(),
@@ -102,6 +117,8 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     clients: options.clients,
     signingKey,
     accessTokenTtlSeconds,
+    catalogue,
+    wrapGrantHandler: resourceGrants.wrapGrantHandler,
   });
   shapeAuthorizationRedirects(provider, recordSecret);
   shapeTokenResponses(provider, {
@@ -111,6 +128,8 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     recordTokenRequest,
     recordSecret,
     keyRing,
+    resourceOf: resourceGrants.resourceOf,
+    reissueIdToken: (idToken) => reissuePersonalIdToken(idToken, origin, signingKey),
     faultContext: {
       publishedKey: signingKey,
       unpublishedKey,
@@ -142,10 +161,20 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
       recordSecret,
       recordTokenRequest,
       keyRing,
+      catalogue,
     }),
   );
-  app.use(interactionRouter(provider));
-  app.use(graphRouter({ origin, accessTokenIssuer, signingKey }));
+  app.use(interactionRouter(provider, { catalogue, consent }));
+  app.use(
+    adminConsentRouter({
+      clients: options.clients,
+      catalogue,
+      consent,
+      appName: APP_NAME,
+      recordAdminConsent: (record) => adminConsents.push(record),
+    }),
+  );
+  app.use(graphRouter({ origin, accessTokenIssuer, signingKey, readOpaqueToken: opaqueGraphTokenReader(provider) }));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found', error_description: 'The local identity provider does not serve this path.' });
   });
@@ -173,6 +202,10 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     setTokenRequestHook(hook) {
       tokenRequestHook = hook;
     },
+    refreshTokenReuseCount: resourceGrants.refreshTokenReuseCount,
+    adminConsents,
+    setResourceConsent: (identifier, mode) => consent.setResourceConsent(identifier, mode),
+    revokeConsent: (objectId) => consent.revokeInteractiveConsent(objectId),
     setFault(next) {
       faults = next === null ? [] : typeof next === 'string' ? [next as IdpFault] : [...(next as readonly IdpFault[])];
     },

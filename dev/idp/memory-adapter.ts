@@ -51,6 +51,9 @@ export function createMemoryAdapterFactory(): AdapterFactory {
         return undefined;
       },
       async consume(id) {
+        // Microsoft: "Refresh tokens aren't revoked when used to acquire new access tokens"
+        // (learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token).
+        if (model === 'RefreshToken') return;
         const payload = read(key(id));
         if (payload !== undefined) payload.consumed = Math.floor(Date.now() / 1000);
       },

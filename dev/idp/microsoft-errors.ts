@@ -31,6 +31,24 @@ export interface MicrosoftErrorBody {
   timestamp: string;
   trace_id: string;
   correlation_id: string;
+  error_uri?: string;
+  /** e.g. 'consent_required', 'basic_action': what MSAL reads to decide that the user must sign in interactively. */
+  suberror?: string;
+  /** A claims challenge as a JSON string, to pass back on /authorize as the `claims` parameter. */
+  claims?: string;
+}
+
+/** The optional members Microsoft adds to some token-endpoint errors. */
+export interface MicrosoftErrorExtras {
+  suberror?: string;
+  claims?: string;
+  /** Adds `error_uri` (Microsoft's page for the code), as newer responses carry. */
+  withErrorUri?: boolean;
+}
+
+/** Microsoft's page for an AADSTS code, the `error_uri` of its errors. */
+export function errorUriFor(code: number): string {
+  return `https://login.microsoftonline.com/error?code=${code}`;
 }
 
 /** Fresh trace and correlation ids and a timestamp in Microsoft's format ('2025-01-31 12:34:56Z'). */
@@ -51,7 +69,12 @@ export function aadDescription(aad: AadError, trace: TraceInfo): string {
 }
 
 /** Microsoft's JSON error body for an OAuth error code and an AADSTS error. */
-export function microsoftErrorBody(error: string, aad: AadError, trace: TraceInfo = newTraceInfo()): MicrosoftErrorBody {
+export function microsoftErrorBody(
+  error: string,
+  aad: AadError,
+  trace: TraceInfo = newTraceInfo(),
+  extras: MicrosoftErrorExtras = {},
+): MicrosoftErrorBody {
   return {
     error,
     error_description: aadDescription(aad, trace),
@@ -59,6 +82,9 @@ export function microsoftErrorBody(error: string, aad: AadError, trace: TraceInf
     timestamp: trace.timestamp,
     trace_id: trace.traceId,
     correlation_id: trace.correlationId,
+    ...(extras.withErrorUri === true ? { error_uri: errorUriFor(aad.code) } : {}),
+    ...(extras.suberror === undefined ? {} : { suberror: extras.suberror }),
+    ...(extras.claims === undefined ? {} : { claims: extras.claims }),
   };
 }
 
@@ -122,6 +148,39 @@ export const AAD = {
     text: 'Due to a configuration change, you must sign in again to access this resource.',
   }),
   userDeclined: (): AadError => ({ code: 65004, text: 'User declined to consent to access the app.' }),
+  // Seen on /token for scopes of two resources (code redemption and refresh); not in the error-code table.
+  multipleResources: (scope: string): AadError => ({
+    code: 28000,
+    text: `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope} is not valid.`,
+  }),
+  // learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow (error response sample).
+  scopeNotValid: (scope: string): AadError => ({
+    code: 70011,
+    text: `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`,
+  }),
+  // What a personal account gets for a work-only resource such as Azure Resource Manager.
+  scopeDoesNotExist: (scope: string): AadError => ({
+    code: 70011,
+    text: `The provided value for the input parameter 'scope' is not valid. The scope '${scope}' does not exist.`,
+  }),
+  delegationDoesNotExist: (clientId: string, appName: string): AadError => ({
+    code: 65001,
+    text: `The user or administrator has not consented to use the application with ID '${clientId}' named '${appName}'. Send an interactive authorization request for this user and resource.`,
+  }),
+  mfaRequired: (resource: string): AadError => ({
+    code: 50076,
+    text: `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resource}'.`,
+  }),
+  adminConsentRequired: (): AadError => ({ code: 90094, text: 'The grant requires admin permission.' }),
+  userNotInTenant: (username: string, clientId: string): AadError => ({
+    code: 50020,
+    text: `User account '${username}' from identity provider 'live.com' does not exist in tenant '${TENANT_NAME}' and cannot access the application '${clientId}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.`,
+  }),
+  // The answer seen for /common/v2.0/adminconsent (MicrosoftDocs/azure-docs#45151); the code is the one for a missing field.
+  adminConsentNeedsTenant: (): AadError => ({
+    code: 90014,
+    text: "The provided request must include a 'response_type' input parameter.",
+  }),
   invalidCredentials: (): AadError => ({
     code: 50126,
     text: 'Error validating credentials due to invalid username or password.',

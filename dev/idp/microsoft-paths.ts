@@ -6,12 +6,12 @@ import type Provider from 'oidc-provider';
 import { TENANT_DOMAIN, TENANT_ID } from './accounts.ts';
 import { type FaultResponse, isTokenEndpointFault, tokenFaultResponse } from './faults.ts';
 import { HANG, type KeyRing, discoveryFault, keySetResponse } from './key-faults.ts';
-import { GRAPH_RESOURCE } from './graph.ts';
 import { renderErrorPage } from './message-pages.ts';
 import { AAD, aadDescription, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES, SESSION_COOKIE } from './provider-config.ts';
-import type { IdpClient, IdpFault, ReceivedTokenRequest } from './types.ts';
 import { createTokenClientAuthenticator } from './client-authentication.ts';
+import { type ResourceCatalogue, normalizeAuthorizationScopes } from './resources.ts';
+import type { IdpClient, IdpFault, ReceivedTokenRequest } from './types.ts';
 
 /** What the tenant router needs from the running provider. */
 export interface MicrosoftPathsOptions {
@@ -26,11 +26,11 @@ export interface MicrosoftPathsOptions {
   /** Records a token request refused before oidc-provider (the client's credential). */
   recordTokenRequest(request: ReceivedTokenRequest): void;
   keyRing: KeyRing;
+  catalogue: ResourceCatalogue;
 }
 
 const DISCOVERY_PATH = '/v2.0/.well-known/openid-configuration';
 const PATH_PATTERN = /^\/([^/]+)(\/v2\.0\/\.well-known\/openid-configuration|\/oauth2\/v2\.0\/[^?]*|\/discovery\/v2\.0\/keys)$/;
-const GRAPH_SCOPE_PREFIX = `${GRAPH_RESOURCE}/`;
 
 /** True for the tenant segments the local provider serves: common, organizations, the tenant GUID or its domain. */
 export function isKnownTenant(segment: string): boolean {
@@ -128,17 +128,11 @@ function sendUnknownTenant(req: Request, res: Response, segment: string, rest: s
 }
 
 /**
- * Microsoft-compatible authorization parameters: Graph scopes may carry the resource prefix, and
- * the sign-in page is always shown (as login and consent in one step) unless prompt=none.
+ * Microsoft-compatible authorization parameters: scopes name their resources (Graph's may carry its
+ * prefix), and the sign-in page is always shown (as login and consent in one step) unless prompt=none.
  */
-function normalizeAuthorizationQuery(query: URLSearchParams): void {
-  const scope = query.get('scope');
-  if (scope !== null) {
-    const scopes = scope
-      .split(' ')
-      .map((value) => (value.toLowerCase().startsWith(GRAPH_SCOPE_PREFIX) ? value.slice(GRAPH_SCOPE_PREFIX.length) : value));
-    query.set('scope', scopes.join(' '));
-  }
+function normalizeAuthorizationQuery(query: URLSearchParams, catalogue: ResourceCatalogue): void {
+  normalizeAuthorizationScopes(query, catalogue);
   // oidc-provider drops offline_access unless prompt includes consent; Microsoft needs no such prompt.
   if (query.get('prompt') !== 'none') query.set('prompt', 'login consent');
 }
@@ -250,7 +244,7 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
       const queryStart = req.url.indexOf('?');
       const query = new URLSearchParams(queryStart === -1 ? '' : req.url.slice(queryStart + 1));
       if (req.method === 'GET' && rest === PROVIDER_ROUTES.authorization) {
-        normalizeAuthorizationQuery(query);
+        normalizeAuthorizationQuery(query, options.catalogue);
         if (query.get('prompt') !== 'none') dropSessionCookie(req);
       }
       if (req.method === 'GET' && rest.startsWith(`${PROVIDER_ROUTES.authorization}/`)) dropSessionCookie(req);

@@ -2,17 +2,27 @@
 import { randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
-import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { CanBePromise, ClientMetadata, Configuration, KoaContextWithOIDC, TokenEndpointGrantContext } from 'oidc-provider';
 
-import { TENANT_ID, findAccountBySubject } from './accounts.ts';
-import { GRAPH_APP_ID, GRAPH_RESOURCE, GRAPH_SCOPES } from './graph.ts';
+import { TENANT_ID, findAccountBySubject, isPersonalAccount } from './accounts.ts';
+import { GRAPH_APP_ID, GRAPH_SCOPES } from './graph.ts';
 import type { SigningKey } from './keys.ts';
 import { interactionPath } from './login-page.ts';
 import { createMemoryAdapterFactory } from './memory-adapter.ts';
+import { checkClaimsParameter } from './mfa-challenge.ts';
 import { aadErrorFor } from './microsoft-errors.ts';
 import { tokenEndpointSecretOf } from './client-authentication.ts';
 import { renderErrorPage, renderSignOutPage, renderSignedOutPage } from './message-pages.ts';
-import type { IdpClient } from './types.ts';
+import type { GrantHandler } from './resource-grants.ts';
+import {
+  OIDC_SCOPE_NAMES,
+  type ResourceCatalogue,
+  chooseDefaultResource,
+  describeResourceServer,
+  parseScopes,
+  permissionNames,
+} from './resources.ts';
+import type { IdpClient, TestAccount } from './types.ts';
 
 /** Paths of the provider's routes, relative to a tenant segment (the router adds `/{tenant}`). */
 export const PROVIDER_ROUTES = {
@@ -24,9 +34,6 @@ export const PROVIDER_ROUTES = {
 
 /** Name of oidc-provider's session cookie (distinct from the app's cookies on the same host). */
 export const SESSION_COOKIE = 'idp_session';
-
-/** OpenID Connect scopes; every other requested scope is a Microsoft Graph permission. */
-export const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 
 const ID_TOKEN_TTL_SECONDS = 3600;
 const REFRESH_TOKEN_TTL_SECONDS = 90 * 24 * 3600;
@@ -40,6 +47,10 @@ export interface ProviderSettings {
   clients: readonly IdpClient[];
   signingKey: SigningKey;
   accessTokenTtlSeconds: number;
+  /** The resources besides Graph. */
+  catalogue: ResourceCatalogue;
+  /** Wraps oidc-provider's built-in grant handlers (the resource-aware refresh and code redemption). */
+  wrapGrantHandler(grantType: string, handler: GrantHandler): GrantHandler;
 }
 
 /** The v2.0 issuer of the home tenant on this origin. */
@@ -77,6 +88,32 @@ function clientMetadata(client: IdpClient): ClientMetadata {
   };
 }
 
+/** The account a token request or sign-in is about, once oidc-provider has loaded it. */
+function accountOf(ctx: KoaContextWithOIDC): TestAccount | undefined {
+  const accountId = ctx.oidc.entities.Account?.accountId;
+  return accountId === undefined ? undefined : findAccountBySubject(accountId);
+}
+
+/**
+ * oidc-provider registers its built-in grants through registerGrantType while it is constructed; a
+ * subclass is the one place to wrap them, so the resource checks run after client authentication.
+ */
+function providerWithWrappedGrants(wrap: ProviderSettings['wrapGrantHandler']): typeof Provider {
+  return class MicrosoftProvider extends Provider {
+    override registerGrantType<Params extends object>(
+      name: string,
+      handler: (ctx: TokenEndpointGrantContext<Params>) => CanBePromise<void>,
+      params?: string | readonly string[] | ReadonlySet<string>,
+      duplicates?: string | readonly string[] | ReadonlySet<string>,
+    ): void {
+      const names = params === undefined ? [] : typeof params === 'string' ? [params] : [...params];
+      // Microsoft reads `scope` at code redemption to pick the token's resource.
+      const withScope = name === 'authorization_code' ? [...names, 'scope'] : names;
+      super.registerGrantType(name, wrap(name, handler as GrantHandler) as typeof handler, withScope, duplicates);
+    }
+  };
+}
+
 /** Creates the oidc-provider instance configured like Microsoft Entra ID v2.0 for the home tenant. */
 export function createProvider(settings: ProviderSettings): Provider {
   const configuration: Configuration = {
@@ -94,7 +131,9 @@ export function createProvider(settings: ProviderSettings): Provider {
       end_session: PROVIDER_ROUTES.endSession,
     },
     responseTypes: ['code'],
-    scopes: [...OIDC_SCOPES],
+    scopes: [...OIDC_SCOPE_NAMES],
+    // Microsoft's claims challenge comes back on /authorize as `claims` (not OpenID's claims request).
+    extraParams: { claims: checkClaimsParameter },
     claims: {
       openid: ['sub', 'tid', 'oid', 'ver', 'nbf', 'login_hint'],
       profile: ['name', 'preferred_username'],
@@ -148,17 +187,22 @@ export function createProvider(settings: ProviderSettings): Provider {
       resourceIndicators: {
         enabled: true,
         // Microsoft resolves scopes like User.Read to Graph without a `resource` parameter.
-        defaultResource: () => GRAPH_RESOURCE,
+        defaultResource: (_ctx, _client, oneOf) => chooseDefaultResource(oneOf),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resource) => {
-          if (resource !== GRAPH_RESOURCE) throw new errors.InvalidTarget();
-          return {
-            scope: graphScopesFor(ctx),
-            audience: GRAPH_APP_ID,
-            accessTokenTTL: settings.accessTokenTtlSeconds,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
+          const scope = ctx.oidc.params?.scope;
+          if (ctx.oidc.route !== 'token' && typeof scope === 'string' && parseScopes(scope, settings.catalogue).unknown.length > 0) {
+            throw new errors.InvalidScope(`The scope ${scope} is not valid.`, scope);
+          }
+          const account = accountOf(ctx);
+          const description = describeResourceServer(resource, {
+            catalogue: settings.catalogue,
+            personalAccount: account !== undefined && isPersonalAccount(account),
+            graphScope: graphScopesFor(ctx),
+            accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
+          });
+          if (description === undefined) throw new errors.InvalidTarget();
+          return description;
         },
       },
       rpInitiatedLogout: {
@@ -176,14 +220,15 @@ export function createProvider(settings: ProviderSettings): Provider {
     },
     formats: {
       customizers: {
-        // Shape Graph access tokens like Microsoft's v1.0 tokens for Graph.
+        // Shape access tokens like Microsoft's v1.0 tokens (Graph's alone carry a header nonce).
         jwt: (_ctx, token, parts) => {
           const payload = parts.payload;
           const account = 'accountId' in token ? findAccountBySubject(token.accountId) : undefined;
-          parts.header = { typ: 'JWT', nonce: randomBytes(32).toString('base64url') };
+          const tenantId = account?.tenantId ?? TENANT_ID;
+          parts.header = payload.aud === GRAPH_APP_ID ? { typ: 'JWT', nonce: randomBytes(32).toString('base64url') } : { typ: 'JWT' };
           parts.payload = {
             aud: payload.aud,
-            iss: settings.accessTokenIssuer,
+            iss: settings.accessTokenIssuer.replace(TENANT_ID, tenantId),
             iat: payload.iat,
             nbf: payload.iat,
             exp: payload.exp,
@@ -195,9 +240,12 @@ export function createProvider(settings: ProviderSettings): Provider {
             idtyp: 'user',
             name: account?.displayName,
             oid: account?.objectId,
-            scp: payload.scope,
+            scp:
+              typeof payload.aud === 'string' && typeof payload.scope === 'string'
+                ? permissionNames(payload.scope, payload.aud)
+                : payload.scope,
             sub: payload.sub,
-            tid: TENANT_ID,
+            tid: tenantId,
             unique_name: account?.username,
             upn: account?.username,
             uti: payload.jti,
@@ -222,7 +270,7 @@ export function createProvider(settings: ProviderSettings): Provider {
     },
   };
 
-  const provider = new Provider(settings.issuer, configuration);
+  const provider = new (providerWithWrappedGrants(settings.wrapGrantHandler))(settings.issuer, configuration);
   provider.proxy = false;
   return provider;
 }

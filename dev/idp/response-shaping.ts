@@ -23,6 +23,10 @@ export interface TokenEndpointHooks {
   recordSecret(value: unknown): void;
   faultContext: IdTokenFaultContext;
   keyRing: KeyRing;
+  /** The resource a token request was resolved to. */
+  resourceOf(ctx: object): string | undefined;
+  /** The genuine id_token as Microsoft would write it for its account (a personal account's names the consumers tenant). */
+  reissueIdToken(idToken: string): Promise<string>;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -67,6 +71,8 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
       grantType: stringOf(requestBody.grant_type),
       codeVerifier: stringOf(requestBody.code_verifier),
       codeChallenge: oidc?.entities?.AuthorizationCode?.codeChallenge,
+      scope: stringOf(requestBody.scope),
+      resource: hooks.resourceOf(ctx),
       status: ctx.status,
       ...clientAuthenticationOf(ctx.req),
     });
@@ -78,6 +84,7 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
       const faults = hooks.faults();
       let idToken = stringOf(body.id_token);
       if (idToken !== undefined) {
+        idToken = await hooks.reissueIdToken(idToken);
         const genuine = idToken;
         const idTokenFault = faults.find(isIdTokenFault);
         if (idTokenFault !== undefined) idToken = await tamperIdToken(idTokenFault, idToken, hooks.faultContext);
@@ -105,8 +112,14 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
 
     if (ctx.status >= 400) {
       const error = errorsByContext.get(ctx) as
-        | (Error & { error_description?: string; error_detail?: string; expose?: boolean })
+        | (Error & { error_description?: string; error_detail?: string; expose?: boolean; microsoftBody?: unknown })
         | undefined;
+      if (isRecord(error?.microsoftBody)) {
+        // Already Microsoft's answer (resource-grants.ts), with its suberror or claims challenge.
+        ctx.type = 'json';
+        ctx.body = error.microsoftBody;
+        return;
+      }
       const oauthError = isRecord(body)
         ? (stringOf(body.error) ?? 'server_error')
         : error?.expose === true

@@ -21,7 +21,35 @@ export interface FederatedCredential {
   audiences: string[];
 }
 
-/** A user of the local provider's home tenant. */
+/**
+ * A resource (API) besides Microsoft Graph whose tokens the local provider issues, like an Entra ID
+ * resource service principal: its identifier (the part before the permission name in a scope), its
+ * delegated permissions and how consent for them is given.
+ */
+export interface IdpResource {
+  /** e.g. 'https://outlook.office.com', 'https://management.azure.com', 'api://<guid>'; the `aud` of its tokens. */
+  identifier: string;
+  /** Delegated permission names, e.g. ['Mail.Read', 'SMTP.Send'] or ['user_impersonation']. */
+  scopes: string[];
+  /** 'tenant': consented for every account of the home tenant (as if an admin had granted it); 'none': only after an interactive sign-in or admin consent. */
+  consent: 'tenant' | 'none';
+  /** Personal (consumers-tenant) accounts are refused, as Microsoft refuses them (AADSTS70011 "… does not exist."). */
+  workAccountsOnly?: boolean;
+  /** A refresh for it answers Microsoft's claims challenge (AADSTS50076) until a sign-in passes that claims value on /authorize. */
+  requiresMfa?: boolean;
+  displayName?: string;
+}
+
+/** An admin consent approved at `/{tenant}/v2.0/adminconsent`. */
+export interface AdminConsentRecord {
+  /** The home tenant GUID (whatever tenant segment the request used). */
+  tenant: string;
+  clientId: string;
+  /** The `scope` parameter as sent. */
+  scope: string;
+}
+
+/** A user of the local provider: the home tenant's accounts, then a personal Microsoft account (consumers tenant). */
 export interface TestAccount {
   username: string;
   password: string;
@@ -55,7 +83,8 @@ export type IdpFault =
   | 'response-no-expires-in'
   | 'response-expires-in-absurd' // expires_in "1e20": a number, but no lifetime a token can have
   | 'response-opaque-access-token' // an opaque access token, as personal accounts get
-  | 'response-markup-access-token' // an access token with HTML metacharacters
+  | 'response-markup-access-token' // an access token with HTML metacharacters (not an RFC 6750 token)
+  | 'response-quote-access-token' // an access token with a single quote and shell syntax (not an RFC 6750 token)
   // The id_token of a genuine response, altered.
   | 'id-token-wrong-nonce'
   | 'id-token-no-nonce'
@@ -90,6 +119,7 @@ export type IdpFault =
   | 'id-token-x5u-header-known-key' // signed with the published key and kid; the header also names an x5u URL
   | 'id-token-jwk-header-known-key' // signed with the published key and kid; the header also embeds it as jwk
   | 'id-token-other-user' // the oid, sub and names of another account of the same tenant
+  | 'id-token-markup-name' // a genuine ID token whose name holds HTML metacharacters (Entra ID display names may)
   // The key set (JWKS) and discovery.
   | 'keys-error' // JWKS answers 500
   | 'keys-hang' // JWKS never answers
@@ -115,6 +145,10 @@ export interface ReceivedTokenRequest {
   codeVerifier: string | undefined;
   /** The code_challenge the redeemed authorization code was issued for (undefined for other grants or unknown codes). */
   codeChallenge: string | undefined;
+  /** The `scope` parameter as posted. */
+  scope: string | undefined;
+  /** The resource the provider resolved the request to (e.g. 'https://graph.microsoft.com'), if it got that far. */
+  resource: string | undefined;
   /** The status the provider answered with. */
   status: number;
   /** The credential the client presented: its secret, a certificate assertion, a federated assertion, or none. */
@@ -154,6 +188,14 @@ export interface StartedIdp {
   setTokenRequestHook(hook: (() => unknown) | null): void;
   /** Applies to every following response until cleared with null; several faults of different kinds may be combined. */
   setFault(fault: IdpFault | readonly IdpFault[] | null): void;
+  /** How many refresh_token grants presented a refresh token that an earlier refresh had already rotated away. */
+  refreshTokenReuseCount(): number;
+  /** Every admin consent approved, in order. */
+  adminConsents: readonly AdminConsentRecord[];
+  /** Makes a resource tenant-consented ('tenant') or not ('none', which also drops admin consents for it). */
+  setResourceConsent(identifier: string, consent: 'tenant' | 'none'): void;
+  /** Forgets the interactive consents for resources other than Graph of one account (by object id), or of every account. */
+  revokeConsent(objectId?: string): void;
   /** Stops the server, closes open connections and releases the port. */
   close(): Promise<void>;
 }
@@ -169,4 +211,6 @@ export interface StartIdpOptions {
   accessTokenTtlSeconds?: number;
   /** Called with each token request once it is recorded (the demo prints what each one carried). */
   onTokenRequestRecorded?: (request: ReceivedTokenRequest) => void;
+  /** Resources besides Microsoft Graph; default DEFAULT_IDP_RESOURCES (Outlook, ARM, SharePoint, Storage, Dataverse, a custom API). */
+  resources?: IdpResource[];
 }

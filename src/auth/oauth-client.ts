@@ -1,6 +1,7 @@
 import type { AuthorizationCode } from 'simple-oauth2';
 import type { Config } from '../config.ts';
 import { AppError, providerDetails } from '../errors.ts';
+import { isBearerToken } from './bearer-token.ts';
 import type { PendingSignIn } from './pending-sign-ins.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import { codeChallengeOf } from './pending-sign-ins.ts';
@@ -22,7 +23,9 @@ export const MAX_EXPIRES_IN_SECONDS = 24 * 60 * 60;
 const DEFAULT_EXPIRES_IN_SECONDS = 3600;
 
 /** A refresh response: Microsoft may or may not send a new ID token and a new (rotated) refresh token. */
-export interface RefreshResponse extends Omit<TokenResponse, 'idToken'> {
+export interface RefreshResponse extends Omit<TokenResponse, 'accessToken' | 'idToken'> {
+  /** undefined when the answer had no usable access token (missing, or not an RFC 6750 bearer token). */
+  readonly accessToken: string | undefined;
   readonly idToken: string | undefined;
   /** The answer's expires_in was absurd (not a number, ≤ 0, over a day) and one hour was assumed instead. */
   readonly expiresInReplaced: boolean;
@@ -123,10 +126,11 @@ export async function exchangeCode(
   } catch (error) {
     throw tokenEndpointError(error);
   }
-  // A sign-in loses nothing by refusing an absurd lifetime: the person simply signs in again.
-  const tokens = readTokenResponse(body, { absurdExpiresIn: 'refuse' });
-  if (tokens.idToken === undefined) throw unusableResponse("missing or invalid 'id_token'");
-  return { ...tokens, idToken: tokens.idToken };
+  // A sign-in loses nothing by refusing an absurd lifetime or an unusable access token: the person simply signs in again.
+  const { accessToken, idToken, ...tokens } = readTokenResponse(body, { absurdExpiresIn: 'refuse' });
+  if (accessToken === undefined) throw unusableResponse(UNUSABLE_ACCESS_TOKEN);
+  if (idToken === undefined) throw unusableResponse("missing or invalid 'id_token'");
+  return { ...tokens, accessToken, idToken };
 }
 
 /**
@@ -142,9 +146,15 @@ export async function redeemRefreshToken(config: Config, metadata: ProviderMetad
   } catch (error) {
     throw tokenEndpointError(error);
   }
-  // The answer may carry the only live refresh token (Microsoft rotates them): keep it, assume an hour.
+  // S55: the answer may carry the only live refresh token. Microsoft does not revoke the one just spent
+  // (learn.microsoft.com/entra/identity-platform/refresh-tokens), but a provider that does leaves the rotated one the
+  // only one, and refusing the whole answer would then cost a sign-in. So the answer is kept, an hour assumed for an
+  // absurd lifetime, and only an unusable access token is dropped (never stored, shown or pasted); the caller keeps
+  // the previous access token and reports the refresh as failed.
   return readTokenResponse(body, { absurdExpiresIn: 'assume-an-hour' });
 }
+
+const UNUSABLE_ACCESS_TOKEN = "'access_token' is missing or not an RFC 6750 bearer token";
 
 function unusableResponse(what: string): AppError {
   return new AppError('token_response_unusable', { cause: new Error(`Token response: ${what}`) });
@@ -152,13 +162,14 @@ function unusableResponse(what: string): AppError {
 
 /**
  * Reads a token response defensively: the provider's JSON is untrusted input. An `expires_in` that is not a
- * number from 1 to MAX_EXPIRES_IN_SECONDS is refused, or with `assume-an-hour` replaced by one hour.
+ * number from 1 to MAX_EXPIRES_IN_SECONDS is refused, or with `assume-an-hour` replaced by one hour. An access
+ * token that is missing or not an RFC 6750 bearer token is returned as undefined: never stored, shown or pasted.
  */
 export function readTokenResponse(body: unknown, options: { absurdExpiresIn: 'refuse' | 'assume-an-hour' }): RefreshResponse {
   if (typeof body !== 'object' || body === null) throw unusableResponse('not a JSON object');
   const fields = body as Record<string, unknown>;
-  const accessToken = fields.access_token;
-  if (typeof accessToken !== 'string' || accessToken === '') throw unusableResponse("missing or invalid 'access_token'");
+  // A quote, a space or markup in a "token" would end up in the page, the Copy-as-curl line and scripts' shells.
+  const accessToken = typeof fields.access_token === 'string' && isBearerToken(fields.access_token) ? fields.access_token : undefined;
   if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer')
     throw unusableResponse("'token_type' is not Bearer");
   const idToken = fields.id_token;

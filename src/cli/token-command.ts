@@ -7,6 +7,7 @@ import { openDatabase } from '../db/open-database.ts';
 import { silentLogger } from '../log.ts';
 import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
 import { composeServices } from '../composition-root.ts';
+import { echoInput, echoMessage } from './echoed-input.ts';
 import type { StoredUser } from '../tokens/token-store.ts';
 
 /** Exit codes of `npm run token`, one per thing a script may want to handle. */
@@ -30,7 +31,7 @@ when it has expired or expires within five minutes. Example:
 
   --user <who>  the user, by username (e.g. adele@contoso.com) or object id, when several are stored
   --json        print JSON: accessToken, tokenType, expiresAt, scopes, user
-  --demo        use the database and settings of npm run demo (while the demo runs)
+  --demo        use the database and settings of npm run demo (while it runs: its address, provider and database)
 
 Exit codes: 0 token printed; 2 bad options; 3 no stored token; 4 several users and no --user;
 5 the token cannot be refreshed: sign in again; 6 database missing; 7 settings invalid;
@@ -57,7 +58,7 @@ export async function runTokenCommand(
       allowPositionals: false,
     }));
   } catch (error) {
-    io.stderr(`${(error as Error).message}\n\n${HELP}\n`);
+    io.stderr(`${echoMessage((error as Error).message)}\n\n${HELP}\n`);
     return EXIT.usage;
   }
   if (options.help) {
@@ -103,7 +104,7 @@ export async function runTokenCommand(
     }
     const user = chooseUser(users, options.user);
     if (user === 'none') {
-      io.stderr(`No token is stored${options.user ? ` for "${options.user}"` : ''}: sign in at ${signInUrl} first.\n`);
+      io.stderr(`No token is stored${options.user ? ` for "${echoInput(options.user)}"` : ''}: sign in at ${signInUrl} first.\n`);
       return EXIT.noStoredToken;
     }
     if (user === 'several') {
@@ -160,7 +161,7 @@ export async function runTokenCommand(
 }
 
 function reportBadSettings(problems: string[], io: CommandIo): number {
-  io.stderr(`The settings are not valid (see .env.example):\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+  io.stderr(`The settings are not valid (see .env.example):\n${problems.map((problem) => `  - ${echoMessage(problem)}`).join('\n')}\n`);
   return EXIT.badConfiguration;
 }
 

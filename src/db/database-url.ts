@@ -11,9 +11,39 @@ export function sqliteFilePath(databaseUrl: string): string {
   return path.resolve(withoutQuery);
 }
 
-/** Creates the folder of the SQLite file (owner only: it holds sealed tokens) so a fresh clone needs no manual step. */
-export function ensureDatabaseDirectory(databaseUrl: string): void {
-  fs.mkdirSync(path.dirname(sqliteFilePath(databaseUrl)), { recursive: true, mode: 0o700 });
+/** Owner only: the folder of the SQLite file holds sealed tokens and live sessions (and the demo's secrets). */
+const PRIVATE_FOLDER_MODE = 0o700;
+
+/** Folders already warned about in this process: migrations and the app open the same file, one warning is enough. */
+const warnedFolders = new Set<string>();
+
+/**
+ * Creates `folder` 0700, or tightens an existing one to 0700, so no other local user can list or copy the database.
+ * When it cannot (another user owns the folder, a read-only file system), `warn` gets one line, once per folder.
+ */
+export function ensurePrivateFolder(folder: string, warn: (message: string) => void = printWarning): void {
+  fs.mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
+  if ((fs.statSync(folder).mode & 0o777) === PRIVATE_FOLDER_MODE) return;
+  try {
+    fs.chmodSync(folder, PRIVATE_FOLDER_MODE);
+  } catch (error) {
+    if (warnedFolders.has(folder)) return;
+    warnedFolders.add(folder);
+    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+    warn(
+      `the database folder ${folder} could not be made private (chmod 700 failed: ${code}); other local users may read it. ` +
+        "Run the app as the folder's owner or move the database (DATABASE_URL) to a folder it owns.",
+    );
+  }
+}
+
+/** Creates the folder of the SQLite file, or tightens it, as ensurePrivateFolder does: a fresh clone needs no manual step. */
+export function ensureDatabaseDirectory(databaseUrl: string, warn?: (message: string) => void): void {
+  ensurePrivateFolder(path.dirname(sqliteFilePath(databaseUrl)), warn);
+}
+
+function printWarning(message: string): void {
+  console.error(`warning: ${message}`);
 }
 
 /** True for a PostgreSQL URL (`postgresql://` or `postgres://`); anything else that is accepted is a SQLite `file:` URL. */

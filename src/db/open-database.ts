@@ -4,6 +4,7 @@ import type { Database } from './database.ts';
 import { isPostgresUrl, poolSizeOf } from './database-url.ts';
 import { openSqliteDatabase } from './sqlite-settings.ts';
 import { observeStatements } from './statement-observer.ts';
+import { tagConnectionFailures } from './postgres-pool.ts';
 
 /** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
 const BUSY_TIMEOUT_MS = 0;
@@ -20,7 +21,8 @@ export interface DatabaseOptions {
 
 /**
  * A Prisma client on a driver adapter (no native query engine): better-sqlite3 for a `file:` URL,
- * node-postgres for a `postgresql://` URL (TLS from its `sslmode`, pool size from its `connection_limit`).
+ * node-postgres for a `postgresql://` URL (TLS from its `sslmode`, pool size from its `connection_limit`, connection
+ * failures tagged with a SQLSTATE: postgres-pool.ts).
  */
 export function openDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   if (isPostgresUrl(databaseUrl)) {
@@ -30,10 +32,12 @@ export function openDatabase(databaseUrl: string, options: DatabaseOptions = {})
       { onPoolError: onError, onConnectionError: onError },
     );
     const onStatement = options.onStatement;
-    if (onStatement !== undefined) {
-      const connect = adapter.connect.bind(adapter);
-      adapter.connect = async () => observeStatements(await connect(), onStatement);
-    }
+    const connect = adapter.connect.bind(adapter);
+    adapter.connect = async () => {
+      const connected = await connect();
+      tagConnectionFailures(connected.underlyingDriver());
+      return onStatement === undefined ? connected : observeStatements(connected, onStatement);
+    };
     return new PostgresPrismaClient({ adapter }) as unknown as Database;
   }
   return openSqliteDatabase(databaseUrl, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS, onStatement: options.onStatement });

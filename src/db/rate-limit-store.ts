@@ -1,6 +1,7 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Database } from './database.ts';
-import { isUniqueRace, retryWhenBusy } from './database-retry.ts';
+import { isUniqueRace } from './database-errors.ts';
+import { retryWhenBusy } from './database-retry.ts';
 import { startPeriodicPurge } from './periodic-purge.ts';
 import type { Logger } from '../log.ts';
 

@@ -1,30 +1,30 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Database } from './database.ts';
-import { sqliteFilePath } from './database-url.ts';
+import { ensureDatabaseDirectory, sqliteFilePath } from './database-url.ts';
 import { observeStatements } from './statement-observer.ts';
 import { memoizeBounded } from '../bounded-memo.ts';
 import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
+import { retryWhenBusy } from './database-retry.ts';
+import { startWalCheckpoints, waitForCheckpoint } from './wal-checkpoint.ts';
 
 /**
  * Set on every connection: WAL lets readers run while one connection writes; synchronous=NORMAL syncs
  * at checkpoints only (a power cut may lose the last commits, never corrupts the file); secure_delete
- * overwrites deleted rows, so a forgotten token does not stay in freed pages.
+ * overwrites deleted rows, so a forgotten token does not stay in freed pages (older WAL frames: wal-checkpoint.ts).
  */
 export const SQLITE_CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'secure_delete = ON'] as const;
 
-/** Owner-only modes for the database folder and files: they hold sealed tokens and live sessions. */
-const FOLDER_MODE = 0o700;
+/** Owner-only mode for the database files: they hold sealed tokens and live sessions (the folder: database-url.ts). */
 const FILE_MODE = 0o600;
 
 const sqliteClients = new WeakSet<object>();
 
 type Adapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
 
-/** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens. */
+/** The driver adapter that applies SQLITE_CONNECTION_PRAGMAS to each connection it opens and checkpoints its WAL (wal-checkpoint.ts). */
 class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   readonly #onStatement: ((sql: string) => void) | undefined;
   /** The client this adapter serves: its hot statements may use the connection directly (direct-sql.ts). */
@@ -38,23 +38,26 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
   override async connect(): Promise<Adapter> {
     const adapter = await super.connect();
     await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join('\n'));
-    reusePreparedStatements((adapter as unknown as { client: BetterSqlite3.Database }).client);
+    const connection = (adapter as unknown as { client: BetterSqlite3.Database }).client;
     const client = this.client;
     if (client !== undefined) {
+      // Before reusePreparedStatements: the checkpoint statement is compiled with the connection's own prepare.
+      const stopCheckpoints = startWalCheckpoints(client, connection);
       const { dispose } = adapter;
       adapter.dispose = () => {
+        stopCheckpoints();
         unregisterSqlDriver(client);
         return dispose.call(adapter);
       };
       registerSqlDriver(client, adapter);
     }
+    reusePreparedStatements(connection);
     return this.#onStatement === undefined ? adapter : observeStatements(adapter, this.#onStatement);
   }
 }
 
 /**
- * A Prisma client on a SQLite file: folder 0700 when created here, file, -wal and -shm 0600 (existing ones are
- * tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
+ * A Prisma client on a SQLite file: folder 0700, file, -wal and -shm 0600 (existing ones are tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
  * `onStatement` sees the SQL of every statement (tests count the writes of a request with it).
  */
 export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
@@ -66,10 +69,13 @@ export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs
   return client;
 }
 
-/** Creates the folder (0700) and an empty database file (0600) when missing, and sets 0600 on existing files. */
+/**
+ * Creates the folder (0700) and an empty database file (0600) when missing, and sets 0700 on an existing folder (a
+ * warning when it cannot) and 0600 on existing files.
+ */
 export function prepareSqliteFiles(databaseUrl: string): void {
   const file = sqliteFilePath(databaseUrl);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: FOLDER_MODE });
+  ensureDatabaseDirectory(databaseUrl);
   // SQLite gives -wal and -shm the mode of the database file, so creating that one 0600 covers all three.
   fs.closeSync(fs.openSync(file, 'a', FILE_MODE));
   for (const suffix of ['', '-wal', '-shm', '-journal']) {
@@ -82,21 +88,14 @@ export function prepareSqliteFiles(databaseUrl: string): void {
 }
 
 /**
- * After a deletion that must not be recoverable: copies the WAL into the file (where secure_delete has zeroed the
- * freed cells) and truncates the WAL, so no older frame keeps the deleted bytes. A no-op for other databases.
+ * Rewrites the whole SQLite file (VACUUM) and empties the WAL, so no free page or older frame keeps what was
+ * overwritten. Waits up to `waitMs` for another connection's write lock (VACUUM) and read snapshot (the checkpoint);
+ * `onWaiting` hears when the checkpoint must wait. Returns false when the time ran out; true at once for PostgreSQL.
  */
-export async function checkpointDeletedData(database: Database): Promise<void> {
-  if (!sqliteClients.has(database)) return;
-  const [result] = await database.$queryRawUnsafe<{ busy: unknown }[]>('PRAGMA wal_checkpoint(TRUNCATE)');
-  // A reader or writer on another connection keeps the WAL in use: report busy so the caller retries.
-  if (Number(result?.busy ?? 0) !== 0) throw new Error('SQLITE_BUSY: the WAL checkpoint could not finish');
-}
-
-/** Rewrites the whole SQLite file (VACUUM) and truncates the WAL: no free page keeps what was overwritten. */
-export async function compactDatabase(database: Database): Promise<void> {
-  if (!sqliteClients.has(database)) return;
-  await database.$executeRawUnsafe('VACUUM');
-  await checkpointDeletedData(database);
+export async function compactDatabase(database: Database, options: { waitMs: number; onWaiting?: () => void }): Promise<boolean> {
+  if (!sqliteClients.has(database)) return true;
+  await retryWhenBusy(() => database.$executeRawUnsafe('VACUUM'), { timeoutMs: options.waitMs });
+  return waitForCheckpoint(database, { timeoutMs: options.waitMs, onWaiting: options.onWaiting });
 }
 
 /** How many compiled statements a connection keeps: the app runs a few dozen distinct SQL texts. */

@@ -1,27 +1,9 @@
 import 'express-session';
-import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
+import type { SessionFields } from './stored-session-schema.ts';
 
-/** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
-export type Notice =
-  | { kind: 'signed-out' }
-  | { kind: 'signed-out-microsoft' }
-  | { kind: 'forgotten' }
-  | { kind: 'refreshed'; expiresAt: string }
-  | { kind: 'refresh-failed'; message: string; aadsts?: string; correlationId?: string }
-  | { kind: 'graph-ok'; displayName: string; mail: string; userPrincipalName: string; signInNeededAfter?: string }
-  | { kind: 'graph-failed'; status: number; code: string; message: string; requestId?: string };
+export type { Notice } from './stored-session-schema.ts';
 
 declare module 'express-session' {
-  interface SessionData {
-    /** The signed-in user's database id. */
-    userId: string;
-    /** When the session was first created, for the absolute lifetime. */
-    startedAt: number;
-    /** When the session's idle expiry was last moved (milliseconds since the epoch). */
-    seenAt: number;
-    pendingSignIns: PendingSignIn[];
-    csrfToken: string;
-    /** A one-time message for the next page. */
-    notice: Notice;
-  }
+  /** The app's fields of a session, as the one stored-session schema describes them; `cookie` is express-session's own. */
+  interface SessionData extends SessionFields {}
 }

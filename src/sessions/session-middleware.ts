@@ -5,6 +5,7 @@ import { servesHttps } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../db/database.ts';
 import { PrismaSessionStore } from './session-store.ts';
+import type { SessionCookieSettings } from './session-store.ts';
 import type { StoredSession } from '../tokens/token-store.ts';
 import { regenerateSession } from './session-helpers.ts';
 import { readCookie } from './cookies.ts';
@@ -14,12 +15,19 @@ export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
   return servesHttps(config) ? '__Host-o365signin.sid' : 'o365signin.sid';
 }
 
+/**
+ * The session cookie: HttpOnly, SameSite=Lax (Strict would drop the cookie on the way back from Microsoft),
+ * Secure on https, and the idle lifetime. express-session sets it on new sessions, the store on loaded ones.
+ */
+export function sessionCookieSettings(config: Pick<Config, 'baseUrl' | 'sessionIdleMinutes'>): SessionCookieSettings {
+  return { httpOnly: true, sameSite: 'lax', secure: servesHttps(config), path: '/', maxAge: config.sessionIdleMinutes * 60 * 1000 };
+}
+
 /** A stored session's idle expiry moves at most this often: a page view in between writes nothing. */
 export const SESSION_TOUCH_AFTER_MS = 60 * 1000;
 
 /**
- * All cookie and session settings in one place: a database store, HttpOnly, SameSite=Lax
- * (Strict would drop the cookie on the way back from Microsoft), Secure on https,
+ * All cookie and session settings in one place: a database store, the cookie of sessionCookieSettings,
  * an idle timeout that slides in steps of SESSION_TOUCH_AFTER_MS and an exact absolute lifetime.
  */
 export function createSessionMiddleware(
@@ -29,10 +37,9 @@ export function createSessionMiddleware(
   now: () => number = Date.now,
   readSession?: (sid: string) => Promise<StoredSession | undefined>,
 ): { middleware: RequestHandler[]; store: PrismaSessionStore } {
-  const idleMs = config.sessionIdleMinutes * 60 * 1000;
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
-  const store = new PrismaSessionStore(database, { defaultMaxAgeMs: idleMs, logger, now, readSession });
-  const https = servesHttps(config);
+  const cookie = sessionCookieSettings(config);
+  const store = new PrismaSessionStore(database, { cookie, logger, now, readSession });
   const cookieName = sessionCookieName(config);
 
   const sessions = session({
@@ -42,7 +49,7 @@ export function createSessionMiddleware(
     resave: false,
     saveUninitialized: false,
     rolling: false,
-    cookie: { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: idleMs },
+    cookie,
   });
 
   // The home page of a browser without the cookie has no session to read and saves none: express-session's id and hash are skipped.

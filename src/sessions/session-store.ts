@@ -7,11 +7,22 @@ import { startPeriodicPurge } from '../db/periodic-purge.ts';
 import type { Logger } from '../log.ts';
 import type { PreloadedSignIn, StoredSession } from '../tokens/token-store.ts';
 import { rememberPreloadedSignIn } from './preloaded-sign-in.ts';
+import { readStoredSession } from './stored-session-schema.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
 /** What a destroyed row keeps: nothing but its id and expiry. */
 const EMPTY_DATA = '{}';
+
+/** The session cookie's settings, exactly as given to express-session; every loaded session's cookie is built from them. */
+export interface SessionCookieSettings {
+  readonly httpOnly: boolean;
+  readonly sameSite: 'lax' | 'strict';
+  readonly secure: boolean;
+  readonly path: string;
+  /** The idle lifetime in milliseconds: the cookie's, and a stored row's when a session has no cookie lifetime. */
+  readonly maxAge: number;
+}
 
 /**
  * express-session's store on the Session table: sessions survive restarts and are shared by instances.
@@ -20,7 +31,7 @@ const EMPTY_DATA = '{}';
  */
 export class PrismaSessionStore extends session.Store {
   readonly #database: Database;
-  readonly #defaultMaxAgeMs: number;
+  readonly #cookie: SessionCookieSettings;
   readonly #stopPurge: () => void;
   readonly #now: () => number;
   readonly #logger: Logger;
@@ -36,7 +47,7 @@ export class PrismaSessionStore extends session.Store {
   constructor(
     database: Database,
     options: {
-      defaultMaxAgeMs: number;
+      cookie: SessionCookieSettings;
       logger: Logger;
       now?: () => number;
       readSession?: (sid: string) => Promise<StoredSession | undefined>;
@@ -47,7 +58,7 @@ export class PrismaSessionStore extends session.Store {
     this.#database = database;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
-    this.#defaultMaxAgeMs = options.defaultMaxAgeMs;
+    this.#cookie = options.cookie;
     this.#stopPurge = startPeriodicPurge(() => this.purgeExpired(), { logger: options.logger, failureMessage: 'session purge failed' });
   }
 
@@ -78,7 +89,10 @@ export class PrismaSessionStore extends session.Store {
     return count === 1;
   }
 
-  /** A row that is missing, destroyed, expired or unreadable is no session (signed out); a failing database is an error (503). */
+  /**
+   * A row that is missing, destroyed, expired, unreadable or not what the app writes (stored-session-schema.ts) is no
+   * session (signed out); a failing database is an error (503).
+   */
   override get(sid: string, callback: Callback<SessionData | null>): void {
     this.#settle(this.#read(sid), callback);
   }
@@ -87,7 +101,13 @@ export class PrismaSessionStore extends session.Store {
     this.#settle(this.#write(sid, data), callback);
   }
 
+  /**
+   * Turns a stored session into the request's: its cookie is rebuilt from the app's settings, never taken from the row,
+   * since express-session touches the cookie inside res.end, outside any request's error handling, where a throw
+   * (an originalMaxAge that is not a number) would stop the process. Only the row's remaining lifetime is kept.
+   */
   override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): session.Session & SessionData {
+    data.cookie = this.#cookieFor(data.cookie) as unknown as SessionData['cookie'];
     const created = super.createSession(req, data);
     this.#loaded.add(created);
     const preloaded = this.#preloaded.get(data);
@@ -120,17 +140,16 @@ export class PrismaSessionStore extends session.Store {
         : (await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`))[0];
     if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now())
       return null;
-    if (typeof row.data !== 'string') return null;
-    try {
-      const data: unknown = JSON.parse(row.data);
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
-      const signIn = (row as Partial<StoredSession>).signIn;
-      if (signIn !== undefined) this.#preloaded.set(data, signIn);
-      return data as SessionData;
-    } catch (error) {
-      this.#logger.warn('stored session is malformed; treated as signed out', { reason: (error as Error).message.slice(0, 100) });
+    const reading = readStoredSession(row.data);
+    if (!reading.ok) {
+      // Where and how the row fails, never what it holds (it may hold a CSRF token or a pending sign-in's verifier).
+      this.#logger.warn('stored session is malformed; treated as signed out', { field: reading.field, problem: reading.problem });
       return null;
     }
+    const signIn = (row as Partial<StoredSession>).signIn;
+    if (signIn !== undefined) this.#preloaded.set(reading.data, signIn);
+    // express-session's createSession turns the stored cookie into its Cookie (see createSession below).
+    return reading.data as unknown as SessionData;
   }
 
   async #write(sid: string, data: SessionData): Promise<void> {
@@ -172,6 +191,19 @@ export class PrismaSessionStore extends session.Store {
   #expiryOf(data: SessionData): Date {
     // The cookie's remaining lifetime, counted on this store's clock.
     const maxAge = data.cookie?.maxAge;
-    return new Date(this.#now() + (typeof maxAge === 'number' ? maxAge : this.#defaultMaxAgeMs));
+    return new Date(this.#now() + (typeof maxAge === 'number' && Number.isFinite(maxAge) ? maxAge : this.#cookie.maxAge));
+  }
+
+  /** The cookie of a loaded session as express-session serializes it: the app's settings, the stored expiry at most one idle lifetime away. */
+  #cookieFor(stored: unknown): Record<string, unknown> {
+    const { maxAge, ...attributes } = this.#cookie;
+    // express-session's cookie counts on the real clock (Date.now), not on this store's.
+    const latest = Date.now() + maxAge;
+    const storedExpiry = Date.parse(String((stored as { expires?: unknown } | null | undefined)?.expires));
+    return {
+      ...attributes,
+      originalMaxAge: maxAge,
+      expires: new Date(Number.isNaN(storedExpiry) ? latest : Math.min(storedExpiry, latest)),
+    };
   }
 }

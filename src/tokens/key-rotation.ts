@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts';
+import { isDatabaseBusy } from '../db/database-errors.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { compactDatabase } from '../db/sqlite-settings.ts';
 import type { TokenCipher } from './token-cipher.ts';
@@ -15,12 +16,39 @@ export interface RotationReport {
 
 const TOKEN_COLUMNS: readonly TokenColumn[] = ['accessToken', 'refreshToken', 'idToken'];
 
+/** How long a rotation waits by default for another connection (a backup, the sqlite3 shell) to let go of the database. */
+export const DEFAULT_ROTATION_WAIT_MS = 60_000;
+
+export interface RotationOptions {
+  /** How long to wait for another connection's write lock (re-encryption, VACUUM) or read (the checkpoint). */
+  readonly waitMs?: number;
+  /** Called once when erasing the old ciphertexts must wait for another connection's read to end. */
+  readonly onWaiting?: () => void;
+}
+
+/** The database stayed busy past the wait: `report` says what was done, `stage` which step could not finish. */
+export class RotationBlockedError extends Error {
+  constructor(
+    /** `reencrypt`: some token sets still carry an old key; `erase`: all are re-encrypted, old ciphertexts remain in the files. */
+    readonly stage: 'reencrypt' | 'erase',
+    readonly report: RotationReport,
+    /** Token sets found at the start. */
+    readonly total: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`key rotation blocked by another database connection (${stage})`, options);
+    this.name = 'RotationBlockedError';
+  }
+}
+
 /**
  * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
  * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column).
- * Then rebuilds the SQLite file, so no page sealed with an old key remains in it.
+ * Then rebuilds the SQLite file and empties its WAL, so no page sealed with an old key remains in them.
+ * Waits for other connections up to `waitMs`; then throws RotationBlockedError, saying how far it got.
  */
-export async function reencryptTokens(database: Database, cipher: TokenCipher): Promise<RotationReport> {
+export async function reencryptTokens(database: Database, cipher: TokenCipher, options: RotationOptions = {}): Promise<RotationReport> {
+  const waitMs = options.waitMs ?? DEFAULT_ROTATION_WAIT_MS;
   const rows = await database.tokenSet.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
   let reencrypted = 0;
   let unreadable = 0;
@@ -38,10 +66,21 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher): 
       continue;
     }
     // Only if nobody replaced the row meanwhile (a sign-in writes a fresh set under the current key anyway).
-    const { count } = await database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed });
+    const { count } = await retryWhenBusy(
+      () => database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed }),
+      { timeoutMs: waitMs },
+    ).catch((error: unknown) => {
+      throw isDatabaseBusy(error)
+        ? new RotationBlockedError('reencrypt', { reencrypted, unreadable }, rows.length, { cause: error })
+        : error;
+    });
     reencrypted += count;
   }
-  // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt.
-  await retryWhenBusy(() => compactDatabase(database));
-  return { reencrypted, unreadable };
+  const report = { reencrypted, unreadable };
+  // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt and the WAL emptied.
+  const erased = await compactDatabase(database, { waitMs, onWaiting: options.onWaiting }).catch((error: unknown) => {
+    throw isDatabaseBusy(error) ? new RotationBlockedError('erase', report, rows.length, { cause: error }) : error;
+  });
+  if (!erased) throw new RotationBlockedError('erase', report, rows.length);
+  return report;
 }

@@ -125,6 +125,11 @@ export function createTokenService(dependencies: SignInServices): TokenService {
       // A new sign-in replaced the token set meanwhile: its tokens are newer than ours.
       return { ...(await loadTokens(user.id)), refreshed: false };
     }
+    if (response.accessToken === undefined) {
+      // Its rotated refresh token is stored (it may be the only live one), its access token is not: no fresh token came.
+      log.warn('refresh answer had no usable access token; kept its refresh token and the previous access token', { userId: user.id });
+      throw new AppError('refresh_unavailable', { cause: new Error('Token response: no usable access_token') });
+    }
     log.info('token refreshed', { userId: user.id });
     return { user, tokens: saved, refreshed: true };
   };

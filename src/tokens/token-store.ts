@@ -3,11 +3,12 @@ import type { Database } from '../db/database.ts';
 import { queryRows, runTransaction, sql } from '../db/direct-sql.ts';
 import type { SqlRow } from '../db/direct-sql.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
+import { isBearerToken } from '../auth/bearer-token.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError, tokenContext } from './token-cipher.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
-import { checkpointDeletedData } from '../db/sqlite-settings.ts';
+import { checkpointDeletedData } from '../db/wal-checkpoint.ts';
 
 export interface StoredUser {
   readonly id: string;
@@ -64,8 +65,9 @@ export interface TokenStore {
   /** Gives the lease back without writing tokens (the refresh failed for a passing reason). */
   releaseRefreshLease(userId: string, lease: Date): Promise<void>;
   /**
-   * Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend,
-   * and releases the lease. Returns undefined, writing nothing, when the lease was lost (a new sign-in replaced the set).
+   * Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend
+   * (and the access token with its expiry when the answer had no usable one), and releases the lease.
+   * Returns undefined, writing nothing, when the lease was lost (a new sign-in replaced the set).
    */
   saveRefreshedTokens(
     user: StoredUser,
@@ -82,8 +84,12 @@ export interface TokenStore {
   readSessionWithSignIn(sid: string): Promise<StoredSession | undefined>;
   /** Every stored user, oldest first. */
   listUsers(): Promise<StoredUser[]>;
-  /** Deletes the user and, with them, their tokens, leaving nothing recoverable in the database files. */
-  forgetUser(userId: string): Promise<void>;
+  /**
+   * Deletes the user and, with them, their tokens, leaving nothing recoverable in the database files. Resolves true
+   * when that holds already; false when another connection reading an older snapshot (a backup) keeps the deleted
+   * bytes in the SQLite WAL: the checkpoint then retries on its own until that connection ends.
+   */
+  forgetUser(userId: string): Promise<boolean>;
 }
 
 const USER_FIELDS = { id: true, tenantId: true, objectId: true, displayName: true, username: true } as const;
@@ -120,10 +126,13 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     };
     if (row.accessToken === null) return { user, tokens: undefined };
     try {
+      const accessToken = cipher.open(text(row, 'accessToken'), tokenContext(user, 'accessToken'));
+      // Stored data is input: what is no bearer token (written behind the app's back) is never shown or sent.
+      if (!isBearerToken(accessToken)) return { user, tokens: undefined };
       return {
         user,
         tokens: {
-          accessToken: cipher.open(text(row, 'accessToken'), tokenContext(user, 'accessToken')),
+          accessToken,
           refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
           idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
           tokenType: text(row, 'tokenType'),
@@ -198,21 +207,24 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async saveRefreshedTokens(user, previous, tokens, now, lease) {
+      // Without a usable new access token, the previous one stays with its own type, scopes and expiry.
+      const { accessToken } = tokens;
       const plain = {
-        accessToken: tokens.accessToken,
+        accessToken: accessToken ?? previous.accessToken,
         // Microsoft may rotate the refresh token on every refresh: always keep the newest one.
         refreshToken: tokens.refreshToken ?? previous.refreshToken,
         idToken: tokens.idToken ?? previous.idToken,
       };
-      const scopes = tokens.scopes.length > 0 ? [...tokens.scopes] : previous.scopes;
-      const expiresAt = new Date(now.getTime() + tokens.expiresIn * 1000);
+      const tokenType = accessToken === undefined ? previous.tokenType : tokens.tokenType;
+      const scopes = accessToken !== undefined && tokens.scopes.length > 0 ? [...tokens.scopes] : previous.scopes;
+      const expiresAt = accessToken === undefined ? previous.expiresAt : new Date(now.getTime() + tokens.expiresIn * 1000);
       // The old refresh token may already be spent upstream: a busy database must not lose the new one.
       const { count } = await retryWhenBusy(() =>
         database.tokenSet.updateMany({
           where: { userId: user.id, refreshLeaseUntil: lease },
           data: {
             ...sealTokens(user, plain),
-            tokenType: tokens.tokenType,
+            tokenType,
             scopes: scopes.join(' '),
             expiresAt,
             needsSignIn: false,
@@ -221,7 +233,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
         }),
       );
       if (count === 0) return undefined;
-      return { ...plain, tokenType: tokens.tokenType, scopes, expiresAt, needsSignIn: false, updatedAt: now };
+      return { ...plain, tokenType, scopes, expiresAt, needsSignIn: false, updatedAt: now };
     },
 
     async markNeedsSignIn(userId, lease) {
@@ -267,7 +279,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     async forgetUser(userId) {
       await retryWhenBusy(() => database.user.deleteMany({ where: { id: userId } }));
       // secure_delete zeroed the rows in the pages written to the WAL; the checkpoint drops the older frames that held them.
-      await retryWhenBusy(() => checkpointDeletedData(database));
+      return checkpointDeletedData(database);
     },
   };
 }

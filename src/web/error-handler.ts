@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import type { ProviderDetails } from '../errors.ts';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
-import { isDatabaseError } from '../db/database-retry.ts';
+import { isDatabaseError } from '../db/database-errors.ts';
 
 /** Unknown paths: a readable 404 page, not logged (scanners ask for many). */
 export const notFound: RequestHandler = (req, res) => {

@@ -8,6 +8,7 @@ import type { RefreshError } from '../tokens/token-service.ts';
 import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
 import { takePreloadedSignIn } from '../sessions/preloaded-sign-in.ts';
 import { csrfTokenFor } from './csrf.ts';
+import { buildCurlCommand } from './curl-command.ts';
 import { takeNotice } from './notices.ts';
 
 /**
@@ -60,7 +61,7 @@ export function createHomeRoute(
       expired: tokens !== undefined && tokens.expiresAt.getTime() <= now(),
       accessTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.accessToken),
       idTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.idToken),
-      graphMeUrl: `${config.graphBaseUrl}/v1.0/me`,
+      curlCommand: tokens === undefined ? undefined : buildCurlCommand(tokens.accessToken, `${config.graphBaseUrl}/v1.0/me`),
       csrfToken: csrfTokenFor(req),
     });
   };

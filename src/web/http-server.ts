@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +63,50 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
     lastDropLog = Date.now();
     dropped = 0;
   });
+  capConnectionsPerAddress(server, logger, app, limits.maxConnectionsPerAddress);
   return server;
+}
+
+/**
+ * Closes a connection as it arrives when its address already holds `cap` open ones, so that one client cannot take
+ * every connection of maxConnections. A peer the app trusts as its proxy (Express's compiled TRUST_PROXY, hop 0) is
+ * not counted: behind a proxy every client has the proxy's address.
+ */
+function capConnectionsPerAddress(server: http.Server, logger: Logger, app: () => express.Express, cap: number): void {
+  const open = new Map<string, number>();
+  let refused = 0;
+  let lastRefusalLog = Number.NEGATIVE_INFINITY;
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined || peerIsTrustedProxy(app, address)) return;
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > cap) {
+      socket.destroy();
+      refused += 1;
+      if (Date.now() - lastRefusalLog >= DROP_LOG_INTERVAL_MS) {
+        logger.warn('connections refused: one address is at its connection limit', { refused, maxConnectionsPerAddress: cap, address });
+        lastRefusalLog = Date.now();
+        refused = 0;
+      }
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
+}
+
+/** True when the app trusts this peer as a proxy (TRUST_PROXY); false before the app exists. */
+function peerIsTrustedProxy(app: () => express.Express, address: string): boolean {
+  try {
+    const trust = app().get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
+    return trust?.(address, 0) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Only a second failure of a request already answered by the error page gets here (express-session saves after the response). */

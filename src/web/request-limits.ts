@@ -12,16 +12,22 @@ export interface HttpLimits {
   readonly maxHeaderBytes: number;
   /** Connections open at once; further ones are closed as they arrive. */
   readonly maxConnections: number;
+  /**
+   * Connections open at once from one client address (a browser opens about 6 per host); further ones from it are
+   * closed as they arrive. Not applied to a peer the app trusts as its proxy (TRUST_PROXY): it carries every client.
+   */
+  readonly maxConnectionsPerAddress: number;
   /** Time for a client to send its request line and headers. */
   readonly headersTimeoutMs: number;
   /** Time for a client to send its whole request (forms here are under 4 KB). */
   readonly requestTimeoutMs: number;
 }
 
-/** Chosen and measured in docs/SECURITY.md (S53): at most about 32 KB of headers per connection, 1,000 connections. */
+/** Chosen and measured in docs/SECURITY.md (S53): at most about 32 KB of headers per connection, 1,000 connections, 100 per address. */
 export const HTTP_LIMITS: HttpLimits = {
   maxHeaderBytes: 32 * 1024,
   maxConnections: 1000,
+  maxConnectionsPerAddress: 100,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
 };

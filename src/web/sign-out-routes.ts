@@ -64,7 +64,10 @@ export function createForgetRoute(config: Config, tokenStore: TokenStore, cookie
   const secure = servesHttps(config);
   return async (req, res) => {
     const userId = requireSignedInForm(req);
-    await tokenStore.forgetUser(userId);
+    if (!(await tokenStore.forgetUser(userId))) {
+      // The rows are gone; their old bytes leave the -wal file once the other reader ends (the checkpoint retries alone).
+      req.log?.warn('forgotten token: its old bytes stay in the database files until another connection ends its read', { userId });
+    }
     await endSession(req, res, cookieName, secure);
     setCookieNotice(res, 'forgotten', secure);
     res.redirect(303, '/');

@@ -122,6 +122,13 @@ describe('end to end in headless Chromium', () => {
     await page.getByText('Copied: Authorization: Bearer …').waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `Authorization: Bearer ${shown}`);
 
+    await page.getByRole('button', { name: 'Copy as curl for GET /v1.0/me' }).click();
+    await page.getByText("Copied: curl -H 'Authorization: Bearer …").waitFor();
+    assert.equal(
+      await page.evaluate(() => navigator.clipboard.readText()),
+      `curl -H 'Authorization: Bearer ${shown}' '${config.graphBaseUrl}/v1.0/me'`,
+    );
+
     await assertAccessible(page, 'signed-in');
     await page.getByText('Decoded access token').click();
     await page.screenshot({ path: path.join(DOCS, 'signed-in.png'), fullPage: true });

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../src/db/open-database.ts';
-import type { Database } from '../../src/db/database.ts';
 import { parseConfig } from '../../src/config.ts';
 import { startServer } from '../../src/start-server.ts';
 import type { RunningServer } from '../../src/start-server.ts';
@@ -26,13 +25,8 @@ import type { PostgresServer } from '../../dev/postgres-server.ts';
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 
-/** A database whose every use fails, as when the server is down and the pool cannot connect. */
-function unreachableDatabase(): Database {
-  const fail = (): never => {
-    throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'PrismaClientInitializationError' });
-  };
-  return new Proxy({}, { get: () => new Proxy(fail, { get: () => fail, apply: fail }) }) as unknown as Database;
-}
+/** A PostgreSQL URL where nothing listens (port 1): every query is refused (ECONNREFUSED), as when the server is down. */
+const UNREACHABLE_DATABASE_URL = 'postgresql://o365:unused@127.0.0.1:1/o365';
 
 describe(`health endpoints (${testDatabaseKind()})`, () => {
   let harness: Harness;
@@ -57,7 +51,8 @@ describe(`health endpoints (${testDatabaseKind()})`, () => {
   });
 
   it('when the database is unreachable, then /healthz is still 200 and /readyz is 503 with the reason "database"', async () => {
-    const server = await startInstance(harness, { wrapDatabase: unreachableDatabase });
+    const unreachable = openDatabase(UNREACHABLE_DATABASE_URL);
+    const server = await startInstance(harness, { wrapDatabase: () => unreachable });
     try {
       assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200);
       const ready = await fetch(`${server.baseUrl}/readyz`);
@@ -67,6 +62,7 @@ describe(`health endpoints (${testDatabaseKind()})`, () => {
       assert.equal(page.status, 503, 'pages say "try again", not 500');
     } finally {
       await server.close();
+      await unreachable.$disconnect();
     }
   });
 

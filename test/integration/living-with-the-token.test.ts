@@ -105,7 +105,9 @@ describe('the token panel, Graph check, sign-out and forget', () => {
     ]) {
       assert.ok(page.body.includes(label), label);
     }
-    assert.ok(page.body.includes(`data-copy-template="curl -H 'Authorization: Bearer {token}' ${harness.config.graphBaseUrl}/v1.0/me"`));
+    const token = harness.idp.issuedAccessTokens.at(-1)!;
+    const curl = `curl -H 'Authorization: Bearer ${token}' '${harness.config.graphBaseUrl}/v1.0/me'`;
+    assert.ok(page.body.includes(`data-copy-text="${curl.replaceAll("'", '&#39;')}"`), 'the curl line, each argument quoted');
     assert.match(page.body, /Decoded access token/);
     assert.match(page.body, /<code>scp<\/code><\/th><td><code>[^<]*User\.Read/);
     assert.match(page.body, /<code>aud<\/code>/);

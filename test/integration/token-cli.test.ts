@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { EXIT } from '../../src/cli/token-command.ts';
+import { EXIT, runTokenCommand } from '../../src/cli/token-command.ts';
+import { existingDemoEnvironment, recordDemoRun } from '../../dev/demo-settings.ts';
 import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
-import { startHarness } from '../support/harness.ts';
+import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { runTokenScript as runToken } from '../support/token-script.ts';
 import type { Harness } from '../support/harness.ts';
 
@@ -103,6 +107,77 @@ describe('npm run token', () => {
     const result = await runToken(harness, [], { DATABASE_URL: `file:${path.join(os.tmpdir(), 'o365-missing', 'none.db')}` });
     assert.equal(result.code, EXIT.databaseMissing);
     assert.match(result.stderr, /No database at/);
+  });
+
+  it('when --user or an unknown option is 100 KB with control characters, then the message quotes at most 80 printable characters of it', async () => {
+    const long = `\u001b[2J${'x'.repeat(100_000)}\u0007`;
+    const user = await runToken(harness, ['--user', long]);
+    assert.equal(user.code, EXIT.noStoredToken);
+    assert.ok(user.stderr.includes(`No token is stored for "[2J${'x'.repeat(77)}…": sign in at ${harness.baseUrl}/`), user.stderr);
+    const option = await runToken(harness, [`--${'y'.repeat(100_000)}`]);
+    assert.equal(option.code, EXIT.usage);
+    assert.ok(option.stderr.includes(`Unknown option '--${'y'.repeat(77)}…`), option.stderr.slice(0, 300));
+    for (const { stderr } of [user, option]) {
+      assert.ok(stderr.length < 2000, `${stderr.length} characters`);
+      assert.doesNotMatch(stderr.replaceAll('\n', ''), /\p{Cc}/u, 'no control character but the line ends');
+    }
+  });
+
+  it('when the demo runs on another address, then npm run token -- --demo names that address and reaches its provider and database', async () => {
+    // The demo's own data folder, as npm run demo leaves it: its secrets and the record of the running demo.
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-demo-data-'));
+    const secrets = {
+      appId: TEST_APP_ID,
+      appKey: TEST_APP_KEY,
+      sessionSecret: crypto.randomBytes(32).toString('base64url'),
+      tokenEncryptionKey: harness.config.tokenEncryptionKey.toString('base64'),
+    };
+    fs.writeFileSync(path.join(folder, 'demo-secrets.json'), JSON.stringify(secrets));
+    const demo = { baseUrl: harness.baseUrl, idpPort: Number(new URL(harness.idp.origin).port), databaseUrl: harness.database.url };
+    const runDemoToken = async () => {
+      const output = { stdout: '', stderr: '' };
+      const code = await runTokenCommand(
+        ['--demo'],
+        { PATH: process.env.PATH },
+        {
+          stdout: (text) => {
+            output.stdout += text;
+          },
+          stderr: (text) => {
+            output.stderr += text;
+          },
+        },
+        (env) => existingDemoEnvironment(env, folder),
+      );
+      return { code, ...output };
+    };
+    const forget = recordDemoRun(demo, folder);
+    try {
+      assert.notEqual(harness.baseUrl, 'http://127.0.0.1:5000');
+      const empty = await runDemoToken();
+      assert.equal(empty.code, EXIT.noStoredToken, empty.stderr);
+      assert.equal(empty.stderr, `No token is stored: sign in at ${harness.baseUrl}/ first.\n`);
+
+      await signIn(harness);
+      await harness.database.prisma.tokenSet.updateMany({ data: { expiresAt: new Date(Date.now() + 60_000) } });
+      const refreshed = await runDemoToken();
+      assert.equal(refreshed.code, EXIT.ok, refreshed.stderr);
+      assert.equal(
+        refreshed.stdout,
+        `${harness.idp.issuedAccessTokens.at(-1)}\n`,
+        "refreshed at the demo's provider, read from its database",
+      );
+    } finally {
+      forget();
+    }
+    assert.deepEqual(fs.readdirSync(folder), ['demo-secrets.json'], 'the record goes when the demo stops');
+
+    // A record left by a demo that was killed names a process that has ended: it is ignored.
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.writeFileSync(path.join(folder, 'demo-running.json'), JSON.stringify({ ...demo, pid: ended }));
+    const stale = await runDemoToken();
+    assert.doesNotMatch(stale.stderr, new RegExp(harness.baseUrl));
+    fs.rmSync(folder, { recursive: true, force: true });
   });
 
   it('when the settings are invalid, then exit 7 with the settings messages; bad options exit 2', async () => {

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { MAX_PENDING_SIGN_INS } from '../../src/auth/pending-sign-ins.ts';
 import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
+import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
@@ -71,7 +72,7 @@ describe('L. load: sessions', () => {
       data: [1, 2, 3].map(() => ({ id: crypto.randomUUID(), data: '{}', expiresAt: past })),
     });
     const store = new PrismaSessionStore(harness.database.prisma, {
-      defaultMaxAgeMs: 60_000,
+      cookie: sessionCookieSettings(harness.config),
       logger: silentLogger,
       now: harness.clock.now,
     });

@@ -13,6 +13,7 @@ import type { StartedIdp } from '../../dev/idp/index.ts';
 import { EXIT } from '../../src/cli/token-command.ts';
 import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { createTestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
@@ -60,6 +61,42 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
       fs.rmSync(cwd, { recursive: true, force: true });
     },
   };
+}
+
+/** The local provider, a fresh database and `npm start`'s entry signing in against them on a free port. */
+async function startSignInProcess(): Promise<{
+  idp: StartedIdp;
+  database: TestDatabase;
+  server: RunningProcess;
+  baseUrl: string;
+  port: number;
+}> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const idp = await startIdentityProvider({
+    port: 0,
+    clients: [
+      {
+        clientId: TEST_APP_ID,
+        clientSecret: TEST_APP_KEY,
+        redirectUris: [`${baseUrl}/connect/get_token`],
+        postLogoutRedirectUris: [`${baseUrl}/`],
+      },
+    ],
+  });
+  const database = await createTestDatabase();
+  const server = await startServerProcess({
+    O365_APP_ID: TEST_APP_ID,
+    O365_APP_KEY: TEST_APP_KEY,
+    O365_AUTHORITY_HOST: idp.origin,
+    GRAPH_BASE_URL: idp.graphBaseUrl,
+    BASE_URL: baseUrl,
+    PORT: String(port),
+    DATABASE_URL: database.url,
+    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+  });
+  return { idp, database, server, baseUrl, port };
 }
 
 /** Every stderr line is one JSON object from the logger: no raw stack, no multi-line error print. */
@@ -124,31 +161,9 @@ describe('N. hardening: a real server process', () => {
   });
 
   it("S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger's JSON lines and the server keeps answering", async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    idp = await startIdentityProvider({
-      port: 0,
-      clients: [
-        {
-          clientId: TEST_APP_ID,
-          clientSecret: TEST_APP_KEY,
-          redirectUris: [`${baseUrl}/connect/get_token`],
-          postLogoutRedirectUris: [`${baseUrl}/`],
-        },
-      ],
-    });
-    const database = await createTestDatabase();
-    const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID,
-      O365_APP_KEY: TEST_APP_KEY,
-      O365_AUTHORITY_HOST: idp.origin,
-      GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl,
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
+    const started = await startSignInProcess();
+    const { database, server, baseUrl, port } = started;
+    idp = started.idp;
     try {
       const forwarded = await rawGet(`${baseUrl}/connect`, { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=203.0.113.7' });
       assert.equal(forwarded.status, 302);
@@ -203,6 +218,45 @@ describe('N. hardening: a real server process', () => {
     );
   });
 
+  it("S56: when a stored session's cookie.originalMaxAge is a string, then the npm start process answers that browser as signed out with one warning, keeps serving, and stderr holds only the logger's JSON lines", async () => {
+    const { idp: provider, database, server, baseUrl } = await startSignInProcess();
+    try {
+      const browser = new HttpBrowser();
+      assert.equal((await browser.request(await authorize(browser, baseUrl, provider))).status, 303);
+      const csrf = (await browser.request(`${baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+      // Before issue 15, express-session's touch() threw on this inside res.end, and the process exited.
+      const row = await database.prisma.session.findFirstOrThrow({ where: { destroyed: false } });
+      const data = JSON.parse(row.data) as { cookie: Record<string, unknown> };
+      data.cookie.originalMaxAge = '1800000';
+      await database.prisma.session.update({ where: { id: row.id }, data: { data: JSON.stringify(data) } });
+
+      const home = await browser.request(`${baseUrl}/`);
+      assert.equal(home.status, 200);
+      assert.match(home.body, /Sign in with Office 365/);
+      assert.equal((await browser.request(`${baseUrl}/refresh`, { form: { _csrf: csrf } })).status, 403);
+      assert.equal((await browser.request(`${baseUrl}/logout`, { form: { _csrf: csrf } })).status, 403);
+      assert.equal(server.child.exitCode, null, 'the process is still running');
+      assert.equal((await rawGet(`${baseUrl}/healthz`)).status, 200);
+      const other = new HttpBrowser();
+      assert.equal((await other.request(await authorize(other, baseUrl, provider))).status, 303);
+      assert.match((await other.request(`${baseUrl}/`)).body, /Signed in as/, 'still serving sign-ins');
+    } finally {
+      await server.stop();
+      await database.remove();
+      await provider.close();
+    }
+    assertOnlyLoggerLines(server.stderr());
+    const entries = server
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: string; message: string; field?: string });
+    const warnings = entries.filter((entry) => entry.message === 'stored session is malformed; treated as signed out');
+    assert.equal(warnings.length, 3, 'one warning for each request of that browser');
+    for (const warning of warnings) assert.deepEqual([warning.level, warning.field], ['warn', 'cookie.originalMaxAge']);
+    assert.ok(!entries.some((entry) => entry.level === 'error'), 'no error: no 500, no 503');
+  });
+
   it('S53: when 300 slow clients each send 250 KB of headers, then the server refuses them at the header limit and its memory stays bounded', async (t) => {
     const port = await freePort();
     const server = await startServerProcess({
@@ -229,9 +283,10 @@ describe('N. hardening: a real server process', () => {
       await Promise.all(
         Array.from(
           { length: 300 },
-          () =>
+          (_, index) =>
             new Promise<void>((resolve) => {
-              const socket = net.connect(port, '127.0.0.1');
+              // Four client addresses (75 each): one address may hold at most HTTP_LIMITS.maxConnectionsPerAddress.
+              const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${1 + (index % 4)}` });
               sockets.push(socket);
               let answer = '';
               socket.on('data', (data) => {

@@ -7,6 +7,7 @@ import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import type { AppLogger } from '../../src/log.ts';
 import { createHttpServer } from '../../src/web/http-server.ts';
+import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { IdpClient, StartedIdp, TestAccount } from '../../dev/idp/index.ts';
@@ -75,7 +76,9 @@ export async function startHarness(
   const logs: string[] = [];
   const logger = createTestLogger(logs);
   let app: App | undefined;
-  const server = createHttpServer(logger, () => app!.handler);
+  // The tests' browsers (500 at once in S47) all connect from 127.0.0.1: here they are many clients, not one.
+  // The per-address cap is proven on its own (n-connections-per-address.test.ts).
+  const server = createHttpServer(logger, () => app!.handler, { ...HTTP_LIMITS, maxConnectionsPerAddress: HTTP_LIMITS.maxConnections });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const idp = await startIdentityProvider({

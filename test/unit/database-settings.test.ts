@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
-import { checkDatabaseUrl, poolSizeOf, redactDatabaseUrl } from '../../src/db/database-url.ts';
+import { checkDatabaseUrl, ensurePrivateFolder, poolSizeOf, redactDatabaseUrl } from '../../src/db/database-url.ts';
 import { derivePostgresSchema, POSTGRES_MIGRATED_SCHEMA, POSTGRES_SCHEMA, SQLITE_SCHEMA } from '../../scripts/postgresql-schema.ts';
 
 const required = { O365_APP_ID: '6731de76-14a6-49ae-97bc-6eba6914391e', O365_APP_KEY: 'a-secret-value' };
@@ -75,5 +77,34 @@ describe('DATABASE_URL and MIGRATE_ON_START', () => {
     const bad = parse('later');
     assert.ok(!bad.ok);
     assert.match(bad.problems.join('\n'), /MIGRATE_ON_START "later" is not valid/);
+  });
+});
+
+describe('the database folder', () => {
+  it('when the folder is missing or exists with 0755, then it ends 0700 without a warning', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-folder-'));
+    try {
+      const warnings: string[] = [];
+      const created = path.join(root, 'new', 'data');
+      ensurePrivateFolder(created, (message) => warnings.push(message));
+      assert.equal(fs.statSync(created).mode & 0o777, 0o700);
+      const existing = path.join(root, 'existing');
+      fs.mkdirSync(existing);
+      fs.chmodSync(existing, 0o755);
+      ensurePrivateFolder(existing, (message) => warnings.push(message));
+      assert.equal(fs.statSync(existing).mode & 0o777, 0o700);
+      assert.deepEqual(warnings, []);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('when the folder cannot be made 0700 (here /proc/self, which even root may not chmod), then one warning line, once per folder', () => {
+    const warnings: string[] = [];
+    ensurePrivateFolder('/proc/self', (message) => warnings.push(message));
+    ensurePrivateFolder('/proc/self', (message) => warnings.push(message));
+    assert.equal(warnings.length, 1);
+    assert.doesNotMatch(warnings[0]!, /\n/);
+    assert.match(warnings[0]!, /^the database folder \/proc\/self could not be made private \(chmod 700 failed: EPERM\).*DATABASE_URL/);
   });
 });

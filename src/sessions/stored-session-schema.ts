@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { MAX_PENDING_SIGN_INS } from '../auth/pending-sign-ins.ts';
+import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
+
+/** Milliseconds since the epoch, as Date.now() gives them. */
+const timestampSchema = z.int().nonnegative();
+
+/** A moment written by Date#toISOString (a real calendar date: 30 February fails). */
+const isoDateSchema = z.iso.datetime();
+
+/** A CSPRNG value from randomToken(): 43 base64url characters (RFC 7636 §4.1 allows a verifier up to 128). */
+const randomValueSchema = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/);
+
+const pendingSignInSchema = z.strictObject({
+  state: randomValueSchema,
+  nonce: randomValueSchema,
+  codeVerifier: randomValueSchema,
+  createdAt: timestampSchema,
+}) satisfies z.ZodType<PendingSignIn>;
+
+const noticeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('signed-out') }),
+  z.strictObject({ kind: z.literal('signed-out-microsoft') }),
+  z.strictObject({ kind: z.literal('forgotten') }),
+  z.strictObject({ kind: z.literal('refreshed'), expiresAt: isoDateSchema }),
+  z.strictObject({
+    kind: z.literal('refresh-failed'),
+    message: z.string(),
+    aadsts: z.string().optional(),
+    correlationId: z.string().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('graph-ok'),
+    displayName: z.string(),
+    mail: z.string(),
+    userPrincipalName: z.string(),
+    signInNeededAfter: isoDateSchema.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('graph-failed'),
+    status: z.int().nonnegative(),
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string().optional(),
+  }),
+]);
+
+/** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
+export type Notice = z.infer<typeof noticeSchema>;
+
+/** The app's own fields of a session; each is absent until a route sets it. */
+const sessionFieldsSchema = z.strictObject({
+  /** The signed-in user's database id. */
+  userId: z.string().min(1),
+  /** When the session was first created, for the absolute lifetime. */
+  startedAt: timestampSchema,
+  /** When the session's idle expiry was last moved. */
+  seenAt: timestampSchema,
+  pendingSignIns: z.array(pendingSignInSchema).max(MAX_PENDING_SIGN_INS),
+  csrfToken: randomValueSchema,
+  /** A one-time message for the next page. */
+  notice: noticeSchema,
+});
+
+/** The session fields as routes see them (express-session's SessionData is built from these). */
+export type SessionFields = z.infer<typeof sessionFieldsSchema>;
+
+/** express-session's cookie as it serializes it (Cookie#toJSON); attributes it leaves undefined are absent from the JSON. */
+const storedCookieSchema = z.strictObject({
+  originalMaxAge: z.int().nonnegative(),
+  expires: isoDateSchema,
+  secure: z.boolean(),
+  httpOnly: z.boolean(),
+  path: z.string(),
+  sameSite: z.union([z.boolean(), z.enum(['lax', 'strict', 'none'])]),
+});
+
+/**
+ * Exactly what this app writes to a session row: express-session's cookie and the app's fields, each with its type,
+ * and nothing else. A row holds data from outside the process (any instance, an operator, a restored backup).
+ */
+const storedSessionSchema = sessionFieldsSchema.partial().extend({ cookie: storedCookieSchema });
+
+/** A session row's data that fits the schema. */
+export type StoredSessionData = z.infer<typeof storedSessionSchema>;
+
+/** The outcome of reading a row: its data, or where it fails the schema (a field path and a kind of problem, never a value). */
+export type StoredSessionReading = { ok: true; data: StoredSessionData } | { ok: false; field: string; problem: string };
+
+/** Parses a session row's `data` column (JSON text) and checks it against the one schema of a stored session. */
+export function readStoredSession(column: unknown): StoredSessionReading {
+  if (typeof column !== 'string') return { ok: false, field: '(row)', problem: 'not_text' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(column);
+  } catch {
+    return { ok: false, field: '(row)', problem: 'not_json' };
+  }
+  const result = storedSessionSchema.safeParse(parsed);
+  if (result.success) return { ok: true, data: result.data };
+  const [issue] = result.error.issues;
+  if (issue === undefined) return { ok: false, field: '(root)', problem: 'invalid' };
+  // A field the app never writes is named by its key (cut short: the row, not the app, chose it).
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, (issue.keys[0] ?? '').slice(0, 40)] : issue.path;
+  return { ok: false, field: fieldPathOf(path), problem: issue.code };
+}
+
+/** `cookie.expires`, `pendingSignIns[0].state`; `(root)` for the row's value itself. */
+function fieldPathOf(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index === 0 ? '' : '.'}${String(key)}`)).join('');
+}

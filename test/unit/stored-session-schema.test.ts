@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import session from 'express-session';
+import { createPendingSignIn, randomToken } from '../../src/auth/pending-sign-ins.ts';
+import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
+import { readStoredSession } from '../../src/sessions/stored-session-schema.ts';
+import type { Notice } from '../../src/sessions/session-data.ts';
+
+/** A signed-in session as express-session stores it: its own Cookie's JSON beside the app's fields. */
+function storedSession(fields: Record<string, unknown>): Record<string, unknown> {
+  const settings = sessionCookieSettings({ baseUrl: 'https://app.example', sessionIdleMinutes: 30 });
+  const cookie = Object.assign(new session.Cookie(), settings);
+  return JSON.parse(JSON.stringify({ cookie, ...fields })) as Record<string, unknown>;
+}
+
+const NOTICES: readonly Notice[] = [
+  { kind: 'signed-out' },
+  { kind: 'signed-out-microsoft' },
+  { kind: 'forgotten' },
+  { kind: 'refreshed', expiresAt: new Date().toISOString() },
+  { kind: 'refresh-failed', message: 'Sign in again.', aadsts: '70008', correlationId: crypto.randomUUID() },
+  { kind: 'refresh-failed', message: 'Microsoft sign-in is unavailable.' },
+  { kind: 'graph-ok', displayName: 'Adele', mail: 'adele@contoso.test', userPrincipalName: 'adele@contoso.test' },
+  { kind: 'graph-ok', displayName: '', mail: '', userPrincipalName: '', signInNeededAfter: new Date().toISOString() },
+  { kind: 'graph-failed', status: 401, code: 'InvalidAuthenticationToken', message: 'Expired.', requestId: crypto.randomUUID() },
+  { kind: 'graph-failed', status: 0, code: 'NetworkError', message: 'Microsoft Graph could not be reached.' },
+];
+
+describe('readStoredSession', () => {
+  it('when a session holds what the app writes (pending sign-ins, a signed-in user, each kind of notice), then it fits', () => {
+    const now = Date.now();
+    const pending = { pendingSignIns: [createPendingSignIn(now), createPendingSignIn(now)], startedAt: now };
+    assert.equal(readStoredSession(JSON.stringify(storedSession(pending))).ok, true);
+    for (const notice of NOTICES) {
+      const signedIn = { userId: 'cmabc123def456', startedAt: now, seenAt: now, csrfToken: randomToken(), notice };
+      const reading = readStoredSession(JSON.stringify(storedSession(signedIn)));
+      assert.deepEqual(reading.ok && reading.data.notice, notice, notice.kind);
+    }
+  });
+
+  it('when a field is of the wrong type, unknown or the row is not an object, then the reading names where and how, never a value', () => {
+    const now = Date.now();
+    const verifier = randomToken();
+    const base = storedSession({ startedAt: now, pendingSignIns: [{ ...createPendingSignIn(now), codeVerifier: verifier }] });
+    const cases: [string, unknown, string, string][] = [
+      [
+        'a pending sign-in without its state',
+        { ...base, pendingSignIns: [{ nonce: verifier, codeVerifier: verifier, createdAt: now }] },
+        'pendingSignIns[0].state',
+        'invalid_type',
+      ],
+      ['an unknown notice', { ...base, notice: { kind: 'welcome', message: verifier } }, 'notice.kind', 'invalid_union'],
+      [
+        'a cookie Domain the app never sets',
+        { ...base, cookie: { ...(base.cookie as object), domain: 'evil.example' } },
+        'cookie.domain',
+        'unrecognized_keys',
+      ],
+      ['a startedAt in seconds as text', { ...base, startedAt: String(now / 1000) }, 'startedAt', 'invalid_type'],
+      ['a CSRF token too short to be random', { ...base, csrfToken: 'x' }, 'csrfToken', 'invalid_format'],
+      ['an array', [base], '(root)', 'invalid_type'],
+    ];
+    for (const [condition, data, field, problem] of cases) {
+      const reading = readStoredSession(JSON.stringify(data));
+      assert.deepEqual(reading, { ok: false, field, problem }, condition);
+    }
+    assert.deepEqual(readStoredSession('{bad'), { ok: false, field: '(row)', problem: 'not_json' });
+    assert.deepEqual(readStoredSession(null), { ok: false, field: '(row)', problem: 'not_text' });
+  });
+});
