@@ -3,9 +3,22 @@
 /** A client application registered at the local provider (the equivalent of an Entra ID app registration). */
 export interface IdpClient {
   clientId: string;
-  clientSecret: string;
+  /** A client secret (Entra: passwordCredentials). An app may have none, and use a certificate or a federated credential. */
+  clientSecret?: string;
+  /** PEM certificates registered on the app (Entra: keyCredentials): client assertions signed with their keys are accepted. */
+  certificates?: string[];
+  /** Federated identity credentials: a token from `issuer` for `subject` with one of `audiences` is accepted as the client assertion. */
+  federatedCredentials?: FederatedCredential[];
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
+}
+
+/** An Entra federated identity credential: the issuer's keys are found through its OpenID discovery document. */
+export interface FederatedCredential {
+  issuer: string;
+  subject: string;
+  /** Microsoft requires exactly ["api://AzureADTokenExchange"]. */
+  audiences: string[];
 }
 
 /**
@@ -146,6 +159,13 @@ export interface ReceivedTokenRequest {
   resource: string | undefined;
   /** The status the provider answered with. */
   status: number;
+  /** The credential the client presented: its secret, a certificate assertion, a federated assertion, or none. */
+  clientAuthentication: 'secret' | 'certificate' | 'federated' | 'none';
+  /** True when the body had a client_secret parameter at all (even an empty one). */
+  clientSecretSent: boolean;
+  /** The client_assertion's header and claims as sent, decoded without verification (undefined without an assertion). */
+  assertionHeader?: Record<string, unknown> | undefined;
+  assertionClaims?: Record<string, unknown> | undefined;
 }
 
 /** A running local identity provider. */
@@ -197,6 +217,8 @@ export interface StartIdpOptions {
   clients: IdpClient[];
   /** Default 3600. */
   accessTokenTtlSeconds?: number;
+  /** Called with each token request once it is recorded (the demo prints what each one carried). */
+  onTokenRequestRecorded?: (request: ReceivedTokenRequest) => void;
   /** Resources besides Microsoft Graph; default DEFAULT_IDP_RESOURCES (Outlook, ARM, SharePoint, Storage, Dataverse, a custom API). */
   resources?: IdpResource[];
 }

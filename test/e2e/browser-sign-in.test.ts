@@ -74,7 +74,7 @@ describe('end to end in headless Chromium', () => {
     recordTestSecrets([
       ...(idp?.issuedSecrets ?? []),
       ...cookieValues,
-      config?.appKey,
+      config?.clientCredential.kind === 'secret' ? config.clientCredential.secret : undefined,
       config?.sessionSecret,
       config?.tokenEncryptionKey.toString('base64'),
     ]);

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
 import { keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { MARKUP_DISPLAY_NAME } from '../../dev/idp/faults.ts';
-import { startHarness } from '../support/harness.ts';
+import { clientSecretOf, startHarness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
@@ -20,7 +20,7 @@ async function withKeys<T>(
 ): Promise<T> {
   const parsed = parseConfig({
     O365_APP_ID: harness.config.appId,
-    O365_APP_KEY: harness.config.appKey,
+    O365_APP_KEY: clientSecretOf(harness.config),
     O365_AUTHORITY_HOST: harness.config.authorityHost,
     BASE_URL: harness.baseUrl,
     DATABASE_URL: harness.database.url,
@@ -69,7 +69,7 @@ describe('H. tokens at rest and on the page', () => {
 
   it('S33: when the database file is dumped after a sign-in, then it holds no access, refresh or ID token in plain text', async () => {
     assert.equal((await signIn(harness)).callback.status, 303);
-    const secrets = harness.idp.issuedSecrets.filter((secret) => secret !== harness.config.appKey);
+    const secrets = harness.idp.issuedSecrets.filter((secret) => secret !== clientSecretOf(harness.config));
     assert.ok(secrets.length >= 3, 'access, refresh and ID token were issued');
     const dump = await harness.database.dump();
     assert.ok(dump.includes(harness.idp.accounts[0]!.username), 'the dump holds the stored rows');
