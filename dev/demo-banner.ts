@@ -9,6 +9,8 @@ export interface SeveralInstancesRun {
   /** The embedded PostgreSQL's URL, password included: printed without it. */
   readonly databaseUrl: string;
   readonly idpOrigin: string;
+  /** The app's credential in words (describeClientCredential): a secret or a certificate with its thumbprint. */
+  readonly credential: string;
   readonly account: { readonly username: string; readonly password: string };
 }
 
@@ -23,6 +25,7 @@ export function severalInstancesBanner(run: SeveralInstancesRun): string[] {
     `  Round-robin proxy (not sticky) on ${run.proxyUrl} → ${run.instances.map(({ name, port }) => `${name} on port ${port}`).join(', ')}`,
     `  PostgreSQL (embedded, in a temporary folder removed when the demo stops): ${redactDatabaseUrl(run.databaseUrl)}`,
     `  Local identity provider (development only): ${run.idpOrigin}`,
+    `  The app signs in to the provider with its ${run.credential}.`,
     `  Test account: ${run.account.username}   password: ${run.account.password}`,
     '  A token for scripts, while the demo runs: npm run -s token -- --demo',
     "  Every page's footer names the instance that served it. Press Ctrl-C to stop everything.",

@@ -9,6 +9,7 @@ import { startPostgresServer } from './postgres-server.ts';
 import { startDemoIdentityProvider } from './demo-identity-provider.ts';
 import { startRoundRobinProxy } from './round-robin-proxy.ts';
 import { freePort } from './free-port.ts';
+import { describeClientCredential } from '../src/auth/client-credential.ts';
 import { severalInstancesBanner } from './demo-banner.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,6 +92,7 @@ export async function startSeveralInstances(
       instances: names.map((name, index) => ({ name, port: ports[index]! })),
       databaseUrl,
       idpOrigin: idp.origin,
+      credential: describeClientCredential(config.clientCredential),
       account: idp.accounts[0]!,
     }))
       console.log(line);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseSettings, settingsSchema } from '../src/config.ts';
 import type { Environment, SettingsResult } from '../src/config.ts';
+import { readCertificateFile } from '../src/auth/client-certificate.ts';
 import { ensurePrivateFolder } from '../src/db/database-url.ts';
 
 // The project's data/ folder, wherever the command was started from.
@@ -13,6 +14,16 @@ const DATA_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const SECRETS_FILE_NAME = 'demo-secrets.json';
 const SECRETS_FILE = path.join(DATA_FOLDER, SECRETS_FILE_NAME);
 const RUN_FILE_NAME = 'demo-running.json';
+const CERTIFICATE_NAMES = { certificate: 'demo-certificate.pem', key: 'demo-certificate-key.pem' };
+// Settings of the developer's .env that would stand beside the demo's own credential.
+const CREDENTIAL_VARIABLES = [
+  'O365_APP_KEY',
+  'O365_APP_CERT_PATH',
+  'O365_APP_CERT_KEY_PATH',
+  'O365_APP_CERT_KEY_PASSPHRASE',
+  'O365_CLIENT_ASSERTION_FILE',
+  'AZURE_FEDERATED_TOKEN_FILE',
+] as const;
 
 interface DemoSecrets {
   appId: string;
@@ -95,6 +106,25 @@ function loadDemoSecrets(): DemoSecrets {
   return secrets;
 }
 
+/** Where the demo keeps its certificate and key. */
+function certificateFilesIn(folder: string): { certificate: string; key: string } {
+  return { certificate: path.join(folder, CERTIFICATE_NAMES.certificate), key: path.join(folder, CERTIFICATE_NAMES.key) };
+}
+
+/** The demo's certificate in data/, made once (again only when it has expired) for `npm run demo -- --certificate`. */
+export async function ensureDemoCertificate(): Promise<{ created: boolean; certificatePath: string }> {
+  // Loaded only here: `npm run token -- --demo` reads these settings too and never makes a certificate.
+  const { ensureCertificateFiles } = await import('../src/setup/self-signed-certificate.ts');
+  const files = await ensureCertificateFiles(DATA_FOLDER, CERTIFICATE_NAMES, 'o365-signin demo');
+  return { created: files.created, certificatePath: files.certificatePath };
+}
+
+/** The demo app's registration at the local provider: its secret, and its certificate once one was made (either may sign in). */
+export function demoClientRegistration(): { clientSecret: string; certificates: string[] } {
+  const certificate = readCertificateFile(certificateFilesIn(DATA_FOLDER).certificate, Date.now());
+  return { clientSecret: loadDemoSecrets().appKey, certificates: certificate.ok ? [certificate.file.pem] : [] };
+}
+
 /** What the demo runs with: the local provider's port, and the environment the app parses. */
 export interface DemoSettings {
   /** DEMO_IDP_PORT, default 5001. */
@@ -108,19 +138,23 @@ const demoVariables = settingsSchema.pick({ DEMO_IDP_PORT: true, DEMO_DATABASE_U
  * The settings of the demo: PORT, HOST and BASE_URL as given (like npm start); the Microsoft settings
  * pointing at the local provider; a database and secrets of its own in the project's data/ folder.
  */
-export function demoSettings(env: Environment): SettingsResult<DemoSettings> {
+export function demoSettings(env: Environment, options: { certificate?: boolean } = {}): SettingsResult<DemoSettings> {
   const demo = parseSettings(demoVariables, env);
   if (!demo.ok) return demo;
-  return {
-    ok: true,
-    settings: { idpPort: demo.settings.DEMO_IDP_PORT, environment: environmentWith(env, demo.settings, loadDemoSecrets()) },
-  };
+  const environment = environmentWith(
+    env,
+    demo.settings,
+    loadDemoSecrets(),
+    options.certificate ? certificateFilesIn(DATA_FOLDER) : undefined,
+  );
+  return { ok: true, settings: { idpPort: demo.settings.DEMO_IDP_PORT, environment } };
 }
 
 /**
  * The demo's environment for a command that only reads its data (`npm run token -- --demo`): undefined when the demo
  * never ran. While it runs, its recorded address, provider port and database replace BASE_URL, DEMO_IDP_PORT and
  * DEMO_DATABASE_URL, so the command names the address the demo really serves and reaches its database and provider.
+ * It uses the demo's certificate once one was made (the demo's provider accepts it as well as the secret).
  */
 export function existingDemoEnvironment(env: Environment, folder = DATA_FOLDER): SettingsResult<Environment> | undefined {
   const secrets = readDemoSecrets(folder);
@@ -129,15 +163,27 @@ export function existingDemoEnvironment(env: Environment, folder = DATA_FOLDER):
   const running =
     run === undefined ? env : { ...env, BASE_URL: run.baseUrl, DEMO_IDP_PORT: String(run.idpPort), DEMO_DATABASE_URL: run.databaseUrl };
   const demo = parseSettings(demoVariables, running);
-  return demo.ok ? { ok: true, settings: environmentWith(running, demo.settings, secrets) } : demo;
+  const certificate = certificateFilesIn(folder);
+  const made = fs.existsSync(certificate.certificate) && fs.existsSync(certificate.key);
+  return demo.ok ? { ok: true, settings: environmentWith(running, demo.settings, secrets, made ? certificate : undefined) } : demo;
 }
 
-function environmentWith(env: Environment, demo: z.output<typeof demoVariables>, secrets: DemoSecrets): Environment {
+function environmentWith(
+  env: Environment,
+  demo: z.output<typeof demoVariables>,
+  secrets: DemoSecrets,
+  certificate: { certificate: string; key: string } | undefined,
+): Environment {
   const authority = `http://127.0.0.1:${demo.DEMO_IDP_PORT}`;
+  const credential =
+    certificate === undefined
+      ? { O365_APP_KEY: secrets.appKey }
+      : { O365_APP_CERT_PATH: certificate.certificate, O365_APP_CERT_KEY_PATH: certificate.key };
   return {
     ...env,
+    ...Object.fromEntries(CREDENTIAL_VARIABLES.map((name) => [name, undefined])),
+    ...credential,
     O365_APP_ID: secrets.appId,
-    O365_APP_KEY: secrets.appKey,
     O365_TENANT: 'common',
     O365_AUTHORITY_HOST: authority,
     GRAPH_BASE_URL: authority,

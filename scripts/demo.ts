@@ -1,27 +1,38 @@
 // npm run demo: the app and the bundled local identity provider together, with throw-away secrets. Development only.
 // npm run demo -- --instances N: N app processes on an embedded PostgreSQL behind a round-robin proxy (dev/demo-instances.ts).
+// npm run demo -- --certificate: the app signs in to the provider with a certificate (made once in data/) instead of a secret.
+import { parseArgs } from 'node:util';
 import '../src/load-env.ts';
 import { parseConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
 import { isPostgresUrl, sqliteFilePath } from '../src/db/database-url.ts';
 import { createProcessLogger } from '../src/log.ts';
+import { describeClientCredential } from '../src/auth/client-credential.ts';
 import { startServer } from '../src/start-server.ts';
-import { demoSettings, recordDemoRun } from '../dev/demo-settings.ts';
+import { demoSettings, ensureDemoCertificate, recordDemoRun } from '../dev/demo-settings.ts';
 import { startDemoIdentityProvider } from '../dev/demo-identity-provider.ts';
 import { startSeveralInstances } from '../dev/demo-instances.ts';
 
-/** `--instances N` (1–8, default 1); anything else prints the usage and exits 2. */
-function parseInstances(args: string[]): number {
-  if (args.length === 0) return 1;
-  const [first = '', second] = args;
-  const value = first === '--instances' ? second : first.startsWith('--instances=') ? first.slice('--instances='.length) : undefined;
-  if (value === undefined || !/^[1-8]$/.test(value) || args.length > (first === '--instances' ? 2 : 1)) {
-    console.error(
-      'usage: npm run demo [-- --instances N]   (N from 1 to 8; 2 or more run on an embedded PostgreSQL behind a round-robin proxy)',
-    );
-    process.exit(2);
+const USAGE =
+  'usage: npm run demo [-- --instances N] [--certificate]   (N from 1 to 8; 2 or more run on an embedded PostgreSQL behind a ' +
+  'round-robin proxy; --certificate signs in with a certificate instead of a client secret)';
+
+/** `--instances N` (1–8, default 1) and `--certificate`; anything else prints the usage and exits 2. */
+function parseDemoOptions(args: string[]): { instances: number; certificate: boolean } {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { instances: { type: 'string' }, certificate: { type: 'boolean', default: false } },
+      strict: true,
+      allowPositionals: false,
+    });
+    const instances = values.instances ?? '1';
+    if (/^[1-8]$/.test(instances)) return { instances: Number(instances), certificate: values.certificate };
+  } catch {
+    // An unknown option or a stray argument: the usage says what is accepted.
   }
-  return Number(value);
+  console.error(USAGE);
+  process.exit(2);
 }
 
 /** The app in this process on the demo's SQLite file, and the provider; returns how to stop both. */
@@ -39,6 +50,8 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
       .map((other) => other.username)
       .join(', ')} (same password)`,
   );
+  console.log(`  The app signs in to the provider with its ${describeClientCredential(config.clientCredential)}.`);
+  console.log('  The provider prints each token request it receives: the credential it carried, never a secret.');
   console.log('  A token for scripts, while the demo runs: npm run -s token -- --demo');
   console.log('  For another API: npm run -s token -- --demo --resource https://outlook.office.com (or --scope "<scopes of one API>")');
   console.log('  Press Ctrl-C to stop both.');
@@ -57,8 +70,14 @@ function refuseToStart(problems: string[]): never {
   process.exit(1);
 }
 
-const instances = parseInstances(process.argv.slice(2));
-const demo = demoSettings(process.env);
+const { instances, certificate } = parseDemoOptions(process.argv.slice(2));
+if (certificate) {
+  const made = await ensureDemoCertificate();
+  console.log(
+    `${made.created ? 'Made' : 'Using'} the demo's certificate ${made.certificatePath}: the app signs in with it, no client secret.`,
+  );
+}
+const demo = demoSettings(process.env, { certificate });
 if (!demo.ok) refuseToStart(demo.problems);
 const { environment, idpPort } = demo.settings;
 const parsed = parseConfig(environment);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { buildAzCommands } from '../src/setup/az-commands.ts';
+import { APP_DISPLAY_NAME, buildAzCommands } from '../src/setup/az-commands.ts';
 import { createKeys } from '../src/setup/env-file.ts';
 import {
   buildEnvFile,
@@ -16,12 +16,14 @@ import {
 } from '../src/setup/setup-answers.ts';
 import { parseSetupOptions, SETUP_EXIT, SETUP_USAGE } from '../src/setup/setup-options.ts';
 
-const QUESTIONS: Record<SetupField, string> = {
+// The certificate's paths are never asked: setup makes the certificate when the secret is left empty.
+const QUESTIONS: Partial<Record<SetupField, string>> = {
   appId: 'Application (client) ID',
-  appKey: 'Client secret Value (not the Secret ID)',
+  appKey: 'Client secret Value (not the Secret ID), or leave empty to use a certificate instead (recommended)',
   tenant: 'Tenant: common, organizations, consumers, a tenant ID or a domain',
   baseUrl: 'Public URL of this app',
 };
+const CERTIFICATE_NAMES = { certificate: 'o365-signin-certificate.pem', key: 'o365-signin-certificate-key.pem' };
 
 interface Prompter {
   /** The next line typed or piped; throws when stdin ends first. */
@@ -67,12 +69,21 @@ async function runSetup(argv: string[]): Promise<number> {
 
     const keys = createKeys();
     const answers: Partial<SetupAnswers> = { ...options.answers };
-    if (prompter !== undefined) await askForAnswers(prompter, template, answers);
+    let useCertificate = options.certificate;
+    if (prompter !== undefined) useCertificate = await askForAnswers(prompter, template, answers, useCertificate);
+    let certificate: SetupCertificate | undefined;
+    if (useCertificate) {
+      // Only once every other answer is good: a refused setup leaves nothing behind.
+      const check = buildEnvFile(template, answers, keys);
+      const problems = check.ok ? [] : check.problems.filter((problem) => problem.field !== 'appKey');
+      if (problems.length > 0) return reportProblems(envName, problems);
+      certificate = await makeCertificate(answers);
+    }
     const result = buildEnvFile(template, answers, keys);
     if (!result.ok) return reportProblems(envName, result.problems);
 
     if (!writeEnvFile(envPath, result.text, overwrite)) return refuseToOverwrite(envName);
-    printNextSteps(envPath, result.config);
+    printNextSteps(envPath, result.config, certificate);
     return SETUP_EXIT.ok;
   } catch (error) {
     if (error instanceof InputEndedError) {
@@ -86,10 +97,16 @@ async function runSetup(argv: string[]): Promise<number> {
   }
 }
 
-/** Asks for each value the flags did not give, and again for one parseConfig rejects. */
-async function askForAnswers(prompter: Prompter, template: string, answers: Partial<SetupAnswers>): Promise<void> {
+/**
+ * Asks for each value the flags did not give, and again for one parseConfig rejects. An empty secret chooses a
+ * certificate instead; returns whether a certificate is to be made.
+ */
+async function askForAnswers(prompter: Prompter, template: string, answers: Partial<SetupAnswers>, certificate: boolean): Promise<boolean> {
   const defaults = readDefaultAnswers(template);
+  let useCertificate = certificate;
   for (const field of Object.keys(SETUP_VARIABLES) as SetupField[]) {
+    const question = QUESTIONS[field];
+    if (question === undefined || (field === 'appKey' && useCertificate)) continue;
     for (;;) {
       if (answers[field] === undefined) {
         const hidden = field === 'appKey';
@@ -101,7 +118,12 @@ async function askForAnswers(prompter: Prompter, template: string, answers: Part
               : prompter.hidesInput
                 ? ' (not shown as you type)'
                 : ' (visible as you type)';
-        answers[field] = await prompter.ask(`${QUESTIONS[field]}${suffix}: `, { hidden });
+        answers[field] = await prompter.ask(`${question}${suffix}: `, { hidden });
+        if (field === 'appKey' && answers.appKey?.trim() === '') {
+          delete answers.appKey;
+          useCertificate = true;
+          break;
+        }
       }
       // Only this answer's problems: later answers have not been asked yet.
       const check = buildEnvFile(template, answers, createKeys());
@@ -111,6 +133,39 @@ async function askForAnswers(prompter: Prompter, template: string, answers: Part
       delete answers[field];
     }
   }
+  return useCertificate;
+}
+
+interface SetupCertificate {
+  readonly certificatePath: string;
+  readonly keyPath: string;
+  readonly created: boolean;
+  readonly sha1Hex: string;
+  readonly notAfter: Date;
+}
+
+/**
+ * The app's certificate and key in ./data (0600), made unless a valid pair is there already (it may be uploaded by now),
+ * named in the answers as paths relative to this folder, where the app runs, like DATABASE_URL's file:./data/app.db.
+ */
+async function makeCertificate(answers: Partial<SetupAnswers>): Promise<SetupCertificate> {
+  const folder = path.resolve('data');
+  // Loaded only for a certificate: the X.509 builder is not needed to write a secret.
+  const { ensureCertificateFiles } = await import('../src/setup/self-signed-certificate.ts');
+  const files = await ensureCertificateFiles(folder, CERTIFICATE_NAMES, APP_DISPLAY_NAME);
+  const relative = (file: string) => {
+    const name = path.relative(process.cwd(), file);
+    return name.startsWith('..') || path.isAbsolute(name) ? file : `./${name.split(path.sep).join('/')}`;
+  };
+  answers.certificatePath = relative(files.certificatePath);
+  answers.certificateKeyPath = relative(files.keyPath);
+  return {
+    certificatePath: answers.certificatePath,
+    keyPath: answers.certificateKeyPath,
+    created: files.created,
+    sha1Hex: files.thumbprints.sha1Hex,
+    notAfter: files.notAfter,
+  };
 }
 
 function createPrompter(): Prompter {
@@ -184,15 +239,36 @@ function reportProblems(envName: string, problems: readonly AnswerProblem[]): nu
   console.error(`npm run setup: nothing written to ${envName}:`);
   for (const problem of problems) console.error(`  - ${problem.message}`);
   console.error(
-    'Give the values as --app-id (O365_APP_ID), --secret (O365_APP_KEY), --tenant (O365_TENANT) and --base-url (BASE_URL), or run it in a terminal without --yes to be asked.',
+    'Give the values as --app-id (O365_APP_ID), --secret (O365_APP_KEY) or --certificate, --tenant (O365_TENANT) and --base-url (BASE_URL), ' +
+      'or run it in a terminal without --yes to be asked.',
   );
   return SETUP_EXIT.invalid;
 }
 
-function printNextSteps(envPath: string, config: { appId: string; tenant: string; redirectUri: string }): void {
+function printNextSteps(
+  envPath: string,
+  config: { appId: string; tenant: string; redirectUri: string },
+  certificate: SetupCertificate | undefined,
+): void {
   const az = buildAzCommands(config);
+  const credential =
+    certificate === undefined
+      ? ['A new client secret for the app (it prints the Value once; put it in O365_APP_KEY):', `  ${az.createSecret}`]
+      : [
+          'Upload the certificate to the app registration (--append keeps its other credentials):',
+          `  ${az.uploadCertificate(certificate.certificatePath)}`,
+          `or in the portal: Microsoft Entra admin center › App registrations › your app › Certificates & secrets › Certificates › Upload certificate, and choose ${certificate.certificatePath}.`,
+          `The portal then lists its Thumbprint ${certificate.sha1Hex}.`,
+        ];
   const lines = [
     `Wrote ${envPath} (readable only by you) with fresh SESSION_SECRET and TOKEN_ENCRYPTION_KEY.`,
+    ...(certificate === undefined
+      ? []
+      : [
+          `${certificate.created ? 'Made' : 'Kept'} the app's certificate (no client secret needed), valid until ${certificate.notAfter.toISOString().slice(0, 10)}:`,
+          `  certificate  ${certificate.certificatePath}  (SHA-1 thumbprint ${certificate.sha1Hex})`,
+          `  private key  ${certificate.keyPath}  (readable only by you: never upload or share it)`,
+        ]),
     '',
     'Register this redirect URI on the app (platform Web), exactly:',
     `  ${config.redirectUri}`,
@@ -200,8 +276,7 @@ function printNextSteps(envPath: string, config: { appId: string; tenant: string
     'No app registration yet? With the Azure CLI (it prints the Application (client) ID):',
     ...(az.login === undefined ? [] : [`  ${az.login}`]),
     `  ${az.createApp}`,
-    'A new client secret for the app (it prints the Value once; put it in O365_APP_KEY):',
-    `  ${az.createSecret}`,
+    ...credential,
     '',
     'Next: npm start',
   ];

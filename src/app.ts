@@ -25,6 +25,7 @@ import { createErrorHandler, methodNotAllowed, notFound } from './web/error-hand
 import { servePublicFiles } from './web/public-files.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
 import { createRequestLog } from './web/request-log.ts';
+import { describeClientCredential } from './auth/client-credential.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -75,6 +76,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.set('query parser', 'simple');
   // Every page's footer names the instance that served it (several may run behind one URL).
   app.locals.instanceName = config.instanceName;
+  // The signed-in page's footer names the credential the app signs in to Microsoft with (never the secret itself).
+  app.locals.clientCredential = describeClientCredential(config.clientCredential);
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
   app.use(createRequestLog(logger, { trustIncomingId: config.trustProxy !== false }));

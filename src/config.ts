@@ -1,7 +1,17 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import { z } from 'zod';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from './db/database-url.ts';
+import {
+  certificateExpiryWarning,
+  openClientCertificate,
+  privateKeyModeWarning,
+  readCertificateFile,
+  readPrivateKeyFile,
+} from './auth/client-certificate.ts';
+import type { CertificateFile, PrivateKeyFile } from './auth/client-certificate.ts';
+import type { AssertionAlgorithm, ClientCredential, FederatedTokenSetting } from './auth/client-credential.ts';
 
 /** Variables as the process sees them (process.env, or a test's object). */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -46,14 +56,45 @@ const appVariables = {
           `O365_APP_ID "${value}" is not a GUID: use the Application (client) ID from ${ENTRA_APP} › your app › Overview, not its name or object ID.`,
       ),
     ),
+  // Missing is a rule across settings (a certificate or a federated token file may stand in for it): see configSchema.
   O365_APP_KEY: z
-    .string({
-      error: `O365_APP_KEY is missing: create a client secret in ${ENTRA_APP} › your app › Certificates & secrets and copy its Value (not its Secret ID).`,
-    })
+    .string()
     .refine(
       (value) => !isTenantId(value),
       explain(() => `O365_APP_KEY looks like a Secret ID: copy the secret's Value from ${ENTRA_APP} › your app › Certificates & secrets.`),
-    ),
+    )
+    .optional(),
+  O365_APP_CERT_PATH: z
+    .string()
+    .transform((value, context) => {
+      const read = readCertificateFile(value, Date.now());
+      if (read.ok) return read.file;
+      reject(context, `O365_APP_CERT_PATH ${read.problem}`);
+      return z.NEVER;
+    })
+    .optional(),
+  O365_APP_CERT_KEY_PATH: z
+    .string()
+    .transform((value, context) => {
+      const read = readPrivateKeyFile(value);
+      if (read.ok) return read.file;
+      reject(context, `O365_APP_CERT_KEY_PATH ${read.problem}`);
+      return z.NEVER;
+    })
+    .optional(),
+  O365_APP_CERT_KEY_PASSPHRASE: z.string().optional(),
+  O365_CLIENT_ASSERTION_ALG: z
+    .string()
+    .transform((value, context): AssertionAlgorithm => {
+      const algorithm = value.toUpperCase();
+      if (algorithm === 'PS256' || algorithm === 'RS256') return algorithm;
+      reject(context, invalid('O365_CLIENT_ASSERTION_ALG', value, 'use PS256 (what Microsoft documents, the default) or RS256'));
+      return z.NEVER;
+    })
+    .prefault('PS256'),
+  O365_CLIENT_ASSERTION_FILE: z.string().optional(),
+  // Set by Azure workload identity in every pod that opts in; used only when no other credential is set.
+  AZURE_FEDERATED_TOKEN_FILE: z.string().optional(),
   O365_TENANT: z
     .string()
     .refine(
@@ -235,7 +276,15 @@ const configSchema = z
     path: ['TOKEN_ENCRYPTION_KEY'],
     message: `TOKEN_ENCRYPTION_KEY is missing: set it to 32 random bytes in base64, e.g. the output of ${OPENSSL_KEY}.`,
     when: always,
-  });
+  })
+  .superRefine(
+    (settings, context) => {
+      const choice = chooseClientCredential(settings);
+      for (const problem of choice.ok ? [] : choice.problems)
+        context.addIssue({ code: 'custom', path: [problem.setting], message: problem.message });
+    },
+    { when: always },
+  );
 
 type AppSettings = z.output<typeof configSchema>;
 
@@ -251,7 +300,8 @@ export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { 
 export function parseConfig(env: Environment): ConfigResult {
   const parsed = parseSettings(configSchema, env);
   if (!parsed.ok) return parsed;
-  return { ok: true, config: toConfig(parsed.settings), warnings: warningsFor(parsed.settings) };
+  const config = toConfig(parsed.settings);
+  return { ok: true, config, warnings: warningsFor(parsed.settings, config.clientCredential) };
 }
 
 /** Parses the variables `schema` names: blank values count as unset; every problem is reported, in the schema's order. */
@@ -264,10 +314,120 @@ export function parseSettings<Schema extends z.ZodObject>(schema: Schema, env: E
   return { ok: false, problems: [...result.error.issues].sort((a, b) => order(a) - order(b)).map((issue) => issue.message) };
 }
 
+type CredentialSettings = Pick<
+  AppSettings,
+  | 'O365_APP_KEY'
+  | 'O365_APP_CERT_PATH'
+  | 'O365_APP_CERT_KEY_PATH'
+  | 'O365_APP_CERT_KEY_PASSPHRASE'
+  | 'O365_CLIENT_ASSERTION_ALG'
+  | 'O365_CLIENT_ASSERTION_FILE'
+  | 'AZURE_FEDERATED_TOKEN_FILE'
+>;
+type CredentialProblem = { setting: keyof CredentialSettings; message: string };
+type CredentialChoice = { ok: true; credential: ClientCredential } | { ok: false; problems: CredentialProblem[] };
+
+// Opening an encrypted key is slow on purpose: the check and toConfig share one result per parse.
+const openedCertificates = new WeakMap<PrivateKeyFile, ReturnType<typeof openClientCertificate>>();
+
+/**
+ * Exactly one credential: a client secret, a certificate with its key, or a federated token file. AZURE_FEDERATED_TOKEN_FILE,
+ * which Azure workload identity sets by itself, counts only when nothing else is set. Runs after failed fields too (their
+ * values are then not files), so every problem is reported at once.
+ */
+function chooseClientCredential(settings: CredentialSettings): CredentialChoice {
+  const given = {
+    O365_APP_KEY: settings.O365_APP_KEY !== undefined,
+    O365_APP_CERT_PATH: settings.O365_APP_CERT_PATH !== undefined || settings.O365_APP_CERT_KEY_PATH !== undefined,
+    O365_CLIENT_ASSERTION_FILE: settings.O365_CLIENT_ASSERTION_FILE !== undefined,
+  };
+  const chosen = (Object.keys(given) as (keyof typeof given)[]).filter((name) => given[name]);
+  if (chosen.length > 1) {
+    return problem(
+      chosen[0] ?? 'O365_APP_KEY',
+      `${chosen.join(' and ')} are all set: choose one credential. Keep the certificate (recommended) or the federated token file ` +
+        'and leave O365_APP_KEY empty, or keep the client secret and leave the others empty.',
+    );
+  }
+  if (given.O365_APP_CERT_PATH) return chooseCertificate(settings);
+  if (given.O365_APP_KEY) {
+    return typeof settings.O365_APP_KEY === 'string'
+      ? { ok: true, credential: { kind: 'secret', secret: settings.O365_APP_KEY } }
+      : { ok: false, problems: [] };
+  }
+  if (settings.O365_CLIENT_ASSERTION_FILE !== undefined)
+    return chooseTokenFile('O365_CLIENT_ASSERTION_FILE', settings.O365_CLIENT_ASSERTION_FILE);
+  if (settings.AZURE_FEDERATED_TOKEN_FILE !== undefined)
+    return chooseTokenFile('AZURE_FEDERATED_TOKEN_FILE', settings.AZURE_FEDERATED_TOKEN_FILE);
+  return problem(
+    'O365_APP_KEY',
+    `O365_APP_KEY is missing: create a client secret in ${ENTRA_APP} › your app › Certificates & secrets and copy its Value (not its Secret ID). ` +
+      'Or, with no secret at all: set O365_APP_CERT_PATH and O365_APP_CERT_KEY_PATH to a certificate (npm run setup -- --certificate makes one), ' +
+      'or O365_CLIENT_ASSERTION_FILE to a federated token file.',
+  );
+}
+
+function chooseCertificate(settings: CredentialSettings): CredentialChoice {
+  const certificate = settings.O365_APP_CERT_PATH;
+  const key = settings.O365_APP_CERT_KEY_PATH;
+  if (certificate === undefined) {
+    return problem(
+      'O365_APP_CERT_PATH',
+      'O365_APP_CERT_PATH is missing: set it to the certificate (PEM) whose private key O365_APP_CERT_KEY_PATH names.',
+    );
+  }
+  if (key === undefined) {
+    return problem(
+      'O365_APP_CERT_KEY_PATH',
+      'O365_APP_CERT_KEY_PATH is missing: set it to the private key (PEM) of the certificate in O365_APP_CERT_PATH.',
+    );
+  }
+  // A file that failed its own check has been reported already.
+  if (!isCertificateFile(certificate) || !isPrivateKeyFile(key)) return { ok: false, problems: [] };
+  let opened = openedCertificates.get(key);
+  if (opened === undefined) {
+    opened = openClientCertificate(certificate, key, settings.O365_APP_CERT_KEY_PASSPHRASE);
+    openedCertificates.set(key, opened);
+  }
+  if (!opened.ok) return problem(opened.problem.setting, opened.problem.message);
+  return { ok: true, credential: { kind: 'certificate', certificate: opened.credential, algorithm: settings.O365_CLIENT_ASSERTION_ALG } };
+}
+
+/** The platform writes and rotates the file; at start it must at least exist (its content is read at each token request). */
+function chooseTokenFile(setting: FederatedTokenSetting, tokenFile: string): CredentialChoice {
+  try {
+    if (!fs.statSync(tokenFile).isFile())
+      return problem(setting, `${setting} "${tokenFile}" is not a file: give the path of the token file the platform writes.`);
+    fs.accessSync(tokenFile, fs.constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return problem(
+      setting,
+      code === 'ENOENT'
+        ? `${setting} "${tokenFile}" does not exist: give the path of the token file the platform writes (e.g. /var/run/secrets/azure/tokens/azure-identity-token).`
+        : `${setting} "${tokenFile}" cannot be read by the user the app runs as (${code ?? 'unknown error'}).`,
+    );
+  }
+  return { ok: true, credential: { kind: 'federated', tokenFile, setting } };
+}
+
+function problem(setting: CredentialProblem['setting'], message: string): CredentialChoice {
+  return { ok: false, problems: [{ setting, message }] };
+}
+
+function isCertificateFile(value: unknown): value is CertificateFile {
+  return typeof value === 'object' && value !== null && 'thumbprints' in value && 'certificate' in value;
+}
+
+function isPrivateKeyFile(value: unknown): value is PrivateKeyFile {
+  return typeof value === 'object' && value !== null && 'pem' in value && 'encrypted' in value;
+}
+
 function toConfig(settings: AppSettings) {
   return Object.freeze({
     appId: settings.O365_APP_ID,
-    appKey: settings.O365_APP_KEY,
+    /** How the app authenticates at the token endpoint: a secret, a certificate or a federated token file. */
+    clientCredential: clientCredentialOf(settings),
     tenant: settings.O365_TENANT,
     authorityHost: settings.O365_AUTHORITY_HOST,
     scopes: Object.freeze(settings.O365_SCOPES),
@@ -300,8 +460,32 @@ function toConfig(settings: AppSettings) {
   });
 }
 
-function warningsFor(settings: AppSettings): string[] {
+/** The credential the checks accepted (parseConfig reaches toConfig only when they found no problem). */
+function clientCredentialOf(settings: AppSettings): ClientCredential {
+  const choice = chooseClientCredential(settings);
+  if (!choice.ok) throw new Error('client credential checked but not chosen');
+  return choice.credential;
+}
+
+function warningsFor(settings: AppSettings, credential: ClientCredential): string[] {
   const warnings: string[] = [];
+  if (credential.kind === 'certificate') {
+    const expiry = certificateExpiryWarning(credential.certificate, Date.now());
+    if (expiry !== undefined) warnings.push(expiry);
+    if (isPrivateKeyFile(settings.O365_APP_CERT_KEY_PATH)) {
+      const mode = privateKeyModeWarning(settings.O365_APP_CERT_KEY_PATH);
+      if (mode !== undefined) warnings.push(mode);
+    }
+  }
+  if (
+    settings.AZURE_FEDERATED_TOKEN_FILE !== undefined &&
+    !(credential.kind === 'federated' && credential.setting === 'AZURE_FEDERATED_TOKEN_FILE')
+  ) {
+    warnings.push(
+      'AZURE_FEDERATED_TOKEN_FILE is set but not used: the app signs in to Microsoft with its ' +
+        `${credential.kind === 'federated' ? 'O365_CLIENT_ASSERTION_FILE' : credential.kind}. Leave the other credential settings empty to use it.`,
+    );
+  }
   if (!isProduction(settings) && settings.SESSION_SECRET === undefined) {
     warnings.push('SESSION_SECRET is not set: using a random one, so sessions end when the app restarts. Set it in .env.');
   }

@@ -144,8 +144,19 @@ export const ERROR_CATALOGUE = {
       `${PROVIDER_UNAVAILABLE} for this app: Microsoft refused the app's credentials, so nobody can sign in until the operator fixes them. ` +
       'Try again once they have.',
     fix:
-      'Operator: check O365_APP_ID and O365_APP_KEY. If the client secret is wrong or expired (AADSTS7000215, AADSTS7000222), create a new one in ' +
-      `${ENTRA_APP} › Certificates & secrets and put its Value in O365_APP_KEY.`,
+      "Operator: check O365_APP_ID and the app's credential: O365_APP_KEY (a client secret), O365_APP_CERT_PATH (a certificate) or " +
+      `O365_CLIENT_ASSERTION_FILE (a federated credential), against ${ENTRA_APP} › Certificates & secrets.`,
+  },
+  /** Values: setting (the variable naming the token file), tokenFile, problem (what is wrong with it). */
+  federated_token_unusable: {
+    status: 503,
+    title: 'The app cannot read its federated credential',
+    message: ({ setting = '', problem = '' }) =>
+      `The token file the platform provides to the app (${setting}) ${problem}, so the app could not ask Microsoft for tokens ` +
+      'and nothing was stored.',
+    fix: ({ setting = '' }) =>
+      `${TRY_AGAIN_SOON} If it keeps happening, the operator should check that the platform still writes and rotates the file ${setting} ` +
+      'names (Kubernetes: the pod runs with a workload identity service account and the azure.workload.identity/use label).',
   },
   id_token_invalid: {
     status: 400,
@@ -248,6 +259,13 @@ export const ERROR_CATALOGUE = {
     title: NOT_REFRESHED,
     message: 'Microsoft could not refresh the token just now. Try again in a minute.',
     fix: TRY_AGAIN_SOON,
+  },
+  refresh_client_refused: {
+    status: 503,
+    title: NOT_REFRESHED,
+    message:
+      "Microsoft refused the app's own credential (its client secret, certificate or federated token), so the token could not be refreshed.",
+    fix: "Operator: fix the app's credential (see the AADSTS code), then try again.",
   },
   refresh_provider_unavailable: {
     status: 503,
@@ -381,16 +399,28 @@ export function describeError(
   return { status: entry.status, title: entry.title, message: fill(entry.message), fix: fill(entry.fix) };
 }
 
+/** The settings an advice may quote. */
+type AdviceSettings = Pick<Config, 'redirectUri' | 'appId' | 'tenant' | 'clientCredential'>;
+
 interface Advice {
   readonly title: string;
-  readonly fix: (config: Pick<Config, 'redirectUri' | 'appId' | 'tenant'>) => string;
+  readonly fix: (config: AdviceSettings) => string;
 }
 
 const SECRET: Advice = {
   title: "The app's client secret is wrong or expired",
   fix: () =>
     `Operator: create a new client secret in ${ENTRA_APP} › Certificates & secrets, copy its Value (not the Secret ID) into O365_APP_KEY, ` +
-    'and restart the app.',
+    'and restart the app. Better, stop depending on a secret that expires: use a certificate instead ' +
+    '(npm run setup -- --certificate makes one; set O365_APP_CERT_PATH and O365_APP_CERT_KEY_PATH, empty O365_APP_KEY, and upload the ' +
+    `certificate in ${ENTRA_APP} › Certificates & secrets › Certificates › Upload certificate).`,
+};
+const FEDERATED: Advice = {
+  title: "Microsoft found no federated credential on the app that matches the platform's token",
+  fix: () =>
+    `Operator: in ${ENTRA_APP} › Certificates & secrets › Federated credentials, add one whose issuer and subject are exactly the ` +
+    "platform token's iss and sub (see the details below; the comparison is case-sensitive) and whose audience is " +
+    'api://AzureADTokenExchange. A credential added a moment ago can take a minute to be used.',
 };
 const CONSENT: Advice = {
   title: 'Permission to use the app was not given',
@@ -413,6 +443,34 @@ const AADSTS_ADVICE: Record<string, Advice> = {
   },
   '7000215': SECRET,
   '7000222': SECRET,
+  '700027': {
+    title: "Microsoft does not accept the app's certificate",
+    fix: (config) => {
+      const credential = config.clientCredential;
+      if (credential.kind !== 'certificate') {
+        return `Operator: the client assertion's signature was refused. Check the app's credential settings and ${ENTRA_APP} › Certificates & secrets.`;
+      }
+      const { thumbprints } = credential.certificate;
+      return (
+        `Operator: upload the certificate file that O365_APP_CERT_PATH names to the app registration: ${ENTRA_APP} › Certificates & secrets › ` +
+        `Certificates › Upload certificate, or az ad app credential reset --id ${config.appId} --cert @<that file> --append. ` +
+        `The app signs with the certificate whose thumbprint is ${thumbprints.sha1Hex} (SHA-256 ${thumbprints.sha256Hex}): ` +
+        'compare it with the Thumbprint column in the portal. If it is listed there, check that it has not expired and that the key file belongs to it.'
+      );
+    },
+  },
+  '700024': {
+    title: "The app's client assertion is outside its valid time",
+    fix: (config) =>
+      config.clientCredential.kind === 'federated'
+        ? "Operator: the platform's token in the federated token file has expired or is not valid yet: check that the platform still rotates it, and the server's clock."
+        : "Operator: the server's clock is off. Microsoft compares the assertion's times with its own: synchronise the clock (NTP) and try again.",
+  },
+  '70021': FEDERATED,
+  '700211': FEDERATED,
+  '700212': FEDERATED,
+  '700213': FEDERATED,
+  '7002138': FEDERATED,
   '700016': {
     title: 'Microsoft does not know this app in this directory',
     fix: (config) =>
@@ -441,7 +499,7 @@ const AADSTS_ADVICE: Record<string, Advice> = {
 /** A specific title and fix for a known AADSTS code (or access_denied), or undefined to keep the entry's own. */
 export function adviceFor(
   details: { error?: string; aadsts?: string },
-  config: Pick<Config, 'redirectUri' | 'appId' | 'tenant'>,
+  config: AdviceSettings,
 ): { title: string; fix: string } | undefined {
   const advice =
     (details.aadsts === undefined ? undefined : AADSTS_ADVICE[details.aadsts]) ?? (details.error === 'access_denied' ? CONSENT : undefined);

@@ -1,6 +1,7 @@
 import './load-env.ts';
 import { parseConfig } from './config.ts';
 import { createDiscovery } from './auth/discovery.ts';
+import { describeClientCredential } from './auth/client-credential.ts';
 import { createProcessLogger } from './log.ts';
 
 // npm start: the real app against Microsoft (or whatever O365_AUTHORITY_HOST names). Never starts the local provider.
@@ -33,6 +34,7 @@ try {
   process.once('SIGTERM', stop);
   console.log(`o365-signin is running: open ${config.baseUrl}/`);
   console.log(`Redirect URI sent to Microsoft (register exactly this one): ${config.redirectUri}`);
+  console.log(`Client credential: ${describeClientCredential(config.clientCredential)}`);
 } catch (error) {
   // A discovery document that does not fit the settings and a failed migration both carry a message that says what to fix.
   console.error(`o365-signin cannot start: ${(error as Error).message}`);

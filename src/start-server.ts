@@ -7,6 +7,7 @@ import type { AppLogger } from './log.ts';
 import { isAppError } from './errors.ts';
 import { applyMigrations } from './db/migrations.ts';
 import { createHttpServer } from './web/http-server.ts';
+import { describeClientCredential } from './auth/client-credential.ts';
 
 /** How long a stopping server lets requests in flight finish (SIGTERM). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -60,6 +61,8 @@ export async function startServer(config: Config, logger: AppLogger, options: { 
     redirectUri: config.redirectUri,
     tenant: config.tenant,
     authority: config.authorityHost,
+    // Which credential the token requests carry: its kind and public thumbprint, never a secret.
+    credential: describeClientCredential(config.clientCredential),
   });
 
   return {

@@ -68,6 +68,15 @@ export function alterTokenResponse(fault: ResponseFault, body: Record<string, un
       return { ...body, expires_in: undefined, ext_expires_in: undefined };
     case 'response-expires-in-absurd':
       return { ...body, expires_in: '1e20', ext_expires_in: '1e20' };
+    // Microsoft sends expires_in as a JSON number (learn.microsoft.com: v2-oauth2-auth-code-flow, "Successful response").
+    case 'response-expires-in-number-0':
+      return { ...body, expires_in: 0, ext_expires_in: 0 };
+    case 'response-expires-in-number-minus-1':
+      return { ...body, expires_in: -1, ext_expires_in: -1 };
+    case 'response-expires-in-number-86401':
+      return { ...body, expires_in: 86401, ext_expires_in: 86401 };
+    case 'response-expires-in-number-1e20':
+      return { ...body, expires_in: 1e20, ext_expires_in: 1e20 };
     case 'response-opaque-access-token':
       return { ...body, access_token: `EwB${randomBytes(96).toString('base64url')}` };
     case 'response-markup-access-token':
@@ -201,6 +210,10 @@ export async function tamperIdToken(fault: IdTokenFault, idToken: string, contex
       return sign({ ...claims, aud: randomUUID() }, context.publishedKey);
     case 'id-token-expired':
       return sign({ ...claims, iat: now - 7200, nbf: now - 7200, exp: now - 3600 }, context.publishedKey);
+    case 'id-token-expired-recent-iat':
+      return sign({ ...claims, iat: now - 420, nbf: now - 420, exp: now - 330 }, context.publishedKey);
+    case 'id-token-iat-in-future':
+      return sign({ ...claims, iat: now + 3600, nbf: now, exp: now + 7200 }, context.publishedKey);
     case 'id-token-wrong-issuer':
       return sign({ ...claims, iss: `${context.origin}/${randomUUID()}/v2.0` }, context.publishedKey);
     case 'id-token-bad-signature': {

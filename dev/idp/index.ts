@@ -24,6 +24,7 @@ import type { AdminConsentRecord, IdpFault, ReceivedTokenRequest, StartIdpOption
 /** Public types of the local identity provider. */
 export type {
   AdminConsentRecord,
+  FederatedCredential,
   IdpClient,
   IdpFault,
   IdpResource,
@@ -95,6 +96,10 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     if (typeof value === 'string' && value.length >= 8) issuedSecrets.push(value);
   };
   for (const client of options.clients) recordSecret(client.clientSecret);
+  const recordTokenRequest = (request: ReceivedTokenRequest): void => {
+    tokenRequests.push(request);
+    options.onTokenRequestRecorded?.(request);
+  };
   const keyRing = {
     origin,
     publishedKey: signingKey,
@@ -120,7 +125,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     faults: () => faults,
     recordAccessToken: (token) => issuedAccessTokens.push(token),
     recordIdToken: (token) => genuineIdTokens.push(token),
-    recordTokenRequest: (request) => tokenRequests.push(request),
+    recordTokenRequest,
     recordSecret,
     keyRing,
     resourceOf: resourceGrants.resourceOf,
@@ -154,6 +159,7 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
       },
       faults: () => faults,
       recordSecret,
+      recordTokenRequest,
       keyRing,
       catalogue,
     }),

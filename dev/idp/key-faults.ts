@@ -86,11 +86,12 @@ export async function resignForKeyFault(faults: readonly IdpFault[], idToken: st
   return new SignJWT(decodeJwt(idToken)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
 }
 
-/** The discovery document as a discovery fault changes it, or the response that replaces it. */
+/** The discovery document of a tenant segment as a discovery fault changes it, or the response that replaces it. */
 export function discoveryFault(
   faults: readonly IdpFault[],
   document: Record<string, unknown>,
   origin: string,
+  segment: string,
 ): Record<string, unknown> | FaultResponse | typeof HANG {
   if (faults.includes('discovery-hang')) return HANG;
   if (faults.includes('discovery-error'))
@@ -98,5 +99,7 @@ export function discoveryFault(
   if (faults.includes('discovery-other-tenant-issuer')) return { ...document, issuer: `${origin}/${OTHER_TENANT_ID}/v2.0` };
   if (faults.includes('discovery-foreign-endpoints'))
     return { ...document, token_endpoint: 'https://evil.example/common/oauth2/v2.0/token' };
+  if (faults.includes('discovery-tenant-segment-issuer')) return { ...document, issuer: `${origin}/${segment}/v2.0` };
+  if (faults.includes('discovery-issuer-without-v2')) return { ...document, issuer: String(document.issuer).replace(/\/v2\.0$/, '/') };
   return document;
 }

@@ -3,20 +3,40 @@ import { parseSettings, redirectUriFor, settingsSchema } from '../../src/config.
 import { startIdentityProvider } from './index.ts';
 
 const parsed = parseSettings(
-  settingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, BASE_URL: true, DEMO_IDP_PORT: true }),
+  settingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, O365_APP_CERT_PATH: true, BASE_URL: true, DEMO_IDP_PORT: true }),
   process.env,
 );
-if (!parsed.ok) {
-  console.error('The local identity provider cannot start (it registers O365_APP_ID and O365_APP_KEY as its only client):');
-  for (const problem of parsed.problems) console.error(`  - ${problem}`);
+const missingCredential =
+  parsed.ok && parsed.settings.O365_APP_KEY === undefined && parsed.settings.O365_APP_CERT_PATH === undefined
+    ? ['O365_APP_KEY is missing: set the client secret (or O365_APP_CERT_PATH, the certificate) to register for O365_APP_ID.']
+    : [];
+if (!parsed.ok || missingCredential.length > 0) {
+  console.error(
+    'The local identity provider cannot start (it registers O365_APP_ID with O365_APP_KEY and/or the certificate in O365_APP_CERT_PATH as its only client):',
+  );
+  for (const problem of parsed.ok ? missingCredential : parsed.problems) console.error(`  - ${problem}`);
   process.exit(1);
 }
-const { O365_APP_ID: clientId, O365_APP_KEY: clientSecret, BASE_URL: baseUrl, DEMO_IDP_PORT: port } = parsed.settings;
+const {
+  O365_APP_ID: clientId,
+  O365_APP_KEY: clientSecret,
+  O365_APP_CERT_PATH: certificate,
+  BASE_URL: baseUrl,
+  DEMO_IDP_PORT: port,
+} = parsed.settings;
 const redirectUri = redirectUriFor(baseUrl);
 
 const idp = await startIdentityProvider({
   port,
-  clients: [{ clientId, clientSecret, redirectUris: [redirectUri], postLogoutRedirectUris: [`${baseUrl}/`] }],
+  clients: [
+    {
+      clientId,
+      clientSecret,
+      certificates: certificate === undefined ? [] : [certificate.pem],
+      redirectUris: [redirectUri],
+      postLogoutRedirectUris: [`${baseUrl}/`],
+    },
+  ],
 });
 
 console.log(`Local Microsoft identity provider (development only) at ${idp.origin}`);

@@ -9,8 +9,9 @@ import { HANG, type KeyRing, discoveryFault, keySetResponse } from './key-faults
 import { renderErrorPage } from './message-pages.ts';
 import { AAD, aadDescription, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES, SESSION_COOKIE } from './provider-config.ts';
+import { createTokenClientAuthenticator } from './client-authentication.ts';
 import { type ResourceCatalogue, normalizeAuthorizationScopes } from './resources.ts';
-import type { IdpClient, IdpFault } from './types.ts';
+import type { IdpClient, IdpFault, ReceivedTokenRequest } from './types.ts';
 
 /** What the tenant router needs from the running provider. */
 export interface MicrosoftPathsOptions {
@@ -22,6 +23,8 @@ export interface MicrosoftPathsOptions {
   onJwksRequest(): void;
   faults(): readonly IdpFault[];
   recordSecret(value: unknown): void;
+  /** Records a token request refused before oidc-provider (the client's credential). */
+  recordTokenRequest(request: ReceivedTokenRequest): void;
   keyRing: KeyRing;
   catalogue: ResourceCatalogue;
 }
@@ -177,6 +180,7 @@ async function clientIdOfTokenRequest(req: Request, res: Response): Promise<stri
 export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Router {
   const router = express.Router();
   const providerCallback = options.provider.callback();
+  const authenticateTokenClient = createTokenClientAuthenticator(options);
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     const match = PATH_PATTERN.exec(req.path);
@@ -196,7 +200,7 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
       }
       const faults = options.faults();
       if (rest === DISCOVERY_PATH) {
-        const document = discoveryFault(faults, discoveryDocument(options.origin, segment), options.origin);
+        const document = discoveryFault(faults, discoveryDocument(options.origin, segment), options.origin, segment);
         if (document === HANG) return;
         if (typeof document.status === 'number' && typeof document.body === 'string') {
           sendFault(res, document as unknown as FaultResponse);
@@ -219,6 +223,13 @@ export function microsoftPathsRouter(options: MicrosoftPathsOptions): express.Ro
         for (const name of ['code_verifier', 'client_secret', 'refresh_token']) options.recordSecret(body[name]);
         if (fault === undefined) return; // token-hang: the connection stays open until the client gives up
         sendFault(res, tokenFaultResponse(fault, clientId, `${options.origin}/${match[1]}${rest}`));
+        return;
+      }
+      // The client's secret, certificate assertion or federated assertion, checked as Entra does (a refusal is answered here).
+      if (
+        isTokenRequest &&
+        (await authenticateTokenClient(req, res, { tenantSegment: match[1], tokenUrl: `${options.origin}/${match[1]}${rest}` }))
+      ) {
         return;
       }
       if (req.method === 'GET' && rest === PROVIDER_ROUTES.authorization && faults.includes('authorize-consent-required')) {

@@ -11,6 +11,7 @@ import { interactionPath } from './login-page.ts';
 import { createMemoryAdapterFactory } from './memory-adapter.ts';
 import { checkClaimsParameter } from './mfa-challenge.ts';
 import { aadErrorFor } from './microsoft-errors.ts';
+import { tokenEndpointSecretOf } from './client-authentication.ts';
 import { renderErrorPage, renderSignOutPage, renderSignedOutPage } from './message-pages.ts';
 import type { GrantHandler } from './resource-grants.ts';
 import {
@@ -77,7 +78,7 @@ function offlineAccessGranted(ctx: KoaContextWithOIDC, scopes: Set<string>): boo
 function clientMetadata(client: IdpClient): ClientMetadata {
   return {
     client_id: client.clientId,
-    client_secret: client.clientSecret,
+    client_secret: tokenEndpointSecretOf(client),
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris ?? [...new Set(client.redirectUris.map((uri) => `${new URL(uri).origin}/`))],
     grant_types: ['authorization_code', 'refresh_token'],

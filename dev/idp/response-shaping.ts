@@ -5,6 +5,7 @@ import { type IdTokenFaultContext, alterTokenResponse, isIdTokenFault, isRespons
 import { type KeyRing, resignForKeyFault } from './key-faults.ts';
 import { aadDescription, aadErrorFor, microsoftErrorBody, newTraceInfo } from './microsoft-errors.ts';
 import { PROVIDER_ROUTES } from './provider-config.ts';
+import { clientAuthenticationOf } from './client-authentication.ts';
 import type { IdpFault, ReceivedTokenRequest } from './types.ts';
 
 type KoaMiddleware = Parameters<Provider['use']>[0];
@@ -73,6 +74,7 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
       scope: stringOf(requestBody.scope),
       resource: hooks.resourceOf(ctx),
       status: ctx.status,
+      ...clientAuthenticationOf(ctx.req),
     });
     // Codes are recorded when issued (shapeAuthorizationRedirects): a posted one may be any text a test chose.
     for (const name of ['code_verifier', 'client_secret', 'refresh_token']) hooks.recordSecret(requestBody[name]);

@@ -3,9 +3,22 @@
 /** A client application registered at the local provider (the equivalent of an Entra ID app registration). */
 export interface IdpClient {
   clientId: string;
-  clientSecret: string;
+  /** A client secret (Entra: passwordCredentials). An app may have none, and use a certificate or a federated credential. */
+  clientSecret?: string;
+  /** PEM certificates registered on the app (Entra: keyCredentials): client assertions signed with their keys are accepted. */
+  certificates?: string[];
+  /** Federated identity credentials: a token from `issuer` for `subject` with one of `audiences` is accepted as the client assertion. */
+  federatedCredentials?: FederatedCredential[];
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
+}
+
+/** An Entra federated identity credential: the issuer's keys are found through its OpenID discovery document. */
+export interface FederatedCredential {
+  issuer: string;
+  subject: string;
+  /** Microsoft requires exactly ["api://AzureADTokenExchange"]. */
+  audiences: string[];
 }
 
 /**
@@ -69,6 +82,10 @@ export type IdpFault =
   | 'response-token-type-mac' // token_type 'MAC'
   | 'response-no-expires-in'
   | 'response-expires-in-absurd' // expires_in "1e20": a number, but no lifetime a token can have
+  | 'response-expires-in-number-0' // expires_in and ext_expires_in the JSON number 0
+  | 'response-expires-in-number-minus-1' // the JSON number -1
+  | 'response-expires-in-number-86401' // the JSON number 86401: a second over a day
+  | 'response-expires-in-number-1e20' // the JSON number 1e20 (not the string "1e20")
   | 'response-opaque-access-token' // an opaque access token, as personal accounts get
   | 'response-markup-access-token' // an access token with HTML metacharacters (not an RFC 6750 token)
   | 'response-quote-access-token' // an access token with a single quote and shell syntax (not an RFC 6750 token)
@@ -81,6 +98,8 @@ export type IdpFault =
   | 'id-token-extra-audience' // aud [client, another]
   | 'id-token-wrong-azp'
   | 'id-token-expired' // exp and iat an hour or more in the past
+  | 'id-token-expired-recent-iat' // exp 5½ minutes past (beyond a 5-minute skew), iat and nbf 7 minutes ago: only exp is wrong
+  | 'id-token-iat-in-future' // iat an hour ahead, nbf now, exp two hours ahead: only iat is wrong
   | 'id-token-no-exp'
   | 'id-token-not-yet-valid' // nbf an hour ahead
   | 'id-token-no-iat'
@@ -122,6 +141,8 @@ export type IdpFault =
   | 'discovery-hang' // discovery never answers
   | 'discovery-other-tenant-issuer' // a tenant's discovery names another tenant as issuer
   | 'discovery-foreign-endpoints' // the token endpoint is on another host
+  | 'discovery-tenant-segment-issuer' // the issuer names the requested tenant segment (…/common/v2.0), not the {tenantid} template
+  | 'discovery-issuer-without-v2' // the issuer without /v2.0 (…/{tenantid}/, the v1 form) on the authority host
   // The authorization endpoint.
   | 'authorize-consent-required'; // redirects back with error=consent_required (AADSTS65001) and the state
 
@@ -138,6 +159,13 @@ export interface ReceivedTokenRequest {
   resource: string | undefined;
   /** The status the provider answered with. */
   status: number;
+  /** The credential the client presented: its secret, a certificate assertion, a federated assertion, or none. */
+  clientAuthentication: 'secret' | 'certificate' | 'federated' | 'none';
+  /** True when the body had a client_secret parameter at all (even an empty one). */
+  clientSecretSent: boolean;
+  /** The client_assertion's header and claims as sent, decoded without verification (undefined without an assertion). */
+  assertionHeader?: Record<string, unknown> | undefined;
+  assertionClaims?: Record<string, unknown> | undefined;
 }
 
 /** A running local identity provider. */
@@ -189,6 +217,8 @@ export interface StartIdpOptions {
   clients: IdpClient[];
   /** Default 3600. */
   accessTokenTtlSeconds?: number;
+  /** Called with each token request once it is recorded (the demo prints what each one carried). */
+  onTokenRequestRecorded?: (request: ReceivedTokenRequest) => void;
   /** Resources besides Microsoft Graph; default DEFAULT_IDP_RESOURCES (Outlook, ARM, SharePoint, Storage, Dataverse, a custom API). */
   resources?: IdpResource[];
 }

@@ -5,6 +5,7 @@ import { isBearerToken } from './bearer-token.ts';
 import type { PendingSignIn } from './pending-sign-ins.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import { codeChallengeOf } from './pending-sign-ins.ts';
+import { authenticateTokenRequest, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.ts';
 
 /** The fields of a token response the app relies on, checked. */
 export interface TokenResponse {
@@ -30,30 +31,59 @@ export interface RefreshResponse extends Omit<TokenResponse, 'accessToken' | 'id
   readonly expiresInReplaced: boolean;
 }
 
-const clients = new WeakMap<ProviderMetadata, AuthorizationCode>();
+const secretClients = new WeakMap<ProviderMetadata, AuthorizationCode>();
 
-/** The simple-oauth2 client for the token endpoint: client_secret_post, no redirects followed, a timeout. */
-async function oauthClientFor(config: Config, metadata: ProviderMetadata): Promise<AuthorizationCode> {
-  let client = clients.get(metadata);
-  if (client === undefined) {
-    // Loaded by the first token request: simple-oauth2 and joi cost a tenth of the start, and nothing before needs them.
-    const { AuthorizationCode } = await import('simple-oauth2');
-    const tokenUrl = new URL(metadata.tokenEndpoint);
-    client =
-      clients.get(metadata) ??
-      new AuthorizationCode({
-        client: { id: config.appId, secret: config.appKey },
-        auth: {
-          tokenHost: tokenUrl.origin,
-          tokenPath: tokenUrl.pathname,
-        },
-        // Microsoft documents client_secret_post for the v2.0 token endpoint.
-        options: { authorizationMethod: 'body', bodyFormat: 'form' },
-        http: { timeout: config.httpTimeoutMs, redirects: false } as never,
-      });
-    clients.set(metadata, client);
+/** A simple-oauth2 client for one token request, and the parameters its credential adds to the body. */
+interface TokenRequestClient {
+  readonly client: AuthorizationCode;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+/**
+ * The simple-oauth2 client for the token endpoint, no redirects followed, a timeout. A secret goes in the body
+ * (client_secret_post). A client assertion replaces it: simple-oauth2 always writes `client.secret` under
+ * `client.secretParamName` (an empty secret would still post `client_secret=`), so the assertion takes that place as
+ * `client_assertion` in a client made for this one request, and no client_secret is sent at all.
+ */
+async function tokenRequestClientFor(config: Config, metadata: ProviderMetadata): Promise<TokenRequestClient> {
+  const authentication = await authenticateTokenRequest(config.clientCredential, {
+    clientId: config.appId,
+    tokenEndpoint: metadata.tokenEndpoint,
+  });
+  if (authentication.kind === 'secret') {
+    let client = secretClients.get(metadata);
+    if (client === undefined) {
+      client = await createClient(config, metadata, { id: config.appId, secret: authentication.secret });
+      secretClients.set(metadata, client);
+    }
+    return { client, parameters: {} };
   }
-  return client;
+  const client = await createClient(config, metadata, {
+    id: config.appId,
+    secret: authentication.assertion,
+    secretParamName: 'client_assertion',
+  });
+  return { client, parameters: { client_assertion_type: JWT_BEARER_ASSERTION_TYPE } };
+}
+
+async function createClient(
+  config: Config,
+  metadata: ProviderMetadata,
+  client: { id: string; secret: string; secretParamName?: string },
+): Promise<AuthorizationCode> {
+  // Loaded by the first token request: simple-oauth2 and joi cost a tenth of the start, and nothing before needs them.
+  const { AuthorizationCode } = await import('simple-oauth2');
+  const tokenUrl = new URL(metadata.tokenEndpoint);
+  return new AuthorizationCode({
+    client,
+    auth: {
+      tokenHost: tokenUrl.origin,
+      tokenPath: tokenUrl.pathname,
+    },
+    // Microsoft documents client_secret_post for the v2.0 token endpoint; an assertion goes in the body as well.
+    options: { authorizationMethod: 'body', bodyFormat: 'form' },
+    http: { timeout: config.httpTimeoutMs, redirects: false } as never,
+  });
 }
 
 /**
@@ -100,14 +130,17 @@ export async function exchangeCode(
   metadata: ProviderMetadata,
   request: { code: string; codeVerifier: string; scopes?: readonly string[] },
 ): Promise<TokenResponse> {
+  // A credential that cannot be used (a federated token file gone) fails here, before anything is posted.
+  const { client, parameters } = await tokenRequestClientFor(config, metadata);
   let body: unknown;
   try {
-    const token = await (await oauthClientFor(config, metadata)).getToken({
+    const token = await client.getToken({
       code: request.code,
       redirect_uri: config.redirectUri,
       // Microsoft's extension: the code is redeemed for the scopes of one resource (and OIDC scopes).
       scope: (request.scopes ?? config.scopes).join(' '),
       code_verifier: request.codeVerifier,
+      ...parameters,
     } as Parameters<AuthorizationCode['getToken']>[0]);
     body = token.token;
   } catch (error) {
@@ -132,10 +165,10 @@ export async function redeemRefreshToken(
   refreshToken: string,
   scopes: readonly string[] = config.scopes,
 ): Promise<RefreshResponse> {
+  const { client, parameters } = await tokenRequestClientFor(config, metadata);
   let body: unknown;
   try {
-    const client = await oauthClientFor(config, metadata);
-    const token = await client.createToken({ refresh_token: refreshToken }).refresh({ scope: scopes.join(' ') });
+    const token = await client.createToken({ refresh_token: refreshToken }).refresh({ scope: scopes.join(' '), ...parameters });
     body = token.token;
   } catch (error) {
     throw tokenEndpointError(error);

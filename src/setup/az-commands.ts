@@ -6,6 +6,8 @@ export interface AzCommands {
   readonly login: string | undefined;
   readonly createApp: string;
   readonly createSecret: string;
+  /** Adds the certificate to the app's credentials (`--append` keeps the others); the file holds no private key. */
+  uploadCertificate(certificatePath: string): string;
 }
 
 export const APP_DISPLAY_NAME = 'o365-signin';
@@ -42,6 +44,8 @@ export function buildAzCommands({ appId, tenant, redirectUri }: { appId: string;
       '--query appId --output tsv',
     ].join(' '),
     createSecret: `az ad app credential reset --id ${quoteForShell(appId)} --append --display-name ${APP_DISPLAY_NAME} --query password --output tsv`,
+    uploadCertificate: (certificatePath) =>
+      `az ad app credential reset --id ${quoteForShell(appId)} --cert ${quoteForShell(`@${certificatePath}`)} --append`,
   };
 }
 

@@ -5,6 +5,9 @@ import { formatEnvValue, readEnvText, renderEnvFile, type GeneratedKeys } from '
 export const SETUP_VARIABLES = {
   appId: 'O365_APP_ID',
   appKey: 'O365_APP_KEY',
+  // Filled by setup itself when it makes a certificate instead of asking for a secret.
+  certificatePath: 'O365_APP_CERT_PATH',
+  certificateKeyPath: 'O365_APP_CERT_KEY_PATH',
   tenant: 'O365_TENANT',
   baseUrl: 'BASE_URL',
 } as const satisfies Record<string, keyof typeof settingsSchema.shape>;

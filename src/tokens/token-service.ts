@@ -25,6 +25,8 @@ const REFRESH_PROBLEMS = {
   refresh_refused_before: 'needs_sign_in',
   refresh_for_another_user: 'needs_sign_in',
   refresh_unavailable: 'unavailable',
+  refresh_client_refused: 'unavailable',
+  federated_token_unusable: 'unavailable',
   refresh_provider_unavailable: 'unavailable',
   refresh_taking_too_long: 'unavailable',
 } as const satisfies Partial<Record<AppErrorCode, RefreshProblem>>;
@@ -217,9 +219,14 @@ function refusedBefore(): AppError {
   return new AppError('refresh_refused_before');
 }
 
-/** invalid_grant (revoked, expired or reused: AADSTS70008, 700082, 50173) and interaction_required need a new sign-in. */
+/**
+ * invalid_grant (revoked, expired or reused: AADSTS70008, 700082, 50173) and interaction_required need a new sign-in.
+ * A refused or unreadable client credential is the operator's to fix: say so rather than "try again".
+ */
 function refreshError(error: unknown): AppError {
+  if (isAppError(error, 'federated_token_unusable')) return error;
   const details = error instanceof AppError ? error.details : {};
+  if (isAppError(error, 'client_misconfigured')) return new AppError('refresh_client_refused', { details, cause: error });
   const refused = isAppError(error, 'code_rejected') || details.error === 'interaction_required';
   return new AppError(refused ? 'refresh_token_refused' : 'refresh_unavailable', { details, cause: error });
 }

@@ -21,8 +21,25 @@ const CASES: { code: string; error: string; title: RegExp; fix: (harness: Harnes
     title: /The app&#39;s address is not registered with Microsoft/,
     fix: (harness) => `The app sent the redirect URI ${harness.config.redirectUri}. Register exactly this URI`,
   },
-  { code: '7000215', error: 'invalid_client', title: /client secret is wrong or expired/, fix: () => /Certificates &amp; secrets/ },
+  {
+    code: '7000215',
+    error: 'invalid_client',
+    title: /client secret is wrong or expired/,
+    fix: () => /Certificates &amp; secrets.*use a certificate instead \(npm run setup -- --certificate/,
+  },
   { code: '7000222', error: 'invalid_client', title: /client secret is wrong or expired/, fix: () => /create a new client secret/ },
+  {
+    code: '700024',
+    error: 'invalid_client',
+    title: /The app&#39;s client assertion is outside its valid time/,
+    fix: () => /synchronise the clock \(NTP\)/,
+  },
+  {
+    code: '700213',
+    error: 'invalid_client',
+    title: /Microsoft found no federated credential on the app that matches the platform&#39;s token/,
+    fix: () => /Federated credentials.*api:\/\/AzureADTokenExchange/,
+  },
   {
     code: '700016',
     error: 'unauthorized_client',

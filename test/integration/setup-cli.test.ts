@@ -87,7 +87,7 @@ describe('npm run setup', () => {
       'no random fallback keys',
     );
     assert.equal(result.config.appId, APP_ID);
-    assert.equal(result.config.appKey, SECRET);
+    assert.deepEqual(result.config.clientCredential, { kind: 'secret', secret: SECRET });
     assert.equal(result.config.tenant, 'organizations');
     assert.equal(result.config.redirectUri, 'https://signin.example.com/connect/get_token');
     const env = readEnvFile(folder);
@@ -109,6 +109,58 @@ describe('npm run setup', () => {
     );
     assert.match(run.stdout, /Next: npm start\n$/);
     assertSecretNotShown(run);
+  });
+
+  it('when run with --certificate, then it makes a certificate and key in data/ (0600), .env names them with no secret, parseConfig accepts it, and it prints the az line and the portal path', async () => {
+    const folder = createFolder();
+    const run = await runSetup(folder, ['--app-id', APP_ID, '--certificate', '--yes']);
+    assert.equal(run.code, 0, run.stderr);
+    const env = readEnvFile(folder);
+    assert.equal(env.O365_APP_KEY, '');
+    assert.equal(env.O365_APP_CERT_PATH, './data/o365-signin-certificate.pem');
+    assert.equal(env.O365_APP_CERT_KEY_PATH, './data/o365-signin-certificate-key.pem');
+    for (const file of ['o365-signin-certificate.pem', 'o365-signin-certificate-key.pem']) {
+      assert.equal(fs.statSync(path.join(folder, 'data', file)).mode & 0o777, 0o600, `${file} is 0600`);
+    }
+    // The app resolves the paths from the folder it runs in, as it does DATABASE_URL's file:./data/app.db.
+    const result = parseConfig({
+      ...env,
+      O365_APP_CERT_PATH: path.join(folder, env.O365_APP_CERT_PATH!),
+      O365_APP_CERT_KEY_PATH: path.join(folder, env.O365_APP_CERT_KEY_PATH!),
+    });
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    assert.equal(result.config.clientCredential.kind, 'certificate');
+    const thumbprint =
+      result.config.clientCredential.kind === 'certificate' ? result.config.clientCredential.certificate.thumbprints.sha1Hex : '';
+    assert.ok(
+      run.stdout.includes(`  az ad app credential reset --id ${APP_ID} --cert @./data/o365-signin-certificate.pem --append\n`),
+      run.stdout,
+    );
+    assert.ok(run.stdout.includes('Certificates & secrets › Certificates › Upload certificate'));
+    assert.ok(run.stdout.includes(`Thumbprint ${thumbprint}`));
+    const key = fs.readFileSync(path.join(folder, 'data', 'o365-signin-certificate-key.pem'), 'utf8');
+    assert.ok(!run.stdout.includes(key.split('\n')[1]!) && !run.stderr.includes(key.split('\n')[1]!), 'the key is never printed');
+
+    const again = await runSetup(folder, ['--app-id', APP_ID, '--certificate', '--yes', '--force']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Kept the app's certificate/);
+    assert.equal(
+      fs.readFileSync(path.join(folder, 'data', 'o365-signin-certificate-key.pem'), 'utf8'),
+      key,
+      'an uploaded certificate stays',
+    );
+  });
+
+  it('when the secret is left empty at the prompt, then a certificate is made instead, and a bad value elsewhere leaves no certificate behind', async () => {
+    const folder = createFolder();
+    const refused = await runSetup(folder, ['--app-id', 'not-a-guid', '--certificate', '--yes']);
+    assert.equal(refused.code, 1);
+    assert.deepEqual(fs.readdirSync(folder), [], 'nothing written, no certificate made');
+    const run = await runSetup(folder, ['--interactive'], `${APP_ID}\n\n\n\n`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /or leave empty to use a certificate instead \(recommended\)/);
+    assert.equal(readEnvFile(folder).O365_APP_CERT_PATH, './data/o365-signin-certificate.pem');
+    assert.ok(fs.existsSync(path.join(folder, 'data', 'o365-signin-certificate-key.pem')));
   });
 
   it('when run twice, then each .env gets its own keys', async () => {
@@ -202,7 +254,7 @@ describe('npm run setup', () => {
     const result = parseConfig(readEnvFile(folder));
     assert.ok(result.ok);
     assert.equal(result.config.appId, APP_ID);
-    assert.equal(result.config.appKey, SECRET);
+    assert.deepEqual(result.config.clientCredential, { kind: 'secret', secret: SECRET });
     assert.equal(result.config.tenant, 'consumers');
     assert.equal(result.config.baseUrl, 'http://127.0.0.1:5000');
     assert.ok(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
-import { readForm, startHarness } from '../support/harness.ts';
+import { clientSecretOf, readForm, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, resetHarness } from '../support/outcomes.ts';
 
@@ -115,7 +115,7 @@ describe('sign-in against the local identity provider', () => {
     assert.match(page.body, /AADSTS7000215/);
     assert.match(page.body, /Correlation ID<\/dt><dd><code>[0-9a-f-]{36}<\/code>/);
     assert.match(page.body, /Certificates &amp; secrets/);
-    assert.ok(!page.body.includes(harness.config.appKey));
+    assert.ok(!page.body.includes(clientSecretOf(harness.config)));
     await assertNothingWritten(harness);
     await assertSignedOut(harness, browser);
   });

@@ -1,59 +1,17 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { EXIT, runTokenCommand } from '../../src/cli/token-command.ts';
 import { existingDemoEnvironment, recordDemoRun } from '../../dev/demo-settings.ts';
 import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
 import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
+import { runTokenScript as runToken } from '../support/token-script.ts';
 import type { Harness } from '../support/harness.ts';
 import { answerAdminConsentPage, claimsOf } from '../support/resource-pages.ts';
-
-const SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
-// The child runs in an empty folder (no .env of the developer's); tsx is loaded by absolute URL.
-const TSX_LOADER = import.meta.resolve('tsx');
-
-function runToken(
-  harness: Harness,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-cli-'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, SCRIPT, ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        O365_APP_ID: TEST_APP_ID,
-        O365_APP_KEY: TEST_APP_KEY,
-        O365_AUTHORITY_HOST: harness.config.authorityHost,
-        GRAPH_BASE_URL: harness.config.graphBaseUrl,
-        BASE_URL: harness.baseUrl,
-        DATABASE_URL: harness.database.url,
-        TOKEN_ENCRYPTION_KEY: harness.config.tokenEncryptionKey.toString('base64'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      fs.rmSync(cwd, { recursive: true, force: true });
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Promise<void> {
   const browser = harness.browser();

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startServer } from '../../src/start-server.ts';
 import { isAppError } from '../../src/errors.ts';
 import { OTHER_TENANT_ID } from '../../dev/idp/faults.ts';
+import { TENANT_DOMAIN } from '../../dev/idp/accounts.ts';
 import type { IdpFault } from '../../dev/idp/index.ts';
 import { TEST_APP_ID, TEST_APP_KEY, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
@@ -129,6 +130,24 @@ describe('C. ID token checks', () => {
   ] satisfies IdpFault[]) {
     it(`S16: when the token's times are wrong (${fault.replace('id-token-', '')}), then REJECT`, async () => {
       await assertFaultRejected(harness, fault);
+    });
+  }
+
+  for (const [fault, condition, reason] of [
+    [
+      'id-token-expired-recent-iat',
+      'exp is more than the 5-minute skew in the past but iat is recent',
+      '"exp" claim timestamp check failed',
+    ],
+    [
+      'id-token-iat-in-future',
+      'iat is in the future but nbf and exp are fine',
+      '"iat" claim timestamp check failed (it should be in the past)',
+    ],
+  ] as const) {
+    it(`S16: when ${condition} (${fault.replace('id-token-', '')}), then that check alone REJECTs`, async () => {
+      await assertFaultRejected(harness, fault);
+      assert.equal((JSON.parse(eventLines(harness.logs).at(-1)!) as { reason?: string }).reason, reason);
     });
   }
 
@@ -303,4 +322,53 @@ describe('C. tenant rules', () => {
       fs.rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it("S21: when discovery's issuer is not the v2.0 form for the configured tenant (…/common/v2.0, …/organizations/v2.0, a domain, or without /v2.0), then the app refuses to start with a message", async () => {
+    const harness = await startHarness();
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-s21-form-'));
+    try {
+      for (const [fault, tenant] of [
+        ['discovery-tenant-segment-issuer', 'common'],
+        ['discovery-tenant-segment-issuer', 'organizations'],
+        ['discovery-tenant-segment-issuer', TENANT_DOMAIN],
+        ['discovery-issuer-without-v2', 'common'],
+        ['discovery-issuer-without-v2', harness.idp.tenantId],
+      ] as const) {
+        harness.idp.setFault(fault);
+        const outcome = await startServerAgainst(harness, tenant, path.join(folder, `${fault}-${tenant}.db`));
+        assert.ok(
+          isAppError(outcome, 'discovery_mismatch') && /is not a Microsoft v2\.0 issuer on http:\/\/127\.0\.0\.1:\d+/.test(outcome.message),
+          `${fault} with O365_TENANT=${tenant}: ${outcome instanceof Error ? outcome.message : String(outcome)}`,
+        );
+      }
+      harness.idp.setFault(null);
+      assert.equal(await startServerAgainst(harness, 'common', path.join(folder, 'genuine.db')), 'started', 'the genuine document starts');
+    } finally {
+      await harness.close();
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Starts `npm start`'s server against the harness's provider with this tenant: 'started' (and stops it), or the error it threw. */
+async function startServerAgainst(harness: Harness, tenant: string, databaseFile: string): Promise<unknown> {
+  const parsed = parseConfig({
+    O365_APP_ID: TEST_APP_ID,
+    O365_APP_KEY: TEST_APP_KEY,
+    O365_TENANT: tenant,
+    O365_AUTHORITY_HOST: harness.idp.origin,
+    BASE_URL: 'http://127.0.0.1:5000',
+    PORT: '0',
+    DATABASE_URL: `file:${databaseFile}`,
+    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+  });
+  assert.ok(parsed.ok);
+  return startServer(parsed.config, silentLogger).then(
+    async (server) => {
+      await server.close();
+      return 'started';
+    },
+    (error: unknown) => error,
+  );
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { IdpFault } from '../../dev/idp/index.ts';
-import { startHarness } from '../support/harness.ts';
+import { clientSecretOf, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
 import { eventLines } from '../support/test-log.ts';
@@ -53,8 +53,8 @@ describe('D. the code exchange', () => {
       assert.match(callback.body, /O365_APP_KEY/);
       assert.match(callback.body, /Certificates &amp; secrets/);
       assert.match(callback.body, /Correlation ID<\/dt><dd><code>[0-9a-f-]{36}<\/code>/);
-      assert.ok(!callback.body.includes(harness.config.appKey));
-      assert.ok(!harness.logs.join('\n').includes(harness.config.appKey));
+      assert.ok(!callback.body.includes(clientSecretOf(harness.config)));
+      assert.ok(!harness.logs.join('\n').includes(clientSecretOf(harness.config)));
       const logged = JSON.parse(eventLines(harness.logs).at(-1)!) as Record<string, unknown>;
       assert.equal(logged.error, 'invalid_client');
       assert.equal(logged.aadsts, aadsts);

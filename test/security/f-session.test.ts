@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
-import { startHarness } from '../support/harness.ts';
+import { clientSecretOf, startHarness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
@@ -98,7 +98,7 @@ describe('F. session, cookies and headers', () => {
 
     const parsed = parseConfig({
       O365_APP_ID: harness.config.appId,
-      O365_APP_KEY: harness.config.appKey,
+      O365_APP_KEY: clientSecretOf(harness.config),
       O365_AUTHORITY_HOST: harness.config.authorityHost,
       BASE_URL: harness.baseUrl,
       DATABASE_URL: harness.database.url,

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { countRows } from '../support/database.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertSignedOut, resetHarness, sessionRowOf, signIn } from '../support/outcomes.ts';
 
 describe('G. sign-out', () => {
   let harness: Harness;
@@ -82,6 +82,35 @@ describe('G. sign-out', () => {
     );
     await assertSignedOut(harness, browser);
   });
+
+  for (const [path, button] of [
+    ['/refresh', 'Refresh now'],
+    ['/graph-check', 'Check with Microsoft Graph'],
+  ] as const) {
+    it(`S32: when "${button}" comes as GET or as a POST without this session's CSRF token, then 403 and no call to Microsoft; the form's POST calls it`, async () => {
+      const { browser } = await signIn(harness);
+      const other = await signIn(harness, harness.idp.accounts[1]);
+      const csrf = (await browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+      const othersCsrf = (await other.browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+      const calls = harness.idp.requestCount();
+
+      assert.equal((await browser.request(`${harness.baseUrl}${path}?_csrf=${csrf}`)).status, 405);
+      const forms: Record<string, string>[] = [{}, { _csrf: 'forged' }, { _csrf: othersCsrf }];
+      for (const form of forms) {
+        const page = await browser.request(`${harness.baseUrl}${path}`, {
+          method: 'POST',
+          form,
+          headers: { origin: 'https://evil.example' },
+        });
+        assert.equal(page.status, 403, `${JSON.stringify(form)}: ${page.status}`);
+        assert.match(page.body, /This form has expired/);
+      }
+      assert.equal(harness.idp.requestCount(), calls, 'no call to the token endpoint or to Graph');
+
+      assert.equal((await browser.request(`${harness.baseUrl}${path}`, { form: { _csrf: csrf } })).status, 303);
+      assert.ok(harness.idp.requestCount() > calls, "the form's own POST reaches Microsoft (the count above could have moved)");
+    });
+  }
 });
 
 describe('G. sign-out while another request of the same session is still running', () => {
@@ -119,6 +148,11 @@ describe('G. sign-out while another request of the same session is still running
       await harness.database.prisma.session.count({ where: { destroyed: false } }),
       0,
       'the slow request did not write the session back',
+    );
+    assert.deepEqual(
+      await sessionRowOf(harness, cookie),
+      { destroyed: true, data: '{}', userId: null },
+      'its late save wrote nothing into the destroyed row: it stays destroyed and empty',
     );
     const replay = harness.browser();
     replay.setCookie(SESSION_COOKIE, cookie);

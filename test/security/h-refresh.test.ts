@@ -10,6 +10,9 @@ import type { Harness } from '../support/harness.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 
+/** The statement that takes a token set's refresh lease (acquireRefreshLease), on SQLite and PostgreSQL alike. */
+const LEASE_ATTEMPT = /^UPDATE\b.*TokenSet.*\bSET\s+.refreshLeaseUntil.\s*=.*\bWHERE\b.*needsSignIn/s;
+
 /** The refresh failed with this catalogue code, which tells the caller to sign in again or to try later. */
 function failedWith(code: string, problem: RefreshProblem) {
   return (error: unknown) => isRefreshError(error) && error.code === code && refreshProblemOf(error) === problem;
@@ -54,6 +57,39 @@ describe('H. refresh', () => {
     assert.equal(harness.idp.tokenRequestCount(), count + 1);
     assert.equal(new Set(results.map((result) => result.tokens.accessToken)).size, 1);
     assert.equal((await readStoredTokens(harness)).accessToken, results[0]!.tokens.accessToken);
+  });
+
+  it('S36: when three refreshes for one user run at once in one process, then they share one flight: the lease is taken once, not raced for', async () => {
+    const userId = await signedInUserId();
+    const services = composeServices(harness.config, harness.database.prisma, silentLogger, { now: harness.clock.now });
+    // Each call's read of the tokens is answered once all three have read them, so the three calls overlap for sure
+    // (on PostgreSQL one read can otherwise come back after the first refresh has ended: then a new refresh is right).
+    let reads = 0;
+    let allRead!: () => void;
+    const barrier = new Promise<void>((resolve) => {
+      allRead = resolve;
+    });
+    const tokenService = createTokenService({
+      config: harness.config,
+      discovery: services.discovery,
+      verifier: services.verifier,
+      tokenStore: {
+        ...services.tokenStore,
+        loadSignIn: async (id: string) => {
+          const signIn = await services.tokenStore.loadSignIn(id);
+          if (++reads === 3) allRead();
+          await barrier;
+          return signIn;
+        },
+      },
+      logger: silentLogger,
+      now: harness.clock.now,
+    });
+    const mark = harness.database.statements.length;
+    const results = await Promise.all([1, 2, 3].map(() => tokenService.getFreshTokens(userId, { force: true })));
+    const leaseAttempts = harness.database.statements.slice(mark).filter((sql) => LEASE_ATTEMPT.test(sql));
+    assert.equal(leaseAttempts.length, 1, `lease statements: ${leaseAttempts.join(' | ')}`);
+    assert.equal(new Set(results.map((result) => result.tokens.accessToken)).size, 1, 'all three have its result');
   });
 
   it('S37: when the refresh answers invalid_grant, then the page says "sign in again", the user is kept, and later pages make no further call', async () => {

@@ -5,11 +5,12 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
 import { keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { MARKUP_DISPLAY_NAME } from '../../dev/idp/faults.ts';
-import { startHarness } from '../support/harness.ts';
+import { clientSecretOf, startHarness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
+import { readStoredTokens } from '../support/stored-tokens.ts';
 
 /** Serves the harness's database with other encryption keys, as after a restart with a changed .env. */
 async function withKeys<T>(
@@ -19,7 +20,7 @@ async function withKeys<T>(
 ): Promise<T> {
   const parsed = parseConfig({
     O365_APP_ID: harness.config.appId,
-    O365_APP_KEY: harness.config.appKey,
+    O365_APP_KEY: clientSecretOf(harness.config),
     O365_AUTHORITY_HOST: harness.config.authorityHost,
     BASE_URL: harness.baseUrl,
     DATABASE_URL: harness.database.url,
@@ -68,7 +69,7 @@ describe('H. tokens at rest and on the page', () => {
 
   it('S33: when the database file is dumped after a sign-in, then it holds no access, refresh or ID token in plain text', async () => {
     assert.equal((await signIn(harness)).callback.status, 303);
-    const secrets = harness.idp.issuedSecrets.filter((secret) => secret !== harness.config.appKey);
+    const secrets = harness.idp.issuedSecrets.filter((secret) => secret !== clientSecretOf(harness.config));
     assert.ok(secrets.length >= 3, 'access, refresh and ID token were issued');
     const dump = await harness.database.dump();
     assert.ok(dump.includes(harness.idp.accounts[0]!.username), 'the dump holds the stored rows');
@@ -129,6 +130,21 @@ describe('H. tokens at rest and on the page', () => {
     }
     await harness.database.prisma.tokenSet.update({ where: { id: second!.id }, data: { accessToken: 'garbage' } });
     assert.equal((await homeOf(bob.browser, harness.baseUrl)).status, 200);
+  });
+
+  it('S34: when a person signs out of Microsoft too, then the URL sent to Microsoft carries no ID token (no id_token_hint, no part of it)', async () => {
+    const { browser } = await signIn(harness);
+    const { idToken } = await readStoredTokens(harness);
+    const csrf = (await browser.request(`${harness.baseUrl}/`)).body.match(/name="_csrf" value="([^"]+)"/)![1]!;
+    const out = await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf, microsoft: '1' } });
+    assert.equal(out.status, 303);
+    const target = new URL(out.location!);
+    assert.equal(`${target.origin}${target.pathname}`, (await harness.app.discovery.getMetadata()).endSessionEndpoint, 'to Microsoft');
+    assert.ok(target.searchParams.has('logout_hint'), 'the account is named by its login_hint instead');
+    assert.equal(target.searchParams.has('id_token_hint'), false);
+    const [, payload, signature] = idToken.split('.');
+    for (const part of [idToken, payload!, signature!])
+      assert.ok(!decodeURIComponent(target.href).includes(part), 'no part of the ID token');
   });
 
   it("S34: when tokens are shown, then only the session user's own token, no-store, never in a URL, and the user's name HTML-escaped", async () => {

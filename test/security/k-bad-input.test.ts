@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { HTTP_LIMITS, MAX_URL_LENGTH } from '../../src/web/request-limits.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
@@ -46,6 +47,32 @@ describe('K. bad input on the callback', () => {
       assert.ok(Date.now() - started < 10_000);
     }
     assert.equal(harness.idp.requestCount(), before, 'no call to the provider');
+    await assertNothingWritten(harness);
+  });
+
+  it("S44: when a URL is longer than 16 KB but within the header limit, then the app's own guard answers with its 414 page, before the session and any outbound call", async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    const before = harness.idp.requestCount();
+    const statements = harness.database.statements.length;
+    const padded = (url: string, length: number) => `${url}&pad=${'A'.repeat(length - url.length - 5)}`;
+    for (const length of [MAX_URL_LENGTH + 1, HTTP_LIMITS.maxHeaderBytes - 2048]) {
+      for (const url of [`${harness.baseUrl}/?x=1`, callbackUrl]) {
+        const target = padded(url, harness.baseUrl.length + length);
+        assert.equal(target.length - harness.baseUrl.length, length);
+        const logged = harness.logs.length;
+        const page = await browser.request(target);
+        assert.equal(page.status, 414, `${length} characters: ${page.status}`);
+        assert.match(page.body, /This address is too long/);
+        const line = JSON.parse(eventLines(harness.logs.slice(logged)).at(-1)!) as { kind?: string; message?: string };
+        assert.deepEqual([line.kind, line.message], ['url_too_long', 'This address is too long'], 'answered by the app, not the server');
+      }
+    }
+    assert.equal(harness.idp.requestCount(), before, 'no call to the provider');
+    const sessionReads = harness.database.statements.slice(statements).filter((sql) => /^\s*SELECT\b[\s\S]*[`"]Session[`"]/i.test(sql));
+    assert.deepEqual(sessionReads, [], 'no session lookup, though the browser sends its session cookie');
+    const atTheLimit = await browser.request(padded(`${harness.baseUrl}/?x=1`, harness.baseUrl.length + MAX_URL_LENGTH));
+    assert.equal(atTheLimit.status, 200, 'a URL of exactly 16 KB is served');
     await assertNothingWritten(harness);
   });
 

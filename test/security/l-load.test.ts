@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { assertNothingWritten, assertRejectPage, resetHarness } from '../support/outcomes.ts';
+import { rawGet } from '../support/raw-http.ts';
 
 describe('L. load: rate limits and bounded sessions', () => {
   let harness: Harness;
@@ -32,6 +33,26 @@ describe('L. load: rate limits and bounded sessions', () => {
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
     assert.ok((await harness.database.prisma.session.count({ where: { destroyed: false } })) <= 20, 'no session for a refused request');
     assert.equal((await harness.browser().request(`${harness.baseUrl}/`)).status, 200, 'the rest of the site still answers');
+  });
+});
+
+describe('L. load: the rate limit without TRUST_PROXY', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness({ env: { SIGN_IN_RATE_LIMIT: '5' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
+
+  it('S46: when one address rotates X-Forwarded-For and Forwarded without TRUST_PROXY, then it is still one client: 429 after the limit', async () => {
+    assert.equal(harness.config.trustProxy, false);
+    const statuses: number[] = [];
+    for (let i = 1; i <= 10; i += 1) {
+      const page = await rawGet(`${harness.baseUrl}/connect`, { 'X-Forwarded-For': `203.0.113.${i}`, Forwarded: `for=203.0.113.${i}` });
+      statuses.push(page.status);
+    }
+    assert.deepEqual(statuses, [...Array(5).fill(302), ...Array(5).fill(429)]);
   });
 });
 

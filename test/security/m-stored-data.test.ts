@@ -22,7 +22,7 @@ import { writesAmong } from '../support/database.ts';
 const signInWritesAmong = (statements: readonly string[]) => writesAmong(statements).filter((sql) => !/"RateLimitHit"/.test(sql));
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { startInstance } from '../support/instances.ts';
-import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, sessionRowOf, signIn } from '../support/outcomes.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 /** Resolves once `statements` (from `from` on) holds one that matches; fails after 20 s rather than hang the file. */
@@ -280,6 +280,11 @@ describe('M. stored data, several instances, database locks', () => {
       releaseGraph();
       assert.equal((await slow).status, 303);
       assert.equal(await harness.database.prisma.session.count({ where: { destroyed: false } }), 0, 'no live session came back');
+      assert.deepEqual(
+        await sessionRowOf(harness, cookie),
+        { destroyed: true, data: '{}', userId: null },
+        'the late save wrote nothing into the destroyed row: it stays destroyed and empty',
+      );
       for (const baseUrl of [harness.baseUrl, second.baseUrl]) {
         const replay = harness.browser();
         replay.setCookie(SESSION_COOKIE, cookie);

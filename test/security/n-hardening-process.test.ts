@@ -22,6 +22,7 @@ import { freePort } from '../../dev/free-port.ts';
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const TOKEN_SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
+const SECURITY_DOC = fileURLToPath(new URL('../../docs/SECURITY.md', import.meta.url));
 
 interface RunningProcess {
   readonly child: ChildProcess;
@@ -60,6 +61,21 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
       await exited;
       fs.rmSync(cwd, { recursive: true, force: true });
     },
+  };
+}
+
+/** The settings of a server on `port` whose provider is unreachable: it starts (sign-ins would fail) and serves pages. */
+function standaloneEnv(port: number, databaseFile: string): Record<string, string> {
+  return {
+    O365_APP_ID: TEST_APP_ID,
+    O365_APP_KEY: TEST_APP_KEY,
+    O365_AUTHORITY_HOST: 'http://127.0.0.1:9',
+    O365_HTTP_TIMEOUT_MS: '1000',
+    BASE_URL: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    DATABASE_URL: `file:${databaseFile}`,
+    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
   };
 }
 
@@ -124,6 +140,32 @@ async function authorize(browser: HttpBrowser, baseUrl: string, idp: StartedIdp)
   });
   assert.ok(result.location !== undefined && isCallback(result.location), `back to the app: ${result.status}`);
   return result.location;
+}
+
+/**
+ * Connects, sends `head` and then nothing: what the server answered, and how long after connecting its first byte
+ * came. The client gives up after `giveUpMs` (an empty answer then).
+ */
+function sendAndWait(port: number, head: string, giveUpMs: number): Promise<{ answer: string; answeredAfterMs: number }> {
+  return new Promise((resolve) => {
+    let answer = '';
+    let answeredAfterMs = Number.NaN;
+    let connectedAt = Date.now();
+    const socket = net.connect(port, '127.0.0.1', () => {
+      connectedAt = Date.now();
+      socket.write(head);
+    });
+    const giveUp = setTimeout(() => socket.destroy(), giveUpMs);
+    socket.on('data', (chunk) => {
+      if (answer === '') answeredAfterMs = Date.now() - connectedAt;
+      answer += chunk.toString('latin1');
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      resolve({ answer, answeredAfterMs });
+    });
+  });
 }
 
 /** Resident memory of a process, in bytes (Linux). */
@@ -259,17 +301,7 @@ describe('N. hardening: a real server process', () => {
 
   it('S53: when 300 slow clients each send 250 KB of headers, then the server refuses them at the header limit and its memory stays bounded', async (t) => {
     const port = await freePort();
-    const server = await startServerProcess({
-      O365_APP_ID: TEST_APP_ID,
-      O365_APP_KEY: TEST_APP_KEY,
-      O365_AUTHORITY_HOST: 'http://127.0.0.1:9',
-      O365_HTTP_TIMEOUT_MS: '1000',
-      BASE_URL: `http://127.0.0.1:${port}`,
-      PORT: String(port),
-      DATABASE_URL: `file:${path.join(folder, 'memory.db')}`,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
+    const server = await startServerProcess(standaloneEnv(port, path.join(folder, 'memory.db')));
     const sockets: net.Socket[] = [];
     try {
       const pid = server.child.pid!;
@@ -333,6 +365,51 @@ describe('N. hardening: a real server process', () => {
       );
     } finally {
       for (const socket of sockets) socket.destroy();
+      await server.stop();
+    }
+    assertOnlyLoggerLines(server.stderr());
+  });
+
+  it("S53: when a client sends its headers or its body too slowly, then npm start's server cuts it off with the 408 page at the header and request timeouts of docs/SECURITY.md, long before Node's defaults", async (t) => {
+    const documented = /(\d+) s to send the headers and (\d+) s for the whole request/.exec(fs.readFileSync(SECURITY_DOC, 'utf8'));
+    assert.ok(documented, 'docs/SECURITY.md names the header and request timeouts');
+    const [headersTimeoutMs, requestTimeoutMs] = [Number(documented[1]) * 1000, Number(documented[2]) * 1000];
+    // Node's own defaults (headersTimeout 60 s, requestTimeout 300 s), which the documented limits replace.
+    assert.ok(headersTimeoutMs < 60_000 && requestTimeoutMs < 300_000);
+    const port = await freePort();
+    const server = await startServerProcess(standaloneEnv(port, path.join(folder, 'timeouts.db')));
+    try {
+      const [slowHeaders, slowBody] = await Promise.all([
+        // Headers that never end: the request line and one header, then silence.
+        sendAndWait(port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', headersTimeoutMs + 20_000),
+        // Complete headers and a form body that stops after 6 of its 100 bytes (the app is reading it).
+        sendAndWait(
+          port,
+          'POST /refresh HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n_csrf=',
+          requestTimeoutMs + 20_000,
+        ),
+      ]);
+      for (const [what, result, timeoutMs] of [
+        ['slow headers', slowHeaders, headersTimeoutMs],
+        ['slow body', slowBody, requestTimeoutMs],
+      ] as const) {
+        assert.match(
+          result.answer,
+          /^HTTP\/1\.1 408 /,
+          `${what}: ${result.answer.slice(0, 100) || 'no answer'} after ${result.answeredAfterMs} ms`,
+        );
+        assert.match(result.answer, /The request took too long/);
+        // Node checks its timers once a second; the bounds only tell the documented limit from Node's defaults.
+        assert.ok(
+          result.answeredAfterMs >= timeoutMs - 500 && result.answeredAfterMs <= timeoutMs + 15_000,
+          `${what}: cut off after ${result.answeredAfterMs} ms, the documented limit is ${timeoutMs} ms`,
+        );
+      }
+      t.diagnostic(
+        `S53 timeouts: slow headers cut off after ${slowHeaders.answeredAfterMs} ms, a slow body after ${slowBody.answeredAfterMs} ms`,
+      );
+      assert.equal((await rawGet(`${server.baseUrl}/healthz`)).status, 200, 'still answering');
+    } finally {
       await server.stop();
     }
     assertOnlyLoggerLines(server.stderr());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { IdpFault } from '../../dev/idp/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { startHarness } from '../support/harness.ts';
+import { clientSecretOf, startHarness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { signIn } from '../support/outcomes.ts';
 import { isRequestLine, readTestRun, removeTestRun, testLogFile } from '../support/test-log.ts';
@@ -141,7 +141,7 @@ describe('S35. logs', () => {
     const ownSecrets = [
       ...harness.idp.issuedSecrets,
       ...browsers.flatMap((browser) => browser.seenCookieValues()),
-      harness.config.appKey,
+      clientSecretOf(harness.config),
       harness.config.sessionSecret,
       harness.config.tokenEncryptionKey.toString('base64'),
     ].filter((value) => value.length >= 8);

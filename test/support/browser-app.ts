@@ -67,7 +67,7 @@ export async function startBrowserApp(): Promise<BrowserApp> {
       recordTestSecrets([
         ...idp.issuedSecrets,
         ...secrets,
-        config.appKey,
+        config.clientCredential.kind === 'secret' ? config.clientCredential.secret : undefined,
         config.sessionSecret,
         config.tokenEncryptionKey.toString('base64'),
       ]);

@@ -10,7 +10,7 @@ import { createHttpServer } from '../../src/web/http-server.ts';
 import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
-import type { IdpResource, StartedIdp, TestAccount } from '../../dev/idp/index.ts';
+import type { IdpClient, IdpResource, StartedIdp, TestAccount } from '../../dev/idp/index.ts';
 import { createTestDatabase } from './database.ts';
 import type { TestDatabase } from './database.ts';
 import { HttpBrowser } from './http-browser.ts';
@@ -20,6 +20,22 @@ export { readForm } from './provider-sign-in.ts';
 
 export const TEST_APP_ID = '6731de76-14a6-49ae-97bc-6eba6914391e';
 export const TEST_APP_KEY = 'local~test~secret.not-a-real-one';
+
+/** The client secret the app was configured with; throws when it runs with a certificate or a federated credential. */
+export function clientSecretOf(config: Config): string {
+  if (config.clientCredential.kind !== 'secret')
+    throw new Error(`the app runs with a ${config.clientCredential.kind}, not a client secret`);
+  return config.clientCredential.secret;
+}
+
+/** What of the app's credential must never be logged: the secret, or each line of the private key (PEM). */
+export function credentialSecretsOf(config: Config): string[] {
+  const credential = config.clientCredential;
+  if (credential.kind === 'secret') return [credential.secret];
+  if (credential.kind === 'federated') return [];
+  const pem = String(credential.certificate.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----'));
+}
 
 /** Captured log lines of every harness in this process, for the check that no secret is logged. */
 export const capturedLogs: string[] = [];
@@ -48,7 +64,15 @@ export interface Harness {
 
 /** The real app (its own config, a temporary SQLite file) and the local provider, both on loopback ports. */
 export async function startHarness(
-  options: { env?: Record<string, string>; busyTimeoutMs?: number; accessTokenTtlSeconds?: number; resources?: IdpResource[] } = {},
+  options: {
+    env?: Record<string, string>;
+    busyTimeoutMs?: number;
+    accessTokenTtlSeconds?: number;
+    /** The app's credentials as registered at the provider (default: the secret TEST_APP_KEY only). */
+    registration?: Pick<IdpClient, 'clientSecret' | 'certificates' | 'federatedCredentials'>;
+    /** The provider's resources besides Graph (default: its DEFAULT_IDP_RESOURCES). */
+    resources?: IdpResource[];
+  } = {},
 ): Promise<Harness> {
   const database = await createTestDatabase({ busyTimeoutMs: options.busyTimeoutMs });
   const logs: string[] = [];
@@ -65,7 +89,7 @@ export async function startHarness(
     clients: [
       {
         clientId: TEST_APP_ID,
-        clientSecret: TEST_APP_KEY,
+        ...(options.registration ?? { clientSecret: TEST_APP_KEY }),
         redirectUris: [...new Set([baseUrl, options.env?.BASE_URL ?? baseUrl])].map((url) => `${url}/connect/get_token`),
         postLogoutRedirectUris: [`${baseUrl}/`],
       },
@@ -120,7 +144,7 @@ export async function startHarness(
       recordTestSecrets([
         ...idp.issuedSecrets,
         ...browsers.flatMap((browser) => browser.seenCookieValues()),
-        parsed.config.appKey,
+        ...credentialSecretsOf(parsed.config),
         parsed.config.sessionSecret,
         parsed.config.tokenEncryptionKey.toString('base64'),
       ]);

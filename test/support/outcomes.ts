@@ -61,3 +61,13 @@ export async function resetHarness(harness: Harness): Promise<void> {
   await harness.database.prisma.user.deleteMany();
   await harness.database.prisma.session.deleteMany();
 }
+
+/** The stored session row a session cookie names (its value as the browser holds it): destroyed or not, its data and its user. */
+export async function sessionRowOf(
+  harness: Harness,
+  cookie: string,
+): Promise<{ destroyed: boolean; data: string; userId: string | null } | null> {
+  // express-session's cookie is "s:" + the id + "." + its signature, URL-encoded.
+  const sid = decodeURIComponent(cookie).slice(2).split('.')[0]!;
+  return harness.database.prisma.session.findUnique({ where: { id: sid }, select: { destroyed: true, data: true, userId: true } });
+}

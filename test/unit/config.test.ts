@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseConfig, parseSettings, settingsSchema } from '../../src/config.ts';
 import { demoSettings } from '../../dev/demo-settings.ts';
 import { EXIT, runTokenCommand } from '../../src/cli/token-command.ts';
@@ -147,6 +148,47 @@ describe('configuration', () => {
       problems.map((line) => line.split(' ')[0]),
       ['PORT', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_BASE_URL'],
     );
+  });
+});
+
+describe('the client credential', () => {
+  const tokenFile = fileURLToPath(import.meta.url);
+  const { O365_APP_KEY: _secret, ...noSecret } = valid;
+
+  it('when only a federated token file is set, then it is the credential; AZURE_FEDERATED_TOKEN_FILE alone counts too', () => {
+    const own = parseConfig({ ...noSecret, O365_CLIENT_ASSERTION_FILE: tokenFile });
+    assert.ok(own.ok);
+    assert.deepEqual(own.config.clientCredential, { kind: 'federated', tokenFile, setting: 'O365_CLIENT_ASSERTION_FILE' });
+    const azure = parseConfig({ ...noSecret, AZURE_FEDERATED_TOKEN_FILE: tokenFile });
+    assert.ok(azure.ok);
+    assert.deepEqual(azure.config.clientCredential, { kind: 'federated', tokenFile, setting: 'AZURE_FEDERATED_TOKEN_FILE' });
+  });
+
+  it("when Azure's AZURE_FEDERATED_TOKEN_FILE is set beside a secret, then the secret is used and a warning says the file is not", () => {
+    const result = parseConfig({ ...valid, AZURE_FEDERATED_TOKEN_FILE: tokenFile });
+    assert.ok(result.ok);
+    assert.equal(result.config.clientCredential.kind, 'secret');
+    assert.ok(result.warnings.some((warning) => warning.startsWith('AZURE_FEDERATED_TOKEN_FILE is set but not used')));
+  });
+
+  it('when a secret and a federated token file are both set, then one line says to choose one', () => {
+    assert.deepEqual(
+      problemsOf({ ...valid, O365_CLIENT_ASSERTION_FILE: tokenFile }).map((problem) => problem.split(':')[0]),
+      ['O365_APP_KEY and O365_CLIENT_ASSERTION_FILE are all set'],
+    );
+  });
+
+  it('when no credential is set, then the O365_APP_KEY line also names the certificate and the federated token file', () => {
+    assert.match(
+      problemsOf(noSecret)[0] ?? '',
+      /^O365_APP_KEY is missing: .* O365_APP_CERT_PATH and O365_APP_CERT_KEY_PATH .* O365_CLIENT_ASSERTION_FILE/,
+    );
+  });
+
+  it('when O365_CLIENT_ASSERTION_ALG is neither PS256 nor RS256, then one line says so', () => {
+    assert.deepEqual(problemsOf({ ...valid, O365_CLIENT_ASSERTION_ALG: 'ES256' }), [
+      'O365_CLIENT_ASSERTION_ALG "ES256" is not valid: use PS256 (what Microsoft documents, the default) or RS256.',
+    ]);
   });
 });
 

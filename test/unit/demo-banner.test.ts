@@ -14,6 +14,7 @@ describe('the banner of npm run demo -- --instances N', () => {
       ],
       databaseUrl: `postgresql://postgres:${password}@127.0.0.1:45432/o365_demo`,
       idpOrigin: 'http://127.0.0.1:5001',
+      credential: 'client secret (O365_APP_KEY)',
       account: { username: 'adele@contoso.test', password: 'Passw0rd!' },
     });
     const printed = lines.join('\n');

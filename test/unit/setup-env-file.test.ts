@@ -37,7 +37,7 @@ describe('the .env text', () => {
     );
     const { config } = reparsed;
     assert.equal(config.appId, answers.appId);
-    assert.equal(config.appKey, answers.appKey);
+    assert.deepEqual(config.clientCredential, { kind: 'secret', secret: answers.appKey });
     assert.equal(config.tenant, answers.tenant);
     assert.equal(config.baseUrl, answers.baseUrl);
     assert.equal(config.sessionSecret, keys.SESSION_SECRET);
@@ -209,6 +209,7 @@ describe('the setup options', () => {
     assert.ok(result.ok);
     assert.deepEqual(result.options, {
       answers: { appId: answers.appId, appKey: answers.appKey, tenant: 'organizations', baseUrl: answers.baseUrl },
+      certificate: false,
       force: true,
       mode: 'non-interactive',
       envFile: '.env',
@@ -226,6 +227,17 @@ describe('the setup options', () => {
   it('when an option is unknown or --yes meets --interactive, then it is an error', () => {
     assert.deepEqual(parseSetupOptions(['--app']), { ok: false, message: "Unknown option '--app'" });
     assert.equal(parseSetupOptions(['--yes', '--interactive']).ok, false);
+  });
+
+  it('when --certificate is given, then no secret is wanted; with --secret beside it, it is an error', () => {
+    const result = parseSetupOptions(['--app-id', answers.appId, '--certificate']);
+    assert.ok(result.ok);
+    assert.equal(result.options.certificate, true);
+    assert.deepEqual(result.options.answers, { appId: answers.appId });
+    assert.deepEqual(parseSetupOptions(['--certificate', '--secret', 'x']), {
+      ok: false,
+      message: '--secret and --certificate cannot be used together: the app uses one credential',
+    });
   });
 
   it('when a stray argument might be a secret, then the error does not repeat it', () => {
