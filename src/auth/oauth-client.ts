@@ -31,7 +31,7 @@ export interface RefreshResponse extends Omit<TokenResponse, 'accessToken' | 'id
   readonly expiresInReplaced: boolean;
 }
 
-const secretClients = new WeakMap<ProviderMetadata, AuthorizationCode>();
+const clientsByMetadata = new WeakMap<ProviderMetadata, AuthorizationCode>();
 
 /** A simple-oauth2 client for one token request, and the parameters its credential adds to the body. */
 interface TokenRequestClient {
@@ -51,10 +51,10 @@ async function tokenRequestClientFor(config: Config, metadata: ProviderMetadata)
     tokenEndpoint: metadata.tokenEndpoint,
   });
   if (authentication.kind === 'secret') {
-    let client = secretClients.get(metadata);
+    let client = clientsByMetadata.get(metadata);
     if (client === undefined) {
       client = await createClient(config, metadata, { id: config.appId, secret: authentication.secret });
-      secretClients.set(metadata, client);
+      clientsByMetadata.set(metadata, client);
     }
     return { client, parameters: {} };
   }
