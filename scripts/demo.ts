@@ -53,6 +53,7 @@ async function startOneInstance(config: Config, idpPort: number): Promise<() => 
   console.log(`  The app signs in to the provider with its ${describeClientCredential(config.clientCredential)}.`);
   console.log('  The provider prints each token request it receives: the credential it carried, never a secret.');
   console.log('  A token for scripts, while the demo runs: npm run -s token -- --demo');
+  console.log('  For another API: npm run -s token -- --demo --resource https://outlook.office.com (or --scope "<scopes of one API>")');
   console.log('  Press Ctrl-C to stop both.');
   console.log('');
   return () => Promise.all([server.close(), idp.close()]);

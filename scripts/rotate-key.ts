@@ -55,7 +55,14 @@ try {
   console.log(
     `Re-encrypted ${report.reencrypted} token set(s) under key ${keyId}; ${report.unreadable} could not be read with any configured key (those users sign in again).`,
   );
-  if (report.unreadable === 0) console.log('No row needs the previous keys any more: you may remove TOKEN_ENCRYPTION_KEYS_PREVIOUS.');
+  const other = report.resourceTokens;
+  if (other !== undefined && other.reencrypted + other.unreadable > 0) {
+    console.log(
+      `Re-encrypted ${other.reencrypted} token(s) for other APIs; ${other.unreadable} could not be read (they are got again when next asked for).`,
+    );
+  }
+  if (report.unreadable === 0 && (other?.unreadable ?? 0) === 0)
+    console.log('No row needs the previous keys any more: you may remove TOKEN_ENCRYPTION_KEYS_PREVIOUS.');
 } catch (error) {
   if (error instanceof RotationBlockedError) {
     console.error(blockedMessage(error));

@@ -17,7 +17,9 @@ import { createHomeRoute } from './web/home-route.ts';
 import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
 import { createRefreshRoute } from './web/refresh-route.ts';
 import { createGraphCheckRoute } from './web/graph-check-route.ts';
+import { createAdminConsentRoute, createResourceSignInRoute, createResourceTokenRoute } from './web/resource-routes.ts';
 import type { TokenService } from './tokens/token-service.ts';
+import type { ResourceTokenService } from './tokens/resource-token-service.ts';
 import { composeServices } from './composition-root.ts';
 import { createErrorHandler, methodNotAllowed, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
@@ -40,6 +42,7 @@ export interface App {
   handler: express.Express;
   discovery: Discovery;
   tokenService: TokenService;
+  resourceTokenService: ResourceTokenService;
   /** Stops background timers (the purges of expired sessions and rate-limit counters). */
   close(): void;
 }
@@ -47,10 +50,15 @@ export interface App {
 /** Builds the whole app from its configuration; no module-level state, so tests build their own. */
 export function createApp(config: Config, dependencies: AppDependencies): App {
   const { database, logger, now = Date.now } = dependencies;
-  const { discovery, verifier, tokenStore, tokenService } = composeServices(config, database, logger, {
-    now,
-    discovery: dependencies.discovery,
-  });
+  const { discovery, verifier, tokenStore, tokenService, resourceTokenStore, resourceTokenService } = composeServices(
+    config,
+    database,
+    logger,
+    {
+      now,
+      discovery: dependencies.discovery,
+    },
+  );
   // The session row is read with the signed-in user's tokens in one query: the home page needs no second read.
   const sessions = createSessionMiddleware(config, database, logger, now, (sid) => tokenStore.readSessionWithSignIn(sid));
   const cookieName = sessionCookieName(config);
@@ -105,11 +113,14 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
   const page = (route: string, handler: express.RequestHandler) => app.route(route).get(handler).all(methodNotAllowed('GET, HEAD'));
   const action = (route: string, handler: express.RequestHandler) => app.route(route).post(form, handler).all(methodNotAllowed('POST'));
-  page('/', createHomeRoute(config, tokenStore, tokenService, now));
+  page('/', createHomeRoute(config, { tokenStore, tokenService, resourceTokenStore }, now));
   page('/connect', createConnectRoute(config, discovery, now));
-  page('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, logger, now }));
+  page('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, resourceTokenStore, database, logger, now }));
   action('/refresh', createRefreshRoute(tokenService));
   action('/graph-check', createGraphCheckRoute(config, tokenService));
+  action('/resources', createResourceTokenRoute(resourceTokenService));
+  action('/resources/sign-in', createResourceSignInRoute(config, discovery, tokenStore, now));
+  action('/resources/admin-consent', createAdminConsentRoute(config, tokenStore, now));
   action('/logout', createLogoutRoute(config, discovery, tokenStore, cookieName));
   action('/forget', createForgetRoute(config, tokenStore, cookieName));
   app.use(notFound);
@@ -119,6 +130,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     handler: app,
     discovery,
     tokenService,
+    resourceTokenService,
     close: () => {
       sessions.store.close();
       rateLimitStore?.shutdown();

@@ -6,22 +6,30 @@ import type { Discovery } from './auth/discovery.ts';
 import { createIdTokenVerifier } from './auth/id-token.ts';
 import type { IdTokenVerifier } from './auth/id-token.ts';
 import { createSigningKeys } from './auth/signing-keys.ts';
+import { createResourceTokenService } from './tokens/resource-token-service.ts';
+import type { ResourceTokenService } from './tokens/resource-token-service.ts';
+import { createResourceTokenStore } from './tokens/resource-token-store.ts';
+import type { ResourceTokenStore } from './tokens/resource-token-store.ts';
 import { createTokenCipher } from './tokens/token-cipher.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import type { TokenService } from './tokens/token-service.ts';
 import { createTokenStore } from './tokens/token-store.ts';
 import type { TokenStore } from './tokens/token-store.ts';
+import { createUserRedemptions } from './tokens/user-redemptions.ts';
 
 export interface Services {
   readonly discovery: Discovery;
   readonly verifier: IdTokenVerifier;
   readonly tokenStore: TokenStore;
   readonly tokenService: TokenService;
+  readonly resourceTokenStore: ResourceTokenStore;
+  /** Tokens for other resources than the default, from the same refresh token. */
+  readonly resourceTokenService: ResourceTokenService;
 }
 
 /**
- * Discovery, ID-token checks, the encrypted token store and refresh, wired one way for the web app and
- * for `npm run token`: encrypt with TOKEN_ENCRYPTION_KEY, decrypt with it or any previous key.
+ * Discovery, ID-token checks, the encrypted token stores and refresh (the default token and other resources'), wired
+ * one way for the web app and for `npm run token`: encrypt with TOKEN_ENCRYPTION_KEY, decrypt with it or any previous key.
  */
 export function composeServices(
   config: Config,
@@ -31,8 +39,23 @@ export function composeServices(
 ): Services {
   const now = options.now ?? Date.now;
   const discovery = options.discovery ?? createDiscovery(config, logger, now);
-  const tokenStore = createTokenStore(database, createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]));
+  const cipher = createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]);
+  const tokenStore = createTokenStore(database, cipher);
+  const resourceTokenStore = createResourceTokenStore(database, cipher);
   const verifier = createIdTokenVerifier(config, createSigningKeys({ timeoutMs: config.httpTimeoutMs, now, logger }));
-  const tokenService = createTokenService({ config, discovery, verifier, tokenStore, logger, now });
-  return { discovery, verifier, tokenStore, tokenService };
+  // One refresh token per user serves every resource: both services redeem it one at a time per user.
+  const redemptions = createUserRedemptions();
+  const tokenService = createTokenService({ config, discovery, verifier, tokenStore, logger, now, redemptions });
+  const resourceTokenService = createResourceTokenService({
+    config,
+    discovery,
+    verifier,
+    tokenStore,
+    resourceTokenStore,
+    tokenService,
+    redemptions,
+    logger,
+    now,
+  });
+  return { discovery, verifier, tokenStore, tokenService, resourceTokenStore, resourceTokenService };
 }

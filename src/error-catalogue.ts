@@ -24,6 +24,7 @@ const NO_TOKEN_SERVICE_ANSWER =
 const NOT_REFRESHED = 'The token could not be refreshed';
 const SIGN_IN_AGAIN = 'Sign in again.';
 const ENTRA_APP = 'Microsoft Entra admin center › App registrations › your app';
+const ONE_RESOURCE = 'Ask for one resource at a time';
 
 /**
  * Every failure the app reports, by code: the error page, the token CLI and the tests read their words here.
@@ -277,6 +278,112 @@ export const ERROR_CATALOGUE = {
     title: NOT_REFRESHED,
     message: 'Another refresh of this token is taking too long. Try again in a minute.',
     fix: TRY_AGAIN_SOON,
+  },
+
+  // Tokens for other resources (APIs): shown on the home page, its notices and by npm run token
+  /** Values: resources (the resources the list names, separated by " and "). */
+  scopes_span_resources: {
+    status: 400,
+    title: ONE_RESOURCE,
+    message: ({ resources = '' }) =>
+      `These scopes belong to more than one resource (${resources}). Microsoft issues a token for one resource per request ` +
+      '(it refuses such a list with AADSTS28000), so nothing was asked.',
+    fix: 'Ask for the scopes of each resource separately. openid, profile, email and offline_access may go with any one resource.',
+  },
+  /** Values: resource. */
+  scopes_default_with_others: {
+    status: 400,
+    title: ONE_RESOURCE,
+    message: ({ resource = '' }) =>
+      `.default asks for every permission of ${resource} the app has consent for, so it cannot go with named permissions of ` +
+      'the same resource (Microsoft refuses that with AADSTS70011). Nothing was asked.',
+    fix: 'Ask either for .default alone or for the named permissions.',
+  },
+  /** Values: scope (the scope Microsoft would not accept). */
+  scope_not_valid: {
+    status: 400,
+    title: ONE_RESOURCE,
+    message: ({ scope = '' }) => `"${scope.slice(0, 100)}" is not a scope Microsoft accepts, so nothing was asked.`,
+    fix:
+      'Write a scope as the resource and the permission, e.g. https://outlook.office.com/Mail.Read, api://<application id>/Read or ' +
+      '<application id>/Read; Microsoft Graph permissions may be written alone (User.Read); .default asks for every consented permission.',
+  },
+  scopes_no_resource: {
+    status: 400,
+    title: ONE_RESOURCE,
+    message: 'No resource was named: openid, profile, email and offline_access are not a resource of their own, so nothing was asked.',
+    fix: 'Name the API, e.g. https://outlook.office.com/.default or https://management.azure.com/user_impersonation.',
+  },
+  scopes_too_long: {
+    status: 400,
+    title: ONE_RESOURCE,
+    message: 'The list of scopes is longer than any Microsoft accepts (at most 50 scopes of 512 characters), so nothing was asked.',
+    fix: 'Ask for the permissions you need, or for .default.',
+  },
+  /** Values: resource. AADSTS65001 (suberror consent_required). */
+  resource_consent_required: {
+    status: 403,
+    title: 'Consent is needed for this API',
+    message: ({ resource = '' }) =>
+      `Microsoft answered that neither you nor an administrator has consented to this app using ${resource}, so it issued no token. ` +
+      'Your sign-in and your other tokens are unchanged.',
+    fix:
+      'Sign in for this API and accept its permissions. If your organisation lets only administrators consent, ' +
+      'send an administrator the admin-consent link.',
+  },
+  /** Values: resource. AADSTS50076/50079 and other interaction_required answers (suberror basic_action, a claims challenge). */
+  resource_interaction_required: {
+    status: 403,
+    title: 'Microsoft wants you to sign in again for this API',
+    message: ({ resource = '' }) =>
+      `Microsoft requires an interactive sign-in before it issues a token for ${resource} (for example multi-factor authentication ` +
+      'or a Conditional Access policy of your organisation). Your sign-in and your other tokens are unchanged.',
+    fix: 'Sign in for this API: Microsoft asks what it needs, then the token is stored here.',
+  },
+  /** Values: resource; personal ("yes" for a personal Microsoft account). AADSTS70011, 28000, 500011. */
+  resource_scope_refused: {
+    status: 400,
+    title: 'Microsoft does not issue this token',
+    message: ({ resource = '' }) => `Microsoft refused the scopes asked for ${resource}, so it issued no token.`,
+    fix: ({ personal }) =>
+      personal === 'yes'
+        ? 'This API does not accept personal Microsoft accounts (Azure Resource Manager, SharePoint, Azure Storage and Dataverse ' +
+          'are for work or school accounts): sign in with a work or school account to use it.'
+        : "Check the resource and the permission names against the API's registration (Microsoft Entra admin center › " +
+          'App registrations or Enterprise applications), and that your tenant has the resource.',
+  },
+  /** Values: resource. invalid_grant without a consent or interaction suberror, for a resource other than the default. */
+  resource_refresh_refused: {
+    status: 401,
+    title: 'Microsoft refused the refresh token for this API',
+    message: ({ resource = '' }) =>
+      `Microsoft did not accept the stored refresh token for ${resource} (it may be expired or revoked, or your account may not ` +
+      'be allowed to use this API), so it issued no token. Nothing was changed.',
+    fix: 'Sign in again: a new sign-in serves every API. If it keeps happening, ask your administrator whether you may use this API.',
+  },
+  /** Admin consent answered with ?error= (an administrator declined, or is not one). */
+  admin_consent_refused: {
+    status: 403,
+    title: 'Admin consent was not granted',
+    message: 'Microsoft sent the browser back from the admin-consent page with an error instead of a consent.',
+    fix:
+      'An administrator of your organisation (for example a Global Administrator or Privileged Role Administrator) must open ' +
+      'the link and accept. Ask one, or consent for yourself with "Sign in for this API" if your organisation allows it.',
+  },
+  admin_consent_personal_account: {
+    status: 400,
+    title: 'Personal accounts have no administrator',
+    message: 'Admin consent is given by an administrator of an organisation (a tenant); a personal Microsoft account has none.',
+    fix: 'Use "Sign in for this API" to consent for yourself, or sign in with a work or school account for an API that needs an administrator.',
+  },
+  /** Values: account (who signed in at Microsoft), user (who is signed in here). */
+  resource_sign_in_other_account: {
+    status: 403,
+    title: 'You signed in as someone else',
+    message: ({ account = '', user = '' }) =>
+      `You signed in at Microsoft as ${account.slice(0, 100)}, but this page belongs to ${user.slice(0, 100)}. ` +
+      "Nothing was stored: one account's tokens are never stored for another.",
+    fix: ({ user = '' }) => `Sign in for the API as ${user.slice(0, 100)}, or sign out here and sign in as the other account.`,
   },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -86,30 +86,49 @@ async function createClient(
   });
 }
 
-/** The authorization request: code flow, query response mode, PKCE S256, state and nonce. */
-export function buildAuthorizationUrl(config: Config, metadata: ProviderMetadata, signIn: PendingSignIn): string {
+/**
+ * The authorization request: code flow, query response mode, PKCE S256, state and nonce. A sign-in for another
+ * resource (`signIn.incremental`) asks for exactly that resource's scopes with the OIDC ones, names the signed-in user
+ * (`login_hint`) and passes a claims challenge on as Microsoft documents (learn.microsoft.com/entra/identity-platform/claims-challenge).
+ */
+export function buildAuthorizationUrl(
+  config: Config,
+  metadata: ProviderMetadata,
+  signIn: PendingSignIn,
+  options: { loginHint?: string | undefined } = {},
+): string {
   const parameters: Record<string, string> = {
     response_type: 'code',
     client_id: config.appId,
     redirect_uri: config.redirectUri,
-    scope: config.scopes.join(' '),
+    scope: scopesOf(config, signIn).join(' '),
     state: signIn.state,
     nonce: signIn.nonce,
     code_challenge: codeChallengeOf(signIn.codeVerifier),
     code_challenge_method: 'S256',
     response_mode: 'query',
   };
+  if (options.loginHint !== undefined) parameters.login_hint = options.loginHint;
+  if (signIn.incremental?.claims !== undefined) parameters.claims = signIn.incremental.claims;
   // RFC 6749 §3.1: a query the endpoint already has is kept.
   const url = new URL(metadata.authorizationEndpoint);
   for (const [name, value] of Object.entries(parameters)) url.searchParams.set(name, value);
   return url.href;
 }
 
+/** The OIDC scopes a sign-in for another resource adds to that resource's scopes: an ID token and a refresh token. */
+export const SIGN_IN_SCOPES: readonly string[] = ['openid', 'profile', 'offline_access'];
+
+/** What a sign-in asks for: the configured scopes, or one resource's scopes with the OIDC ones. */
+export function scopesOf(config: Config, signIn: Pick<PendingSignIn, 'incremental'>): readonly string[] {
+  return signIn.incremental === undefined ? config.scopes : [...SIGN_IN_SCOPES, ...signIn.incremental.scopes];
+}
+
 /** Redeems the authorization code with its PKCE verifier; maps every failure to an AppError. */
 export async function exchangeCode(
   config: Config,
   metadata: ProviderMetadata,
-  request: { code: string; codeVerifier: string },
+  request: { code: string; codeVerifier: string; scopes?: readonly string[] },
 ): Promise<TokenResponse> {
   // A credential that cannot be used (a federated token file gone) fails here, before anything is posted.
   const { client, parameters } = await tokenRequestClientFor(config, metadata);
@@ -118,7 +137,8 @@ export async function exchangeCode(
     const token = await client.getToken({
       code: request.code,
       redirect_uri: config.redirectUri,
-      scope: config.scopes.join(' '),
+      // Microsoft's extension: the code is redeemed for the scopes of one resource (and OIDC scopes).
+      scope: (request.scopes ?? config.scopes).join(' '),
       code_verifier: request.codeVerifier,
       ...parameters,
     } as Parameters<AuthorizationCode['getToken']>[0]);
@@ -134,14 +154,21 @@ export async function exchangeCode(
 }
 
 /**
- * Redeems a refresh token (grant_type=refresh_token). Failures are AppErrors as for the code exchange:
- * `code_rejected` means the refresh token is revoked or expired (invalid_grant).
+ * Redeems a refresh token (grant_type=refresh_token) for `scopes` (default: the configured ones). Microsoft's refresh
+ * tokens are not bound to one resource: scopes of another resource give a token for it (`aud` = that resource) as far
+ * as the app has consent. Failures are AppErrors as for the code exchange: `code_rejected` is invalid_grant (the refresh
+ * token revoked or expired, or, with a `suberror`, consent or an interactive sign-in missing for these scopes).
  */
-export async function redeemRefreshToken(config: Config, metadata: ProviderMetadata, refreshToken: string): Promise<RefreshResponse> {
+export async function redeemRefreshToken(
+  config: Config,
+  metadata: ProviderMetadata,
+  refreshToken: string,
+  scopes: readonly string[] = config.scopes,
+): Promise<RefreshResponse> {
   const { client, parameters } = await tokenRequestClientFor(config, metadata);
   let body: unknown;
   try {
-    const token = await client.createToken({ refresh_token: refreshToken }).refresh({ scope: config.scopes.join(' '), ...parameters });
+    const token = await client.createToken({ refresh_token: refreshToken }).refresh({ scope: scopes.join(' '), ...parameters });
     body = token.token;
   } catch (error) {
     throw tokenEndpointError(error);

@@ -9,33 +9,48 @@ import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
 import { composeServices } from '../composition-root.ts';
 import { echoInput, echoMessage } from './echoed-input.ts';
 import type { StoredUser } from '../tokens/token-store.ts';
+import { requestedScopesOf } from '../auth/resource-scopes.ts';
+import type { ResourceScopes } from '../auth/resource-scopes.ts';
+import { scopeProblemError } from '../errors.ts';
+import { defaultScopesOf, isResourceTokenError } from '../tokens/resource-token-service.ts';
+import { reportResourceRefusal } from './resource-refusal.ts';
+import { EXIT } from './exit-codes.ts';
 
-/** Exit codes of `npm run token`, one per thing a script may want to handle. */
-export const EXIT = {
-  ok: 0,
-  usage: 2,
-  noStoredToken: 3,
-  severalUsers: 4,
-  signInAgain: 5,
-  databaseMissing: 6,
-  badConfiguration: 7,
-  microsoftUnavailable: 8,
-} as const;
+export { EXIT } from './exit-codes.ts';
 
-const HELP = `Usage: npm run -s token [-- --user <username or object id>] [--json] [--demo]
+const HELP = `Usage: npm run -s token [-- --scope "<scopes of one resource>" | --resource <uri>] [--user <username or object id>] [--json] [--demo]
 
 Prints a valid access token for a stored user on stdout and nothing else, refreshing it first
-when it has expired or expires within five minutes. Example:
+when it has expired or expires within five minutes. Without --scope or --resource: the token of
+the sign-in (O365_SCOPES). Examples:
 
   curl -H "Authorization: Bearer $(npm run -s token)" https://graph.microsoft.com/v1.0/me
+  npm run -s token -- --resource https://management.azure.com/
+  npm run -s token -- --scope "https://outlook.office.com/IMAP.AccessAsUser.All"
 
-  --user <who>  the user, by username (e.g. adele@contoso.com) or object id, when several are stored
-  --json        print JSON: accessToken, tokenType, expiresAt, scopes, user
-  --demo        use the database and settings of npm run demo (while it runs: its address, provider and database)
+  --scope <list>   a token for these scopes of one resource (e.g. "api://<app id>/Read", "User.Read Mail.Read");
+                   from the same sign-in, cached per resource and scopes until it expires
+  --resource <uri> a token for the resource's .default scope (<uri>/.default), as az account get-access-token
+  --user <who>     the user, by username (e.g. adele@contoso.com) or object id, when several are stored
+  --json           print JSON: accessToken, tokenType, resource, scopes, expiresOn, expiresAt, refreshed, user
+  --demo           use the database and settings of npm run demo (while it runs: its address, provider and database)
 
-Exit codes: 0 token printed; 2 bad options; 3 no stored token; 4 several users and no --user;
-5 the token cannot be refreshed: sign in again; 6 database missing; 7 settings invalid;
-8 Microsoft unavailable, try again.`;
+Exit codes: 0 token printed; 2 bad options, or scopes of more than one resource (nothing asked);
+3 no stored token; 4 several users and no --user; 5 the token cannot be refreshed: sign in again;
+6 database missing; 7 settings invalid; 8 Microsoft unavailable, try again; 9 consent or an
+interactive sign-in needed for this resource (AADSTS65001 prints an admin-consent link);
+10 Microsoft refused these scopes (e.g. AADSTS70011, or a personal account for a work-only API).`;
+
+/** A token as the command prints it. */
+interface PrintedToken {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly resource: string | undefined;
+  readonly scopes: readonly string[];
+  readonly expiresAt: Date;
+  readonly refreshed: boolean;
+  readonly needsSignIn: boolean;
+}
 
 export interface CommandIo {
   stdout(text: string): void;
@@ -49,11 +64,18 @@ export async function runTokenCommand(
   io: CommandIo,
   demoEnvironment?: (env: Environment) => SettingsResult<Environment> | undefined,
 ): Promise<number> {
-  let options: { user?: string; json?: boolean; demo?: boolean; help?: boolean };
+  let options: { user?: string; json?: boolean; demo?: boolean; help?: boolean; scope?: string; resource?: string };
   try {
     ({ values: options } = parseArgs({
       args: argv,
-      options: { user: { type: 'string' }, json: { type: 'boolean' }, demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        user: { type: 'string' },
+        json: { type: 'boolean' },
+        demo: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        scope: { type: 'string' },
+        resource: { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -64,6 +86,21 @@ export async function runTokenCommand(
   if (options.help) {
     io.stdout(`${HELP}\n`);
     return EXIT.ok;
+  }
+  // One resource per request: a list that spans two is refused here, before any settings, database or request.
+  let request: ResourceScopes | undefined;
+  if (options.scope !== undefined || options.resource !== undefined) {
+    if (options.scope !== undefined && options.resource !== undefined) {
+      io.stderr(`Give --scope or --resource, not both.\n\n${HELP}\n`);
+      return EXIT.usage;
+    }
+    const parse = requestedScopesOf(options.scope, options.resource);
+    if (!parse.ok) {
+      const error = scopeProblemError(parse);
+      io.stderr(`${echoMessage(error.message)}\n${error.fix}\n`);
+      return EXIT.usage;
+    }
+    request = parse.value;
   }
 
   const demo = options.demo && demoEnvironment ? demoEnvironment(env) : { ok: true as const, settings: env };
@@ -92,7 +129,7 @@ export async function runTokenCommand(
 
   const database = openDatabase(config.databaseUrl);
   try {
-    const { tokenStore, tokenService } = composeServices(config, database, silentLogger);
+    const { tokenStore, tokenService, resourceTokenService } = composeServices(config, database, silentLogger);
     let users: StoredUser[];
     try {
       users = await tokenStore.listUsers();
@@ -112,34 +149,18 @@ export async function runTokenCommand(
       return EXIT.severalUsers;
     }
 
+    let token: PrintedToken;
     try {
-      const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
-      if (options.json) {
-        io.stdout(
-          `${JSON.stringify(
-            {
-              accessToken: tokens.accessToken,
-              tokenType: tokens.tokenType,
-              expiresAt: tokens.expiresAt.toISOString(),
-              scopes: tokens.scopes,
-              refreshed,
-              user: { displayName: user.displayName, username: user.username, tenantId: user.tenantId, objectId: user.objectId },
-            },
-            null,
-            2,
-          )}\n`,
-        );
+      if (request === undefined) {
+        const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
+        token = { ...tokens, resource: defaultScopesOf(config.scopes)?.resource, refreshed };
       } else {
-        io.stdout(`${tokens.accessToken}\n`);
+        token = await resourceTokenService.getResourceToken(user.id, request);
       }
-      if (tokens.needsSignIn) {
-        io.stderr(
-          `Microsoft no longer accepts the stored refresh token, so this access token works only until ${tokens.expiresAt.toISOString()}. ` +
-            `Sign in again at ${signInUrl} after that.\n`,
-        );
-      }
-      return EXIT.ok;
     } catch (error) {
+      if (isResourceTokenError(error) && request !== undefined) {
+        return reportResourceRefusal(error, { config, database, user, request, io, signInUrl });
+      }
       if (!isRefreshError(error)) throw error;
       const problem = refreshProblemOf(error);
       if (problem === 'unavailable') {
@@ -155,9 +176,31 @@ export async function runTokenCommand(
       io.stderr(`${error.message} Sign in again at ${signInUrl}.\n`);
       return EXIT.signInAgain;
     }
+    io.stdout(options.json ? `${JSON.stringify(jsonOf(token, user), null, 2)}\n` : `${token.accessToken}\n`);
+    if (token.needsSignIn) {
+      io.stderr(
+        `Microsoft no longer accepts the stored refresh token, so this access token works only until ${token.expiresAt.toISOString()}. ` +
+          `Sign in again at ${signInUrl} after that.\n`,
+      );
+    }
+    return EXIT.ok;
   } finally {
     await database.$disconnect();
   }
+}
+
+/** --json: the token with its resource, scopes and expiry (expiresOn, as the Azure CLI names it), and whose it is. */
+function jsonOf(token: PrintedToken, user: StoredUser) {
+  return {
+    accessToken: token.accessToken,
+    tokenType: token.tokenType,
+    resource: token.resource,
+    scopes: token.scopes,
+    expiresOn: token.expiresAt.toISOString(),
+    expiresAt: token.expiresAt.toISOString(),
+    refreshed: token.refreshed,
+    user: { displayName: user.displayName, username: user.username, tenantId: user.tenantId, objectId: user.objectId },
+  };
 }
 
 function reportBadSettings(problems: string[], io: CommandIo): number {

@@ -1,7 +1,9 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { RateLimitHit, Session, TokenSet, User } from '../generated/prisma/client.ts';
+import type { AdminConsentRequest, RateLimitHit, ResourceToken, Session, TokenSet, User } from '../generated/prisma/client.ts';
 import type {
+  AdminConsentRequest as PgAdminConsentRequest,
   RateLimitHit as PgRateLimitHit,
+  ResourceToken as PgResourceToken,
   Session as PgSession,
   TokenSet as PgTokenSet,
   User as PgUser,
@@ -17,7 +19,9 @@ export type ModelsMatch = [
   Same<TokenSet, PgTokenSet>,
   Same<Session, PgSession>,
   Same<RateLimitHit, PgRateLimitHit>,
-] extends [true, true, true, true]
+  Same<ResourceToken, PgResourceToken>,
+  Same<AdminConsentRequest, PgAdminConsentRequest>,
+] extends [true, true, true, true, true, true]
   ? true
   : never;
 export const modelsMatch: ModelsMatch = true;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { MAX_PENDING_ADMIN_CONSENTS } from '../auth/admin-consent.ts';
+import type { PendingAdminConsent } from '../auth/admin-consent.ts';
 import { MAX_PENDING_SIGN_INS } from '../auth/pending-sign-ins.ts';
 import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
+import { claimsChallengeOf } from '../errors.ts';
 
 /** Milliseconds since the epoch, as Date.now() gives them. */
 const timestampSchema = z.int().nonnegative();
@@ -11,12 +14,37 @@ const isoDateSchema = z.iso.datetime();
 /** A CSPRNG value from randomToken(): 43 base64url characters (RFC 7636 §4.1 allows a verifier up to 128). */
 const randomValueSchema = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/);
 
+/** One resource's scopes as the app checked them (src/auth/resource-scopes.ts): printable, at most 50 of 512 characters. */
+const scopesSchema = z
+  .array(
+    z
+      .string()
+      .max(512)
+      .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/),
+  )
+  .min(1)
+  .max(50)
+  .readonly();
+
+/** A claims challenge from Microsoft: a JSON object as text, at most 2000 characters. */
+const claimsSchema = z.string().refine((value) => claimsChallengeOf(value) !== undefined);
+
+const tenantIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
 const pendingSignInSchema = z.strictObject({
   state: randomValueSchema,
   nonce: randomValueSchema,
   codeVerifier: randomValueSchema,
   createdAt: timestampSchema,
+  incremental: z.strictObject({ userId: z.string().min(1), scopes: scopesSchema, claims: claimsSchema.optional() }).optional(),
 }) satisfies z.ZodType<PendingSignIn>;
+
+const pendingAdminConsentSchema = z.strictObject({
+  state: randomValueSchema,
+  tenantId: tenantIdSchema,
+  scopes: scopesSchema,
+  createdAt: timestampSchema,
+}) satisfies z.ZodType<PendingAdminConsent>;
 
 const noticeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('signed-out') }),
@@ -43,6 +71,31 @@ const noticeSchema = z.discriminatedUnion('kind', [
     message: z.string(),
     requestId: z.string().optional(),
   }),
+  /** A token for another resource came (or was still stored): it is listed on the page. */
+  z.strictObject({ kind: z.literal('resource-token'), resource: z.string().max(512), refreshed: z.boolean() }),
+  /** No token for another resource: why, Microsoft's words, and what was asked (for the sign-in and admin-consent buttons). */
+  z.strictObject({
+    kind: z.literal('resource-refused'),
+    problem: z.enum([
+      'invalid_request',
+      'consent_required',
+      'interaction_required',
+      'scope_refused',
+      'refresh_refused',
+      'needs_sign_in',
+      'no_tokens',
+      'unavailable',
+    ]),
+    title: z.string().max(200),
+    message: z.string().max(1000),
+    fix: z.string().max(1000),
+    resource: z.string().max(512).optional(),
+    scopes: scopesSchema.optional(),
+    aadsts: z.string().max(10).optional(),
+    description: z.string().max(500).optional(),
+    correlationId: z.string().max(100).optional(),
+    claims: claimsSchema.optional(),
+  }),
 ]);
 
 /** One-time messages shown on the next page: in the session while signed in, in a short cookie once the session is gone. */
@@ -57,6 +110,8 @@ const sessionFieldsSchema = z.strictObject({
   /** When the session's idle expiry was last moved. */
   seenAt: timestampSchema,
   pendingSignIns: z.array(pendingSignInSchema).max(MAX_PENDING_SIGN_INS),
+  /** Admin consents started from the page, waiting for Microsoft's answer. */
+  pendingAdminConsents: z.array(pendingAdminConsentSchema).max(MAX_PENDING_ADMIN_CONSENTS),
   csrfToken: randomValueSchema,
   /** A one-time message for the next page. */
   notice: noticeSchema,

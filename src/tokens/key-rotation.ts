@@ -3,7 +3,7 @@ import { isDatabaseBusy } from '../db/database-errors.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { compactDatabase } from '../db/sqlite-settings.ts';
 import type { TokenCipher } from './token-cipher.ts';
-import { TokenDecryptError, tokenContext } from './token-cipher.ts';
+import { resourceTokenContext, TokenDecryptError, tokenContext } from './token-cipher.ts';
 import type { TokenColumn } from './token-cipher.ts';
 
 /** What a rotation did, row by row. */
@@ -12,6 +12,8 @@ export interface RotationReport {
   readonly reencrypted: number;
   /** Token sets no configured key could open; left as they are (their users must sign in again). */
   readonly unreadable: number;
+  /** Tokens for other resources (ResourceToken rows): re-encrypted, and unreadable (left as they are: got again when asked for). */
+  readonly resourceTokens?: { readonly reencrypted: number; readonly unreadable: number };
 }
 
 const TOKEN_COLUMNS: readonly TokenColumn[] = ['accessToken', 'refreshToken', 'idToken'];
@@ -43,8 +45,8 @@ export class RotationBlockedError extends Error {
 
 /**
  * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
- * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column).
- * Then rebuilds the SQLite file and empties its WAL, so no page sealed with an old key remains in them.
+ * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column, or tenant/oid and
+ * the scope set for a token for another resource). Then rebuilds the SQLite file and empties its WAL, so no page sealed with an old key remains in them.
  * Waits for other connections up to `waitMs`; then throws RotationBlockedError, saying how far it got.
  */
 export async function reencryptTokens(database: Database, cipher: TokenCipher, options: RotationOptions = {}): Promise<RotationReport> {
@@ -76,11 +78,42 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher, o
     });
     reencrypted += count;
   }
-  const report = { reencrypted, unreadable };
+  const resourceTokens = await reencryptResourceTokens(database, cipher, waitMs).catch((error: unknown) => {
+    throw isDatabaseBusy(error) ? new RotationBlockedError('reencrypt', { reencrypted, unreadable }, rows.length, { cause: error }) : error;
+  });
+  const report = { reencrypted, unreadable, resourceTokens };
   // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt and the WAL emptied.
   const erased = await compactDatabase(database, { waitMs, onWaiting: options.onWaiting }).catch((error: unknown) => {
     throw isDatabaseBusy(error) ? new RotationBlockedError('erase', report, rows.length, { cause: error }) : error;
   });
   if (!erased) throw new RotationBlockedError('erase', report, rows.length);
   return report;
+}
+
+/** The access tokens for other resources, re-encrypted row by row like the token sets. */
+async function reencryptResourceTokens(
+  database: Database,
+  cipher: TokenCipher,
+  waitMs: number,
+): Promise<NonNullable<RotationReport['resourceTokens']>> {
+  const rows = await database.resourceToken.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
+  let reencrypted = 0;
+  let unreadable = 0;
+  for (const row of rows) {
+    const context = resourceTokenContext(row.user, row.scopeKey);
+    let accessToken: string;
+    try {
+      accessToken = cipher.seal(cipher.open(row.accessToken, context), context);
+    } catch (error) {
+      if (!(error instanceof TokenDecryptError)) throw error;
+      unreadable += 1;
+      continue;
+    }
+    const { count } = await retryWhenBusy(
+      () => database.resourceToken.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: { accessToken } }),
+      { timeoutMs: waitMs },
+    );
+    reencrypted += count;
+  }
+  return { reencrypted, unreadable };
 }

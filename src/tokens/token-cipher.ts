@@ -22,6 +22,14 @@ export function tokenContext(user: { readonly tenantId: string; readonly objectI
   return `${user.tenantId}/${user.objectId}/${column}`;
 }
 
+/**
+ * The context of an access token for another resource: its user and its scope set (resource and permissions), so a
+ * value moved to another user's or another resource's row fails to open.
+ */
+export function resourceTokenContext(user: { readonly tenantId: string; readonly objectId: string }, scopeKey: string): string {
+  return `${user.tenantId}/${user.objectId}/resourceToken/${scopeKey}`;
+}
+
 /** A short, non-secret id for a key, stored beside each ciphertext so keys can rotate. */
 export function keyIdOf(key: Buffer): string {
   return crypto.createHash('sha256').update(key).digest('base64url').slice(0, 8);

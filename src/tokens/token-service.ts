@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Discovery } from '../auth/discovery.ts';
+import type { Discovery, ProviderMetadata } from '../auth/discovery.ts';
 import type { IdTokenVerifier } from '../auth/id-token.ts';
 import { redeemRefreshToken } from '../auth/oauth-client.ts';
 import type { RefreshResponse } from '../auth/oauth-client.ts';
@@ -7,11 +7,13 @@ import { AppError, isAppError } from '../errors.ts';
 import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PreloadedSignIn, StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
+import { createUserRedemptions } from './user-redemptions.ts';
+import type { UserRedemptions } from './user-redemptions.ts';
 
 /** Refresh when the access token expires within this long. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 /** How often a caller waiting for another process's refresh looks at the database again. */
-const WAIT_POLL_MS = 200;
+export const WAIT_POLL_MS = 200;
 
 /** Why the stored token cannot be made fresh: nothing stored, a new sign-in needed, or Microsoft unreachable now. */
 export type RefreshProblem = 'no_tokens' | 'needs_sign_in' | 'unavailable';
@@ -78,10 +80,12 @@ export interface SignInServices {
   logger: Logger;
   /** The clock for expiry, the refresh lease and stored times (the app's injected one; Date.now by default). */
   now?: () => number;
+  /** This process's redemptions by user, shared with the token service for other resources (one refresh token). */
+  redemptions?: UserRedemptions;
 }
 
 export function createTokenService(dependencies: SignInServices): TokenService {
-  const { config, discovery, verifier, tokenStore, logger, now = Date.now } = dependencies;
+  const { config, discovery, verifier, tokenStore, logger, now = Date.now, redemptions = createUserRedemptions() } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
   // Long enough for discovery and the token request, each bounded by the HTTP timeout.
   const leaseMs = 2 * config.httpTimeoutMs + 5000;
@@ -102,7 +106,7 @@ export function createTokenService(dependencies: SignInServices): TokenService {
       response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => {
         throw refreshError(error);
       });
-      response = await checkRefreshedIdToken(user, response, metadata, log);
+      response = await verifyRefreshedIdToken(verifier, user, response, metadata, log);
       if (response.expiresInReplaced)
         log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
@@ -134,28 +138,6 @@ export function createTokenService(dependencies: SignInServices): TokenService {
     return { user, tokens: saved, refreshed: true };
   };
 
-  /** A refreshed ID token must still be this user's; if it cannot be checked now, keep the previous one. */
-  const checkRefreshedIdToken = async (
-    user: StoredUser,
-    response: RefreshResponse,
-    metadata: Awaited<ReturnType<Discovery['getMetadata']>>,
-    log: Logger,
-  ): Promise<RefreshResponse> => {
-    if (response.idToken === undefined) return response;
-    try {
-      const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
-      if (identity.tenantId !== user.tenantId || identity.objectId !== user.objectId) {
-        throw new AppError('refresh_for_another_user');
-      }
-      return response;
-    } catch (error) {
-      if (isRefreshError(error)) throw error;
-      // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
-      log.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
-      return { ...response, idToken: undefined };
-    }
-  };
-
   /** Refreshes, or waits for the process that holds the lease and takes its result. */
   const refreshOrWait = async (user: StoredUser, tokens: StoredTokens, log: Logger): Promise<FreshSignIn> => {
     const { refreshToken } = tokens;
@@ -167,14 +149,17 @@ export function createTokenService(dependencies: SignInServices): TokenService {
     let seen = tokens;
     for (;;) {
       const lease = await tokenStore.acquireRefreshLease(user.id, new Date(now() + leaseMs), new Date(now()), seen.updatedAt);
-      if (lease !== undefined) return redeem(user, seen, seen.refreshToken ?? refreshToken, lease, log);
+      if (lease !== undefined) return redemptions.track(user.id, redeem(user, seen, seen.refreshToken ?? refreshToken, lease, log));
       if (now() > deadline) throw new AppError('refresh_taking_too_long');
+      // This process's own redemption for the user (another resource's, perhaps) ends before the database is read again.
+      const local = redemptions.settled(user.id);
+      if (local !== undefined) await local;
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
       // Another process refreshed since this one read the tokens: use its result.
       if (current.tokens.accessToken !== tokens.accessToken) return { ...current, refreshed: false };
       // Same tokens (a lease was taken, or given back without a refresh): wait, then try with what is stored now.
-      if (current.tokens.updatedAt.getTime() === seen.updatedAt.getTime())
+      if (local === undefined && current.tokens.updatedAt.getTime() === seen.updatedAt.getTime())
         await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       seen = current.tokens;
     }
@@ -205,6 +190,29 @@ export function createTokenService(dependencies: SignInServices): TokenService {
       return promise.catch(orStillValid(options, user, tokens));
     },
   };
+}
+
+/** A refreshed ID token must still be this user's; if it cannot be checked now, the previous one is kept. */
+export async function verifyRefreshedIdToken(
+  verifier: IdTokenVerifier,
+  user: StoredUser,
+  response: RefreshResponse,
+  metadata: ProviderMetadata,
+  log: Logger,
+): Promise<RefreshResponse> {
+  if (response.idToken === undefined) return response;
+  try {
+    const identity = await verifier.verify(response.idToken, { metadata, expectedNonce: undefined });
+    if (identity.tenantId !== user.tenantId || identity.objectId !== user.objectId) {
+      throw new AppError('refresh_for_another_user');
+    }
+    return response;
+  } catch (error) {
+    if (isRefreshError(error)) throw error;
+    // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
+    log.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
+    return { ...response, idToken: undefined };
+  }
 }
 
 function refusedBefore(): AppError {

@@ -106,6 +106,11 @@ function date(row: SqlRow, column: string): Date {
   return value;
 }
 
+/** A text column of a row read back (stored data is input): its string, or an error naming the column. */
+export const storedText = text;
+/** A date column of a row read back: a valid Date, or an error naming the column. */
+export const storedDate = date;
+
 export function createTokenStore(database: Database, cipher: TokenCipher): TokenStore {
   const sealTokens = (
     user: { tenantId: string; objectId: string },

@@ -7,11 +7,24 @@ import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
 import type { SignInServices } from '../tokens/token-service.ts';
-import { exchangeCode } from '../auth/oauth-client.ts';
+import { exchangeCode, scopesOf } from '../auth/oauth-client.ts';
+import type { TokenResponse } from '../auth/oauth-client.ts';
+import type { VerifiedIdentity } from '../auth/id-token.ts';
 import { randomToken } from '../auth/pending-sign-ins.ts';
+import type { IncrementalSignIn } from '../auth/pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
+import { parseResourceScopes } from '../auth/resource-scopes.ts';
+import type { Database } from '../db/database.ts';
+import type { ResourceTokenStore } from '../tokens/resource-token-store.ts';
+import { defaultScopesOf } from '../tokens/resource-token-service.ts';
+import { createAdminConsentAnswer, isAdminConsentAnswer } from './admin-consent-answer.ts';
 
-export type CallbackDependencies = SignInServices;
+export interface CallbackDependencies extends SignInServices {
+  /** Where a sign-in for another resource stores its token. */
+  resourceTokenStore: ResourceTokenStore;
+  /** For the admin-consent links `npm run token` printed. */
+  database: Database;
+}
 
 /**
  * GET /connect/get_token, the redirect URI. Guard clauses first (state, Microsoft's error, code),
@@ -22,9 +35,51 @@ export function createCallbackRoute({
   discovery,
   verifier,
   tokenStore,
+  resourceTokenStore,
+  database,
   logger,
   now = Date.now,
 }: CallbackDependencies): RequestHandler {
+  const answerAdminConsent = createAdminConsentAnswer(database, now);
+  const defaultScopes = defaultScopesOf(config.scopes);
+
+  /**
+   * A sign-in for another resource, by the person signed in here: its tokens are stored for that user only (one
+   * account's tokens are never stored for another), the refresh token as the user's newest, the access token under its
+   * resource and scopes. The session keeps its user and CSRF token.
+   */
+  const finishResourceSignIn = async (
+    req: Request,
+    incremental: IncrementalSignIn,
+    identity: VerifiedIdentity,
+    tokens: TokenResponse,
+  ): Promise<{ userId: string; tenantId: string }> => {
+    const stored = req.session.userId === incremental.userId ? await tokenStore.loadSignIn(incremental.userId) : undefined;
+    if (stored === undefined) throw invalidCallback('the sign-in for another resource belongs to a user no longer signed in here');
+    const { user } = stored;
+    if (identity.tenantId !== user.tenantId || identity.objectId !== user.objectId) {
+      throw new AppError('resource_sign_in_other_account', {
+        values: { account: identity.username || identity.objectId, user: user.username || user.objectId },
+        cause: new Error('the sign-in for another resource came back with another account'),
+      });
+    }
+    const request = parseResourceScopes(incremental.scopes);
+    if (!request.ok) throw invalidCallback('the pending sign-in holds no one-resource scope list');
+    try {
+      // The default scopes are the token set's own: such a sign-in is a sign-in.
+      if (request.value.key === defaultScopes?.key) await tokenStore.saveSignIn(identity, tokens, new Date(now()));
+      else if ((await resourceTokenStore.saveResourceSignIn(user, request.value, tokens, new Date(now()))) === undefined)
+        throw invalidCallback('the user has no token set any more');
+    } catch (cause) {
+      if (cause instanceof AppError) throw cause;
+      throw new AppError('sign_in_not_saved', { cause });
+    }
+    req.session.notice = { kind: 'resource-token', resource: request.value.resource, refreshed: true };
+    if (req.session.pendingSignIns?.length === 0) delete req.session.pendingSignIns;
+    await saveSession(req);
+    return { userId: user.id, tenantId: user.tenantId };
+  };
+
   /** After the state is consumed: Microsoft's answer, the code exchange, the ID token, the database, the signed-in session. */
   const finishSignIn = async (
     req: Request,
@@ -40,8 +95,9 @@ export function createCallbackRoute({
     if (code === undefined) throw invalidCallback('no single code parameter');
 
     const metadata = await discovery.getMetadata();
-    const tokens = await exchangeCode(config, metadata, { code, codeVerifier: signIn.codeVerifier });
+    const tokens = await exchangeCode(config, metadata, { code, codeVerifier: signIn.codeVerifier, scopes: scopesOf(config, signIn) });
     const identity = await verifier.verify(tokens.idToken, { metadata, expectedNonce: signIn.nonce });
+    if (signIn.incremental !== undefined) return finishResourceSignIn(req, signIn.incremental, identity, tokens);
 
     let userId: string;
     try {
@@ -64,6 +120,11 @@ export function createCallbackRoute({
     const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
     const state = singleParameter(query, 'state');
     if (state === undefined) throw invalidCallback('no single state parameter');
+    // The admin-consent page answers on the same registered redirect URI: no code, nobody signed in.
+    if (isAdminConsentAnswer(req, query, state)) {
+      await answerAdminConsent(req, res, query, state);
+      return;
+    }
 
     if (readCookie(req.headers.cookie, sessionCookieName(config)) === undefined) throw sessionCookieLost(config, req.headers.host);
     const { signIn, remaining } = takePendingSignIn(req.session.pendingSignIns, state);

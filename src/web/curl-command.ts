@@ -7,11 +7,12 @@ export function quoteForShell(argument: string): string {
 }
 
 /**
- * The "Copy as curl" line, `curl -H 'Authorization: Bearer <token>' '<url>'`, every argument quoted for a POSIX shell
- * so that no character of the token or the URL can end the quoting; undefined when either holds a control character.
+ * The "Copy as curl" line, `curl -H 'Authorization: Bearer <token>' [-H '<header>' …] '<url>'`, every argument quoted for
+ * a POSIX shell so that no character of the token, a header or the URL can end the quoting; undefined when any holds a
+ * control character.
  */
-export function buildCurlCommand(accessToken: string, url: string): string | undefined {
-  const headerLine = `Authorization: Bearer ${accessToken}`;
-  if (CONTROL_CHARACTER.test(headerLine) || CONTROL_CHARACTER.test(url)) return undefined;
-  return ['curl', '-H', quoteForShell(headerLine), quoteForShell(url)].join(' ');
+export function buildCurlCommand(accessToken: string, url: string, headers: readonly string[] = []): string | undefined {
+  const headerLines = [`Authorization: Bearer ${accessToken}`, ...headers];
+  if ([...headerLines, url].some((argument) => CONTROL_CHARACTER.test(argument))) return undefined;
+  return ['curl', ...headerLines.flatMap((line) => ['-H', quoteForShell(line)]), quoteForShell(url)].join(' ');
 }

@@ -10,6 +10,40 @@ import { takePreloadedSignIn } from '../sessions/preloaded-sign-in.ts';
 import { csrfTokenFor } from './csrf.ts';
 import { buildCurlCommand } from './curl-command.ts';
 import { takeNotice } from './notices.ts';
+import { describeResource, KNOWN_RESOURCES, sharePointGuessOf } from './resource-catalogue.ts';
+import { adminConsentTenantOf } from '../auth/admin-consent.ts';
+import type { ResourceTokenStore, StoredResourceToken } from '../tokens/resource-token-store.ts';
+import { defaultScopesOf } from '../tokens/resource-token-service.ts';
+import type { TokenView } from '../tokens/jwt-view.ts';
+
+/** A token for another resource as the page lists it. */
+function resourceTokenCard(
+  token: StoredResourceToken,
+  index: number,
+  config: Config,
+  now: () => number,
+  viewToken: (token: string) => TokenView,
+) {
+  const description = describeResource(token.resource, config.graphBaseUrl);
+  const view = viewToken(token.accessToken);
+  const { testCall } = description;
+  return {
+    id: `resource-token-${index}`,
+    name: description.name,
+    resource: token.resource,
+    requestedScopes: token.requestedScopes.join(' '),
+    scopes: token.scopes,
+    tokenType: token.tokenType,
+    accessToken: token.accessToken,
+    expiresAt: token.expiresAt,
+    expired: token.expiresAt.getTime() <= now(),
+    audience: view.kind === 'jwt' ? view.claims.find((claim) => claim.name === 'aud')?.value : undefined,
+    view,
+    testCallLabel: testCall?.label,
+    curlCommand: testCall === undefined ? undefined : buildCurlCommand(token.accessToken, testCall.url, testCall.headers),
+    note: description.note,
+  };
+}
 
 /**
  * GET /: the sign-in button, or who is signed in and the access token read back from the database,
@@ -17,11 +51,12 @@ import { takeNotice } from './notices.ts';
  */
 export function createHomeRoute(
   config: Config,
-  tokenStore: TokenStore,
-  tokenService: TokenService,
+  stores: { tokenStore: TokenStore; tokenService: TokenService; resourceTokenStore: ResourceTokenStore },
   now: () => number = Date.now,
 ): RequestHandler {
+  const { tokenStore, tokenService, resourceTokenStore } = stores;
   const viewTokenOnce = createTokenViewer();
+  const defaultScopes = defaultScopesOf(config.scopes);
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
@@ -52,6 +87,7 @@ export function createHomeRoute(
 
     const tokens = signIn.tokens;
     const problem = refreshProblem === undefined ? undefined : refreshProblemOf(refreshProblem);
+    const resourceTokens = await resourceTokenStore.listResourceTokens(signIn.user);
     res.render('home', {
       title: `Signed in as ${signIn.user.displayName}`,
       notice,
@@ -62,6 +98,11 @@ export function createHomeRoute(
       accessTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.accessToken),
       idTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.idToken),
       curlCommand: tokens === undefined ? undefined : buildCurlCommand(tokens.accessToken, `${config.graphBaseUrl}/v1.0/me`),
+      defaultResource: defaultScopes === undefined ? undefined : describeResource(defaultScopes.resource, config.graphBaseUrl).name,
+      resourceTokens: resourceTokens.map((token, index) => resourceTokenCard(token, index, config, now, viewTokenOnce)),
+      knownResources: KNOWN_RESOURCES,
+      sharePointGuess: sharePointGuessOf(signIn.user.username),
+      personalAccount: adminConsentTenantOf(signIn.user.tenantId) === undefined,
       csrfToken: csrfTokenFor(req),
     });
   };

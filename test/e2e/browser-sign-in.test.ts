@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
-import { parseConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
-import { startServer } from '../../src/start-server.ts';
-import type { RunningServer } from '../../src/start-server.ts';
 import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
-import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
-import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { createTestLogger } from '../support/harness.ts';
-import { recordTestSecrets } from '../support/test-log.ts';
-import { launchChromium } from '../support/chromium.ts';
-import { freePort } from '../../dev/free-port.ts';
+import { startBrowserApp } from '../support/browser-app.ts';
+import type { BrowserApp } from '../support/browser-app.ts';
 
 const DOCS = path.resolve('docs');
 
@@ -33,55 +25,20 @@ async function assertAccessible(page: Page, what: string): Promise<void> {
 }
 
 describe('end to end in headless Chromium', () => {
+  let app: BrowserApp;
   let browser: Browser;
   let idp: StartedIdp;
   let database: TestDatabase;
   let config: Config;
-  let server: RunningServer;
   const cookieValues: string[] = [];
 
   before(async () => {
-    browser = await launchChromium();
-    database = await createTestDatabase();
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const appId = crypto.randomUUID();
-    const appKey = crypto.randomBytes(24).toString('base64url');
-    idp = await startIdentityProvider({
-      port: 0,
-      clients: [
-        { clientId: appId, clientSecret: appKey, redirectUris: [`${baseUrl}/connect/get_token`], postLogoutRedirectUris: [`${baseUrl}/`] },
-      ],
-    });
-    const parsed = parseConfig({
-      O365_APP_ID: appId,
-      O365_APP_KEY: appKey,
-      O365_AUTHORITY_HOST: idp.origin,
-      GRAPH_BASE_URL: idp.graphBaseUrl,
-      BASE_URL: baseUrl,
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    });
-    assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('\n'));
-    config = parsed.config;
-    server = await startServer(config, createTestLogger());
+    app = await startBrowserApp();
+    ({ browser, idp, database, config } = app);
   });
 
   after(async () => {
-    // S35 searches every log of the run for these.
-    recordTestSecrets([
-      ...(idp?.issuedSecrets ?? []),
-      ...cookieValues,
-      config?.clientCredential.kind === 'secret' ? config.clientCredential.secret : undefined,
-      config?.sessionSecret,
-      config?.tokenEncryptionKey.toString('base64'),
-    ]);
-    await browser?.close();
-    await server?.close();
-    await idp?.close();
-    await database?.remove();
+    await app?.close(cookieValues);
   });
 
   it('when a person signs in, then the page shows the stored token, Copy copies it, and a restart keeps them signed in', async () => {
@@ -134,8 +91,7 @@ describe('end to end in headless Chromium', () => {
     await page.screenshot({ path: path.join(DOCS, 'signed-in.png'), fullPage: true });
     await page.getByText('Decoded access token').click();
 
-    await server.close();
-    server = await startServer(config, createTestLogger());
+    await app.restart();
     await page.reload();
     await assert.doesNotReject(page.getByRole('heading', { name: `Signed in as ${account.displayName}` }).waitFor());
     assert.equal(await page.getByRole('textbox', { name: /Access token/ }).inputValue(), shown, 'still signed in after a restart');

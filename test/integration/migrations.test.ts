@@ -10,6 +10,10 @@ import pg from 'pg';
 import { parseConfig } from '../../src/config.ts';
 import { applyMigrations, MigrationError, POSTGRES_MIGRATIONS, readLocalMigrations, SQLITE_MIGRATIONS } from '../../src/db/migrations.ts';
 import { startServer } from '../../src/start-server.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import { composeServices } from '../../src/composition-root.ts';
+import { silentLogger } from '../../src/log.ts';
+import { parseResourceScopes } from '../../src/auth/resource-scopes.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { createTestLogger, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
@@ -133,6 +137,72 @@ describe(`migrations in-process (${kind})`, () => {
         assert.deepEqual(half, [], 'on PostgreSQL the failed script left nothing half-applied');
       }
     } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+      await database.remove();
+    }
+  });
+
+  it('when a database of the schema before tokens for other resources holds a token, then after the migration it reads back as the default entry and nothing else', async () => {
+    const database = await emptyDatabase();
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-migrations-'));
+    const migrations = kind === 'postgresql' ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS;
+    const previous = local.filter((migration) => !migration.name.endsWith('_resource_tokens'));
+    assert.equal(previous.length, local.length - 1);
+    for (const migration of previous)
+      fs.cpSync(path.join(migrations, migration.name), path.join(folder, migration.name), { recursive: true });
+    fs.copyFileSync(path.join(migrations, 'migration_lock.toml'), path.join(folder, 'migration_lock.toml'));
+    const parsed = parseConfig({
+      O365_APP_ID: TEST_APP_ID,
+      O365_APP_KEY: TEST_APP_KEY,
+      DATABASE_URL: database.url,
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    });
+    assert.ok(parsed.ok);
+    const connection = openDatabase(database.url);
+    try {
+      await applyMigrations(database.url, { folder });
+      assert.deepEqual(await database.query("SELECT 1 FROM _prisma_migrations WHERE migration_name LIKE '%_resource_tokens'"), []);
+      // The sign-in of the version before, written by the same SQL it ran (User and TokenSet only).
+      const { tokenStore } = composeServices(parsed.config, connection, silentLogger);
+      const identity = {
+        tenantId: crypto.randomUUID(),
+        objectId: crypto.randomUUID(),
+        subject: 's',
+        displayName: 'Adele',
+        username: 'adele@contoso.test',
+      };
+      const userId = await tokenStore.saveSignIn(
+        identity,
+        {
+          accessToken: 'eyJ0eXAi.stored-before.sig',
+          refreshToken: 'refresh-before',
+          idToken: 'id.token.before',
+          tokenType: 'Bearer',
+          scopes: ['openid', 'User.Read'],
+          expiresIn: 3600,
+        },
+        new Date(),
+      );
+
+      assert.deepEqual(
+        await applyMigrations(database.url),
+        local.slice(previous.length).map((migration) => migration.name),
+      );
+      const { resourceTokenService, resourceTokenStore } = composeServices(parsed.config, connection, silentLogger);
+      const defaultScopes = parseResourceScopes(parsed.config.scopes);
+      assert.ok(defaultScopes.ok);
+      const token = await resourceTokenService.getResourceToken(userId, defaultScopes.value);
+      assert.equal(token.isDefault, true);
+      assert.equal(token.refreshed, false, 'read from the database, no request');
+      assert.equal(token.accessToken, 'eyJ0eXAi.stored-before.sig');
+      assert.equal(token.resource, 'https://graph.microsoft.com');
+      assert.deepEqual(await resourceTokenStore.listResourceTokens(token.user), []);
+      assert.equal(
+        (await resourceTokenStore.loadResourceToken(userId, 'https://outlook.office.com .default'))?.grant?.refreshToken,
+        'refresh-before',
+      );
+    } finally {
+      await connection.$disconnect();
       fs.rmSync(folder, { recursive: true, force: true });
       await database.remove();
     }

@@ -11,6 +11,7 @@ import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.t
 import { startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { runTokenScript as runToken } from '../support/token-script.ts';
 import type { Harness } from '../support/harness.ts';
+import { answerAdminConsentPage, claimsOf } from '../support/resource-pages.ts';
 
 async function signIn(harness: Harness, account = harness.idp.accounts[0]!): Promise<void> {
   const browser = harness.browser();
@@ -187,5 +188,111 @@ describe('npm run token', () => {
     const usage = await runToken(harness, ['--bogus']);
     assert.equal(usage.code, EXIT.usage);
     assert.match(usage.stderr, /Usage: npm run -s token/);
+  });
+});
+
+describe('npm run token for other resources', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    await harness.database.prisma.user.deleteMany();
+    harness.idp.revokeConsent();
+  });
+
+  it("when --resource names Outlook, then stdout is Outlook's token alone; a second run takes it from the store without asking Microsoft", async () => {
+    await signIn(harness);
+    const first = await runToken(harness, ['--resource', 'https://outlook.office.com']);
+    assert.equal(first.code, EXIT.ok, first.stderr);
+    assert.equal(first.stderr, '');
+    const token = first.stdout.trim();
+    assert.equal(first.stdout, `${token}\n`);
+    assert.equal(claimsOf(token).aud, 'https://outlook.office.com');
+    assert.equal(harness.idp.tokenRequests.at(-1)!.scope, 'openid profile offline_access https://outlook.office.com/.default');
+    const count = harness.idp.tokenRequestCount();
+    const second = await runToken(harness, ['--scope', 'https://outlook.office.com/.default']);
+    assert.equal(second.stdout, first.stdout);
+    assert.equal(harness.idp.tokenRequestCount(), count, 'cached per resource and scopes');
+    assert.notEqual((await runToken(harness, [])).stdout, first.stdout, 'plain npm run token keeps printing the default token');
+  });
+
+  it('when --scope and --json are given, then the JSON adds resource, scopes and expiresOn; the default scopes give the default token', async () => {
+    await signIn(harness);
+    const result = await runToken(harness, ['--scope', 'https://management.azure.com/user_impersonation', '--json']);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(printed.resource, 'https://management.azure.com');
+    assert.deepEqual(printed.scopes, ['https://management.azure.com/user_impersonation']);
+    assert.equal(printed.expiresOn, printed.expiresAt);
+    assert.ok(Date.parse(printed.expiresOn as string) > Date.now());
+    assert.equal(claimsOf(printed.accessToken as string).aud, 'https://management.azure.com');
+    const count = harness.idp.tokenRequestCount();
+    const graph = await runToken(harness, ['--scope', 'User.Read', '--json']);
+    assert.equal(harness.idp.tokenRequestCount(), count);
+    const defaultToken = JSON.parse(graph.stdout) as Record<string, unknown>;
+    assert.equal(defaultToken.accessToken, await storedAccessToken(harness, harness.idp.accounts[0]!.objectId));
+    assert.equal(defaultToken.resource, 'https://graph.microsoft.com');
+  });
+
+  it('when --scope names two resources, then exit 2 before any settings, database or request, with the one-resource message', async () => {
+    const count = harness.idp.tokenRequestCount();
+    const result = await runToken(
+      harness,
+      ['--scope', 'https://outlook.office.com/Mail.Read https://management.azure.com/user_impersonation'],
+      {
+        DATABASE_URL: `file:${path.join(os.tmpdir(), 'o365-missing', 'none.db')}`,
+      },
+    );
+    assert.equal(result.code, EXIT.usage);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /more than one resource \(https:\/\/outlook\.office\.com and https:\/\/management\.azure\.com\)/);
+    assert.match(result.stderr, /AADSTS28000/);
+    assert.equal(harness.idp.tokenRequestCount(), count);
+    assert.equal((await runToken(harness, ['--scope', 'User.Read', '--resource', 'https://outlook.office.com'])).code, EXIT.usage);
+  });
+
+  it("when the resource needs consent (AADSTS65001), then exit 9, stderr names AADSTS65001 and prints the admin-consent link of the user's tenant; nothing is stored, and an administrator's answer to the link is accepted once", async () => {
+    await signIn(harness);
+    // The lease taken and given back moves updatedAt (the token set's version); the tokens themselves stay.
+    const tokenColumns = { accessToken: true, refreshToken: true, idToken: true, needsSignIn: true, refreshLeaseUntil: true } as const;
+    const before = await harness.database.prisma.tokenSet.findFirstOrThrow({ select: tokenColumns });
+    const result = await runToken(harness, ['--resource', 'https://contoso.sharepoint.com']);
+    assert.equal(result.code, EXIT.consentRequired);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /AADSTS65001/);
+    const link = new URL(result.stderr.match(/^ {2}(http\S+adminconsent\S+)$/m)![1]!);
+    assert.equal(link.pathname, `/${harness.idp.tenantId}/v2.0/adminconsent`, 'the user’s tenant, never common');
+    assert.equal(link.searchParams.get('client_id'), TEST_APP_ID);
+    assert.equal(link.searchParams.get('scope'), 'https://contoso.sharepoint.com/.default');
+    assert.equal(link.searchParams.get('redirect_uri'), `${harness.baseUrl}/connect/get_token`);
+    assert.deepEqual(await harness.database.prisma.tokenSet.findFirstOrThrow({ select: tokenColumns }), before, 'the grant is untouched');
+    assert.equal(await harness.database.prisma.resourceToken.count(), 0);
+
+    // An administrator opens the link in their own browser and approves.
+    const admin = harness.idp.accounts.find((account) => account.username === 'megan@contoso.test')!;
+    const adminsBrowser = harness.browser();
+    const answerUrl = await answerAdminConsentPage(adminsBrowser, link.href, admin, 'accept');
+    const answer = await adminsBrowser.request(answerUrl);
+    assert.equal(answer.status, 200, answer.body.slice(0, 300));
+    assert.match(answer.body, /Admin consent granted/);
+    assert.match(answer.body, /Run the command again/);
+    assert.equal((await adminsBrowser.request(answerUrl)).status, 400, 'once');
+    const again = await runToken(harness, ['--resource', 'https://contoso.sharepoint.com']);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.equal(claimsOf(again.stdout.trim()).aud, 'https://contoso.sharepoint.com');
+    harness.idp.setResourceConsent('https://contoso.sharepoint.com', 'none');
+  });
+
+  it('when a personal account asks for Azure Resource Manager, then exit 10 with AADSTS70011 and the fix', async () => {
+    await signIn(harness, harness.idp.accounts.find((account) => account.tenantId === '9188040d-6c67-4c5b-b112-36a304b66dad')!);
+    const result = await runToken(harness, ['--resource', 'https://management.azure.com/']);
+    assert.equal(result.code, EXIT.scopesRefused);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /AADSTS70011/);
+    assert.match(result.stderr, /does not accept personal Microsoft accounts/);
   });
 });

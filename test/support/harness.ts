@@ -10,7 +10,7 @@ import { createHttpServer } from '../../src/web/http-server.ts';
 import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { appendTestLog, recordTestSecrets } from './test-log.ts';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
-import type { IdpClient, StartedIdp, TestAccount } from '../../dev/idp/index.ts';
+import type { IdpClient, IdpResource, StartedIdp, TestAccount } from '../../dev/idp/index.ts';
 import { createTestDatabase } from './database.ts';
 import type { TestDatabase } from './database.ts';
 import { HttpBrowser } from './http-browser.ts';
@@ -70,6 +70,8 @@ export async function startHarness(
     accessTokenTtlSeconds?: number;
     /** The app's credentials as registered at the provider (default: the secret TEST_APP_KEY only). */
     registration?: Pick<IdpClient, 'clientSecret' | 'certificates' | 'federatedCredentials'>;
+    /** The provider's resources besides Graph (default: its DEFAULT_IDP_RESOURCES). */
+    resources?: IdpResource[];
   } = {},
 ): Promise<Harness> {
   const database = await createTestDatabase({ busyTimeoutMs: options.busyTimeoutMs });
@@ -93,6 +95,7 @@ export async function startHarness(
       },
     ],
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+    resources: options.resources,
   });
   const parsed = parseConfig({
     O365_APP_ID: TEST_APP_ID,

@@ -1,4 +1,4 @@
-import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, resourceTokenContext, tokenContext } from '../../src/tokens/token-cipher.ts';
 import type { TokenColumn } from '../../src/tokens/token-cipher.ts';
 import type { Harness } from './harness.ts';
 
@@ -16,5 +16,27 @@ export async function readStoredTokens(harness: Harness) {
       return open('idToken', user.tokenSet!.idToken);
     },
     seal: (column: 'accessToken' | 'refreshToken', value: string) => cipher.seal(value, tokenContext(user, column)),
+  };
+}
+
+/** The single stored user's tokens for other resources, decrypted as the app would, by scope key. */
+export async function readResourceTokens(harness: Harness) {
+  const user = await harness.database.prisma.user.findFirstOrThrow({ include: { resourceTokens: { orderBy: { scopeKey: 'asc' } } } });
+  const cipher = createTokenCipher([harness.config.tokenEncryptionKey]);
+  return user.resourceTokens.map((row) => ({ row, accessToken: cipher.open(row.accessToken, resourceTokenContext(user, row.scopeKey)) }));
+}
+
+/**
+ * What a refused or forged request must leave as it was: the single user's refresh and access tokens, sign-in flag and
+ * lease, and their tokens for other resources.
+ */
+export async function readGrantState(harness: Harness) {
+  const stored = await readStoredTokens(harness);
+  return {
+    refreshToken: stored.refreshToken,
+    accessToken: stored.accessToken,
+    needsSignIn: stored.row.needsSignIn,
+    refreshLeaseUntil: stored.row.refreshLeaseUntil,
+    resourceTokens: (await readResourceTokens(harness)).map((token) => [token.row.scopeKey, token.accessToken]),
   };
 }

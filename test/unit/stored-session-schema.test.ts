@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import session from 'express-session';
+import { createPendingAdminConsent } from '../../src/auth/admin-consent.ts';
 import { createPendingSignIn, randomToken } from '../../src/auth/pending-sign-ins.ts';
 import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
 import { readStoredSession } from '../../src/sessions/stored-session-schema.ts';
@@ -24,6 +25,27 @@ const NOTICES: readonly Notice[] = [
   { kind: 'graph-ok', displayName: '', mail: '', userPrincipalName: '', signInNeededAfter: new Date().toISOString() },
   { kind: 'graph-failed', status: 401, code: 'InvalidAuthenticationToken', message: 'Expired.', requestId: crypto.randomUUID() },
   { kind: 'graph-failed', status: 0, code: 'NetworkError', message: 'Microsoft Graph could not be reached.' },
+  { kind: 'resource-token', resource: 'https://outlook.office.com', refreshed: true },
+  {
+    kind: 'resource-refused',
+    problem: 'interaction_required',
+    title: 'Microsoft wants you to sign in again for this API',
+    message: 'Microsoft requires an interactive sign-in.',
+    fix: 'Sign in for this API.',
+    resource: 'api://0c0ffee0-5a1e-4d2c-8b3a-9f8e7d6c5b4a',
+    scopes: ['api://0c0ffee0-5a1e-4d2c-8b3a-9f8e7d6c5b4a/Read'],
+    aadsts: '50076',
+    description: 'AADSTS50076: Due to a configuration change made by your administrator …',
+    correlationId: crypto.randomUUID(),
+    claims: '{"access_token":{"capolids":{"essential":true,"values":["0f6b1a3e-52d4-4c8e-9b7a-3d2e1f4c5a6b"]}}}',
+  },
+  {
+    kind: 'resource-refused',
+    problem: 'invalid_request',
+    title: 'Ask for one resource at a time',
+    message: 'Two resources.',
+    fix: 'Ask separately.',
+  },
 ];
 
 describe('readStoredSession', () => {
@@ -31,6 +53,26 @@ describe('readStoredSession', () => {
     const now = Date.now();
     const pending = { pendingSignIns: [createPendingSignIn(now), createPendingSignIn(now)], startedAt: now };
     assert.equal(readStoredSession(JSON.stringify(storedSession(pending))).ok, true);
+    const forResource = createPendingSignIn(now, {
+      userId: 'cmabc123def456',
+      scopes: ['https://contoso.sharepoint.com/.default'],
+      claims: '{"access_token":{}}',
+    });
+    const adminConsent = createPendingAdminConsent(now, {
+      tenantId: '4b0911a0-929b-4715-944b-c03745165b3a',
+      scopes: ['https://contoso.crm.dynamics.com/.default'],
+    });
+    const consents = {
+      userId: 'cmabc123def456',
+      startedAt: now,
+      csrfToken: randomToken(),
+      pendingSignIns: [forResource],
+      pendingAdminConsents: [adminConsent],
+    };
+    const reading = readStoredSession(JSON.stringify(storedSession(consents)));
+    assert.ok(reading.ok, JSON.stringify(reading));
+    assert.deepEqual(reading.data.pendingSignIns, [forResource]);
+    assert.deepEqual(reading.data.pendingAdminConsents, [adminConsent]);
     for (const notice of NOTICES) {
       const signedIn = { userId: 'cmabc123def456', startedAt: now, seenAt: now, csrfToken: randomToken(), notice };
       const reading = readStoredSession(JSON.stringify(storedSession(signedIn)));
@@ -58,6 +100,24 @@ describe('readStoredSession', () => {
       ],
       ['a startedAt in seconds as text', { ...base, startedAt: String(now / 1000) }, 'startedAt', 'invalid_type'],
       ['a CSRF token too short to be random', { ...base, csrfToken: 'x' }, 'csrfToken', 'invalid_format'],
+      [
+        'a sign-in for an API whose scopes hold a space',
+        { ...base, pendingSignIns: [createPendingSignIn(now, { userId: 'u1', scopes: ['a b'] })] },
+        'pendingSignIns[0].incremental.scopes[0]',
+        'invalid_format',
+      ],
+      [
+        'a claims challenge that is no JSON object',
+        { ...base, pendingSignIns: [createPendingSignIn(now, { userId: 'u1', scopes: ['User.Read'], claims: '[1]' })] },
+        'pendingSignIns[0].incremental.claims',
+        'custom',
+      ],
+      [
+        "an admin consent for a tenant that is no tenant id ('common')",
+        { ...base, pendingAdminConsents: [{ ...createPendingAdminConsent(now, { tenantId: 'common', scopes: ['User.Read'] }) }] },
+        'pendingAdminConsents[0].tenantId',
+        'invalid_format',
+      ],
       ['an array', [base], '(root)', 'invalid_type'],
     ];
     for (const [condition, data, field, problem] of cases) {
