@@ -170,3 +170,45 @@ export async function countRows(prisma: Database): Promise<{ users: number; toke
 export function writesAmong(statements: readonly string[]): string[] {
   return statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(sql));
 }
+
+/** A read of the Session table, however the session store words it (the store's own read, or Prisma's). */
+const SESSION_READ = /^\s*SELECT\b[\s\S]*\bFROM\s+(?:"\w+"\.)?"Session"/i;
+
+/** How long a hold waits for its reads before it fails the test: far more than two requests need to read a row. */
+const HOLD_WAIT_MS = 10_000;
+
+/**
+ * Runs `requests` while another connection holds the database's write lock, and lets it go once `statements` (one
+ * instance's) show `reads` reads of the Session table made while it was held: every copy of a request has loaded its
+ * session before any copy could write one. Throws, failing the test, when those reads never come (the requests ended or
+ * waited without them): then the hold staged nothing.
+ */
+export async function holdWritesUntilSessionsRead<T>(
+  database: TestDatabase,
+  statements: readonly string[],
+  reads: number,
+  requests: () => Promise<T>,
+): Promise<T> {
+  const release = await database.holdWriteLock();
+  const mark = statements.length;
+  const readsSeen = () => statements.slice(mark).filter((sql) => SESSION_READ.test(sql)).length;
+  let ended = false;
+  let running: Promise<T>;
+  try {
+    running = requests();
+    running.then(
+      () => (ended = true),
+      () => (ended = true),
+    );
+    for (const deadline = Date.now() + HOLD_WAIT_MS; readsSeen() < reads; ) {
+      if (ended || Date.now() > deadline)
+        throw new Error(
+          `the held writes staged nothing: ${readsSeen()} of ${reads} session reads came while the write lock was held (${ended ? 'the requests ended without them' : 'still waiting'})`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    await release();
+  }
+  return running;
+}
