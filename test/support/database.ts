@@ -14,8 +14,10 @@ export interface TestDatabase {
   /** The SQLite file; empty on PostgreSQL. */
   readonly file: string;
   readonly prisma: Database;
-  /** The SQL of every statement the app's client ran so far (BEGIN for each transaction). */
+  /** The SQL of every statement the app's client ran so far (BEGIN for each transaction), on either path. */
   readonly statements: readonly string[];
+  /** The SQL of those that went through Prisma's client (its query pipeline) rather than straight to the driver adapter. */
+  readonly clientStatements: readonly string[];
   /** Runs SQL on a separate connection, as an operator or another process would. */
   execute(sql: string): Promise<void>;
   /** Everything the database stores, as text: the SQLite files' bytes, or every PostgreSQL row. */
@@ -59,7 +61,12 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
   fs.copyFileSync(await migratedTemplate(), file);
   const url = `file:${file}`;
   const statements: string[] = [];
-  const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs, onStatement: (sql) => statements.push(sql) });
+  const clientStatements: string[] = [];
+  const prisma = openDatabase(url, {
+    busyTimeoutMs: options.busyTimeoutMs,
+    onStatement: (sql) => statements.push(sql),
+    onClientStatement: (sql) => clientStatements.push(sql),
+  });
   const execute = async (sql: string) => {
     const connection = new BetterSqlite3(file);
     try {
@@ -74,6 +81,7 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
     file,
     prisma,
     statements,
+    clientStatements,
     execute,
     async dump() {
       await prisma.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
@@ -104,7 +112,8 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
   const url = await createPostgresDatabase();
   await applyMigrations(url);
   const statements: string[] = [];
-  const prisma = openDatabase(url, { onStatement: (sql) => statements.push(sql) });
+  const clientStatements: string[] = [];
+  const prisma = openDatabase(url, { onStatement: (sql) => statements.push(sql), onClientStatement: (sql) => clientStatements.push(sql) });
   const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -124,6 +133,7 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
     file: '',
     prisma,
     statements,
+    clientStatements,
     execute,
     dump: () =>
       withClient(async (client) => {
@@ -172,7 +182,7 @@ export function writesAmong(statements: readonly string[]): string[] {
 }
 
 /** A read of the Session table, however the session store words it (the store's own read, or Prisma's). */
-const SESSION_READ = /^\s*SELECT\b[\s\S]*\bFROM\s+(?:"\w+"\.)?"Session"/i;
+const SESSION_READ = /^\s*SELECT\b[\s\S]*\bFROM\s+(?:[`"]\w+[`"]\.)?[`"]Session[`"]/i;
 
 /** How long a hold waits for its reads before it fails the test: far more than two requests need to read a row. */
 const HOLD_WAIT_MS = 10_000;
