@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/db/open-database.ts';
 import type { Database } from '../../src/db/database.ts';
 import { applyMigrations } from '../../src/db/migrations.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../../dev/postgres-server.ts';
+import { waitUntil } from './bounded-waits.ts';
 
 export interface TestDatabase {
   readonly kind: 'sqlite' | 'postgresql';
@@ -184,9 +185,6 @@ export function writesAmong(statements: readonly string[]): string[] {
 /** A read of the Session table, however the session store words it (the store's own read, or Prisma's). */
 const SESSION_READ = /^\s*SELECT\b[\s\S]*\bFROM\s+(?:[`"]\w+[`"]\.)?[`"]Session[`"]/i;
 
-/** How long a hold waits for its reads before it fails the test: far more than two requests need to read a row. */
-const HOLD_WAIT_MS = 10_000;
-
 /**
  * Runs `requests` while another connection holds the database's write lock, and lets it go once `statements` (one
  * instance's) show `reads` reads of the Session table made while it was held: every copy of a request has loaded its
@@ -210,13 +208,9 @@ export async function holdWritesUntilSessionsRead<T>(
       () => (ended = true),
       () => (ended = true),
     );
-    for (const deadline = Date.now() + HOLD_WAIT_MS; readsSeen() < reads; ) {
-      if (ended || Date.now() > deadline)
-        throw new Error(
-          `the held writes staged nothing: ${readsSeen()} of ${reads} session reads came while the write lock was held (${ended ? 'the requests ended without them' : 'still waiting'})`,
-        );
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitUntil(() => ended || readsSeen() >= reads, `${reads} session reads while the write lock is held`);
+    if (readsSeen() < reads)
+      throw new Error(`the held writes staged nothing: the requests ended after ${readsSeen()} of ${reads} session reads`);
   } finally {
     await release();
   }
