@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
+import { statementOn } from '../support/database.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-
-/** A table name as any SQL of the app or of Prisma's client writes it: "Session", `main`.`Session`, "public"."Session". */
-const table = (name: string) => String.raw`(?:[\x60"]\w+[\x60"]\.)?[\x60"]${name}[\x60"]`;
-const reads = (name: string) => new RegExp(String.raw`^\s*SELECT\b[\s\S]*\b(?:FROM|JOIN)\s+${table(name)}`, 'i');
-const writes = (name: string) => new RegExp(String.raw`^\s*(?:INSERT\s+INTO|UPDATE)\s+${table(name)}`, 'i');
 
 /** The statements of one step of a sign-in: those the database ran, and those of them that went through Prisma's client. */
 interface Step {
@@ -17,12 +13,12 @@ interface Step {
 
 /** The hot paths the benchmarks time (CPU per sign-in, signed-in page req/s), each with the step that runs it. */
 const HOT_PATHS: readonly { name: string; step: 'connect' | 'callback' | 'signedInPage'; statement: RegExp }[] = [
-  { name: "the session save of /connect (the pending sign-in's new session)", step: 'connect', statement: writes('Session') },
-  { name: "the callback's session read", step: 'callback', statement: reads('Session') },
-  { name: "the callback's session takeover and save", step: 'callback', statement: writes('Session') },
-  { name: "the sign-in's write of the user", step: 'callback', statement: writes('User') },
-  { name: "the sign-in's write of the token set", step: 'callback', statement: writes('TokenSet') },
-  { name: 'the signed-in read of the session with its token set', step: 'signedInPage', statement: reads('TokenSet') },
+  { name: "the session save of /connect (the pending sign-in's new session)", step: 'connect', statement: statementOn('write', 'Session') },
+  { name: "the callback's session read", step: 'callback', statement: statementOn('read', 'Session') },
+  { name: "the callback's session takeover and save", step: 'callback', statement: statementOn('write', 'Session') },
+  { name: "the sign-in's write of the user", step: 'callback', statement: statementOn('write', 'User') },
+  { name: "the sign-in's write of the token set", step: 'callback', statement: statementOn('write', 'TokenSet') },
+  { name: 'the signed-in read of the session with its token set', step: 'signedInPage', statement: statementOn('read', 'TokenSet') },
 ];
 
 const kind = testDatabaseKind();

@@ -182,24 +182,34 @@ export function writesAmong(statements: readonly string[]): string[] {
   return statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(sql));
 }
 
-/** A read of the Session table, however the session store words it (the store's own read, or Prisma's). */
-const SESSION_READ = /^\s*SELECT\b[\s\S]*\bFROM\s+(?:[`"]\w+[`"]\.)?[`"]Session[`"]/i;
+/** A statement that reads (SELECT … FROM or JOIN) or writes (INSERT INTO, UPDATE) `table`, as the app's SQL or Prisma's client names it. */
+export function statementOn(kind: 'read' | 'write', table: string): RegExp {
+  const name = String.raw`(?:[\x60"]\w+[\x60"]\.)?[\x60"]${table}[\x60"]`;
+  return kind === 'read'
+    ? new RegExp(String.raw`^\s*SELECT\b[\s\S]*\b(?:FROM|JOIN)\s+${name}`, 'i')
+    : new RegExp(String.raw`^\s*(?:INSERT\s+INTO|UPDATE)\s+${name}`, 'i');
+}
+
+const SESSION_READ = statementOn('read', 'Session');
+const SESSION_WRITE = statementOn('write', 'Session');
 
 /**
- * Runs `requests` while another connection holds the database's write lock, and lets it go once `statements` (one
- * instance's) show `reads` reads of the Session table made while it was held: every copy of a request has loaded its
- * session before any copy could write one. Throws, failing the test, when those reads never come (the requests ended or
- * waited without them): then the hold staged nothing.
+ * Runs `requests` (`copies` copies of one request) while another connection holds the database's write lock, and lets
+ * it go once `statements` (one instance's) show `copies` reads of the Session table and as many tries to write it: every
+ * copy has loaded its session before any copy could write one. A statement is logged as it is sent; a copy tries its
+ * write only once its read has returned (on SQLite a read returns before anything else runs, and a write refused by the
+ * lock is tried again). Throws, failing the test, when the requests end without them or they do not come in time.
  */
 export async function holdWritesUntilSessionsRead<T>(
   database: TestDatabase,
   statements: readonly string[],
-  reads: number,
+  copies: number,
   requests: () => Promise<T>,
 ): Promise<T> {
   const release = await database.holdWriteLock();
   const mark = statements.length;
-  const readsSeen = () => statements.slice(mark).filter((sql) => SESSION_READ.test(sql)).length;
+  const seen = (pattern: RegExp) => statements.slice(mark).filter((sql) => pattern.test(sql)).length;
+  const staged = () => seen(SESSION_READ) >= copies && seen(SESSION_WRITE) >= copies;
   let ended = false;
   let running: Promise<T>;
   try {
@@ -208,9 +218,11 @@ export async function holdWritesUntilSessionsRead<T>(
       () => (ended = true),
       () => (ended = true),
     );
-    await waitUntil(() => ended || readsSeen() >= reads, `${reads} session reads while the write lock is held`);
-    if (readsSeen() < reads)
-      throw new Error(`the held writes staged nothing: the requests ended after ${readsSeen()} of ${reads} session reads`);
+    await waitUntil(() => ended || staged(), `${copies} session reads and write tries while the write lock is held`);
+    if (!staged())
+      throw new Error(
+        `the held writes staged nothing: the requests ended after ${seen(SESSION_READ)} session reads and ${seen(SESSION_WRITE)} write tries`,
+      );
   } finally {
     await release();
   }
