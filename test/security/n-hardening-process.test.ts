@@ -17,7 +17,7 @@ import type { TestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
-import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
+import { COMMAND_TIME_LIMIT_MS, PROCESS_STOP_LIMIT_MS } from '../support/bounded-waits.ts';
 import { freePort } from '../../dev/free-port.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
@@ -31,9 +31,6 @@ interface RunningProcess {
   stderr(): string;
   stop(): Promise<void>;
 }
-
-/** Past its own 10 s shutdown grace, a server that has not exited on SIGTERM is killed, so a failing test cannot hang. */
-const STOP_LIMIT_MS = 20_000;
 
 /** `npm start`'s entry (src/server.ts) in an empty folder, until it listens; killed when it does not within the limit. */
 async function startServerProcess(env: Record<string, string>): Promise<RunningProcess> {
@@ -50,7 +47,7 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const stop = async () => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_LIMIT_MS);
+    const killer = setTimeout(() => child.kill('SIGKILL'), PROCESS_STOP_LIMIT_MS);
     child.kill('SIGTERM');
     await exited;
     clearTimeout(killer);

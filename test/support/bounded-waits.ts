@@ -14,3 +14,6 @@ export async function waitUntil(condition: () => boolean, what: string, limitMs 
  * hangs then fails its test instead of keeping the test file alive. Pass it as spawn's and spawnSync's `timeout`.
  */
 export const COMMAND_TIME_LIMIT_MS = 60_000;
+
+/** How long a server process a test started may take to exit after SIGTERM (its own shutdown grace is 10 s) before it is killed. */
+export const PROCESS_STOP_LIMIT_MS = 20_000;
