@@ -300,27 +300,9 @@ describe('C. tenant rules', () => {
       ['discovery-foreign-endpoints', 'common', /is not on http:\/\/127\.0\.0\.1:\d+: check O365_AUTHORITY_HOST/],
     ] as const) {
       harness.idp.setFault(fault);
-      const parsed = parseConfig({
-        O365_APP_ID: TEST_APP_ID,
-        O365_APP_KEY: TEST_APP_KEY,
-        O365_TENANT: tenant,
-        O365_AUTHORITY_HOST: harness.idp.origin,
-        BASE_URL: 'http://127.0.0.1:5000',
-        PORT: '0',
-        DATABASE_URL: `file:${path.join(folder, `${fault}.db`)}`,
-        TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-        SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      });
-      assert.ok(parsed.ok);
-      // A server that starts anyway is closed before the test fails, so the failure cannot hang the file.
-      const refusal = await startServer(parsed.config, silentLogger).then(
-        async (server) => {
-          await server.close();
-          return new Error(`the app started with ${fault}`);
-        },
-        (error: unknown) => error,
-      );
-      assert.ok(isAppError(refusal, 'discovery_mismatch') && message.test(refusal.message), String(refusal));
+      // startServerAgainst closes a server that starts anyway, so a failure of this test cannot hang the file.
+      const outcome = await startServerAgainst(harness, tenant, path.join(folder, `${fault}.db`));
+      assert.ok(isAppError(outcome, 'discovery_mismatch') && message.test(outcome.message), `${fault}: ${String(outcome)}`);
     }
     await assertNothingWritten(harness);
   });
