@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Config } from '../config.ts';
-import { adviceFor, describeError } from '../error-catalogue.ts';
+import { adviceFor } from '../auth/aadsts-advice.ts';
+import { describeError } from '../error-catalogue.ts';
 import { AppError } from '../errors.ts';
 import type { ProviderDetails } from '../errors.ts';
 import { errorSummary } from '../log.ts';
