@@ -47,12 +47,14 @@ function securityHeadersFor(settings: HeaderSettings | undefined): SecurityHeade
       delete headers[name];
     },
   };
-  let failure: unknown;
-  // helmet's middleware only sets and removes headers; a static CSP needs nothing from the request.
+  let outcome: { error: unknown } | undefined;
+  // helmet's middleware only sets and removes headers, at once; a static CSP needs nothing from the request.
   helmet(helmetOptions(settings))({} as never, recorder as never, (error?: unknown) => {
-    failure = error;
+    outcome = { error };
   });
-  if (failure !== undefined) throw failure;
+  if (outcome === undefined || outcome.error !== undefined) {
+    throw new Error('helmet did not set its headers at once', { cause: outcome?.error });
+  }
   return Object.freeze(headers);
 }
 
