@@ -3,7 +3,7 @@ import { PrismaClient as PostgresPrismaClient } from '../generated/prisma-pg/cli
 import type { Database } from './database.ts';
 import { isPostgresUrl, poolSizeOf } from './database-url.ts';
 import { openSqliteDatabase } from './sqlite-settings.ts';
-import { observeStatements } from './statement-observer.ts';
+import { observeClientStatements, observeStatements } from './statement-observer.ts';
 import { tagConnectionFailures } from './postgres-pool.ts';
 
 /** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
@@ -15,6 +15,8 @@ export interface DatabaseOptions {
   busyTimeoutMs?: number | undefined;
   /** Sees the SQL of every statement the app runs (tests count writes with it). */
   onStatement?: ((sql: string) => void) | undefined;
+  /** Sees the SQL of every statement that goes through Prisma's client rather than straight to the driver (direct-sql.ts). */
+  onClientStatement?: ((sql: string) => void) | undefined;
   /** Errors of idle pooled PostgreSQL connections (the server restarted, the network dropped); they must not crash the process. */
   onConnectionError?: ((error: Error) => void) | undefined;
 }
@@ -38,7 +40,14 @@ export function openDatabase(databaseUrl: string, options: DatabaseOptions = {})
       tagConnectionFailures(connected.underlyingDriver());
       return onStatement === undefined ? connected : observeStatements(connected, onStatement);
     };
-    return new PostgresPrismaClient({ adapter }) as unknown as Database;
+    return observeClientStatements(
+      (events) => new PostgresPrismaClient({ adapter, ...events }),
+      options.onClientStatement,
+    ) as unknown as Database;
   }
-  return openSqliteDatabase(databaseUrl, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS, onStatement: options.onStatement });
+  return openSqliteDatabase(databaseUrl, {
+    busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+    onStatement: options.onStatement,
+    onClientStatement: options.onClientStatement,
+  });
 }

@@ -4,7 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Database } from './database.ts';
 import { ensureDatabaseDirectory, sqliteFilePath } from './database-url.ts';
-import { observeStatements } from './statement-observer.ts';
+import { observeClientStatements, observeStatements } from './statement-observer.ts';
 import { memoizeBounded } from '../bounded-memo.ts';
 import { registerSqlDriver, unregisterSqlDriver } from './direct-sql.ts';
 import { retryWhenBusy } from './database-retry.ts';
@@ -58,12 +58,20 @@ class TunedSQLiteAdapter extends PrismaBetterSQLite3 {
 
 /**
  * A Prisma client on a SQLite file: folder 0700, file, -wal and -shm 0600 (existing ones are tightened too), the pragmas above, and a busy timeout of `busyTimeoutMs` (0: never wait on the event loop).
- * `onStatement` sees the SQL of every statement (tests count the writes of a request with it).
+ * `onStatement` sees the SQL of every statement (tests count the writes of a request with it), `onClientStatement` those
+ * that go through Prisma's client rather than straight to the adapter.
  */
-export function openSqliteDatabase(databaseUrl: string, options: { busyTimeoutMs: number; onStatement?: (sql: string) => void }): Database {
+export function openSqliteDatabase(
+  databaseUrl: string,
+  options: {
+    busyTimeoutMs: number;
+    onStatement?: ((sql: string) => void) | undefined;
+    onClientStatement?: ((sql: string) => void) | undefined;
+  },
+): Database {
   prepareSqliteFiles(databaseUrl);
   const adapter = new TunedSQLiteAdapter({ url: databaseUrl, timeout: options.busyTimeoutMs }, options.onStatement);
-  const client = new PrismaClient({ adapter });
+  const client: Database = observeClientStatements((events) => new PrismaClient({ adapter, ...events }), options.onClientStatement);
   adapter.client = client;
   sqliteClients.add(client);
   return client;

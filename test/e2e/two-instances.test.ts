@@ -21,6 +21,7 @@ import { startPostgresServer } from '../../dev/postgres-server.ts';
 import type { PostgresServer } from '../../dev/postgres-server.ts';
 import { appendTestLog, recordTestSecrets } from '../support/test-log.ts';
 import { freePort } from '../../dev/free-port.ts';
+import { COMMAND_TIME_LIMIT_MS, PROCESS_STOP_LIMIT_MS } from '../support/bounded-waits.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const MIGRATIONS = fileURLToPath(new URL('../../prisma/postgresql/migrations', import.meta.url));
@@ -62,7 +63,7 @@ class InstanceProcess {
     this.origin = `http://127.0.0.1:${port}`;
   }
 
-  /** Resolves once the process says it is running; rejects with its output when it exits first. */
+  /** Resolves once the process says it is running; rejects with its output when it exits first or is not running in time. */
   start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
       cwd: this.cwd,
@@ -72,15 +73,21 @@ class InstanceProcess {
     this.#child = child;
     let output = '';
     return new Promise((resolve, reject) => {
+      const notRunning = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIME_LIMIT_MS);
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         this.output += chunk.toString();
-        if (output.includes('is running')) resolve();
+        if (!output.includes('is running')) return;
+        clearTimeout(notRunning);
+        resolve();
       });
       child.stderr!.on('data', (chunk: Buffer) => {
         this.output += chunk.toString();
       });
-      child.once('close', (code) => reject(new Error(`${this.name} exited (${code}) before it was running:\n${output}`)));
+      child.once('close', (code, signal) => {
+        clearTimeout(notRunning);
+        reject(new Error(`${this.name} exited (${code ?? signal}) before it was running:\n${output}`));
+      });
     });
   }
 
@@ -92,7 +99,9 @@ class InstanceProcess {
   kill(signal: NodeJS.Signals): Promise<void> {
     const child = this.#child;
     if (child === undefined || !this.alive) return Promise.resolve();
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    // Past its own 10 s shutdown grace, an instance that has not exited is killed: a failing test must not hang.
+    const killer = setTimeout(() => child.kill('SIGKILL'), PROCESS_STOP_LIMIT_MS);
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve())).finally(() => clearTimeout(killer));
     child.kill(signal);
     return closed;
   }

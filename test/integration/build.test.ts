@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,7 +35,11 @@ function writeMessage(project: string, message: string): void {
 }
 
 function start(project: string) {
-  const run = spawnSync(process.execPath, [path.join(project, 'scripts', 'start.mjs')], { cwd: os.tmpdir(), encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [path.join(project, 'scripts', 'start.mjs')], {
+    cwd: os.tmpdir(),
+    encoding: 'utf8',
+    timeout: COMMAND_TIME_LIMIT_MS,
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config.ts';
+import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const script = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
@@ -26,6 +27,8 @@ describe('settings of the scripts and the local provider', () => {
         cwd,
         env: { PATH: process.env.PATH, ...env },
         stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: COMMAND_TIME_LIMIT_MS,
+        killSignal: 'SIGKILL',
       });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => {

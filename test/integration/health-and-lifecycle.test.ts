@@ -103,7 +103,10 @@ describe(`npm start stops cleanly on SIGTERM (${testDatabaseKind()})`, () => {
     await database.remove();
   });
 
-  it('when SIGTERM arrives while a request is in flight, then new connections are refused, the request still gets its whole answer, and the process exits 0', async () => {
+  // A process that never gets ready or never exits fails the test at this limit; after() then kills it.
+  it('when SIGTERM arrives while a request is in flight, then new connections are refused, the request still gets its whole answer, and the process exits 0', {
+    timeout: 60_000,
+  }, async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-sigterm-'));
     child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
       cwd,

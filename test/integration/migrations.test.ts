@@ -19,6 +19,7 @@ import type { StartedIdp } from '../../dev/idp/index.ts';
 import { createTestLogger, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../../dev/postgres-server.ts';
 import { POSTGRES_SCHEMA } from '../../scripts/postgresql-schema.ts';
+import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
 
 const kind = testDatabaseKind();
 const PRISMA_CLI = path.resolve('node_modules', 'prisma', 'build', 'index.js');
@@ -215,6 +216,7 @@ describe(`migrations in-process (${kind})`, () => {
         spawnSync(process.execPath, [PRISMA_CLI, 'migrate', 'deploy'], {
           env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
           encoding: 'utf8',
+          timeout: COMMAND_TIME_LIMIT_MS,
         });
       try {
         const ours = `file:${path.join(folder, 'ours.db')}`;
@@ -309,6 +311,7 @@ describe(`migrations in-process (${kind})`, () => {
           {
             env: { ...process.env, DATABASE_URL: `file:${path.join(scratch, 'scratch.db')}`, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
             encoding: 'utf8',
+            timeout: COMMAND_TIME_LIMIT_MS,
           },
         );
         assert.equal(diff.status, 0, diff.stderr);
@@ -376,6 +379,7 @@ describe(`MIGRATE_ON_START=false and npm run migrate (${kind})`, () => {
       const migrate = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
         env: { ...process.env, DATABASE_URL: database.url },
         encoding: 'utf8',
+        timeout: COMMAND_TIME_LIMIT_MS,
       });
       assert.equal(migrate.status, 0, migrate.stderr);
       assert.match(migrate.stdout, /Applied to .*_init/);
@@ -384,6 +388,7 @@ describe(`MIGRATE_ON_START=false and npm run migrate (${kind})`, () => {
       const again = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
         env: { ...process.env, DATABASE_URL: database.url },
         encoding: 'utf8',
+        timeout: COMMAND_TIME_LIMIT_MS,
       });
       assert.match(again.stdout, /is up to date/);
     } finally {

@@ -46,8 +46,9 @@ describe('the development round-robin proxy', () => {
     proxy = await startRoundRobinProxy({ upstreams: [first.origin, second.origin], onUpstreamDown: (upstream) => down.push(upstream) });
   });
   after(async () => {
+    // The second test closes both upstreams itself; closing one again is harmless, and a run of the first test alone needs it.
     await proxy.close();
-    await first.close();
+    await Promise.all([first.close(), second.close()]);
   });
 
   it('when requests arrive, then each goes to the next upstream in turn with its Host, path, body and every Set-Cookie kept', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
-import { countRows } from '../support/database.ts';
+import { countRows, holdWritesUntilSessionsRead } from '../support/database.ts';
 import { readForm, startHarness } from '../support/harness.ts';
-import { holdSessionWritesUntilRead, startInstance } from '../support/instances.ts';
+import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import type { Page } from '../support/http-browser.ts';
 import { assertNothingHappened, assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
@@ -98,11 +98,13 @@ describe('A. state and CSRF on the callback', () => {
     const browser = harness.browser();
     const callbackUrl = await harness.authorize(browser);
     // The stored consumption cannot stop the second copy here: only the guard against concurrent copies can.
-    const other = await startInstance(harness, { wrapDatabase: (database) => holdSessionWritesUntilRead(database, 2) });
+    const other = await startInstance(harness);
     const before = harness.idp.tokenRequestCount();
     let pages: Page[];
     try {
-      pages = await Promise.all([browser.request(other.urlOf(callbackUrl)), browser.request(other.urlOf(callbackUrl))]);
+      pages = await holdWritesUntilSessionsRead(harness.database, other.statements, 2, () =>
+        Promise.all([browser.request(other.urlOf(callbackUrl)), browser.request(other.urlOf(callbackUrl))]),
+      );
     } finally {
       await other.close();
     }

@@ -18,6 +18,22 @@ function failedWith(code: string, problem: RefreshProblem) {
   return (error: unknown) => isRefreshError(error) && error.code === code && refreshProblemOf(error) === problem;
 }
 
+/** Holds each caller's first read of the tokens until `callers` reads have been made, so the callers overlap for sure. */
+function readBarrier(callers: number): { wait(): Promise<void> } {
+  let reads = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    wait() {
+      reads += 1;
+      if (reads === callers) open();
+      return opened;
+    },
+  };
+}
+
 describe('H. refresh', () => {
   let harness: Harness;
   before(async () => {
@@ -36,6 +52,30 @@ describe('H. refresh', () => {
     return (await harness.database.prisma.user.findFirstOrThrow()).id;
   }
 
+  /**
+   * A token service of its own (as another process would have) on `database`, whose reads of the tokens wait at `barrier`:
+   * without it, on PostgreSQL one caller's read can come back after another's refresh has ended, and then a forced
+   * refresh of its own is right, not a race.
+   */
+  function tokenServiceBehind(barrier: { wait(): Promise<void> }, database = harness.database.prisma) {
+    const services = composeServices(harness.config, database, silentLogger, { now: harness.clock.now });
+    return createTokenService({
+      config: harness.config,
+      discovery: services.discovery,
+      verifier: services.verifier,
+      tokenStore: {
+        ...services.tokenStore,
+        loadSignIn: async (id: string) => {
+          const signIn = await services.tokenStore.loadSignIn(id);
+          await barrier.wait();
+          return signIn;
+        },
+      },
+      logger: silentLogger,
+      now: harness.clock.now,
+    });
+  }
+
   it('S36: when a refresh succeeds, then the access and (rotated) refresh tokens are replaced in one row update and the newest refresh token works next time', async () => {
     const userId = await signedInUserId();
     const before = await readStoredTokens(harness);
@@ -52,8 +92,9 @@ describe('H. refresh', () => {
 
   it('S36: when two refreshes for one user run at once, then one call goes upstream and both get the same token', async () => {
     const userId = await signedInUserId();
+    const tokenService = tokenServiceBehind(readBarrier(3));
     const count = harness.idp.tokenRequestCount();
-    const results = await Promise.all([1, 2, 3].map(() => harness.app.tokenService.getFreshTokens(userId, { force: true })));
+    const results = await Promise.all([1, 2, 3].map(() => tokenService.getFreshTokens(userId, { force: true })));
     assert.equal(harness.idp.tokenRequestCount(), count + 1);
     assert.equal(new Set(results.map((result) => result.tokens.accessToken)).size, 1);
     assert.equal((await readStoredTokens(harness)).accessToken, results[0]!.tokens.accessToken);
@@ -61,30 +102,7 @@ describe('H. refresh', () => {
 
   it('S36: when three refreshes for one user run at once in one process, then they share one flight: the lease is taken once, not raced for', async () => {
     const userId = await signedInUserId();
-    const services = composeServices(harness.config, harness.database.prisma, silentLogger, { now: harness.clock.now });
-    // Each call's read of the tokens is answered once all three have read them, so the three calls overlap for sure
-    // (on PostgreSQL one read can otherwise come back after the first refresh has ended: then a new refresh is right).
-    let reads = 0;
-    let allRead!: () => void;
-    const barrier = new Promise<void>((resolve) => {
-      allRead = resolve;
-    });
-    const tokenService = createTokenService({
-      config: harness.config,
-      discovery: services.discovery,
-      verifier: services.verifier,
-      tokenStore: {
-        ...services.tokenStore,
-        loadSignIn: async (id: string) => {
-          const signIn = await services.tokenStore.loadSignIn(id);
-          if (++reads === 3) allRead();
-          await barrier;
-          return signIn;
-        },
-      },
-      logger: silentLogger,
-      now: harness.clock.now,
-    });
+    const tokenService = tokenServiceBehind(readBarrier(3));
     const mark = harness.database.statements.length;
     const results = await Promise.all([1, 2, 3].map(() => tokenService.getFreshTokens(userId, { force: true })));
     const leaseAttempts = harness.database.statements.slice(mark).filter((sql) => LEASE_ATTEMPT.test(sql));
@@ -120,10 +138,12 @@ describe('H. refresh', () => {
     const userId = await signedInUserId();
     const otherProcessDatabase = openDatabase(harness.database.url);
     try {
-      const otherProcess = composeServices(harness.config, otherProcessDatabase, silentLogger, { now: harness.clock.now }).tokenService;
+      const barrier = readBarrier(2);
+      const thisProcess = tokenServiceBehind(barrier);
+      const otherProcess = tokenServiceBehind(barrier, otherProcessDatabase);
       const count = harness.idp.tokenRequestCount();
       const [here, there] = await Promise.all([
-        harness.app.tokenService.getFreshTokens(userId, { force: true }),
+        thisProcess.getFreshTokens(userId, { force: true }),
         otherProcess.getFreshTokens(userId, { force: true }),
       ]);
       assert.equal(harness.idp.tokenRequestCount(), count + 1);

@@ -11,6 +11,7 @@ import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { resetHarness, signIn } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
+import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
 
 /** Serves the harness's database with other encryption keys, as after a restart with a changed .env. */
 async function withKeys<T>(
@@ -51,6 +52,7 @@ function runRotateKey(harness: Harness, current: Buffer, previous: Buffer[]): { 
       TOKEN_ENCRYPTION_KEYS_PREVIOUS: previous.map((key) => key.toString('base64')).join(','),
     },
     encoding: 'utf8',
+    timeout: COMMAND_TIME_LIMIT_MS,
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }

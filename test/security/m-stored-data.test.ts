@@ -22,15 +22,13 @@ import { writesAmong } from '../support/database.ts';
 const signInWritesAmong = (statements: readonly string[]) => writesAmong(statements).filter((sql) => !/"RateLimitHit"/.test(sql));
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { startInstance } from '../support/instances.ts';
+import { COMMAND_TIME_LIMIT_MS, waitUntil } from '../support/bounded-waits.ts';
 import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, sessionRowOf, signIn } from '../support/outcomes.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 /** Resolves once `statements` (from `from` on) holds one that matches; fails after 20 s rather than hang the file. */
-async function statementSeen(statements: readonly string[], from: number, pattern: RegExp): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !statements.slice(from).some((sql) => pattern.test(sql)); ) {
-    if (Date.now() > deadline) throw new Error(`no statement matching ${pattern} was run`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function statementSeen(statements: readonly string[], from: number, pattern: RegExp): Promise<void> {
+  return waitUntil(() => statements.slice(from).some((sql) => pattern.test(sql)), `a statement matching ${pattern}`, 20_000);
 }
 
 /**
@@ -90,6 +88,8 @@ function startRotateKey(harness: Harness, keys: { current: Buffer; previous: Buf
       TOKEN_ENCRYPTION_KEY: keys.current.toString('base64'),
       TOKEN_ENCRYPTION_KEYS_PREVIOUS: keys.previous.map((key) => key.toString('base64')).join(','),
     },
+    // SIGTERM, which npm passes on to the script: a rotation that hangs ends, and stderrMatching fails instead of waiting.
+    timeout: COMMAND_TIME_LIMIT_MS,
   });
   let stdout = '';
   let stderr = '';
@@ -275,7 +275,7 @@ describe('M. stored data, several instances, database locks', () => {
       const csrf = await csrfOf(browser, harness.baseUrl);
       const cookie = browser.cookie(SESSION_COOKIE)!;
       const slow = browser.request(`${second.baseUrl}/graph-check`, { form: { _csrf: csrf } });
-      while (graphRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await waitUntil(() => graphRequests.length > 0, 'the Graph check of the other instance to reach Graph');
       assert.equal((await browser.request(`${harness.baseUrl}/logout`, { form: { _csrf: csrf } })).status, 303);
       releaseGraph();
       assert.equal((await slow).status, 303);
@@ -547,7 +547,7 @@ describe('M. stored data, several instances, database locks', () => {
         });
       });
       await called;
-      while (logs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await waitUntil(() => logs.length > 0, 'the throw of the store callback to be logged');
       assert.match(logs[0]!, /session callback failed/);
     } finally {
       store.close();

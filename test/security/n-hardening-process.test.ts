@@ -17,6 +17,7 @@ import type { TestDatabase } from '../support/database.ts';
 import { readForm, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { rawGet } from '../support/raw-http.ts';
+import { COMMAND_TIME_LIMIT_MS, PROCESS_STOP_LIMIT_MS } from '../support/bounded-waits.ts';
 import { freePort } from '../../dev/free-port.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
@@ -31,7 +32,7 @@ interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** `npm start`'s entry (src/server.ts) in an empty folder, until it listens. */
+/** `npm start`'s entry (src/server.ts) in an empty folder, until it listens; killed when it does not within the limit. */
 async function startServerProcess(env: Record<string, string>): Promise<RunningProcess> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-harden-'));
   const child = spawn(process.execPath, ['--import', TSX_LOADER, SERVER], {
@@ -45,23 +46,29 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
     stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (/Redirect URI sent to Microsoft/.test(stdout)) resolve();
-    });
-    child.once('close', (code) => reject(new Error(`the server exited (${code}) before listening: ${stderr}`)));
-  });
-  return {
-    child,
-    baseUrl: env.BASE_URL!,
-    stderr: () => stderr,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      fs.rmSync(cwd, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), PROCESS_STOP_LIMIT_MS);
+    child.kill('SIGTERM');
+    await exited;
+    clearTimeout(killer);
+    fs.rmSync(cwd, { recursive: true, force: true });
   };
+  const notListening = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIME_LIMIT_MS);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/Redirect URI sent to Microsoft/.test(stdout)) resolve();
+      });
+      child.once('close', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening: ${stderr}`)));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    clearTimeout(notListening);
+  }
+  return { child, baseUrl: env.BASE_URL!, stderr: () => stderr, stop };
 }
 
 /** The settings of a server on `port` whose provider is unreachable: it starts (sign-ins would fail) and serves pages. */
@@ -101,18 +108,25 @@ async function startSignInProcess(): Promise<{
     ],
   });
   const database = await createTestDatabase();
-  const server = await startServerProcess({
-    O365_APP_ID: TEST_APP_ID,
-    O365_APP_KEY: TEST_APP_KEY,
-    O365_AUTHORITY_HOST: idp.origin,
-    GRAPH_BASE_URL: idp.graphBaseUrl,
-    BASE_URL: baseUrl,
-    PORT: String(port),
-    DATABASE_URL: database.url,
-    SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-    TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-  });
-  return { idp, database, server, baseUrl, port };
+  try {
+    const server = await startServerProcess({
+      O365_APP_ID: TEST_APP_ID,
+      O365_APP_KEY: TEST_APP_KEY,
+      O365_AUTHORITY_HOST: idp.origin,
+      GRAPH_BASE_URL: idp.graphBaseUrl,
+      BASE_URL: baseUrl,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+      TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    });
+    return { idp, database, server, baseUrl, port };
+  } catch (error) {
+    // The server did not start: what was opened for it goes too, so the failing test leaves nothing behind.
+    await database.remove();
+    await idp.close();
+    throw error;
+  }
 }
 
 /** Every stderr line is one JSON object from the logger: no raw stack, no multi-line error print. */
@@ -202,10 +216,11 @@ describe('N. hardening: a real server process', () => {
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
-  it("S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger's JSON lines and the server keeps answering", async () => {
+  it("S50: when saves fail after the response, a client sends X-Forwarded-For, or the target is *, then stderr holds only the logger's JSON lines and the server keeps answering", async (t) => {
     const started = await startSignInProcess();
     const { database, server, baseUrl, port } = started;
     idp = started.idp;
+    t.after(() => database.remove());
     try {
       const forwarded = await rawGet(`${baseUrl}/connect`, { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=203.0.113.7' });
       assert.equal(forwarded.status, 302);
@@ -245,7 +260,6 @@ describe('N. hardening: a real server process', () => {
       assert.equal((await browser.request(`${baseUrl}/`)).status, 200, 'still answering');
     } finally {
       await server.stop();
-      await database.remove();
     }
     assertOnlyLoggerLines(server.stderr());
     const entries = server
@@ -423,6 +437,8 @@ describe('N. hardening: a real server process', () => {
           cwd: elsewhere,
           env: { PATH: process.env.PATH, DEMO_DATABASE_URL: `file:${path.join(folder, 'no-demo-here', 'demo.db')}` },
           stdio: ['ignore', 'ignore', 'ignore'],
+          timeout: COMMAND_TIME_LIMIT_MS,
+          killSignal: 'SIGKILL',
         });
         child.on('error', reject);
         child.on('close', resolve);

@@ -156,6 +156,27 @@ describe('a certificate instead of a client secret', () => {
     );
   });
 
+  it('S59: when tokens for other APIs are asked for with a certificate, on the page and by npm run token --resource, then each token request carries a new assertion and never a client_secret', async () => {
+    const { browser, csrf } = await signInWithForms(harness);
+    const count = harness.idp.tokenRequests.length;
+    const outlook = await browser.request(`${harness.baseUrl}/resources`, {
+      form: { _csrf: csrf, resource: 'https://outlook.office.com' },
+    });
+    assert.equal(outlook.status, 303, outlook.body.slice(0, 300));
+    const cli = await runTokenScript(harness, ['--resource', 'https://management.azure.com'], certificateSettings(certificate));
+    assert.equal(cli.code, EXIT.ok, cli.stderr);
+
+    const requests = harness.idp.tokenRequests.slice(count);
+    assert.deepEqual(
+      requests.map((request) => request.resource),
+      ['https://outlook.office.com', 'https://management.azure.com'],
+      'one token request per API, each for its own resource',
+    );
+    for (const request of requests) await assertCertificateAssertion(harness, request, certificate);
+    const ids = requests.map((request) => request.assertionClaims?.jti);
+    assert.equal(new Set(ids).size, ids.length, 'a new jti for each request');
+  });
+
   it('S59: when O365_APP_KEY is empty and the key file is deleted after the start, then sign-ins still work: the key was read once, at start', async () => {
     const keyCopy = `${certificate.keyPath}.kept`;
     fs.copyFileSync(certificate.keyPath, keyCopy);

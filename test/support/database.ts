@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/db/open-database.ts';
 import type { Database } from '../../src/db/database.ts';
 import { applyMigrations } from '../../src/db/migrations.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../../dev/postgres-server.ts';
+import { waitUntil } from './bounded-waits.ts';
 
 export interface TestDatabase {
   readonly kind: 'sqlite' | 'postgresql';
@@ -14,8 +15,10 @@ export interface TestDatabase {
   /** The SQLite file; empty on PostgreSQL. */
   readonly file: string;
   readonly prisma: Database;
-  /** The SQL of every statement the app's client ran so far (BEGIN for each transaction). */
+  /** The SQL of every statement the app's client ran so far (BEGIN for each transaction), on either path. */
   readonly statements: readonly string[];
+  /** The SQL of those that went through Prisma's client (its query pipeline) rather than straight to the driver adapter. */
+  readonly clientStatements: readonly string[];
   /** Runs SQL on a separate connection, as an operator or another process would. */
   execute(sql: string): Promise<void>;
   /** Everything the database stores, as text: the SQLite files' bytes, or every PostgreSQL row. */
@@ -59,7 +62,12 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
   fs.copyFileSync(await migratedTemplate(), file);
   const url = `file:${file}`;
   const statements: string[] = [];
-  const prisma = openDatabase(url, { busyTimeoutMs: options.busyTimeoutMs, onStatement: (sql) => statements.push(sql) });
+  const clientStatements: string[] = [];
+  const prisma = openDatabase(url, {
+    busyTimeoutMs: options.busyTimeoutMs,
+    onStatement: (sql) => statements.push(sql),
+    onClientStatement: (sql) => clientStatements.push(sql),
+  });
   const execute = async (sql: string) => {
     const connection = new BetterSqlite3(file);
     try {
@@ -74,6 +82,7 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
     file,
     prisma,
     statements,
+    clientStatements,
     execute,
     async dump() {
       await prisma.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
@@ -104,7 +113,8 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
   const url = await createPostgresDatabase();
   await applyMigrations(url);
   const statements: string[] = [];
-  const prisma = openDatabase(url, { onStatement: (sql) => statements.push(sql) });
+  const clientStatements: string[] = [];
+  const prisma = openDatabase(url, { onStatement: (sql) => statements.push(sql), onClientStatement: (sql) => clientStatements.push(sql) });
   const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -124,6 +134,7 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
     file: '',
     prisma,
     statements,
+    clientStatements,
     execute,
     dump: () =>
       withClient(async (client) => {
@@ -169,4 +180,51 @@ export async function countRows(prisma: Database): Promise<{ users: number; toke
 /** The statements among `statements` that change data (INSERT, UPDATE, DELETE). */
 export function writesAmong(statements: readonly string[]): string[] {
   return statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(sql));
+}
+
+/** A statement that reads (SELECT … FROM or JOIN) or writes (INSERT INTO, UPDATE) `table`, as the app's SQL or Prisma's client names it. */
+export function statementOn(kind: 'read' | 'write', table: string): RegExp {
+  const name = String.raw`(?:[\x60"]\w+[\x60"]\.)?[\x60"]${table}[\x60"]`;
+  return kind === 'read'
+    ? new RegExp(String.raw`^\s*SELECT\b[\s\S]*\b(?:FROM|JOIN)\s+${name}`, 'i')
+    : new RegExp(String.raw`^\s*(?:INSERT\s+INTO|UPDATE)\s+${name}`, 'i');
+}
+
+const SESSION_READ = statementOn('read', 'Session');
+const SESSION_WRITE = statementOn('write', 'Session');
+
+/**
+ * Runs `requests` (`copies` copies of one request) while another connection holds the database's write lock, and lets
+ * it go once `statements` (one instance's) show `copies` reads of the Session table and as many tries to write it: every
+ * copy has loaded its session before any copy could write one. A statement is logged as it is sent; a copy tries its
+ * write only once its read has returned (on SQLite a read returns before anything else runs, and a write refused by the
+ * lock is tried again). Throws, failing the test, when the requests end without them or they do not come in time.
+ */
+export async function holdWritesUntilSessionsRead<T>(
+  database: TestDatabase,
+  statements: readonly string[],
+  copies: number,
+  requests: () => Promise<T>,
+): Promise<T> {
+  const release = await database.holdWriteLock();
+  const mark = statements.length;
+  const seen = (pattern: RegExp) => statements.slice(mark).filter((sql) => pattern.test(sql)).length;
+  const staged = () => seen(SESSION_READ) >= copies && seen(SESSION_WRITE) >= copies;
+  let ended = false;
+  let running: Promise<T>;
+  try {
+    running = requests();
+    running.then(
+      () => (ended = true),
+      () => (ended = true),
+    );
+    await waitUntil(() => ended || staged(), `${copies} session reads and write tries while the write lock is held`);
+    if (!staged())
+      throw new Error(
+        `the held writes staged nothing: the requests ended after ${seen(SESSION_READ)} session reads and ${seen(SESSION_WRITE)} write tries`,
+      );
+  } finally {
+    await release();
+  }
+  return running;
 }

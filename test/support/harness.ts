@@ -37,9 +37,6 @@ export function credentialSecretsOf(config: Config): string[] {
   return pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----'));
 }
 
-/** Captured log lines of every harness in this process, for the check that no secret is logged. */
-export const capturedLogs: string[] = [];
-
 /** A clock the app reads instead of Date.now, moved forward by tests (pending sign-ins, sessions, key cache). */
 export interface TestClock {
   now(): number;
@@ -157,11 +154,10 @@ export async function startHarness(
   };
 }
 
-/** The app's logger for tests: lines go to the harness, to this process and to the run's log file (for S35). */
+/** The app's logger for tests: lines go to the harness and, under npm test, to the run's log file (searched for S35). */
 export function createTestLogger(logs: string[] = []): AppLogger {
   return createLogger((line) => {
     logs.push(line);
-    capturedLogs.push(line);
     appendTestLog(line);
   });
 }

@@ -7,6 +7,9 @@ export interface Page {
   readonly location: string | undefined;
 }
 
+/** The app's one-time notice cookie (src/web/notices.ts): its values are the names of notices. */
+const NOTICE_COOKIE = 'o365signin.notice';
+
 export class HttpBrowser {
   readonly #cookies = new Map<string, string>();
   readonly #seenCookieValues = new Set<string>();
@@ -79,8 +82,11 @@ export class HttpBrowser {
       this.#cookies.delete(name);
     } else {
       this.#cookies.set(name, value);
-      this.#seenCookieValues.add(value);
-      this.#seenCookieValues.add(decodeURIComponent(value));
+      // The notice cookie carries a public word ("forgotten", "signed-out"), not a secret: logs may say it.
+      if (name !== NOTICE_COOKIE) {
+        this.#seenCookieValues.add(value);
+        this.#seenCookieValues.add(decodeURIComponent(value));
+      }
     }
   }
 }

@@ -64,31 +64,3 @@ export async function startInstance(harness: Harness, options: InstanceOptions =
     },
   };
 }
-
-/**
- * The database with writes to the Session table held until that table has been read `reads` times:
- * every copy of a request has loaded its session before any of them saves it.
- */
-export function holdSessionWritesUntilRead(database: Database, reads: number): Database {
-  let seen = 0;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return database.$extends({
-    query: {
-      session: {
-        async $allOperations({ operation, args, query }) {
-          if (!operation.startsWith('find')) {
-            await released;
-            return query(args);
-          }
-          const result = await query(args);
-          seen += 1;
-          if (seen >= reads) release();
-          return result;
-        },
-      },
-    },
-  }) as unknown as Database;
-}

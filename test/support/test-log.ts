@@ -1,48 +1,72 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 /**
- * Where every test process of this run appends the app's log lines, and the secrets it saw.
- * node --test runs each file in a child of one runner process, so the runner's pid names the run.
+ * The file every test process of a run appends the app's log lines to, and (beside it, `.secrets`) the secrets it saw:
+ * set by `npm test` (scripts/run-tests.ts), which searches the whole run's logs for those secrets once every suite has
+ * run (S35). A test file run on its own writes neither.
  */
-export function testLogFile(): string {
-  return process.env.O365_TEST_LOG_FILE ?? path.join(os.tmpdir(), `o365-test-run-${process.ppid}.log.jsonl`);
+export const TEST_LOG_VARIABLE = 'O365_TEST_LOG_FILE';
+
+function runFiles(): { log: string; secrets: string } | undefined {
+  const log = process.env[TEST_LOG_VARIABLE];
+  return log === undefined || log === '' ? undefined : { log, secrets: `${log}.secrets` };
 }
 
-function secretsFile(): string {
-  return `${testLogFile()}.secrets`;
-}
-
-/** Appends one log line (already newline-terminated JSON) to the run's log file. */
+/** Appends one log line (already newline-terminated JSON) to the run's log file, when there is a run. */
 export function appendTestLog(line: string): void {
-  fs.appendFileSync(testLogFile(), line.endsWith('\n') ? line : `${line}\n`);
+  const files = runFiles();
+  if (files !== undefined) fs.appendFileSync(files.log, line.endsWith('\n') ? line : `${line}\n`);
 }
 
-/** Records values that must never appear in a log: codes, verifiers, secrets, tokens, cookie values. */
+/** Records values that must never appear in a log, when there is a run: codes, verifiers, secrets, tokens, cookie values. */
 export function recordTestSecrets(values: Iterable<unknown>): void {
+  const files = runFiles();
   const lines = [...values]
     .filter((value): value is string => typeof value === 'string' && value.length >= 8)
     .map((value) => JSON.stringify(value));
-  if (lines.length > 0) fs.appendFileSync(secretsFile(), `${lines.join('\n')}\n`);
+  if (files !== undefined && lines.length > 0) fs.appendFileSync(files.secrets, `${lines.join('\n')}\n`);
 }
 
-/** Everything this run logged so far, and every secret recorded so far. */
-export function readTestRun(): { logText: string; secrets: string[] } {
+/** Everything a run whose log file is `logFile` logged, and every secret it recorded. */
+export function readTestRun(logFile: string): { logText: string; secrets: string[] } {
   const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
   const secrets = new Set(
-    read(secretsFile())
+    read(`${logFile}.secrets`)
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as string),
   );
-  return { logText: read(testLogFile()), secrets: [...secrets] };
+  return { logText: read(logFile), secrets: [...secrets] };
 }
 
-/** Deletes the run's files (the last test does this once it has read them). */
-export function removeTestRun(): void {
-  fs.rmSync(testLogFile(), { force: true });
-  fs.rmSync(secretsFile(), { force: true });
+/**
+ * What S35 forbids in log text: a line that is not one JSON object, any of `secrets` (shown by its first characters
+ * only), an Authorization value, a JWT, a code, state, verifier or client secret in a URL, a session cookie, or the
+ * callback's query string. Empty when the text is clean.
+ */
+export function findLoggedSecrets(logText: string, secrets: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const line of logText.split('\n').filter(Boolean)) {
+    try {
+      JSON.parse(line);
+    } catch {
+      problems.push(`a line that is not one JSON object: ${line.slice(0, 80)}`);
+    }
+  }
+  for (const secret of secrets)
+    if (logText.includes(secret)) problems.push(`a recorded secret: ${secret.slice(0, 6)}… (${secret.length} chars)`);
+  const patterns: [RegExp, string][] = [
+    [/Bearer\s+[A-Za-z0-9._~+/-]{16,}/i, 'an Authorization header value'],
+    [/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/, 'a JWT'],
+    [/[?&](code|state|code_verifier|client_secret)=[^&"\s]{8,}/, 'a code, state, verifier or secret in a URL'],
+    [/o365signin\.sid=s%3A/, 'a session cookie'],
+    [/get_token\?/, 'the query string of the callback'],
+  ];
+  for (const [pattern, what] of patterns) {
+    const found = logText.match(pattern);
+    if (found !== null) problems.push(`${what}: …${found[0].slice(0, 12)}…`);
+  }
+  return problems;
 }
 
 /** The messages of the one access line each request gets (src/web/request-log.ts). */

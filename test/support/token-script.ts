@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_APP_ID, TEST_APP_KEY } from './harness.ts';
 import type { Harness } from './harness.ts';
+import { COMMAND_TIME_LIMIT_MS } from './bounded-waits.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
 // The child runs in an empty folder (no .env of the developer's); tsx is loaded by absolute URL.
@@ -32,6 +33,8 @@ export function runTokenScript(
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: COMMAND_TIME_LIMIT_MS,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
