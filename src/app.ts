@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import helmet from 'helmet';
 import type { Config } from './config.ts';
-import { servesHttps } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { AppLogger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
@@ -23,6 +21,7 @@ import type { ResourceTokenService } from './tokens/resource-token-service.ts';
 import { composeServices } from './composition-root.ts';
 import { createErrorHandler, methodNotAllowed, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
+import { useSecurityHeaders } from './web/security-headers.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
 import { createRequestLog } from './web/request-log.ts';
 import { describeClientCredential } from './auth/client-credential.ts';
@@ -82,25 +81,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
 
   app.use(createRequestLog(logger, { trustIncomingId: config.trustProxy !== false }));
 
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          'default-src': ["'self'"],
-          'script-src': ["'self'"],
-          'style-src': ["'self'"],
-          'img-src': ["'self'", 'data:'],
-          'object-src': ["'none'"],
-          'base-uri': ["'none'"],
-          'frame-ancestors': ["'none'"],
-          'form-action': ["'self'", config.authorityHost],
-        },
-      },
-      referrerPolicy: { policy: 'no-referrer' },
-      strictTransportSecurity: servesHttps(config),
-    }),
-  );
+  // One set of security headers, from helmet: on every page here and on the pages the HTTP server answers itself.
+  useSecurityHeaders(app, config);
   app.use(rejectLongUrls);
   app.use(rejectNonPathTargets);
   app.get('/healthz', healthz);

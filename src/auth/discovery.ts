@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { fetchJson } from '../http.ts';
+import { fetchJson } from '../fetch-json.ts';
 
 /** The endpoints the app uses, from `${authority}/${tenant}/v2.0/.well-known/openid-configuration`. */
 export interface ProviderMetadata {

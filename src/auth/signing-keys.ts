@@ -1,6 +1,6 @@
 import type { CryptoKey, JWK } from 'jose';
 import { AppError } from '../errors.ts';
-import { fetchJson } from '../http.ts';
+import { fetchJson } from '../fetch-json.ts';
 import type { Logger } from '../log.ts';
 
 /** A verification key from the provider's JWKS, with the `issuer` Microsoft publishes beside it. */

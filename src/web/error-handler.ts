@@ -1,15 +1,16 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
-import { adviceFor, describeError } from '../error-catalogue.ts';
+import { adviceFor } from '../auth/aadsts-advice.ts';
+import { describeError } from '../error-catalogue.ts';
 import { AppError } from '../errors.ts';
-import type { ProviderDetails } from '../errors.ts';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { isDatabaseError } from '../db/database-errors.ts';
+import { sendErrorPage } from './error-page.ts';
 
 /** Unknown paths: a readable 404 page, not logged (scanners ask for many). */
 export const notFound: RequestHandler = (req, res) => {
-  renderErrorPage(res, { ...describeError('not_found'), details: {} }, req.id);
+  sendErrorPage(res, { ...describeError('not_found'), details: {} }, req.id);
 };
 
 /** Any method but the allowed ones: the 405 page with an Allow header (e.g. "GET, HEAD"). */
@@ -20,7 +21,7 @@ export function methodNotAllowed(allowed: string): RequestHandler {
   };
 }
 
-/** Renders every failure as views/error.ejs with its status, a fix and the request id; logs one line without secrets. */
+/** Answers every failure with the error page (its status, a fix and the request id); logs one line without secrets. */
 export function createErrorHandler(config: Config, fallbackLogger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     // The request's own logger puts its id on the line, as on the page.
@@ -45,8 +46,7 @@ export function createErrorHandler(config: Config, fallbackLogger: Logger): Erro
     }
     logger[level](appError.title, fields);
     const advice = adviceFor(appError.details, config);
-    res.set('Cache-Control', 'no-store');
-    renderErrorPage(
+    sendErrorPage(
       res,
       {
         status: appError.status,
@@ -59,14 +59,6 @@ export function createErrorHandler(config: Config, fallbackLogger: Logger): Erro
       req.id,
     );
   };
-}
-
-function renderErrorPage(
-  res: Response,
-  page: { status: number; title: string; message: string; fix: string; details: ProviderDetails },
-  requestId: string | undefined,
-): void {
-  res.status(page.status).render('error', { ...page, occurredAt: new Date().toISOString(), requestId });
 }
 
 /** Body-parser and other middleware errors carry a 4xx status; a failing database is a 503; anything else is our fault (500). */

@@ -4,7 +4,7 @@ import { fetchGraphMe } from '../graph/graph-client.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { isRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
-import { saveSessionNotice } from './notices.ts';
+import { refreshFailedNotice, saveSessionNotice } from './notices.ts';
 import type { Notice } from '../sessions/session-data.ts';
 
 /** POST /graph-check ("Check with Microsoft Graph"): GET /v1.0/me with the stored token, refreshed first if needed. */
@@ -33,7 +33,7 @@ export function createGraphCheckRoute(config: Config, tokenService: TokenService
         : { kind: 'graph-failed', status: result.status, code: result.code, message: result.message, requestId: result.requestId };
     } catch (error) {
       if (!isRefreshError(error)) throw error;
-      notice = { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
+      notice = refreshFailedNotice(error);
     }
     await saveSessionNotice(req, notice);
     res.redirect(303, '/');

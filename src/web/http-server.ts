@@ -2,18 +2,15 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ejs from 'ejs';
 import type express from 'express';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../error-catalogue.ts';
 import { HTTP_LIMITS } from './request-limits.ts';
 import type { HttpLimits } from './request-limits.ts';
-import { loggedPath, REQUEST_ID_HEADER } from './request-log.ts';
+import { loggedPath } from './request-log.ts';
+import { rawErrorResponse } from './error-page.ts';
 
-const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views', 'error.ejs');
 /** How long a refused connection stays open (not read) after its answer, so the client can read the page. */
 const LINGER_MS = 2000;
 const DROP_LOG_INTERVAL_MS = 60 * 1000;
@@ -51,7 +48,7 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
     // No Express request exists here: a fresh id, on the line and on the page alike.
     const requestId = crypto.randomUUID();
     logger.warn('request refused before the app', { status: describeError(refusal).status, kind: refusal, reason: error.code, requestId });
-    void answerRefused(socket, refusal, requestId, (app() as { locals?: { instanceName?: unknown } } | undefined)?.locals?.instanceName);
+    answerRefused(socket, refusal, requestId, appIfBuilt(app));
   });
 
   let dropped = 0;
@@ -101,12 +98,8 @@ function capConnectionsPerAddress(server: http.Server, logger: Logger, app: () =
 
 /** True when the app trusts this peer as a proxy (TRUST_PROXY); false before the app exists. */
 function peerIsTrustedProxy(app: () => express.Express, address: string): boolean {
-  try {
-    const trust = app().get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
-    return trust?.(address, 0) === true;
-  } catch {
-    return false;
-  }
+  const trust = appIfBuilt(app)?.get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
+  return trust?.(address, 0) === true;
 }
 
 /** Only a second failure of a request already answered by the error page gets here (express-session saves after the response). */
@@ -142,35 +135,19 @@ function clientErrorRefusal(error: NodeJS.ErrnoException & { rawPacket?: Buffer 
 }
 
 /** The app's own error page, written straight to the socket: the request never became one Express could answer. */
-async function answerRefused(socket: Duplex, refusal: Refusal, requestId: string, instanceName: unknown): Promise<void> {
-  const { status, ...page } = describeError(refusal);
-  let body: string;
-  try {
-    body = await ejs.renderFile(
-      ERROR_VIEW,
-      { ...page, details: {}, status, occurredAt: new Date().toISOString(), requestId, instanceName },
-      { cache: true },
-    );
-  } catch {
-    body = `${page.title}. ${page.message}\n`;
-  }
+function answerRefused(socket: Duplex, refusal: Refusal, requestId: string, app: express.Express | undefined): void {
   if (!socket.writable) return;
-  socket.end(
-    [
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
-      'Content-Type: text/html; charset=utf-8',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      'Cache-Control: no-store',
-      `${REQUEST_ID_HEADER}: ${requestId}`,
-      "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-      'X-Content-Type-Options: nosniff',
-      'Referrer-Policy: no-referrer',
-      'Connection: close',
-      '',
-      body,
-    ].join('\r\n'),
-  );
+  socket.end(rawErrorResponse({ ...describeError(refusal), details: {} }, requestId, app));
   // Stop reading, but close only after a moment: closing with unread data resets the connection before the client reads the page.
   socket.pause();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/** The app, or undefined while a test that listens first has not built it yet. */
+function appIfBuilt(app: () => express.Express): express.Express | undefined {
+  try {
+    return app();
+  } catch {
+    return undefined;
+  }
 }

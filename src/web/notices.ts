@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { saveSession } from '../sessions/session-helpers.ts';
 import type { Notice } from '../sessions/session-data.ts';
+import type { RefreshError } from '../tokens/token-service.ts';
 
 const NOTICE_COOKIE = 'o365signin.notice';
 const COOKIE_NOTICES = new Set(['signed-out', 'signed-out-microsoft', 'forgotten']);
@@ -18,6 +19,11 @@ export async function saveSessionNotice(req: Request, notice: Notice): Promise<v
   } catch (cause) {
     throw new AppError('session_not_saved', { cause });
   }
+}
+
+/** The notice after a refresh that failed: its message and Microsoft's AADSTS code and correlation id, for the page to show. */
+export function refreshFailedNotice(error: RefreshError): Notice {
+  return { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
 }
 
 /** Keeps a sign-out notice in a five-minute cookie, since the session that could carry it is gone. */

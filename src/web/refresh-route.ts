@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { TokenService } from '../tokens/token-service.ts';
 import { isRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
-import { saveSessionNotice } from './notices.ts';
+import { refreshFailedNotice, saveSessionNotice } from './notices.ts';
 import type { Notice } from '../sessions/session-data.ts';
 
 /** POST /refresh ("Refresh now"): redeems the refresh token on demand, then back to the page. */
@@ -15,7 +15,7 @@ export function createRefreshRoute(tokenService: TokenService): RequestHandler {
       notice = { kind: 'refreshed', expiresAt: tokens.expiresAt.toISOString() };
     } catch (error) {
       if (!isRefreshError(error)) throw error;
-      notice = { kind: 'refresh-failed', message: error.message, aadsts: error.details.aadsts, correlationId: error.details.correlationId };
+      notice = refreshFailedNotice(error);
     }
     await saveSessionNotice(req, notice);
     res.redirect(303, '/');

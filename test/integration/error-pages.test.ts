@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { describeError } from '../../src/error-catalogue.ts';
 import type { AppErrorCode } from '../../src/error-catalogue.ts';
+import { HTTP_LIMITS } from '../../src/web/request-limits.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { Page } from '../support/http-browser.ts';
 import { eventLines, isRequestLine } from '../support/test-log.ts';
+import { assertNoLeak } from '../support/page-leaks.ts';
 
 /** As EJS escapes text in <%= %>. */
 function escapeHtml(text: string): string {
@@ -112,5 +114,57 @@ describe('error pages: the sign-in rate limit', () => {
     const { page, lines } = await logged(harness, () => browser.request(`${harness.baseUrl}/connect`));
     assertCataloguePage(page, 'too_many_sign_ins');
     assert.ok(lines.includes('too_many_sign_ins'), lines);
+  });
+});
+
+/** Headers that belong to one response, not to the app's security settings. */
+const PER_RESPONSE = new Set(['date', 'content-length', 'connection', 'keep-alive', 'etag', 'x-request-id']);
+
+/** A response's headers without those of its own response: what every page of the app should send alike. */
+function pageHeaders(page: Page): Record<string, string> {
+  return Object.fromEntries([...page.headers].filter(([name]) => !PER_RESPONSE.has(name)));
+}
+
+describe('error pages: one presenter for Express and for the HTTP server', () => {
+  let harness: Harness;
+  before(async () => {
+    // Over https the headers include HSTS, so the pages answered before Express must send it too.
+    harness = await startHarness({ env: { BASE_URL: 'https://signin.example.com', TRUST_PROXY: 'loopback' } });
+  });
+  after(async () => {
+    await harness.close();
+  });
+
+  it("S31: when the HTTP server refuses a request before Express and Express answers an error, then both pages carry the app's security headers, the same CSP, and no stack", async () => {
+    const browser = harness.browser();
+    const home = await browser.request(`${harness.baseUrl}/`);
+    assert.equal(home.status, 200);
+    const pages: [string, number, Page][] = [
+      ['404 from Express', 404, await browser.request(`${harness.baseUrl}/nowhere`)],
+      ['414 from Express', 414, await browser.request(`${harness.baseUrl}/?q=${'a'.repeat(17 * 1024)}`)],
+      ['414 from the HTTP server', 414, await browser.request(`${harness.baseUrl}/?q=${'a'.repeat(HTTP_LIMITS.maxHeaderBytes + 1024)}`)],
+      [
+        '431 from the HTTP server',
+        431,
+        await browser.request(`${harness.baseUrl}/`, { headers: { cookie: `big=${'b'.repeat(HTTP_LIMITS.maxHeaderBytes)}` } }),
+      ],
+    ];
+    assert.equal(pages[2]![2].headers.get('connection'), 'close', 'the server answered the 414 itself and closes the connection');
+    assert.ok(pages[1]![2].headers.get('etag') !== null, 'Express answered the shorter 414 (it sets an ETag, the server does not)');
+
+    const csp = home.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.ok(csp.includes(`form-action 'self' ${harness.config.authorityHost}`), csp);
+    assert.match(home.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
+    const expected = pageHeaders(home);
+    for (const [what, status, page] of pages) {
+      assert.equal(page.status, status, what);
+      assert.deepEqual(pageHeaders(page), expected, `${what}: the home page's headers, no more, no fewer`);
+      assert.match(page.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `${what}: a request id`);
+      assert.match(page.headers.get('date') ?? '', /GMT$/, `${what}: a Date`);
+      assert.match(page.body, /<h1 id="error-heading">/, `${what}: the app's error page`);
+      assert.ok(page.body.includes(page.headers.get('x-request-id') ?? 'no id'), `${what}: the request id on the page`);
+      assertNoLeak(what, page.body);
+    }
   });
 });

@@ -15,6 +15,7 @@ import type { Harness } from '../support/harness.ts';
 import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 import { eventLines } from '../support/test-log.ts';
+import { assertNoLeak } from '../support/page-leaks.ts';
 
 /** Sends one raw request (any request target) and returns the whole answer. */
 function rawRequest(baseUrl: string, head: string): Promise<string> {
@@ -58,21 +59,6 @@ function levels(lines: string[]): string[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => (JSON.parse(line) as { level: string }).level);
-}
-
-/** What a stack or a server-side path looks like on a page: a frame, a file path of two or more folders, node_modules, file://. */
-const LEAKS: readonly RegExp[] = [
-  /\bat\s+(?:async\s+)?(?:[\w$.<>[\]]+\s+)?\(?(?:file:\/\/|node:|\/)[^\s)]*:\d+:\d+/,
-  /(?:\/[\w.@-]+){2,}\.(?:[cm]?[jt]s|ejs|json)\b/,
-  /node_modules/,
-  /file:\/\//,
-];
-
-/** No page body holds a stack frame, a file path, node_modules or the project's folder. */
-function assertNoLeak(what: string, body: string): void {
-  for (const leak of [...LEAKS, new RegExp(process.cwd().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))]) {
-    assert.doesNotMatch(body, leak, `${what}: ${body.match(leak)?.[0]}`);
-  }
 }
 
 describe('N. hardening from the outside probe', () => {

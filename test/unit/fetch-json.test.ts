@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { fetchJson } from '../../src/http.ts';
+import { fetchJson } from '../../src/fetch-json.ts';
 
 describe('fetchJson: discovery and key sets from the provider', () => {
   let server: http.Server;
