@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findClosedFolder, STAGED_FOLDER_PREFIX } from '../../dev/postgres-binaries.ts';
 import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
+import { runCommand } from '../support/run-command.ts';
+import type { CommandResult } from '../support/run-command.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 // The packages whose files the unprivileged "postgres" user must reach: copied; every other package is linked.
@@ -28,29 +29,10 @@ function copyProjectInto(folder: string): string {
 }
 
 /** Runs one script of the copy with tsx, as root, with `TMPDIR` set; resolves with its exit code and output. */
-function runScript(
-  project: string,
-  script: string,
-  temporaryFolder: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: project,
-      env: { PATH: process.env.PATH, TMPDIR: temporaryFolder },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: COMMAND_TIME_LIMIT_MS,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function runScript(project: string, script: string, temporaryFolder: string): Promise<CommandResult> {
+  return runCommand(process.execPath, ['--import', 'tsx', script], {
+    cwd: project,
+    env: { PATH: process.env.PATH, TMPDIR: temporaryFolder },
   });
 }
 
