@@ -77,10 +77,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }),
   );
   const output = () => (hasExited ? lastOutput : readOutput());
+  let spawnError: Error | undefined;
+  // A command that cannot be spawned (EACCES, ENOENT) emits 'error' and never 'exit'.
+  child.once('error', (error) => {
+    spawnError = error;
+    running.delete(child);
+    fs.rmSync(outputDirectory, { recursive: true, force: true });
+  });
 
   const deadline = started + (options.timeoutMs ?? 60_000);
   let startMs: number | undefined;
   while (startMs === undefined) {
+    if (spawnError !== undefined) throw new Error(`${options.name} could not start: ${spawnError.message}`);
     if (hasExited) throw new Error(`${options.name} exited before it answered (exit ${child.exitCode}):\n${output()}`);
     if (performance.now() > deadline) {
       killGroup(child);

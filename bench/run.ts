@@ -169,6 +169,7 @@ async function startProvider(appPorts: number[], eocPort: number): Promise<{ ori
   });
   const firstLine = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.on('error', reject);
     child.once('exit', (code) => reject(new Error(`the local provider exited (${code}) before it started`)));
   });
   const started = JSON.parse(firstLine) as { origin: string; tenantId: string };

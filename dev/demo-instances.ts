@@ -38,6 +38,8 @@ function startInstance(
     };
     child.stdout!.on('data', relay);
     child.stderr!.on('data', relay);
+    // A process that cannot be spawned (EACCES, ENOENT) reports it here, never as an exit.
+    child.on('error', reject);
     child.once('close', (code) => reject(new Error(`${name} stopped (exit code ${code}) before it was running`)));
   });
   return { child, running };

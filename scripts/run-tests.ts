@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PostgresUnreachableError } from '../dev/postgres-binaries.ts';
 import { SHARED_URL_VARIABLE, startPostgresServer } from '../dev/postgres-server.ts';
 import { TEST_LOG_VARIABLE, findLoggedSecrets, readTestRun } from '../test/support/test-log.ts';
 
@@ -45,7 +46,13 @@ function searchRunLogForSecrets(logFile: string): string[] {
 
 const runFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-test-run-'));
 const runLog = { [TEST_LOG_VARIABLE]: path.join(runFolder, 'app-log.jsonl') };
-const postgres = await startPostgresServer();
+const postgres = await startPostgresServer().catch((error: unknown) => {
+  if (!(error instanceof PostgresUnreachableError)) throw error;
+  // Before any suite runs: one line that says what to do, not a stack.
+  console.error(error.message);
+  fs.rmSync(runFolder, { recursive: true, force: true });
+  process.exit(1);
+});
 let failed = false;
 try {
   const sqlite = await runSuites(

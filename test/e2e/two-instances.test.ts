@@ -84,6 +84,10 @@ class InstanceProcess {
       child.stderr!.on('data', (chunk: Buffer) => {
         this.output += chunk.toString();
       });
+      child.on('error', (error) => {
+        clearTimeout(notRunning);
+        reject(error);
+      });
       child.once('close', (code, signal) => {
         clearTimeout(notRunning);
         reject(new Error(`${this.name} exited (${code ?? signal}) before it was running:\n${output}`));

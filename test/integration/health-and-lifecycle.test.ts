@@ -134,6 +134,7 @@ describe(`npm start stops cleanly on SIGTERM (${testDatabaseKind()})`, () => {
       child!.stderr!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
       });
+      child!.on('error', reject);
       child!.once('close', () => reject(new Error(`the server exited early:\n${output}`)));
     });
     try {

@@ -99,6 +99,10 @@ function startRotateKey(harness: Harness, keys: { current: Buffer; previous: Buf
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  // npm that cannot be spawned reports it as 'error', then 'close': its message becomes the output the test reads.
+  child.on('error', (error) => {
+    stderr += `${error.message}\n`;
+  });
   const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })),
   );

@@ -60,6 +60,7 @@ async function startServerProcess(env: Record<string, string>): Promise<RunningP
         stdout += chunk.toString();
         if (/Redirect URI sent to Microsoft/.test(stdout)) resolve();
       });
+      child.on('error', reject);
       child.once('close', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening: ${stderr}`)));
     });
   } catch (error) {
