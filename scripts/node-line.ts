@@ -63,7 +63,7 @@ function listNativePackages(nodeModules: string): string[] {
  * node_modules), or as a plain copy when the temporary folder is on another file system. Each native package is then
  * replaced by a real copy without its build, so that rebuilding it can never write through a link into the original.
  */
-function copyDependencies(projectRoot: string, copyRoot: string): { how: string; natives: string[] } {
+export function copyDependencies(projectRoot: string, copyRoot: string): { how: string; natives: string[] } {
   const from = path.join(projectRoot, 'node_modules');
   const to = path.join(copyRoot, 'node_modules');
   let how = 'hard links';
