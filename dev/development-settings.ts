@@ -15,4 +15,15 @@ export const developmentSettingsSchema = settingsSchema.extend({
     .transform((value) => (value === 'postgresql' ? 'postgresql' : 'sqlite')),
   /** The admin URL of the PostgreSQL server `npm test` shares with its test processes. */
   TEST_POSTGRES_URL: z.string().optional(),
+  /** `npm test`'s pass on the second Node.js line (scripts/node-line.ts): `skip` leaves it out, `only` runs it alone. */
+  TEST_NODE_LINE: z
+    .enum(['skip', 'only'], {
+      error: (issue) => `TEST_NODE_LINE=${String(issue.input)} is not understood: use skip or only, or leave it unset.`,
+    })
+    .optional(),
+  /** Set by CI services (true or 1): `npm test` then refuses to skip the second Node.js line. */
+  CI: z
+    .string()
+    .optional()
+    .transform((value) => value !== undefined && /^(true|1)$/i.test(value)),
 });

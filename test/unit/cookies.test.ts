@@ -14,6 +14,13 @@ describe('readCookie', () => {
     assert.equal(readCookie('o365signin.sid2=x; xo365signin.sid=y', 'o365signin.sid'), undefined);
   });
 
+  it('when the name is one every object inherits (toString, __proto__), then undefined unless the browser sent it', () => {
+    // cookie 1.x parses into an object without a prototype; 0.7 answered a function for toString.
+    assert.equal(readCookie('theme=dark', 'toString'), undefined);
+    assert.equal(readCookie('theme=dark', '__proto__'), undefined);
+    assert.equal(readCookie('toString=1', 'toString'), '1');
+  });
+
   it('when the browser sends the name twice, then the first value counts', () => {
     assert.equal(readCookie('o365signin.notice=forgotten; o365signin.notice=signed-out', 'o365signin.notice'), 'forgotten');
   });
