@@ -8,6 +8,8 @@ export interface BenchSettings {
   readonly settleMs: number;
   readonly warmUpSignIns: number;
   readonly warmUpLoadSeconds: number;
+  /** Runs of each command per round in the CLI row, alternating. */
+  readonly commandRunsPerRound: number;
 }
 
 /** What `npm run bench [-- --quick | --profile]` was asked to do. */
@@ -26,6 +28,7 @@ const QUICK: BenchSettings = {
   settleMs: 500,
   warmUpSignIns: 2,
   warmUpLoadSeconds: 1,
+  commandRunsPerRound: 2,
 };
 
 const FULL: BenchSettings = {
@@ -37,6 +40,7 @@ const FULL: BenchSettings = {
   settleMs: 1500,
   warmUpSignIns: 5,
   warmUpLoadSeconds: 2,
+  commandRunsPerRound: 3,
 };
 
 /** Reads the command line; an unknown option is a message for the user, not a stack trace. */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { closeBenchContext, createBenchContext, stopEverything } from './bench-context.ts';
 import type { BenchContext } from './bench-context.ts';
+import { measureCachedToken } from './cached-token.ts';
 import { parseBenchOptions } from './options.ts';
 import { measurePagesAndSignIns } from './pages.ts';
 import { freePort } from './processes.ts';
@@ -40,7 +41,8 @@ async function runBenchmark(context: BenchContext): Promise<void> {
     );
     const pages = await measurePagesAndSignIns(context, idp, ports);
     const starts = await measureStarts(context, idp.origin, { app: ports.startApp, bare: ports.startBare });
-    const comparisons = [...pages, ...starts];
+    const cachedToken = await measureCachedToken(context, idp.origin, ports.startApp);
+    const comparisons = [...pages, ...starts, ...cachedToken];
     const durationSeconds = Math.round(progress.elapsedMs() / 1000);
     log('');
     for (const line of summaryLines(comparisons)) log(line);
@@ -55,12 +57,12 @@ async function runBenchmark(context: BenchContext): Promise<void> {
       pinning:
         serverCore === undefined
           ? 'none (taskset unavailable or a single core)'
-          : `servers under test on core ${serverCore}, the load generator (autocannon in the bench process) and the provider on core ${clientCore}, with taskset`,
+          : `servers under test and the commands timed on core ${serverCore}, the load generator (autocannon in the bench process) and the provider on core ${clientCore}, with taskset`,
       loadAverage: { start: startLoad, end: loadAverage() },
       durationSeconds,
       settings:
         `${settings.rounds} rounds of ${settings.signInsPerRound} sign-ins and of ${settings.loadSeconds} s of load (${settings.connections} connections) per side, ` +
-        `${settings.startRounds} start rounds, ${settings.settleMs} ms settle before reading memory`,
+        `${settings.startRounds} start rounds, ${settings.settleMs} ms settle before reading memory, ${settings.commandRunsPerRound} runs of each command per round`,
     } as const;
     fs.writeFileSync(path.join(projectRoot, 'docs', 'BENCHMARKS.md'), renderMarkdown(description, comparisons));
     fs.writeFileSync(
