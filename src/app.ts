@@ -25,6 +25,7 @@ import { createErrorHandler, methodNotAllowed, notFound } from './web/error-hand
 import { servePublicFiles } from './web/public-files.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
 import { createRequestLog } from './web/request-log.ts';
+import { renderViewForExpress, VIEWS_DIRECTORY } from './web/view-engine.ts';
 import { describeClientCredential } from './auth/client-credential.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,8 +70,9 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
 
   const app = express();
   app.disable('x-powered-by');
+  app.engine('ejs', renderViewForExpress);
   app.set('view engine', 'ejs');
-  app.set('views', path.join(projectRoot, 'views'));
+  app.set('views', VIEWS_DIRECTORY);
   // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
   app.set('view cache', true);
   app.set('query parser', 'simple');

@@ -3,8 +3,6 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ejs from 'ejs';
 import type express from 'express';
 import { errorSummary } from '../log.ts';
 import type { Logger } from '../log.ts';
@@ -12,8 +10,9 @@ import { describeError } from '../error-catalogue.ts';
 import { HTTP_LIMITS } from './request-limits.ts';
 import type { HttpLimits } from './request-limits.ts';
 import { loggedPath, REQUEST_ID_HEADER } from './request-log.ts';
+import { renderView, VIEWS_DIRECTORY } from './view-engine.ts';
 
-const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views', 'error.ejs');
+const ERROR_VIEW = path.join(VIEWS_DIRECTORY, 'error.ejs');
 /** How long a refused connection stays open (not read) after its answer, so the client can read the page. */
 const LINGER_MS = 2000;
 const DROP_LOG_INTERVAL_MS = 60 * 1000;
@@ -146,11 +145,7 @@ async function answerRefused(socket: Duplex, refusal: Refusal, requestId: string
   const { status, ...page } = describeError(refusal);
   let body: string;
   try {
-    body = await ejs.renderFile(
-      ERROR_VIEW,
-      { ...page, details: {}, status, occurredAt: new Date().toISOString(), requestId, instanceName },
-      { cache: true },
-    );
+    body = await renderView(ERROR_VIEW, { ...page, details: {}, status, occurredAt: new Date().toISOString(), requestId, instanceName });
   } catch {
     body = `${page.title}. ${page.message}\n`;
   }
