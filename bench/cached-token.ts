@@ -7,6 +7,7 @@ import { canPin } from './processes.ts';
 import { appEnvironment, childEnvironment, startApp } from './services.ts';
 import { appRoutes, signIn } from './sign-in.ts';
 import type { Comparison } from './stats.ts';
+import { newComparison } from './stats.ts';
 
 /** The trivial npm script the token command is timed against: npm's own start-up plus a node that prints a constant. */
 export const CONSTANT_SCRIPT = 'bench:constant';
@@ -59,15 +60,13 @@ export async function measureCachedToken(context: BenchContext, idpOrigin: strin
   const cachedToken = token().stdout;
   if (!/^[A-Za-z0-9._~+/-]+=*\n$/.test(cachedToken)) throw new Error('npm run -s token did not print one access token alone on stdout');
   const constantOutput = constant().stdout;
-  const cachedTokenRow: Comparison = {
+  const cachedTokenRow = newComparison({
     key: 'cached-token',
     title: 'npm run -s token, cached token, to exit',
     unit: 'ms',
     baselineName: `npm run -s ${CONSTANT_SCRIPT}`,
     target: { op: '<=', ratio: 2 },
-    ours: [],
-    baseline: [],
-  };
+  });
   for (let round = 1; round <= settings.rounds; round += 1) {
     let tokenMs = 0;
     let constantMs = 0;

@@ -8,6 +8,7 @@ import { startApp, startBare, startEoc } from './services.ts';
 import type { Provider } from './services.ts';
 import { appRoutes, assertSignedIn, cpuPerSignIn, eocRoutes, signIn } from './sign-in.ts';
 import type { Comparison } from './stats.ts';
+import { newComparison } from './stats.ts';
 
 /** Escapes EJS's delimiter so the captured page is served byte for byte. */
 function asTemplate(html: string): string {
@@ -60,15 +61,13 @@ export async function measurePagesAndSignIns(
     await measureLoad(`${bare.url}/signed-in`, warmUp);
 
     progress.logPhase('CPU per sign-in');
-    const signInCpu: Comparison = {
+    const signInCpu = newComparison({
       key: 'sign-in-cpu',
       title: 'app CPU per complete sign-in',
       unit: 'ms',
       baselineName: 'express-openid-connect',
       target: { op: '<=', ratio: 0.8, everyRound: 1 },
-      ours: [],
-      baseline: [],
-    };
+    });
     for (let round = 1; round <= settings.rounds; round += 1) {
       signInCpu.ours.push(await cpuPerSignIn(app, appRoutes(app.url), account, settings.signInsPerRound));
       signInCpu.baseline.push(await cpuPerSignIn(eoc, eocRoutes(eoc.url), account, settings.signInsPerRound));
@@ -104,24 +103,20 @@ async function comparePageLoad(
 ): Promise<[Comparison, Comparison]> {
   const { settings, progress, account } = context;
   const baselineName = 'bare Express + EJS';
-  const rps: Comparison = {
+  const rps = newComparison({
     key: `${page}-rps`,
     title: `${page} page, req/s`,
     unit: 'req/s',
     baselineName,
     target: { op: '>=', ...targets.rps },
-    ours: [],
-    baseline: [],
-  };
-  const p99: Comparison = {
+  });
+  const p99 = newComparison({
     key: `${page}-p99`,
     title: `${page} page, p99 latency`,
     unit: 'ms',
     baselineName,
     target: { op: '<=', ...targets.p99 },
-    ours: [],
-    baseline: [],
-  };
+  });
   const load = { seconds: settings.loadSeconds, connections: settings.connections };
   for (let round = 1; round <= settings.rounds; round += 1) {
     if (urls.cookie !== undefined) await assertSignedIn(urls.ours, urls.cookie, account);

@@ -5,6 +5,7 @@ import type { BenchContext } from './bench-context.ts';
 import { residentBytes } from './proc.ts';
 import { startApp, startBare } from './services.ts';
 import type { Comparison } from './stats.ts';
+import { newComparison } from './stats.ts';
 
 /**
  * `npm start` to the first 200 (first start on an empty database, then a warm start on the same one) and the warm
@@ -13,32 +14,26 @@ import type { Comparison } from './stats.ts';
 export async function measureStarts(context: BenchContext, idpOrigin: string, ports: { app: number; bare: number }): Promise<Comparison[]> {
   const { settings, progress, workDirectory } = context;
   const viewsDirectory = path.join(workDirectory, 'views');
-  const warmStart: Comparison = {
+  const warmStart = newComparison({
     key: 'warm-start',
     title: 'npm start to first 200 (warm start)',
     unit: 'ms',
     baselineName: 'bare Express (node)',
     target: { op: '<=', ratio: 3, everyRound: 4 },
-    ours: [],
-    baseline: [],
-  };
-  const firstStart: Comparison = {
+  });
+  const firstStart = newComparison({
     key: 'first-start',
     title: 'npm start to first 200 (first start, empty database)',
     unit: 'ms',
     baselineName: 'bare Express (node)',
-    ours: [],
-    baseline: [],
-  };
-  const idleMemory: Comparison = {
+  });
+  const idleMemory = newComparison({
     key: 'idle-rss',
     title: 'idle RSS of the server process',
     unit: 'MB',
     baselineName: 'bare Express (node)',
     target: { op: '<=', ratio: 1.5, everyRound: 1.6 },
-    ours: [],
-    baseline: [],
-  };
+  });
   progress.logPhase('starts and idle memory');
   for (let round = 1; round <= settings.startRounds; round += 1) {
     const databaseFile = path.join(fs.mkdtempSync(path.join(workDirectory, `start-${round}-`)), 'app.db');

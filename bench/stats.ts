@@ -17,6 +17,11 @@ export interface Comparison {
   readonly baseline: number[];
 }
 
+/** A figure with no rounds measured yet. */
+export function newComparison(figure: Omit<Comparison, 'ours' | 'baseline'>): Comparison {
+  return { ...figure, ours: [], baseline: [] };
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
