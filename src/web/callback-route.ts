@@ -10,7 +10,7 @@ import type { SignInServices } from '../tokens/token-service.ts';
 import { exchangeCode, scopesOf } from '../auth/oauth-client.ts';
 import type { TokenResponse } from '../auth/oauth-client.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
-import { randomToken } from '../auth/pending-sign-ins.ts';
+import { randomToken } from '../random-token.ts';
 import type { IncrementalSignIn } from '../auth/pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
 import { parseResourceScopes } from '../auth/resource-scopes.ts';
