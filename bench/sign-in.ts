@@ -1,6 +1,8 @@
 import type { TestAccount } from '../dev/idp/types.ts';
 import { HttpBrowser } from '../test/support/http-browser.ts';
 import { signInAtProvider } from '../test/support/provider-sign-in.ts';
+import { cpuMilliseconds } from './proc.ts';
+import type { Service } from './processes.ts';
 
 /** Where a relying party starts its sign-in and where the provider sends the browser back. */
 export interface SignInRoutes {
@@ -35,4 +37,17 @@ export async function signIn(routes: SignInRoutes, account: TestAccount): Promis
     );
   }
   return { browser, html: page.body };
+}
+
+/** Server CPU (from /proc) per complete sign-in, over `count` sign-ins one after the other. */
+export async function cpuPerSignIn(service: Service, routes: SignInRoutes, account: TestAccount, count: number): Promise<number> {
+  const before = cpuMilliseconds(service.serverPid);
+  for (let index = 0; index < count; index += 1) await signIn(routes, account);
+  return (cpuMilliseconds(service.serverPid) - before) / count;
+}
+
+/** Fails the bench when the cookie no longer shows the account's signed-in page (a measurement of the wrong page). */
+export async function assertSignedIn(url: string, cookie: string, account: TestAccount): Promise<void> {
+  const body = await (await fetch(url, { headers: { cookie } })).text();
+  if (!body.includes(account.displayName)) throw new Error(`the session cookie no longer signs in at ${url}`);
 }

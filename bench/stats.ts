@@ -6,9 +6,20 @@ export interface Comparison {
   readonly unit: string;
   readonly baselineName: string;
   /** ≤ for costs, ≥ for throughput; absent for figures printed for information only. */
-  readonly target?: { readonly op: '<=' | '>='; readonly ratio: number };
+  readonly target?: {
+    readonly op: '<=' | '>=';
+    /** What the median of the per-round ratios must meet. */
+    readonly ratio: number;
+    /** What every single round's ratio must meet (the previous target: no round may fall back behind it). */
+    readonly everyRound?: number;
+  };
   readonly ours: number[];
   readonly baseline: number[];
+}
+
+/** A figure with no rounds measured yet. */
+export function newComparison(figure: Omit<Comparison, 'ours' | 'baseline'>): Comparison {
+  return { ...figure, ours: [], baseline: [] };
 }
 
 export function median(values: readonly number[]): number {
@@ -28,11 +39,16 @@ export function ratioOf(comparison: Comparison): number {
   return median(roundRatios(comparison));
 }
 
-/** True, false, or undefined when the figure has no target. */
+/** True, false, or undefined when the figure has no target: the median must meet the target, and every round its floor. */
 export function meetsTarget(comparison: Comparison): boolean | undefined {
-  if (comparison.target === undefined) return undefined;
-  const ratio = ratioOf(comparison);
-  return comparison.target.op === '<=' ? ratio <= comparison.target.ratio : ratio >= comparison.target.ratio;
+  const { target } = comparison;
+  if (target === undefined) return undefined;
+  const meets = (ratio: number, limit: number) => (target.op === '<=' ? ratio <= limit : ratio >= limit);
+  const { everyRound } = target;
+  return (
+    meets(ratioOf(comparison), target.ratio) &&
+    (everyRound === undefined || roundRatios(comparison).every((ratio) => meets(ratio, everyRound)))
+  );
 }
 
 export function formatFigure(value: number, unit: string): string {

@@ -24,6 +24,7 @@ import { servePublicFiles } from './web/public-files.ts';
 import { useSecurityHeaders } from './web/security-headers.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
 import { createRequestLog } from './web/request-log.ts';
+import { renderViewForExpress, VIEWS_DIRECTORY } from './web/view-engine.ts';
 import { describeClientCredential } from './auth/client-credential.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,8 +69,9 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
 
   const app = express();
   app.disable('x-powered-by');
+  app.engine('ejs', renderViewForExpress);
   app.set('view engine', 'ejs');
-  app.set('views', path.join(projectRoot, 'views'));
+  app.set('views', VIEWS_DIRECTORY);
   // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
   app.set('view cache', true);
   app.set('query parser', 'simple');

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import type express from 'express';
 import type { Response } from 'express';
 import type { ProviderDetails } from '../errors.ts';
 import { REQUEST_ID_HEADER } from './request-log.ts';
 import { securityHeadersOf } from './security-headers.ts';
+import { VIEW_OPTIONS, VIEWS_DIRECTORY } from './view-engine.ts';
 
-const ERROR_VIEW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views', 'error.ejs');
+const ERROR_VIEW = path.join(VIEWS_DIRECTORY, 'error.ejs');
 /** A header value that could end its line, which a raw response must never write. */
 const LINE_BREAK = /[\r\n]/;
 
@@ -29,7 +29,7 @@ function renderErrorPage(page: ErrorPage, requestId: string | undefined, app: ex
   const instanceName: unknown = app?.locals?.instanceName;
   try {
     // Compiled once: the error view does not change while the app runs.
-    errorView ??= ejs.compile(readFileSync(ERROR_VIEW, 'utf8'), { filename: ERROR_VIEW });
+    errorView ??= ejs.compile(readFileSync(ERROR_VIEW, 'utf8'), { ...VIEW_OPTIONS, filename: ERROR_VIEW });
     return errorView({ ...page, occurredAt: new Date().toISOString(), requestId, instanceName });
   } catch {
     return `<p>${ejs.escapeXML(`${page.title}. ${page.message} ${page.fix}`)}</p>\n`;

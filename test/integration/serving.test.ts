@@ -1,24 +1,31 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import ejsModule from 'ejs';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { signIn } from '../support/outcomes.ts';
 
 const VIEWS = fileURLToPath(new URL('../../views/', import.meta.url));
 const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
-// Express loads the view engine with require(): spy on that instance, not on the ESM build.
-const ejs = createRequire(import.meta.url)('ejs') as { fileLoader: (file: string) => Buffer; compile: (...args: unknown[]) => unknown };
+// The app renders through src/web/view-engine.ts, which imports EJS's ESM build: spy on that instance (Express never requires its own).
+const ejs = ejsModule as unknown as { fileLoader: (file: string) => Buffer; compile: (...args: unknown[]) => unknown };
 
 describe('serving pages: templates compiled once, static files without a disk lookup for the routes', () => {
   let harness: Harness;
   const templateReads: string[] = [];
   let compiles = 0;
   const publicStats: string[] = [];
-  const originals = { fileLoader: ejs.fileLoader, compile: ejs.compile, stat: fs.stat, nodeEnv: process.env.NODE_ENV };
+  const viewProbes: string[] = [];
+  const originals = {
+    fileLoader: ejs.fileLoader,
+    compile: ejs.compile,
+    stat: fs.stat,
+    existsSync: fs.existsSync,
+    nodeEnv: process.env.NODE_ENV,
+  };
 
   before(async () => {
     ejs.fileLoader = (file) => {
@@ -33,6 +40,10 @@ describe('serving pages: templates compiled once, static files without a disk lo
       if (String(file).startsWith(PUBLIC) || String(file) === PUBLIC.slice(0, -1)) publicStats.push(String(file));
       return (originals.stat as (...args: unknown[]) => void)(file, ...rest);
     }) as typeof fs.stat;
+    fs.existsSync = (file: fs.PathLike) => {
+      if (String(file).startsWith(VIEWS)) viewProbes.push(String(file));
+      return originals.existsSync(file);
+    };
     // Express turns its view cache on only for production by default: prove the app does it in development too.
     process.env.NODE_ENV = 'development';
     harness = await startHarness();
@@ -41,6 +52,7 @@ describe('serving pages: templates compiled once, static files without a disk lo
     await harness.close();
     Object.assign(ejs, { fileLoader: originals.fileLoader, compile: originals.compile });
     fs.stat = originals.stat;
+    fs.existsSync = originals.existsSync;
     if (originals.nodeEnv === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = originals.nodeEnv;
   });
@@ -63,6 +75,17 @@ describe('serving pages: templates compiled once, static files without a disk lo
     for (let round = 0; round < 3; round += 1) await renderAll();
     assert.equal(templateReads.length, readsAfterFirst, 'no template was read again');
     assert.equal(compiles, compilesAfterFirst, 'no template was compiled again');
+  });
+
+  it('when pages with includes are rendered, then no include is looked for on disk (EJS probes a relative include name every time)', async () => {
+    const { browser } = await signIn(harness);
+    viewProbes.length = 0;
+    for (let round = 0; round < 2; round += 1) {
+      assert.equal((await harness.browser().request(`${harness.baseUrl}/`)).status, 200);
+      assert.equal((await harness.browser().request(`${harness.baseUrl}/no-such-page`)).status, 404);
+      assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
+    }
+    assert.deepEqual(viewProbes, []);
   });
 
   it('when a page is requested, then public/ is not looked at; its files are still served at their own paths', async () => {

@@ -32,6 +32,14 @@ describe('the benchmark report', () => {
     assert.equal(meetsTarget(comparison([5], [10])), undefined);
   });
 
+  it('when a target names a figure for every round, then one round worse than it fails the figure even with a passing median', () => {
+    // Per-round ratios 0.7, 0.7 and 1.2: the median 0.7 meets ≤ 0.8, the last round misses ≤ 1.
+    const figure = comparison([7, 7, 12], [10, 10, 10], { op: '<=', ratio: 0.8, everyRound: 1 });
+    assert.equal(meetsTarget(figure), false);
+    assert.equal(meetsTarget({ ...figure, ours: [7, 7, 9] }), true);
+    assert.equal(meetsTarget(comparison([8, 5], [10, 10], { op: '>=', ratio: 0.7, everyRound: 0.6 })), false);
+  });
+
   it('when the chart is drawn, then each figure with a target gets one bar, green when it passes and red when not', () => {
     const svg = renderChart(
       [comparison([5], [10], { op: '<=', ratio: 1 }), comparison([50], [10], { op: '<=', ratio: 4 }), comparison([1], [1])],
