@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { PrismaSessionStore } from './session-store.ts';
+import { DatabaseSessionStore } from './session-store.ts';
 
 /** Writes the session to the store now (before a redirect leaves the app). */
 export function saveSession(req: Request): Promise<void> {
@@ -22,7 +22,7 @@ export function destroySession(req: Request): Promise<void> {
  */
 export async function takeOverSession(req: Request): Promise<boolean> {
   const store = req.sessionStore;
-  if (!(store instanceof PrismaSessionStore)) throw new Error('sessions must live in the PrismaSessionStore');
+  if (!(store instanceof DatabaseSessionStore)) throw new Error('sessions must live in the DatabaseSessionStore');
   const { cookie: _cookie, ...data } = req.session;
   if (!(await store.takeOver(req.sessionID))) return false;
   req.sessionStore.generate(req);

@@ -6,7 +6,7 @@ import type { RefreshResponse } from '../auth/oauth-client.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { PreloadedSignIn, StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
+import type { StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
 import { createUserRedemptions } from './user-redemptions.ts';
 import type { UserRedemptions } from './user-redemptions.ts';
 
@@ -50,6 +50,11 @@ export interface FreshSignIn {
   readonly tokens: StoredTokens;
   /** True when this call redeemed the refresh token. */
   readonly refreshed: boolean;
+}
+
+/** A user's sign-in as the caller read it already (with their session, in one query): `signIn` undefined when the user is gone. */
+export interface PreloadedSignIn {
+  readonly signIn: StoredSignIn | undefined;
 }
 
 export interface TokenService {
@@ -111,7 +116,7 @@ export function createTokenService(dependencies: SignInServices): TokenService {
         log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
       if (isRefreshError(error) && refreshProblemOf(error) === 'needs_sign_in') {
-        await tokenStore.markNeedsSignIn(user.id, lease);
+        await tokenStore.markNeedsSignIn(user.id, lease, new Date(now()));
         log.warn('refresh refused; sign-in needed', {
           userId: user.id,
           error: error.details.error,
@@ -119,7 +124,7 @@ export function createTokenService(dependencies: SignInServices): TokenService {
           correlation_id: error.details.correlationId,
         });
       } else {
-        await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
+        await tokenStore.releaseRefreshLease(user.id, lease, new Date(now())).catch(() => undefined);
         log.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
       }
       throw error;

@@ -14,7 +14,7 @@ import { randomToken } from '../auth/pending-sign-ins.ts';
 import type { IncrementalSignIn } from '../auth/pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
 import { parseResourceScopes } from '../auth/resource-scopes.ts';
-import type { Database } from '../db/database.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 import type { ResourceTokenStore } from '../tokens/resource-token-store.ts';
 import { defaultScopesOf } from '../tokens/resource-token-service.ts';
 import { createAdminConsentAnswer, isAdminConsentAnswer } from './admin-consent-answer.ts';
@@ -23,7 +23,7 @@ export interface CallbackDependencies extends SignInServices {
   /** Where a sign-in for another resource stores its token. */
   resourceTokenStore: ResourceTokenStore;
   /** For the admin-consent links `npm run token` printed. */
-  database: Database;
+  database: SqlDatabase;
 }
 
 /**

@@ -203,7 +203,7 @@ describe(`migrations in-process (${kind})`, () => {
         'refresh-before',
       );
     } finally {
-      await connection.$disconnect();
+      await connection.close();
       fs.rmSync(folder, { recursive: true, force: true });
       await database.remove();
     }
