@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { SqlDatabase } from '../db/sql.ts';
 import { DatabaseSessionStore } from './session-store.ts';
 import type { ReadSessionRow, SessionCookieSettings } from './session-store.ts';
-import { regenerateSession } from './session-helpers.ts';
+import { regenerateSession } from './session-lifecycle.ts';
 import { readCookie } from './cookies.ts';
 
 /** The session cookie's name: the __Host- prefix pins it to this origin when it is https. */

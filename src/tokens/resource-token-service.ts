@@ -8,7 +8,7 @@ import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ResourceTokenRead, ResourceTokenStore, StoredResourceToken } from './resource-token-store.ts';
 import { isRefreshError, needsRefresh, refreshProblemOf, verifyRefreshedIdToken, WAIT_POLL_MS } from './token-service.ts';
-import type { FreshSignIn, RefreshProblem, SignInServices, TokenService } from './token-service.ts';
+import type { FreshSignIn, RefreshProblem, TokenService, TokenServiceDependencies } from './token-service.ts';
 import type { StoredGrant, StoredUser } from './token-store.ts';
 import type { UserRedemptions } from './user-redemptions.ts';
 
@@ -66,7 +66,7 @@ export interface ResourceTokenService {
   getResourceToken(userId: string, request: ResourceScopes, options?: { force?: boolean; logger?: Logger }): Promise<ResourceToken>;
 }
 
-export interface ResourceTokenServices extends SignInServices {
+export interface ResourceTokenServices extends TokenServiceDependencies {
   resourceTokenStore: ResourceTokenStore;
   /** The default token's service: the default scopes are its. */
   tokenService: TokenService;

@@ -76,8 +76,8 @@ export function needsRefresh(tokens: Pick<StoredTokens, 'expiresAt'>, now: numbe
   return tokens.expiresAt.getTime() - now <= REFRESH_MARGIN_MS;
 }
 
-/** What a sign-in and a refresh need: settings, discovery, ID-token checks, the token store, a logger and the clock. */
-export interface SignInServices {
+/** What a refresh needs: settings, discovery, ID-token checks, the token store, a logger and the clock. */
+export interface TokenServiceDependencies {
   config: Config;
   discovery: Discovery;
   verifier: IdTokenVerifier;
@@ -89,7 +89,8 @@ export interface SignInServices {
   redemptions?: UserRedemptions;
 }
 
-export function createTokenService(dependencies: SignInServices): TokenService {
+/** The default token's service: reads, refreshes (one redemption per user across processes) and waits for refreshes. */
+export function createTokenService(dependencies: TokenServiceDependencies): TokenService {
   const { config, discovery, verifier, tokenStore, logger, now = Date.now, redemptions = createUserRedemptions() } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
   // Long enough for discovery and the token request, each bounded by the HTTP timeout.

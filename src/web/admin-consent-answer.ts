@@ -4,7 +4,7 @@ import type { AdminConsentRequest } from '../auth/admin-consent.ts';
 import { PENDING_SIGN_IN_MS } from '../auth/pending-sign-ins.ts';
 import type { SqlDatabase } from '../db/sql.ts';
 import { AppError, invalidCallback, providerDetails } from '../errors.ts';
-import { saveSession } from '../sessions/session-helpers.ts';
+import { saveSession } from '../sessions/session-lifecycle.ts';
 import { csrfTokenFor } from './csrf.ts';
 
 /** The value of a parameter that appears exactly once; repeated or absent gives undefined. */

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
-import { regenerateSession } from '../sessions/session-helpers.ts';
+import { regenerateSession } from '../sessions/session-lifecycle.ts';
 import { createTokenViewer } from '../tokens/jwt-view.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';

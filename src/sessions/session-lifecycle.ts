@@ -1,3 +1,5 @@
+// A session's life in a request: saved before a redirect, regenerated, destroyed, discarded, and taken over once by
+// the callback (takeOverSession: the replay guard that lets one state be redeemed by one request only, on any instance).
 import type { Request } from 'express';
 import { DatabaseSessionStore } from './session-store.ts';
 
@@ -17,7 +19,7 @@ export function destroySession(req: Request): Promise<void> {
 }
 
 /**
- * Ends this session in the store unless another request (on any instance) ended it first, and gives the request
+ * The callback's replay guard. Ends this session in the store unless another request (on any instance) ended it first, and gives the request
  * a fresh session (new id) with the same data. Returns false, changing nothing, when it lost that race.
  */
 export async function takeOverSession(req: Request): Promise<boolean> {
