@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { parseSettings, settingsSchema } from '../src/config.ts';
+import { parseSettings } from '../src/config.ts';
+import { developmentSettingsSchema } from './development-settings.ts';
 import type { Environment, SettingsResult } from '../src/config.ts';
 import { readCertificateFile } from '../src/auth/client-certificate.ts';
 import { ensurePrivateFolder } from '../src/db/database-url.ts';
@@ -132,7 +133,7 @@ export interface DemoSettings {
   readonly environment: Environment;
 }
 
-const demoVariables = settingsSchema.pick({ DEMO_IDP_PORT: true, DEMO_DATABASE_URL: true });
+const demoVariables = developmentSettingsSchema.pick({ DEMO_IDP_PORT: true, DEMO_DATABASE_URL: true });
 
 /**
  * The settings of the demo: PORT, HOST and BASE_URL as given (like npm start); the Microsoft settings

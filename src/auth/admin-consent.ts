@@ -4,7 +4,8 @@ import { isTenantId } from '../config.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { sql } from '../db/sql.ts';
 import type { SqlDatabase } from '../db/sql.ts';
-import { addPending, randomToken, takePending } from './pending-sign-ins.ts';
+import { randomToken } from '../random-token.ts';
+import { addPending, takePending } from './pending-sign-ins.ts';
 
 /**
  * The tenant of every personal Microsoft account (its `tid`). Personal accounts have no administrator: "personal

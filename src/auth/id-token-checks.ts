@@ -3,8 +3,9 @@ import { isTenantId } from '../config.ts';
 import { equalInConstantTime } from '../constant-time.ts';
 import { AppError, tenantNotAllowed } from '../errors.ts';
 
-// The rules of OpenID Connect Core §3.1.3.7 and Microsoft, one function each, in the order the verifier runs them.
-// Each throws the 'id_token_invalid' error, whose cause names the rule broken (the log's reason), or returns.
+// The rules jose's jwtVerify does not know: Microsoft's (the tenant in `tid`, the key's published issuer, the tenant
+// allow-list) and OpenID Connect Core §3.1.3.7's `azp` and nonce. One function each, in the order the verifier runs them;
+// each throws the 'id_token_invalid' error, whose cause names the rule broken (the log's reason), or returns.
 
 /** Who signed in, from a verified ID token. The stable key is (tenantId, objectId). */
 export interface VerifiedIdentity {
@@ -14,13 +15,6 @@ export interface VerifiedIdentity {
   readonly displayName: string;
   readonly username: string;
 }
-
-/** Allowed clock difference between this machine and Microsoft. */
-export const CLOCK_SKEW_SECONDS = 300;
-/** An ID token issued longer ago than this is not fresh from this sign-in. */
-export const MAX_TOKEN_AGE_SECONDS = 3600;
-/** Core §2 plus Microsoft's tenant and object ids, which make the user key. */
-const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'tid', 'oid'] as const;
 
 /**
  * The issuer an ID token must carry: the discovery issuer, with Microsoft's `{tenantid}` template
@@ -38,47 +32,15 @@ export function checkHeader(header: JWSHeaderParameters): void {
   }
 }
 
-/** The verified payload as a claims object: a top-level JSON object, never an unencoded (RFC 7797 `b64: false`) payload. */
-export function readClaims(payload: Uint8Array, header: JWSHeaderParameters): JWTPayload {
-  if (header.crit?.includes('b64') && header.b64 === false) throw invalidIdToken('JWTs MUST NOT use unencoded payload');
-  let claims: unknown;
-  try {
-    claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch (error) {
-    throw invalidIdToken('JWT Claims Set must be a top-level JSON object', error);
-  }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
-    throw invalidIdToken('JWT Claims Set must be a top-level JSON object');
-  return claims as JWTPayload;
-}
-
-/** Every claim the checks below read is present; `nonce` too when the sign-in sent one. */
-export function checkRequiredClaims(claims: JWTPayload, options: { nonce: boolean }): void {
-  for (const name of [...REQUIRED_CLAIMS, ...(options.nonce ? ['nonce'] : [])]) {
-    if (!Object.hasOwn(claims, name)) throw invalidIdToken(`missing required "${name}" claim`);
-  }
-}
-
-/** `aud` is this app's client id, or a list that contains it. */
-export function checkAudience(claims: JWTPayload, clientId: string): void {
-  const { aud } = claims;
-  if (typeof aud === 'string' ? aud !== clientId : !(Array.isArray(aud) && aud.includes(clientId))) {
-    throw invalidIdToken('unexpected "aud" claim value');
-  }
-}
-
 /**
- * `nbf` (when present) has come, `exp` has not passed, and `iat` is neither in the future nor older than
- * MAX_TOKEN_AGE_SECONDS, each within CLOCK_SKEW_SECONDS of `nowSeconds` (seconds since the epoch).
+ * The token's tenant and the issuer it must carry (see expectedIssuer), read from its claims before the signature is
+ * checked: they choose the issuer jwtVerify then requires. A `tid` that is not a tenant GUID is refused here.
  */
-export function checkTimes(claims: JWTPayload, nowSeconds: number): void {
-  const issuedAt = numericClaim(claims, 'iat');
-  const notBefore = claims.nbf === undefined ? undefined : numericClaim(claims, 'nbf');
-  if (notBefore !== undefined && notBefore > nowSeconds + CLOCK_SKEW_SECONDS) throw invalidIdToken('"nbf" claim timestamp check failed');
-  if (numericClaim(claims, 'exp') <= nowSeconds - CLOCK_SKEW_SECONDS) throw invalidIdToken('"exp" claim timestamp check failed');
-  const age = nowSeconds - issuedAt;
-  if (age - CLOCK_SKEW_SECONDS > MAX_TOKEN_AGE_SECONDS) throw invalidIdToken('"iat" claim timestamp check failed (too far in the past)');
-  if (age < -CLOCK_SKEW_SECONDS) throw invalidIdToken('"iat" claim timestamp check failed (it should be in the past)');
+export function readExpectedIssuer(unverified: JWTPayload, discoveryIssuer: string): { tenantId: string; issuer: string } {
+  const tenantId = unverified.tid;
+  const issuer = typeof tenantId === 'string' ? expectedIssuer(discoveryIssuer, tenantId) : undefined;
+  if (typeof tenantId !== 'string' || issuer === undefined) throw invalidIdToken('the ID token tid is not a tenant id');
+  return { tenantId, issuer };
 }
 
 /** The token was issued to this app alone: exactly one audience, and an `azp`, when present, that names this app. */
@@ -93,17 +55,9 @@ export function checkNonce(claims: JWTPayload, expectedNonce: string): void {
     throw invalidIdToken('the ID token nonce differs');
 }
 
-/** `iss` must match exactly the discovery issuer for the token's own `tid` (see expectedIssuer); returns that tid. */
-export function checkIssuer(claims: JWTPayload, discoveryIssuer: string): string {
-  const tenantId = stringClaim(claims, 'tid');
-  const issuer = expectedIssuer(discoveryIssuer, tenantId);
-  if (issuer === undefined || claims.iss !== issuer) throw invalidIdToken('the ID token issuer is not the expected one');
-  return tenantId;
-}
-
 /**
  * Microsoft's key sets name the issuer each key may sign for: a tenant's own key must not vouch for another tenant.
- * `keyIssuer` undefined (a key published without one) passes; checkIssuer still applies.
+ * `keyIssuer` undefined (a key published without one) passes; jwtVerify's issuer check still applies.
  */
 export function checkSigningKeyIssuer(keyIssuer: string | undefined, claims: JWTPayload, tenantId: string): void {
   if (keyIssuer !== undefined && expectedIssuer(keyIssuer, tenantId) !== claims.iss)
@@ -131,13 +85,7 @@ export function readIdentity(claims: JWTPayload, tenantId: string): VerifiedIden
 
 /** The error every failed check throws: the page says the sign-in could not be verified; `reason` goes to the log. */
 export function invalidIdToken(reason: string, cause?: unknown): AppError {
-  return new AppError('id_token_invalid', { cause: cause ?? new Error(reason) });
-}
-
-function numericClaim(claims: JWTPayload, name: 'iat' | 'nbf' | 'exp'): number {
-  const value = claims[name];
-  if (typeof value !== 'number') throw invalidIdToken(`"${name}" claim must be a number`);
-  return value;
+  return new AppError('id_token_invalid', { cause: new Error(reason, cause === undefined ? undefined : { cause }) });
 }
 
 function stringClaim(claims: JWTPayload, name: string): string {

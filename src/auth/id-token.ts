@@ -1,18 +1,15 @@
+import type { JWSHeaderParameters, JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import {
-  checkAudience,
   checkAuthorizedParty,
   checkHeader,
-  checkIssuer,
   checkNonce,
-  checkRequiredClaims,
   checkSigningKeyIssuer,
   checkTenantAllowed,
-  checkTimes,
   invalidIdToken,
-  readClaims,
+  readExpectedIssuer,
   readIdentity,
 } from './id-token-checks.ts';
 import type { VerifiedIdentity } from './id-token-checks.ts';
@@ -28,57 +25,60 @@ export interface IdTokenVerifier {
   verify(idToken: string, checks: { metadata: ProviderMetadata; expectedNonce: string | undefined }): Promise<VerifiedIdentity>;
 }
 
-// jose reports these when the token itself is bad; anything else (network, HTTP) means the keys could not be read.
-const TOKEN_FAULTS = new Set([
-  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
-  'ERR_JWKS_NO_MATCHING_KEY',
-  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
-  'ERR_JWS_INVALID',
-  'ERR_JOSE_ALG_NOT_ALLOWED',
-  'ERR_JOSE_NOT_SUPPORTED',
-]);
+/** Allowed clock difference between this machine and Microsoft (jwtVerify's clockTolerance). */
+export const CLOCK_SKEW_SECONDS = 300;
+/** An ID token issued longer ago than this is not fresh from this sign-in (jwtVerify's maxTokenAge). */
+export const MAX_TOKEN_AGE_SECONDS = 3600;
+/** Core §2 plus Microsoft's tenant and object ids, which make the user key. */
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'tid', 'oid'];
 
-/** Checks ID tokens against the keys of the discovery jwks_uri (see signing-keys.ts) and the configuration. */
+/**
+ * Checks ID tokens with jose's jwtVerify (signature, `iss`, `aud`, algorithm, times, required claims) against the keys
+ * of the discovery jwks_uri (see signing-keys.ts), then Microsoft's own rules (id-token-checks.ts).
+ */
 export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys): IdTokenVerifier {
   return {
     async verify(idToken, { metadata, expectedNonce }) {
       // Loaded by the first sign-in rather than at start, which does not need it.
-      const { compactVerify, decodeProtectedHeader, errors: joseErrors } = await import('jose');
-      let header: ReturnType<typeof decodeProtectedHeader>;
+      const { decodeJwt, decodeProtectedHeader, errors: joseErrors, jwtVerify } = await import('jose');
+      let unverified: { header: JWSHeaderParameters; claims: JWTPayload };
       try {
-        header = decodeProtectedHeader(idToken);
+        unverified = { header: decodeProtectedHeader(idToken), claims: decodeJwt(idToken) };
       } catch (error) {
-        throw invalidIdToken('the ID token is not a JWS', error);
+        throw invalidIdToken('the ID token is not a JWT', error);
       }
-      checkHeader(header);
+      checkHeader(unverified.header);
+      // The issuer depends on the token's own tid (Microsoft's {tenantid} template): read it first, then let jose require it.
+      const { tenantId, issuer } = readExpectedIssuer(unverified.claims, metadata.issuer);
 
-      let verified: Awaited<ReturnType<typeof compactVerify>>;
+      let claims: JWTPayload;
       let signingKey: SigningKey | undefined;
       try {
-        verified = await compactVerify(
+        ({ payload: claims } = await jwtVerify(
           idToken,
           async (protectedHeader) => {
             signingKey = await signingKeys.keyFor(metadata.jwksUri, protectedHeader.kid);
             return signingKey.key;
           },
-          { algorithms: ['RS256'] },
-        );
+          {
+            issuer,
+            audience: config.appId,
+            algorithms: ['RS256'],
+            // No currentDate: Microsoft stamps its tokens by the real clock, so they are compared with this machine's, not an injected one.
+            clockTolerance: CLOCK_SKEW_SECONDS,
+            maxTokenAge: MAX_TOKEN_AGE_SECONDS,
+            requiredClaims: expectedNonce === undefined ? REQUIRED_CLAIMS : [...REQUIRED_CLAIMS, 'nonce'],
+          },
+        ));
       } catch (error) {
-        if (error instanceof joseErrors.JOSEError && TOKEN_FAULTS.has(error.code)) {
-          throw invalidIdToken(error.message, error);
-        }
         if (error instanceof AppError) throw error;
+        // The keys come from signing-keys.ts, which throws AppError when it cannot read them: jose's own errors are the token's.
+        if (error instanceof joseErrors.JOSEError) throw invalidIdToken(error.message, error);
         throw new AppError('signing_keys_unavailable', { cause: error });
       }
 
-      const claims = readClaims(verified.payload, verified.protectedHeader);
-      checkRequiredClaims(claims, { nonce: expectedNonce !== undefined });
-      checkAudience(claims, config.appId);
-      // Microsoft stamps its tokens by the real clock, so they are compared with this machine's, not with an injected one.
-      checkTimes(claims, Math.floor(Date.now() / 1000));
       checkAuthorizedParty(claims, config.appId);
       if (expectedNonce !== undefined) checkNonce(claims, expectedNonce);
-      const tenantId = checkIssuer(claims, metadata.issuer);
       checkSigningKeyIssuer(signingKey?.issuer, claims, tenantId);
       checkTenantAllowed(tenantId, config.allowedTenants);
       return readIdentity(claims, tenantId);

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { equalInConstantTime } from '../constant-time.ts';
+import { randomToken } from '../random-token.ts';
 
 /** A sign-in started by /connect and not yet finished: kept only in the server-side session. */
 export interface PendingSignIn {
@@ -26,11 +27,6 @@ export interface IncrementalSignIn {
 export const PENDING_SIGN_IN_MS = 10 * 60 * 1000;
 /** At most this many sign-ins may be pending in one browser (several tabs); the oldest goes first. */
 export const MAX_PENDING_SIGN_INS = 5;
-
-/** 32 bytes from the CSPRNG, base64url: 256 bits for state, nonce and PKCE verifier alike. */
-export function randomToken(): string {
-  return crypto.randomBytes(32).toString('base64url');
-}
 
 /** The S256 PKCE challenge of a verifier (RFC 7636 §4.2). */
 export function codeChallengeOf(codeVerifier: string): string {

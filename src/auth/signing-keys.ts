@@ -29,6 +29,7 @@ interface KeySet {
   fetchedAt: number;
 }
 
+// Not jose's createRemoteJWKSet: it cools down after any fetch (a key rolled just after one is refused, S54), fails instead of keeping stale keys while the endpoint is down (S40), and returns keys without their JWK `issuer` (S14).
 /** The discovery jwks_uri's keys, cached, refetched on an unknown kid with a cooldown and a single flight. */
 export function createSigningKeys(options: { timeoutMs: number; now: () => number; logger: Logger }): SigningKeys {
   const { timeoutMs, now, logger } = options;

@@ -11,7 +11,7 @@ const timestampSchema = z.int().nonnegative();
 /** A moment written by Date#toISOString (a real calendar date: 30 February fails). */
 const isoDateSchema = z.iso.datetime();
 
-/** A CSPRNG value from randomToken(): 43 base64url characters (RFC 7636 §4.1 allows a verifier up to 128). */
+/** A CSPRNG value from randomToken() (src/random-token.ts): 43 base64url characters (RFC 7636 §4.1 allows a verifier up to 128). */
 const randomValueSchema = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/);
 
 /** One resource's scopes as the app checked them (src/auth/resource-scopes.ts): printable, at most 50 of 512 characters. */

@@ -10,7 +10,7 @@ import { exchangeCode, scopesOf } from '../auth/oauth-client.ts';
 import type { TokenResponse } from '../auth/oauth-client.ts';
 import type { IdTokenVerifier, VerifiedIdentity } from '../auth/id-token.ts';
 import type { Discovery } from '../auth/discovery.ts';
-import { randomToken } from '../auth/pending-sign-ins.ts';
+import { randomToken } from '../random-token.ts';
 import type { IncrementalSignIn } from '../auth/pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
 import { parseResourceScopes } from '../auth/resource-scopes.ts';

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { randomToken } from '../auth/pending-sign-ins.ts';
+import { randomToken } from '../random-token.ts';
 import { AppError } from '../errors.ts';
 import { equalInConstantTime } from '../constant-time.ts';
 
