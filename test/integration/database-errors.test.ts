@@ -53,8 +53,12 @@ describe(`database errors by their structure (${testDatabaseKind()})`, () => {
 
   it('when two first inserts of the same unique key race (Prisma client, direct SQL, a transaction), then the loser is "unique-violation"', async () => {
     const results = await Promise.allSettled([
-      database.prisma.user.create({ data: { tenantId: 'tenant', objectId: 'race', displayName: 'A', username: 'a@contoso.test' } }),
-      database.prisma.user.create({ data: { tenantId: 'tenant', objectId: 'race', displayName: 'B', username: 'b@contoso.test' } }),
+      database.prisma.user.create({
+        data: { id: 'race-a', tenantId: 'tenant', objectId: 'race', displayName: 'A', username: 'a@contoso.test' },
+      }),
+      database.prisma.user.create({
+        data: { id: 'race-b', tenantId: 'tenant', objectId: 'race', displayName: 'B', username: 'b@contoso.test' },
+      }),
     ]);
     const rejected = results.filter((result) => result.status === 'rejected');
     assert.equal(rejected.length, 1);
