@@ -77,7 +77,7 @@ try {
     throw error;
   }
 } finally {
-  await database.$disconnect();
+  await database.close();
 }
 process.exitCode = exitCode;
 

@@ -11,6 +11,7 @@ import { isPostgresUrl } from './db/database-url.ts';
 import { createConnectRoute } from './web/connect-route.ts';
 import { createCallbackRoute } from './web/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
+import { createSignedInRead } from './sessions/signed-in-read.ts';
 import { createHomeRoute } from './web/home-route.ts';
 import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
 import { createRefreshRoute } from './web/refresh-route.ts';
@@ -50,7 +51,7 @@ export interface App {
 /** Builds the whole app from its configuration; no module-level state, so tests build their own. */
 export function createApp(config: Config, dependencies: AppDependencies): App {
   const { database, logger, now = Date.now } = dependencies;
-  const { discovery, verifier, tokenStore, tokenService, resourceTokenStore, resourceTokenService } = composeServices(
+  const { cipher, discovery, verifier, tokenStore, tokenService, resourceTokenStore, resourceTokenService } = composeServices(
     config,
     database,
     logger,
@@ -60,11 +61,11 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     },
   );
   // The session row is read with the signed-in user's tokens in one query: the home page needs no second read.
-  const sessions = createSessionMiddleware(config, database, logger, now, (sid) => tokenStore.readSessionWithSignIn(sid));
+  const sessions = createSessionMiddleware(config, database.sql, logger, now, createSignedInRead(database.sql, cipher));
   const cookieName = sessionCookieName(config);
   // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.
   const rateLimitStore = isPostgresUrl(config.databaseUrl)
-    ? new DatabaseRateLimitStore(database, { prefix: 'sign-in:', logger, now })
+    ? new DatabaseRateLimitStore(database.sql, { prefix: 'sign-in:', logger, now })
     : undefined;
 
   const app = express();
@@ -88,7 +89,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.use(rejectLongUrls);
   app.use(rejectNonPathTargets);
   app.get('/healthz', healthz);
-  app.get('/readyz', createReadyz(database, discovery));
+  app.get('/readyz', createReadyz(database.sql, discovery));
   app.use('/connect', createSignInRateLimit(config, logger, rateLimitStore));
   app.use(servePublicFiles(path.join(projectRoot, 'public')));
   app.use(sessions.middleware);
@@ -99,7 +100,10 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   const action = (route: string, handler: express.RequestHandler) => app.route(route).post(form, handler).all(methodNotAllowed('POST'));
   page('/', createHomeRoute(config, { tokenStore, tokenService, resourceTokenStore }, now));
   page('/connect', createConnectRoute(config, discovery, now));
-  page('/connect/get_token', createCallbackRoute({ config, discovery, verifier, tokenStore, resourceTokenStore, database, logger, now }));
+  page(
+    '/connect/get_token',
+    createCallbackRoute({ config, discovery, verifier, tokenStore, resourceTokenStore, database: database.sql, logger, now }),
+  );
   action('/refresh', createRefreshRoute(tokenService));
   action('/graph-check', createGraphCheckRoute(config, tokenService));
   action('/resources', createResourceTokenRoute(resourceTokenService));

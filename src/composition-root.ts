@@ -11,6 +11,7 @@ import type { ResourceTokenService } from './tokens/resource-token-service.ts';
 import { createResourceTokenStore } from './tokens/resource-token-store.ts';
 import type { ResourceTokenStore } from './tokens/resource-token-store.ts';
 import { createTokenCipher } from './tokens/token-cipher.ts';
+import type { TokenCipher } from './tokens/token-cipher.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import type { TokenService } from './tokens/token-service.ts';
 import { createTokenStore } from './tokens/token-store.ts';
@@ -18,6 +19,8 @@ import type { TokenStore } from './tokens/token-store.ts';
 import { createUserRedemptions } from './tokens/user-redemptions.ts';
 
 export interface Services {
+  /** Encrypts with TOKEN_ENCRYPTION_KEY, decrypts with it or any previous key: for every read of stored tokens. */
+  readonly cipher: TokenCipher;
   readonly discovery: Discovery;
   readonly verifier: IdTokenVerifier;
   readonly tokenStore: TokenStore;
@@ -40,8 +43,8 @@ export function composeServices(
   const now = options.now ?? Date.now;
   const discovery = options.discovery ?? createDiscovery(config, logger, now);
   const cipher = createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]);
-  const tokenStore = createTokenStore(database, cipher);
-  const resourceTokenStore = createResourceTokenStore(database, cipher);
+  const tokenStore = createTokenStore(database.sql, cipher, { eraseDeletedData: () => database.eraseDeletedData() });
+  const resourceTokenStore = createResourceTokenStore(database.sql, cipher);
   const verifier = createIdTokenVerifier(config, createSigningKeys({ timeoutMs: config.httpTimeoutMs, now, logger }));
   // One refresh token per user serves every resource: both services redeem it one at a time per user.
   const redemptions = createUserRedemptions();
@@ -57,5 +60,5 @@ export function composeServices(
     logger,
     now,
   });
-  return { discovery, verifier, tokenStore, tokenService, resourceTokenStore, resourceTokenService };
+  return { cipher, discovery, verifier, tokenStore, tokenService, resourceTokenStore, resourceTokenService };
 }

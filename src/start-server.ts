@@ -40,7 +40,7 @@ export async function startServer(config: Config, logger: AppLogger, options: { 
   } catch (error) {
     // A document that does not fit the settings stops the start; its message says what to fix.
     if (isAppError(error, 'discovery_mismatch')) {
-      await database.$disconnect();
+      await database.close();
       app.close();
       throw error;
     }
@@ -77,7 +77,7 @@ export async function startServer(config: Config, logger: AppLogger, options: { 
       await closed;
       clearInterval(drain);
       clearTimeout(deadline);
-      await database.$disconnect();
+      await database.close();
     },
   };
 }

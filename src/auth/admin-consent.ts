@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config.ts';
 import { isTenantId } from '../config.ts';
-import type { Database } from '../db/database.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
-import { queryRows, runStatement, sql } from '../db/direct-sql.ts';
+import { sql } from '../db/sql.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 import { randomToken } from '../random-token.ts';
 import { addPending, takePending } from './pending-sign-ins.ts';
 
@@ -87,13 +87,12 @@ const stateHashOf = (state: string) => crypto.createHash('sha256').update(state)
  * Records an admin-consent link for `npm run token`, whose answer may arrive in any browser (an administrator's): its
  * state is kept in the database, as a hash, for ADMIN_CONSENT_LINK_MS. Returns the state for the link.
  */
-export async function recordAdminConsentLink(database: Database, request: AdminConsentRequest, now: Date): Promise<string> {
+export async function recordAdminConsentLink(database: SqlDatabase, request: AdminConsentRequest, now: Date): Promise<string> {
   const state = randomToken();
   const expiresAt = new Date(now.getTime() + ADMIN_CONSENT_LINK_MS);
   await retryWhenBusy(async () => {
-    await runStatement(database, sql`DELETE FROM "AdminConsentRequest" WHERE "expiresAt" <= ${now}`);
-    await runStatement(
-      database,
+    await database.run(sql`DELETE FROM "AdminConsentRequest" WHERE "expiresAt" <= ${now}`);
+    await database.run(
       sql`INSERT INTO "AdminConsentRequest" ("stateHash", "userId", "tenantId", "scopes", "expiresAt")
         VALUES (${stateHashOf(state)}, ${request.userId}, ${request.tenantId}, ${request.scopes.join(' ')}, ${expiresAt})`,
     );
@@ -102,10 +101,9 @@ export async function recordAdminConsentLink(database: Database, request: AdminC
 }
 
 /** Consumes the link whose state this is (one DELETE: one winner across instances); undefined when unknown, used or expired. */
-export async function takeAdminConsentLink(database: Database, state: string, now: Date): Promise<AdminConsentRequest | undefined> {
+export async function takeAdminConsentLink(database: SqlDatabase, state: string, now: Date): Promise<AdminConsentRequest | undefined> {
   const [row] = await retryWhenBusy(() =>
-    queryRows(
-      database,
+    database.queryRows(
       sql`DELETE FROM "AdminConsentRequest" WHERE "stateHash" = ${stateHashOf(state)} RETURNING "userId", "tenantId", "scopes", "expiresAt"`,
     ),
   );

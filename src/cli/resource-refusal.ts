@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Database } from '../db/database.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 import { adminConsentTenantOf, buildAdminConsentUrl, recordAdminConsentLink } from '../auth/admin-consent.ts';
 import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import { resourceProblemOf } from '../tokens/resource-token-service.ts';
@@ -11,7 +11,7 @@ import { EXIT } from './exit-codes.ts';
 /** Where the command writes, and what the explanation needs. */
 interface RefusalContext {
   readonly config: Config;
-  readonly database: Database;
+  readonly database: SqlDatabase;
   readonly user: StoredUser;
   readonly request: ResourceScopes;
   readonly io: { stderr(text: string): void };

@@ -159,7 +159,7 @@ export async function runTokenCommand(
       }
     } catch (error) {
       if (isResourceTokenError(error) && request !== undefined) {
-        return reportResourceRefusal(error, { config, database, user, request, io, signInUrl });
+        return reportResourceRefusal(error, { config, database: database.sql, user, request, io, signInUrl });
       }
       if (!isRefreshError(error)) throw error;
       const problem = refreshProblemOf(error);
@@ -185,7 +185,7 @@ export async function runTokenCommand(
     }
     return EXIT.ok;
   } finally {
-    await database.$disconnect();
+    await database.close();
   }
 }
 

@@ -1,12 +1,3 @@
-import {
-  PrismaClientInitializationError,
-  PrismaClientKnownRequestError,
-  PrismaClientRustPanicError,
-  PrismaClientUnknownRequestError,
-  PrismaClientValidationError,
-} from '@prisma/client/runtime/client';
-import BetterSqlite3 from 'better-sqlite3';
-
 /**
  * What a database error means for the app: `busy` (another connection holds the lock or won a conflict: try again),
  * `unique-violation` (a concurrent insert of the same key won), `unavailable` (the database cannot be reached or used
@@ -43,30 +34,30 @@ const POSTGRES_RETRYABLE_STATES = new Set(['40001', '40P01', '55P03']);
 /** SQLSTATEs of a server going away: admin_shutdown, crash_shutdown, cannot_connect_now (class 08, connection exceptions, too). */
 const POSTGRES_SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
 
+/** Prisma's client errors that say nothing more than "failed" (https://www.prisma.io/docs/orm/reference/error-reference). */
+const FAILED_PRISMA_ERRORS = new Set(['PrismaClientUnknownRequestError', 'PrismaClientRustPanicError', 'PrismaClientValidationError']);
+
 /**
  * Classifies an error by the structured fields the database drivers and Prisma give it, never by its message:
  * the driver adapter's `kind` and code (SQLite result code, PostgreSQL SQLSTATE) whether it comes straight from the
- * adapter (direct-sql.ts) or wrapped by Prisma's client (`meta.driverAdapterError`), better-sqlite3's own `SqliteError`
- * code, and Prisma's error classes and codes. Undefined for an error that does not come from the database layer.
+ * adapter (sql.ts) or wrapped by Prisma's client (`meta.driverAdapterError`), better-sqlite3's `SqliteError` code, and
+ * Prisma's error names and codes. Errors are told by the `name` their classes give them, not by `instanceof`, so this
+ * module loads neither Prisma's client runtime nor better-sqlite3 (the seam also runs on a bare adapter).
+ * Undefined for an error that does not come from the database layer.
  */
 export function classifyDatabaseError(error: unknown): DatabaseErrorKind | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
+  if (!(error instanceof Error)) return undefined;
   const cause = adapterCauseOf(error);
   if (cause !== undefined) return classifyAdapterCause(cause);
-  if (error instanceof BetterSqlite3.SqliteError) return classifySqliteCode(error.code);
-  if (error instanceof PrismaClientKnownRequestError) {
+  const code = (error as { code?: unknown }).code;
+  if (error.name === 'SqliteError' && typeof code === 'string') return classifySqliteCode(code);
+  if (error.name === 'PrismaClientKnownRequestError' && typeof code === 'string') {
     // A SQLite error the adapter did not map reaches Prisma's client with better-sqlite3's code (SQLITE_BUSY_SNAPSHOT).
-    if (error.code.startsWith('SQLITE_')) return classifySqliteCode(error.code);
-    return classifyPrismaCode(error.code);
+    if (code.startsWith('SQLITE_')) return classifySqliteCode(code);
+    return classifyPrismaCode(code);
   }
-  if (error instanceof PrismaClientInitializationError) return 'unavailable';
-  if (
-    error instanceof PrismaClientUnknownRequestError ||
-    error instanceof PrismaClientRustPanicError ||
-    error instanceof PrismaClientValidationError
-  ) {
-    return 'failed';
-  }
+  if (error.name === 'PrismaClientInitializationError') return 'unavailable';
+  if (FAILED_PRISMA_ERRORS.has(error.name)) return 'failed';
   return undefined;
 }
 
@@ -86,8 +77,11 @@ export function isDatabaseError(error: unknown): boolean {
 }
 
 /** The adapter's cause: on a DriverAdapterError itself, or in the `meta` of the Prisma error that wraps it. */
-function adapterCauseOf(error: object): AdapterCause | undefined {
-  const wrapped = error instanceof PrismaClientKnownRequestError ? error.meta?.driverAdapterError : error;
+function adapterCauseOf(error: Error): AdapterCause | undefined {
+  const wrapped =
+    error.name === 'PrismaClientKnownRequestError'
+      ? (error as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError
+      : error;
   if (typeof wrapped !== 'object' || wrapped === null || (wrapped as { name?: unknown }).name !== 'DriverAdapterError') return undefined;
   const cause = (wrapped as { cause?: unknown }).cause;
   return typeof cause === 'object' && cause !== null && typeof (cause as { kind?: unknown }).kind === 'string'

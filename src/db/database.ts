@@ -8,9 +8,33 @@ import type {
   TokenSet as PgTokenSet,
   User as PgUser,
 } from '../generated/prisma-pg/client.ts';
+import type { SqlDatabase } from './sql.ts';
 
-/** One type for both databases: the two generated clients have the same models (see scripts/postgresql-schema.ts). */
-export type Database = InstanceType<typeof PrismaClient>;
+/** Prisma's client for either database: the two generated clients have the same models (see scripts/postgresql-schema.ts). */
+export type PrismaDatabaseClient = InstanceType<typeof PrismaClient>;
+
+/** An open SQLite file or PostgreSQL pool (open-database.ts). */
+export interface Database {
+  readonly provider: 'sqlite' | 'postgres';
+  /** Every statement of the app's stores goes through this seam (sql.ts). */
+  readonly sql: SqlDatabase;
+  /** Prisma's client on the same connection: the seam's fallback path, and typed queries for tests and tools. */
+  readonly prisma: PrismaDatabaseClient;
+  /**
+   * After a deletion that must not be recoverable: on SQLite, checkpoints the WAL now or, while another connection
+   * reads an older snapshot, keeps retrying until it can (wal-checkpoint.ts). True when nothing of the deleted rows is
+   * left in the database files already; always true on PostgreSQL.
+   */
+  eraseDeletedData(): boolean;
+  /**
+   * Rewrites the whole SQLite file (VACUUM) and empties the WAL, so no free page or older frame keeps what was
+   * overwritten. Waits up to `waitMs` for another connection's write lock (VACUUM) and read snapshot (the checkpoint);
+   * `onWaiting` hears when the checkpoint must wait. False when the time ran out; true at once on PostgreSQL.
+   */
+  compact(options: { waitMs: number; onWaiting?: (() => void) | undefined }): Promise<boolean>;
+  /** Closes the connection (SQLite) or the pool (PostgreSQL). */
+  close(): Promise<void>;
+}
 
 /** Fails the type check when the PostgreSQL client was generated from another data model than the SQLite one. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

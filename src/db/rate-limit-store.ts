@@ -1,12 +1,21 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
-import type { Database } from './database.ts';
 import { isUniqueRace } from './database-errors.ts';
 import { retryWhenBusy } from './database-retry.ts';
 import { startPeriodicPurge } from './periodic-purge.ts';
+import { sql } from './sql.ts';
+import type { SqlDatabase, SqlRow } from './sql.ts';
 import type { Logger } from '../log.ts';
 
 /** Tries when another instance creates or restarts the same counter between our statements. */
 const MAX_ATTEMPTS = 5;
+
+/** A counter read back (stored data is input): its hits a count, its end a valid date. */
+function counterOf(row: SqlRow): ClientRateLimitInfo {
+  const { hits, resetAt } = row;
+  if (typeof hits !== 'number' || !Number.isInteger(hits) || hits < 0 || !(resetAt instanceof Date) || Number.isNaN(resetAt.getTime()))
+    throw new Error('The stored rate-limit counter is not a count with an end date.');
+  return { totalHits: hits, resetTime: resetAt };
+}
 
 /**
  * express-rate-limit's store on the RateLimitHit table, so every instance counts the same hits (SQLite and
@@ -16,12 +25,12 @@ const MAX_ATTEMPTS = 5;
 export class DatabaseRateLimitStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
-  readonly #database: Database;
+  readonly #database: SqlDatabase;
   readonly #now: () => number;
   readonly #stopPurge: () => void;
   #windowMs = 60 * 1000;
 
-  constructor(database: Database, options: { prefix: string; logger: Logger; now?: () => number }) {
+  constructor(database: SqlDatabase, options: { prefix: string; logger: Logger; now?: () => number }) {
     this.#database = database;
     this.prefix = options.prefix;
     this.#now = options.now ?? Date.now;
@@ -34,59 +43,57 @@ export class DatabaseRateLimitStore implements Store {
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const row = await this.#database.rateLimitHit.findUnique({ where: { key: this.prefix + key } });
-    if (row === null || row.resetAt.getTime() <= this.#now()) return undefined;
-    return { totalHits: row.hits, resetTime: row.resetAt };
+    const [row] = await this.#database.queryRows(sql`SELECT "hits", "resetAt" FROM "RateLimitHit" WHERE "key" = ${this.prefix + key}`);
+    if (row === undefined) return undefined;
+    const counter = counterOf(row);
+    return (counter.resetTime?.getTime() ?? 0) <= this.#now() ? undefined : counter;
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const id = this.prefix + key;
     for (let attempt = 1; ; attempt += 1) {
       const now = new Date(this.#now());
-      const counted = await retryWhenBusy(() =>
-        this.#database.rateLimitHit.updateManyAndReturn({
-          where: { key: id, resetAt: { gt: now } },
-          data: { hits: { increment: 1 } },
-        }),
+      const [counted] = await retryWhenBusy(() =>
+        this.#database.queryRows(
+          sql`UPDATE "RateLimitHit" SET "hits" = "hits" + 1 WHERE "key" = ${id} AND "resetAt" > ${now} RETURNING "hits", "resetAt"`,
+        ),
       );
-      if (counted[0] !== undefined) return { totalHits: counted[0].hits, resetTime: counted[0].resetAt };
+      if (counted !== undefined) return counterOf(counted);
       const resetAt = new Date(now.getTime() + this.#windowMs);
-      const restarted = await retryWhenBusy(() =>
-        this.#database.rateLimitHit.updateManyAndReturn({
-          where: { key: id, resetAt: { lte: now } },
-          data: { hits: 1, resetAt },
-        }),
+      const [restarted] = await retryWhenBusy(() =>
+        this.#database.queryRows(
+          sql`UPDATE "RateLimitHit" SET "hits" = ${1}, "resetAt" = ${resetAt} WHERE "key" = ${id} AND "resetAt" <= ${now} RETURNING "hits", "resetAt"`,
+        ),
       );
-      if (restarted[0] !== undefined) return { totalHits: restarted[0].hits, resetTime: restarted[0].resetAt };
+      if (restarted !== undefined) return counterOf(restarted);
       const created = await retryWhenBusy(async () => {
         try {
-          return await this.#database.rateLimitHit.create({ data: { key: id, hits: 1, resetAt } });
+          await this.#database.run(sql`INSERT INTO "RateLimitHit" ("key", "hits", "resetAt") VALUES (${id}, ${1}, ${resetAt})`);
+          return true;
         } catch (error) {
           if (!isUniqueRace(error) || attempt >= MAX_ATTEMPTS) throw error;
-          return undefined;
+          return false;
         }
       });
-      if (created !== undefined) return { totalHits: created.hits, resetTime: created.resetAt };
+      if (created) return { totalHits: 1, resetTime: resetAt };
     }
   }
 
   async decrement(key: string): Promise<void> {
     await retryWhenBusy(() =>
-      this.#database.rateLimitHit.updateMany({
-        where: { key: this.prefix + key, resetAt: { gt: new Date(this.#now()) }, hits: { gt: 0 } },
-        data: { hits: { decrement: 1 } },
-      }),
+      this.#database.run(
+        sql`UPDATE "RateLimitHit" SET "hits" = "hits" - 1 WHERE "key" = ${this.prefix + key} AND "resetAt" > ${new Date(this.#now())} AND "hits" > ${0}`,
+      ),
     );
   }
 
   async resetKey(key: string): Promise<void> {
-    await retryWhenBusy(() => this.#database.rateLimitHit.deleteMany({ where: { key: this.prefix + key } }));
+    await retryWhenBusy(() => this.#database.run(sql`DELETE FROM "RateLimitHit" WHERE "key" = ${this.prefix + key}`));
   }
 
   /** Deletes the counters of ended windows; returns how many. */
   async purgeExpired(now = new Date(this.#now())): Promise<number> {
-    const { count } = await retryWhenBusy(() => this.#database.rateLimitHit.deleteMany({ where: { resetAt: { lte: now } } }));
-    return count;
+    return retryWhenBusy(() => this.#database.run(sql`DELETE FROM "RateLimitHit" WHERE "resetAt" <= ${now}`));
   }
 
   shutdown(): void {

@@ -1,5 +1,4 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Database } from './database.ts';
 
 /** Pauses between checkpoint attempts while another connection still reads an older snapshot: quick first, then steady. */
 const RETRY_PAUSES_MS = [50, 100, 250, 500, 1000, 2000];
@@ -12,7 +11,7 @@ export const MAX_CHECKPOINT_PAUSE_MS = 5000;
  * Another connection reading an older snapshot (a backup, the sqlite3 shell) or a transaction open on this one blocks
  * it; then it is retried on a timer until an attempt completes.
  */
-class WalCheckpoint {
+export class WalCheckpoint {
   readonly #statement: BetterSqlite3.Statement;
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -48,6 +47,21 @@ class WalCheckpoint {
     return completed;
   }
 
+  /**
+   * Checkpoints now, or waits up to `timeoutMs` for other connections' snapshots to end; `onWaiting` is called once when
+   * the first attempt is blocked. Returns false when the time ran out (the retries on the timer go on meanwhile).
+   */
+  async waitFor(options: { timeoutMs: number; onWaiting?: (() => void) | undefined }): Promise<boolean> {
+    if (this.request()) return true;
+    options.onWaiting?.();
+    const deadline = Date.now() + options.timeoutMs;
+    for (let pause = RETRY_PAUSES_MS[0] ?? MAX_CHECKPOINT_PAUSE_MS; Date.now() < deadline; pause = Math.min(pause * 2, 1000)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      if (this.attempt()) return true;
+    }
+    return false;
+  }
+
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -66,44 +80,12 @@ class WalCheckpoint {
   }
 }
 
-const checkpoints = new WeakMap<object, WalCheckpoint>();
-
 /**
- * Gives the connection of `database` its checkpoints and runs the first one now: whatever an earlier process left in
- * the WAL (a checkpoint that a reader blocked before a restart) is erased at open, or retried until it is.
- * Returns the function that stops the retries (the connection closes).
+ * Gives a connection its checkpoints and runs the first one now: whatever an earlier process left in the WAL (a
+ * checkpoint that a reader blocked before a restart) is erased at open, or retried until it is. `close()` stops the retries.
  */
-export function startWalCheckpoints(database: Database, connection: BetterSqlite3.Database): () => void {
+export function startWalCheckpoints(connection: BetterSqlite3.Database): WalCheckpoint {
   const checkpoint = new WalCheckpoint(connection);
-  checkpoints.set(database, checkpoint);
   checkpoint.request();
-  return () => {
-    checkpoint.close();
-    if (checkpoints.get(database) === checkpoint) checkpoints.delete(database);
-  };
-}
-
-/**
- * After a deletion that must not be recoverable: checkpoints the WAL now, or, while another connection reads an older
- * snapshot, keeps retrying every few seconds (at most MAX_CHECKPOINT_PAUSE_MS apart) until it completes.
- * Returns true when nothing of the deleted rows is left in the files already. True for PostgreSQL (nothing to do).
- */
-export function checkpointDeletedData(database: Database): boolean {
-  return checkpoints.get(database)?.request() ?? true;
-}
-
-/**
- * Checkpoints the WAL, waiting up to `timeoutMs` for other connections' snapshots to end; `onWaiting` is called once
- * when the first attempt is blocked. Returns false when the time ran out (the connection keeps retrying meanwhile).
- */
-export async function waitForCheckpoint(database: Database, options: { timeoutMs: number; onWaiting?: () => void }): Promise<boolean> {
-  const checkpoint = checkpoints.get(database);
-  if (checkpoint === undefined || checkpoint.request()) return true;
-  options.onWaiting?.();
-  const deadline = Date.now() + options.timeoutMs;
-  for (let pause = RETRY_PAUSES_MS[0] ?? MAX_CHECKPOINT_PAUSE_MS; Date.now() < deadline; pause = Math.min(pause * 2, 1000)) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
-    if (checkpoint.attempt()) return true;
-  }
-  return false;
+  return checkpoint;
 }

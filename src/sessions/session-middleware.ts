@@ -3,11 +3,10 @@ import session from 'express-session';
 import type { Config } from '../config.ts';
 import { servesHttps } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Database } from '../db/database.ts';
-import { PrismaSessionStore } from './session-store.ts';
-import type { SessionCookieSettings } from './session-store.ts';
-import type { StoredSession } from '../tokens/token-store.ts';
-import { regenerateSession } from './session-helpers.ts';
+import type { SqlDatabase } from '../db/sql.ts';
+import { DatabaseSessionStore } from './session-store.ts';
+import type { ReadSessionRow, SessionCookieSettings } from './session-store.ts';
+import { regenerateSession } from './session-lifecycle.ts';
 import { readCookie } from './cookies.ts';
 
 /** The session cookie's name: the __Host- prefix pins it to this origin when it is https. */
@@ -28,18 +27,19 @@ export const SESSION_TOUCH_AFTER_MS = 60 * 1000;
 
 /**
  * All cookie and session settings in one place: a database store, the cookie of sessionCookieSettings,
- * an idle timeout that slides in steps of SESSION_TOUCH_AFTER_MS and an exact absolute lifetime.
+ * an idle timeout that slides in steps of SESSION_TOUCH_AFTER_MS and an exact absolute lifetime. `readRow` reads a
+ * session's row (with its signed-in user: signed-in-read.ts); the store's own read of the row alone without it.
  */
 export function createSessionMiddleware(
   config: Config,
-  database: Database,
+  database: SqlDatabase,
   logger: Logger,
   now: () => number = Date.now,
-  readSession?: (sid: string) => Promise<StoredSession | undefined>,
-): { middleware: RequestHandler[]; store: PrismaSessionStore } {
+  readRow?: ReadSessionRow,
+): { middleware: RequestHandler[]; store: DatabaseSessionStore } {
   const maxMs = config.sessionMaxHours * 60 * 60 * 1000;
   const cookie = sessionCookieSettings(config);
-  const store = new PrismaSessionStore(database, { cookie, logger, now, readSession });
+  const store = new DatabaseSessionStore(database, { cookie, logger, now, readRow });
   const cookieName = sessionCookieName(config);
 
   const sessions = session({

@@ -1,12 +1,11 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
-import type { Database } from '../db/database.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
-import { queryRows, runStatement, sql } from '../db/direct-sql.ts';
 import { startPeriodicPurge } from '../db/periodic-purge.ts';
+import { sql } from '../db/sql.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
-import type { PreloadedSignIn, StoredSession } from '../tokens/token-store.ts';
-import { rememberPreloadedSignIn } from './preloaded-sign-in.ts';
+import type { SignedIn } from './session-data.ts';
 import { readStoredSession } from './stored-session-schema.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
@@ -24,13 +23,31 @@ export interface SessionCookieSettings {
   readonly maxAge: number;
 }
 
+/** A session row as read back: stored data is input, so every column is checked before it is used. */
+export interface SessionRow {
+  readonly data: unknown;
+  readonly expiresAt: unknown;
+  readonly destroyed: unknown;
+  /** What a request needs of the row's signed-in user, read in the same query; absent when the row names no user. */
+  readonly signedIn?: SignedIn | undefined;
+}
+
+/**
+ * Reads the row of session `sid` (undefined when there is none). The store reads the row alone unless it is given
+ * one that also reads the signed-in user's sign-in (signed-in-read.ts): then the signed-in page makes no second read.
+ */
+export type ReadSessionRow = (sid: string) => Promise<SessionRow | undefined>;
+
+/** Where a loaded session's data carries its sign-in from `get` to `createSession`: a symbol, so it is never saved. */
+const SIGNED_IN = Symbol('signedIn');
+
 /**
  * express-session's store on the Session table: sessions survive restarts and are shared by instances.
  * A destroyed session stays as a row marked `destroyed` until it expires, so that no request still running
  * on any instance can write it back; `touch` writes nothing (the idle expiry moves when the session is saved).
  */
-export class PrismaSessionStore extends session.Store {
-  readonly #database: Database;
+export class DatabaseSessionStore extends session.Store {
+  readonly #database: SqlDatabase;
   readonly #cookie: SessionCookieSettings;
   readonly #stopPurge: () => void;
   readonly #now: () => number;
@@ -39,22 +56,24 @@ export class PrismaSessionStore extends session.Store {
   readonly #loaded = new WeakSet<object>();
   /** What was last written for a session object, so express-session's second save after a new id writes nothing. */
   readonly #written = new WeakMap<object, string>();
-  /** Reads a row with its user's sign-in in one query (the token store); without it, the row alone. */
-  readonly #readSession: ((sid: string) => Promise<StoredSession | undefined>) | undefined;
-  /** The sign-in read with a session's row, until createSession hands it to the request. */
-  readonly #preloaded = new WeakMap<object, PreloadedSignIn>();
+  readonly #readRow: ReadSessionRow;
 
   constructor(
-    database: Database,
+    database: SqlDatabase,
     options: {
       cookie: SessionCookieSettings;
       logger: Logger;
       now?: () => number;
-      readSession?: (sid: string) => Promise<StoredSession | undefined>;
+      readRow?: ReadSessionRow | undefined;
     },
   ) {
     super();
-    this.#readSession = options.readSession;
+    this.#readRow =
+      options.readRow ??
+      (async (sid) => {
+        const [row] = await database.queryRows(sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`);
+        return row === undefined ? undefined : { data: row.data, expiresAt: row.expiresAt, destroyed: row.destroyed };
+      });
     this.#database = database;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
@@ -64,8 +83,7 @@ export class PrismaSessionStore extends session.Store {
 
   /** Deletes sessions (live or destroyed) past their expiry; returns how many. */
   async purgeExpired(now = new Date(this.#now())): Promise<number> {
-    const { count } = await retryWhenBusy(() => this.#database.session.deleteMany({ where: { expiresAt: { lte: now } } }));
-    return count;
+    return retryWhenBusy(() => this.#database.run(sql`DELETE FROM "Session" WHERE "expiresAt" <= ${now}`));
   }
 
   /** Stops the purge timer. */
@@ -80,8 +98,7 @@ export class PrismaSessionStore extends session.Store {
   async takeOver(sid: string): Promise<boolean> {
     const now = new Date(this.#now());
     const count = await retryWhenBusy(() =>
-      runStatement(
-        this.#database,
+      this.#database.run(
         sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null}
           WHERE "id" = ${sid} AND "destroyed" = ${false} AND "expiresAt" > ${now}`,
       ),
@@ -105,13 +122,13 @@ export class PrismaSessionStore extends session.Store {
    * Turns a stored session into the request's: its cookie is rebuilt from the app's settings, never taken from the row,
    * since express-session touches the cookie inside res.end, outside any request's error handling, where a throw
    * (an originalMaxAge that is not a number) would stop the process. Only the row's remaining lifetime is kept.
+   * The sign-in read with the row becomes the request's `signIn` (session-data.ts).
    */
   override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): session.Session & SessionData {
     data.cookie = this.#cookieFor(data.cookie) as unknown as SessionData['cookie'];
     const created = super.createSession(req, data);
     this.#loaded.add(created);
-    const preloaded = this.#preloaded.get(data);
-    if (preloaded !== undefined) rememberPreloadedSignIn(req, preloaded);
+    req.signIn = (data as { [SIGNED_IN]?: SignedIn })[SIGNED_IN];
     return created;
   }
 
@@ -123,10 +140,7 @@ export class PrismaSessionStore extends session.Store {
   override destroy(sid: string, callback?: Callback): void {
     this.#settle(
       retryWhenBusy(() =>
-        runStatement(
-          this.#database,
-          sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid}`,
-        ),
+        this.#database.run(sql`UPDATE "Session" SET "destroyed" = ${true}, "data" = ${EMPTY_DATA}, "userId" = ${null} WHERE "id" = ${sid}`),
       ).then(() => undefined),
       callback,
     );
@@ -134,10 +148,7 @@ export class PrismaSessionStore extends session.Store {
 
   async #read(sid: string): Promise<SessionData | null> {
     // A query that fails (database down) propagates: the error handler answers with the 503 page.
-    const row =
-      this.#readSession !== undefined
-        ? await this.#readSession(sid)
-        : (await queryRows(this.#database, sql`SELECT "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${sid}`))[0];
+    const row = await this.#readRow(sid);
     if (row === undefined || row.destroyed === true || !(row.expiresAt instanceof Date) || row.expiresAt.getTime() <= this.#now())
       return null;
     const reading = readStoredSession(row.data);
@@ -146,8 +157,8 @@ export class PrismaSessionStore extends session.Store {
       this.#logger.warn('stored session is malformed; treated as signed out', { field: reading.field, problem: reading.problem });
       return null;
     }
-    const signIn = (row as Partial<StoredSession>).signIn;
-    if (signIn !== undefined) this.#preloaded.set(reading.data, signIn);
+    // express-session hands this same object to createSession, which gives the sign-in to the request.
+    if (row.signedIn !== undefined) Object.defineProperty(reading.data, SIGNED_IN, { value: row.signedIn });
     // express-session's createSession turns the stored cookie into its Cookie (see createSession below).
     return reading.data as unknown as SessionData;
   }
@@ -161,14 +172,12 @@ export class PrismaSessionStore extends session.Store {
     const userId = typeof data.userId === 'string' ? data.userId : null;
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
     const update = async () =>
-      (await runStatement(
-        this.#database,
+      (await this.#database.run(
         sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt}, "userId" = ${userId} WHERE "id" = ${sid} AND "destroyed" = ${false}`,
       )) === 1;
     // ON CONFLICT DO NOTHING: an existing row (live or destroyed) is left alone on SQLite and PostgreSQL alike.
     const insert = async () =>
-      (await runStatement(
-        this.#database,
+      (await this.#database.run(
         sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId")
           VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`,
       )) === 1;

@@ -1,7 +1,8 @@
 import type { Database } from '../db/database.ts';
 import { isDatabaseBusy } from '../db/database-errors.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
-import { compactDatabase } from '../db/sqlite-settings.ts';
+import { sql } from '../db/sql.ts';
+import type { SqlDatabase, SqlRow } from '../db/sql.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { resourceTokenContext, TokenDecryptError, tokenContext } from './token-cipher.ts';
 import type { TokenColumn } from './token-cipher.ts';
@@ -43,6 +44,21 @@ export class RotationBlockedError extends Error {
   }
 }
 
+/** A row's sealed column (stored data is input): text, or null where the column may be empty. */
+function sealedColumn(row: SqlRow, column: string): string | null {
+  const value = row[column];
+  if (value === null || typeof value === 'string') return value;
+  throw new Error(`The stored ${column} is not text.`);
+}
+
+/** The row's user and version: what its tokens are sealed under, and what the update waits to find unchanged. */
+function rowKey(row: SqlRow): { id: string; updatedAt: Date; user: { tenantId: string; objectId: string } } {
+  const { id, updatedAt, tenantId, objectId } = row;
+  if (typeof id !== 'string' || !(updatedAt instanceof Date) || typeof tenantId !== 'string' || typeof objectId !== 'string')
+    throw new Error('A stored token row has no id, version or user.');
+  return { id, updatedAt, user: { tenantId, objectId } };
+}
+
 /**
  * Re-encrypts every stored token under the cipher's current key (the first in its list), one row
  * per transaction; a row keeps its user binding, since the context is the same (tenant/oid/column, or tenant/oid and
@@ -51,16 +67,20 @@ export class RotationBlockedError extends Error {
  */
 export async function reencryptTokens(database: Database, cipher: TokenCipher, options: RotationOptions = {}): Promise<RotationReport> {
   const waitMs = options.waitMs ?? DEFAULT_ROTATION_WAIT_MS;
-  const rows = await database.tokenSet.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
+  const rows = await database.sql.queryRows(
+    sql`SELECT t."id", t."accessToken", t."refreshToken", t."idToken", t."updatedAt", u."tenantId", u."objectId"
+      FROM "TokenSet" t JOIN "User" u ON u."id" = t."userId" ORDER BY t."id"`,
+  );
   let reencrypted = 0;
   let unreadable = 0;
   for (const row of rows) {
-    const sealed: Partial<Record<TokenColumn, string>> = {};
+    const { id, updatedAt, user } = rowKey(row);
+    const sealed: Record<TokenColumn, string | null> = { accessToken: null, refreshToken: null, idToken: null };
     try {
       for (const column of TOKEN_COLUMNS) {
-        const value = row[column];
-        const context = tokenContext(row.user, column);
-        if (value !== null) sealed[column] = cipher.seal(cipher.open(value, context), context);
+        const value = sealedColumn(row, column);
+        const context = tokenContext(user, column);
+        sealed[column] = value === null ? null : cipher.seal(cipher.open(value, context), context);
       }
     } catch (error) {
       if (!(error instanceof TokenDecryptError)) throw error;
@@ -68,8 +88,12 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher, o
       continue;
     }
     // Only if nobody replaced the row meanwhile (a sign-in writes a fresh set under the current key anyway).
-    const { count } = await retryWhenBusy(
-      () => database.tokenSet.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: sealed }),
+    const count = await retryWhenBusy(
+      () =>
+        database.sql.run(sql`
+          UPDATE "TokenSet" SET "accessToken" = ${sealed.accessToken}, "refreshToken" = ${sealed.refreshToken},
+            "idToken" = ${sealed.idToken}, "updatedAt" = ${new Date()}
+          WHERE "id" = ${id} AND "updatedAt" = ${updatedAt}`),
       { timeoutMs: waitMs },
     ).catch((error: unknown) => {
       throw isDatabaseBusy(error)
@@ -78,12 +102,12 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher, o
     });
     reencrypted += count;
   }
-  const resourceTokens = await reencryptResourceTokens(database, cipher, waitMs).catch((error: unknown) => {
+  const resourceTokens = await reencryptResourceTokens(database.sql, cipher, waitMs).catch((error: unknown) => {
     throw isDatabaseBusy(error) ? new RotationBlockedError('reencrypt', { reencrypted, unreadable }, rows.length, { cause: error }) : error;
   });
   const report = { reencrypted, unreadable, resourceTokens };
   // The old ciphertexts stay in freed pages and WAL frames until the file is rebuilt and the WAL emptied.
-  const erased = await compactDatabase(database, { waitMs, onWaiting: options.onWaiting }).catch((error: unknown) => {
+  const erased = await database.compact({ waitMs, onWaiting: options.onWaiting }).catch((error: unknown) => {
     throw isDatabaseBusy(error) ? new RotationBlockedError('erase', report, rows.length, { cause: error }) : error;
   });
   if (!erased) throw new RotationBlockedError('erase', report, rows.length);
@@ -92,25 +116,35 @@ export async function reencryptTokens(database: Database, cipher: TokenCipher, o
 
 /** The access tokens for other resources, re-encrypted row by row like the token sets. */
 async function reencryptResourceTokens(
-  database: Database,
+  database: SqlDatabase,
   cipher: TokenCipher,
   waitMs: number,
 ): Promise<NonNullable<RotationReport['resourceTokens']>> {
-  const rows = await database.resourceToken.findMany({ include: { user: { select: { tenantId: true, objectId: true } } } });
+  const rows = await database.queryRows(
+    sql`SELECT r."id", r."scopeKey", r."accessToken", r."updatedAt", u."tenantId", u."objectId"
+      FROM "ResourceToken" r JOIN "User" u ON u."id" = r."userId" ORDER BY r."id"`,
+  );
   let reencrypted = 0;
   let unreadable = 0;
   for (const row of rows) {
-    const context = resourceTokenContext(row.user, row.scopeKey);
+    const { id, updatedAt, user } = rowKey(row);
+    const { scopeKey } = row;
+    const sealedToken = sealedColumn(row, 'accessToken');
+    if (typeof scopeKey !== 'string' || sealedToken === null) throw new Error('A stored resource token has no scope set or token.');
+    const context = resourceTokenContext(user, scopeKey);
     let accessToken: string;
     try {
-      accessToken = cipher.seal(cipher.open(row.accessToken, context), context);
+      accessToken = cipher.seal(cipher.open(sealedToken, context), context);
     } catch (error) {
       if (!(error instanceof TokenDecryptError)) throw error;
       unreadable += 1;
       continue;
     }
-    const { count } = await retryWhenBusy(
-      () => database.resourceToken.updateMany({ where: { id: row.id, updatedAt: row.updatedAt }, data: { accessToken } }),
+    const count = await retryWhenBusy(
+      () =>
+        database.run(
+          sql`UPDATE "ResourceToken" SET "accessToken" = ${accessToken}, "updatedAt" = ${new Date()} WHERE "id" = ${id} AND "updatedAt" = ${updatedAt}`,
+        ),
       { timeoutMs: waitMs },
     );
     reencrypted += count;

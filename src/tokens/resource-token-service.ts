@@ -6,10 +6,10 @@ import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ResourceTokenRead, ResourceTokenStore, StoredGrant, StoredResourceToken } from './resource-token-store.ts';
+import type { ResourceTokenRead, ResourceTokenStore, StoredResourceToken } from './resource-token-store.ts';
 import { isRefreshError, needsRefresh, refreshProblemOf, verifyRefreshedIdToken, WAIT_POLL_MS } from './token-service.ts';
-import type { FreshSignIn, RefreshProblem, SignInServices, TokenService } from './token-service.ts';
-import type { StoredUser } from './token-store.ts';
+import type { FreshSignIn, RefreshProblem, TokenService, TokenServiceDependencies } from './token-service.ts';
+import type { StoredGrant, StoredUser } from './token-store.ts';
 import type { UserRedemptions } from './user-redemptions.ts';
 
 /** An access token for one resource and scope set: the default entry (O365_SCOPES) or another resource's. */
@@ -66,7 +66,7 @@ export interface ResourceTokenService {
   getResourceToken(userId: string, request: ResourceScopes, options?: { force?: boolean; logger?: Logger }): Promise<ResourceToken>;
 }
 
-export interface ResourceTokenServices extends SignInServices {
+export interface ResourceTokenServices extends TokenServiceDependencies {
   resourceTokenStore: ResourceTokenStore;
   /** The default token's service: the default scopes are its. */
   tokenService: TokenService;
@@ -188,10 +188,10 @@ export function createResourceTokenService(dependencies: ResourceTokenServices):
     } catch (error) {
       if (isAppError(error, 'refresh_for_another_user')) {
         // The refresh token answered for someone else: nothing of it is stored, and it is used no more.
-        await tokenStore.markNeedsSignIn(user.id, lease);
+        await tokenStore.markNeedsSignIn(user.id, lease, new Date(now()));
       } else {
         // A refusal for these scopes leaves the grant as it was: the same refresh token serves every other resource.
-        await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
+        await tokenStore.releaseRefreshLease(user.id, lease, new Date(now())).catch(() => undefined);
       }
       const details = error instanceof AppError ? error.details : {};
       log.warn('no token for another resource', {

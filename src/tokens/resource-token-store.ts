@@ -1,15 +1,15 @@
-import type { Database } from '../db/database.ts';
-import { queryRows, sql } from '../db/direct-sql.ts';
-import type { SqlRow } from '../db/direct-sql.ts';
+import crypto from 'node:crypto';
+import { sql } from '../db/sql.ts';
+import type { SqlDatabase, SqlQueries, SqlRow } from '../db/sql.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import { isBearerToken } from '../auth/bearer-token.ts';
 import { parseResourceScopes } from '../auth/resource-scopes.ts';
 import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import type { TokenCipher } from './token-cipher.ts';
-import { resourceTokenContext, TokenDecryptError, tokenContext } from './token-cipher.ts';
-import { storedDate, storedText } from './token-store.ts';
-import type { StoredUser } from './token-store.ts';
+import { resourceTokenContext, TokenDecryptError } from './token-cipher.ts';
+import { GRANT_COLUMNS, readStoredGrant, readStoredUser, replaceGrant } from './token-store.ts';
+import type { StoredGrant, StoredUser } from './token-store.ts';
 
 /** An access token for another resource than the default, decrypted. */
 export interface StoredResourceToken {
@@ -24,16 +24,6 @@ export interface StoredResourceToken {
   /** The scopes Microsoft granted. */
   readonly scopes: readonly string[];
   readonly expiresAt: Date;
-  readonly updatedAt: Date;
-}
-
-/** What a redemption needs of the user's token set: the one refresh token, the ID token, and its version (updatedAt). */
-export interface StoredGrant {
-  readonly refreshToken: string | undefined;
-  readonly idToken: string;
-  /** The default resource's refresh was refused (invalid_grant): only a new sign-in helps. */
-  readonly needsSignIn: boolean;
-  /** Changes with every write to the token set: the refresh lease is taken only on the version a caller read. */
   readonly updatedAt: Date;
 }
 
@@ -72,94 +62,79 @@ export interface ResourceTokenStore {
   saveResourceSignIn(user: StoredUser, request: ResourceScopes, tokens: TokenResponse, now: Date): Promise<StoredResourceToken | undefined>;
 }
 
-const text = storedText;
-const date = storedDate;
 const words = (value: string): string[] => value.split(' ').filter(Boolean);
 
 function isValidDate(value: unknown): value is Date {
   return value instanceof Date && !Number.isNaN(value.getTime());
 }
 
-/** The client inside Prisma's interactive transaction. */
-type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
+/** The columns of a token for another resource, from the table aliased `r`: what readStoredResourceToken reads. */
+export const RESOURCE_TOKEN_COLUMNS = sql`r."resource", r."scopeKey", r."requestedScopes", r."accessToken" AS "resourceAccessToken",
+  r."tokenType" AS "resourceTokenType", r."scopes" AS "resourceScopes", r."expiresAt" AS "resourceExpiresAt",
+  r."updatedAt" AS "resourceUpdatedAt"`;
+
+/**
+ * A resource token read back from the columns of RESOURCE_TOKEN_COLUMNS, checked and decrypted; undefined when any column
+ * is not what the app writes (stored data is input: such a row is fetched anew, never shown or a 500), its scopes no
+ * longer name its scope set, it does not open under its user and scope set, or it is no bearer token.
+ */
+export function readStoredResourceToken(user: StoredUser, row: SqlRow, cipher: TokenCipher): StoredResourceToken | undefined {
+  const {
+    resource,
+    scopeKey,
+    requestedScopes,
+    resourceAccessToken,
+    resourceTokenType,
+    resourceScopes,
+    resourceExpiresAt,
+    resourceUpdatedAt,
+  } = row;
+  if (
+    typeof resource !== 'string' ||
+    typeof scopeKey !== 'string' ||
+    typeof requestedScopes !== 'string' ||
+    typeof resourceAccessToken !== 'string' ||
+    resourceTokenType !== 'Bearer' ||
+    typeof resourceScopes !== 'string' ||
+    !isValidDate(resourceExpiresAt) ||
+    !isValidDate(resourceUpdatedAt)
+  )
+    return undefined;
+  const request = parseResourceScopes(requestedScopes);
+  if (!request.ok || request.value.key !== scopeKey || request.value.resource !== resource) return undefined;
+  let accessToken: string;
+  try {
+    accessToken = cipher.open(resourceAccessToken, resourceTokenContext(user, scopeKey));
+  } catch (error) {
+    if (error instanceof TokenDecryptError) return undefined;
+    throw error;
+  }
+  if (!isBearerToken(accessToken)) return undefined;
+  return {
+    resource,
+    scopeKey,
+    requestedScopes: [...request.value.scopes],
+    accessToken,
+    tokenType: resourceTokenType,
+    scopes: words(resourceScopes),
+    expiresAt: resourceExpiresAt,
+    updatedAt: resourceUpdatedAt,
+  };
+}
+
+/** Every readable token of `rows` (RESOURCE_TOKEN_COLUMNS, LEFT JOINed: a row without one is skipped). */
+export function readStoredResourceTokens(user: StoredUser, rows: readonly SqlRow[], cipher: TokenCipher): StoredResourceToken[] {
+  return rows.map((row) => readStoredResourceToken(user, row, cipher)).filter((token) => token !== undefined);
+}
 
 /** Marks a transaction to roll back without an error reaching the caller. */
 class LeaseLost extends Error {}
 
-export function createResourceTokenStore(database: Database, cipher: TokenCipher): ResourceTokenStore {
-  const userOf = (row: SqlRow): StoredUser => ({
-    id: text(row, 'id'),
-    tenantId: text(row, 'tenantId'),
-    objectId: text(row, 'objectId'),
-    displayName: text(row, 'displayName'),
-    username: text(row, 'username'),
-  });
-
-  /** The grant's columns of a row, decrypted; undefined when absent or unreadable. */
-  const grantOf = (user: StoredUser, row: SqlRow): StoredGrant | undefined => {
-    if (row.idToken === null || row.idToken === undefined) return undefined;
-    try {
-      return {
-        refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
-        idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
-        needsSignIn: row.needsSignIn === true,
-        updatedAt: date(row, 'grantUpdatedAt'),
-      };
-    } catch (error) {
-      if (error instanceof TokenDecryptError) return undefined;
-      throw error;
-    }
-  };
-
-  /**
-   * A resource token row, checked and decrypted; undefined when any column is not what the app writes (stored data is
-   * input: such a row is fetched anew, never shown or a 500), its scopes no longer name its scope set, it does not open
-   * under its user and scope set, or it is no bearer token.
-   */
-  const tokenOf = (user: StoredUser, row: SqlRow): StoredResourceToken | undefined => {
-    const {
-      resource,
-      scopeKey,
-      requestedScopes,
-      resourceAccessToken,
-      resourceTokenType,
-      resourceScopes,
-      resourceExpiresAt,
-      resourceUpdatedAt,
-    } = row;
-    if (
-      typeof resource !== 'string' ||
-      typeof scopeKey !== 'string' ||
-      typeof requestedScopes !== 'string' ||
-      typeof resourceAccessToken !== 'string' ||
-      resourceTokenType !== 'Bearer' ||
-      typeof resourceScopes !== 'string' ||
-      !isValidDate(resourceExpiresAt) ||
-      !isValidDate(resourceUpdatedAt)
-    )
-      return undefined;
-    const request = parseResourceScopes(requestedScopes);
-    if (!request.ok || request.value.key !== scopeKey || request.value.resource !== resource) return undefined;
-    let accessToken: string;
-    try {
-      accessToken = cipher.open(resourceAccessToken, resourceTokenContext(user, scopeKey));
-    } catch (error) {
-      if (error instanceof TokenDecryptError) return undefined;
-      throw error;
-    }
-    if (!isBearerToken(accessToken)) return undefined;
-    return {
-      resource,
-      scopeKey,
-      requestedScopes: [...request.value.scopes],
-      accessToken,
-      tokenType: resourceTokenType,
-      scopes: words(resourceScopes),
-      expiresAt: resourceExpiresAt,
-      updatedAt: resourceUpdatedAt,
-    };
-  };
-
+/**
+ * The store of the ResourceToken table (and of the grant columns of TokenSet that a redemption for another resource
+ * rotates). Every statement goes through the seam (sql.ts); every write sets `updatedAt` to the caller's `now`.
+ */
+export function createResourceTokenStore(database: SqlDatabase, cipher: TokenCipher): ResourceTokenStore {
   const storedToken = (
     request: ResourceScopes,
     accessToken: string,
@@ -179,48 +154,37 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
   });
 
   /** Writes a resource token's row, sealed under its user and scope set, replacing the one of the same scope set. */
-  const upsertToken = async (transaction: Transaction, user: StoredUser, token: StoredResourceToken): Promise<void> => {
-    const row = {
-      resource: token.resource,
-      requestedScopes: token.requestedScopes.join(' '),
-      accessToken: cipher.seal(token.accessToken, resourceTokenContext(user, token.scopeKey)),
-      tokenType: token.tokenType,
-      scopes: token.scopes.join(' '),
-      expiresAt: token.expiresAt,
-    };
-    await transaction.resourceToken.upsert({
-      where: { userId_scopeKey: { userId: user.id, scopeKey: token.scopeKey } },
-      create: { userId: user.id, scopeKey: token.scopeKey, ...row },
-      update: row,
-    });
+  const upsertToken = async (transaction: SqlQueries, user: StoredUser, token: StoredResourceToken, now: Date): Promise<void> => {
+    const sealed = cipher.seal(token.accessToken, resourceTokenContext(user, token.scopeKey));
+    await transaction.run(sql`
+      INSERT INTO "ResourceToken" ("id", "userId", "resource", "scopeKey", "requestedScopes", "accessToken", "tokenType", "scopes",
+        "expiresAt", "createdAt", "updatedAt")
+      VALUES (${crypto.randomUUID()}, ${user.id}, ${token.resource}, ${token.scopeKey}, ${token.requestedScopes.join(' ')}, ${sealed},
+        ${token.tokenType}, ${token.scopes.join(' ')}, ${token.expiresAt}, ${now}, ${now})
+      ON CONFLICT ("userId", "scopeKey") DO UPDATE SET
+        "resource" = excluded."resource", "requestedScopes" = excluded."requestedScopes", "accessToken" = excluded."accessToken",
+        "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt", "updatedAt" = excluded."updatedAt"`);
   };
 
   return {
     async loadResourceToken(userId, scopeKey) {
       // One query: the user, their token set's grant, and the token for this scope set if there is one.
-      const [row] = await queryRows(
-        database,
-        sql`SELECT u."id", u."tenantId", u."objectId", u."displayName", u."username",
-          t."refreshToken", t."idToken", t."needsSignIn", t."updatedAt" AS "grantUpdatedAt",
-          r."resource", r."scopeKey", r."requestedScopes", r."accessToken" AS "resourceAccessToken", r."tokenType" AS "resourceTokenType",
-          r."scopes" AS "resourceScopes", r."expiresAt" AS "resourceExpiresAt", r."updatedAt" AS "resourceUpdatedAt"
+      const [row] = await database.queryRows(
+        sql`SELECT ${GRANT_COLUMNS}, ${RESOURCE_TOKEN_COLUMNS}
         FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id"
           LEFT JOIN "ResourceToken" r ON r."userId" = u."id" AND r."scopeKey" = ${scopeKey}
         WHERE u."id" = ${userId}`,
       );
       if (row === undefined) return undefined;
-      const user = userOf(row);
-      return { user, grant: grantOf(user, row), token: tokenOf(user, row) };
+      const user = readStoredUser(row);
+      return { user, grant: readStoredGrant(user, row, cipher), token: readStoredResourceToken(user, row, cipher) };
     },
 
     async listResourceTokens(user) {
-      const rows = await queryRows(
-        database,
-        sql`SELECT "resource", "scopeKey", "requestedScopes", "accessToken" AS "resourceAccessToken", "tokenType" AS "resourceTokenType",
-          "scopes" AS "resourceScopes", "expiresAt" AS "resourceExpiresAt", "updatedAt" AS "resourceUpdatedAt"
-        FROM "ResourceToken" WHERE "userId" = ${user.id} ORDER BY "resource", "scopeKey"`,
+      const rows = await database.queryRows(
+        sql`SELECT ${RESOURCE_TOKEN_COLUMNS} FROM "ResourceToken" r WHERE r."userId" = ${user.id} ORDER BY r."resource", r."scopeKey"`,
       );
-      return rows.map((row) => tokenOf(user, row)).filter((token) => token !== undefined);
+      return readStoredResourceTokens(user, rows, cipher);
     },
 
     async saveRedeemedToken(user, request, response, now, lease) {
@@ -232,20 +196,9 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
       try {
         // The old refresh token may already be spent upstream: a busy database must not lose the new one.
         await retryWhenBusy(() =>
-          database.$transaction(async (transaction) => {
-            const { count } = await transaction.tokenSet.updateMany({
-              where: { userId: user.id, refreshLeaseUntil: lease },
-              data: {
-                // Microsoft may rotate the refresh token on every redemption: always keep the newest one.
-                ...(response.refreshToken === undefined
-                  ? {}
-                  : { refreshToken: cipher.seal(response.refreshToken, tokenContext(user, 'refreshToken')) }),
-                ...(response.idToken === undefined ? {} : { idToken: cipher.seal(response.idToken, tokenContext(user, 'idToken')) }),
-                refreshLeaseUntil: null,
-              },
-            });
-            if (count === 0) throw new LeaseLost();
-            if (token !== undefined) await upsertToken(transaction, user, token);
+          database.transaction(async (transaction) => {
+            if (!(await replaceGrant(transaction, cipher, user, response, { lease, now }))) throw new LeaseLost();
+            if (token !== undefined) await upsertToken(transaction, user, token, now);
           }),
         );
       } catch (error) {
@@ -259,21 +212,10 @@ export function createResourceTokenStore(database: Database, cipher: TokenCipher
       const token = storedToken(request, tokens.accessToken, tokens, new Date(now.getTime() + tokens.expiresIn * 1000), now);
       try {
         await retryWhenBusy(() =>
-          database.$transaction(async (transaction) => {
-            const { count } = await transaction.tokenSet.updateMany({
-              where: { userId: user.id },
-              data: {
-                ...(tokens.refreshToken === undefined
-                  ? {}
-                  : { refreshToken: cipher.seal(tokens.refreshToken, tokenContext(user, 'refreshToken')) }),
-                idToken: cipher.seal(tokens.idToken, tokenContext(user, 'idToken')),
-                // An interactive sign-in gave a fresh refresh token: a refresh still running with the old one loses its lease.
-                needsSignIn: false,
-                refreshLeaseUntil: null,
-              },
-            });
-            if (count === 0) throw new LeaseLost();
-            await upsertToken(transaction, user, token);
+          database.transaction(async (transaction) => {
+            // An interactive sign-in gave a fresh refresh token: a refresh still running with the old one loses its lease.
+            if (!(await replaceGrant(transaction, cipher, user, tokens, { lease: undefined, now }))) throw new LeaseLost();
+            await upsertToken(transaction, user, token, now);
           }),
         );
       } catch (error) {

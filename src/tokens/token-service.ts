@@ -6,7 +6,7 @@ import type { RefreshResponse } from '../auth/oauth-client.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { PreloadedSignIn, StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
+import type { StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
 import { createUserRedemptions } from './user-redemptions.ts';
 import type { UserRedemptions } from './user-redemptions.ts';
 
@@ -52,6 +52,11 @@ export interface FreshSignIn {
   readonly refreshed: boolean;
 }
 
+/** A user's sign-in as the caller read it already (with their session, in one query): `signIn` undefined when the user is gone. */
+export interface PreloadedSignIn {
+  readonly signIn: StoredSignIn | undefined;
+}
+
 export interface TokenService {
   /**
    * The user's tokens with an access token valid for at least REFRESH_MARGIN_MS, refreshing first
@@ -71,8 +76,8 @@ export function needsRefresh(tokens: Pick<StoredTokens, 'expiresAt'>, now: numbe
   return tokens.expiresAt.getTime() - now <= REFRESH_MARGIN_MS;
 }
 
-/** What a sign-in and a refresh need: settings, discovery, ID-token checks, the token store, a logger and the clock. */
-export interface SignInServices {
+/** What a refresh needs: settings, discovery, ID-token checks, the token store, a logger and the clock. */
+export interface TokenServiceDependencies {
   config: Config;
   discovery: Discovery;
   verifier: IdTokenVerifier;
@@ -84,7 +89,8 @@ export interface SignInServices {
   redemptions?: UserRedemptions;
 }
 
-export function createTokenService(dependencies: SignInServices): TokenService {
+/** The default token's service: reads, refreshes (one redemption per user across processes) and waits for refreshes. */
+export function createTokenService(dependencies: TokenServiceDependencies): TokenService {
   const { config, discovery, verifier, tokenStore, logger, now = Date.now, redemptions = createUserRedemptions() } = dependencies;
   const refreshing = new Map<string, Promise<FreshSignIn>>();
   // Long enough for discovery and the token request, each bounded by the HTTP timeout.
@@ -111,7 +117,7 @@ export function createTokenService(dependencies: SignInServices): TokenService {
         log.warn('refresh answer had an absurd expires_in; stored with one hour assumed', { userId: user.id });
     } catch (error) {
       if (isRefreshError(error) && refreshProblemOf(error) === 'needs_sign_in') {
-        await tokenStore.markNeedsSignIn(user.id, lease);
+        await tokenStore.markNeedsSignIn(user.id, lease, new Date(now()));
         log.warn('refresh refused; sign-in needed', {
           userId: user.id,
           error: error.details.error,
@@ -119,7 +125,7 @@ export function createTokenService(dependencies: SignInServices): TokenService {
           correlation_id: error.details.correlationId,
         });
       } else {
-        await tokenStore.releaseRefreshLease(user.id, lease).catch(() => undefined);
+        await tokenStore.releaseRefreshLease(user.id, lease, new Date(now())).catch(() => undefined);
         log.warn('refresh failed', { userId: user.id, reason: (error as Error).message });
       }
       throw error;

@@ -1,14 +1,12 @@
 import crypto from 'node:crypto';
-import type { Database } from '../db/database.ts';
-import { queryRows, runTransaction, sql } from '../db/direct-sql.ts';
-import type { SqlRow } from '../db/direct-sql.ts';
+import { sql } from '../db/sql.ts';
+import type { SqlDatabase, SqlQueries, SqlRow } from '../db/sql.ts';
 import type { RefreshResponse, TokenResponse } from '../auth/oauth-client.ts';
 import { isBearerToken } from '../auth/bearer-token.ts';
 import type { VerifiedIdentity } from '../auth/id-token.ts';
 import type { TokenCipher } from './token-cipher.ts';
 import { TokenDecryptError, tokenContext } from './token-cipher.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
-import { checkpointDeletedData } from '../db/wal-checkpoint.ts';
 
 export interface StoredUser {
   readonly id: string;
@@ -31,25 +29,21 @@ export interface StoredTokens {
   readonly updatedAt: Date;
 }
 
+/** What a redemption needs of the user's token set: the one refresh token, the ID token, and its version (updatedAt). */
+export interface StoredGrant {
+  readonly refreshToken: string | undefined;
+  readonly idToken: string;
+  /** The default resource's refresh was refused (invalid_grant): only a new sign-in helps. */
+  readonly needsSignIn: boolean;
+  /** Changes with every write to the token set: the refresh lease is taken only on the version a caller read. */
+  readonly updatedAt: Date;
+}
+
 /** The signed-in user and their current tokens, read back from the database. */
 export interface StoredSignIn {
   readonly user: StoredUser;
   /** undefined when there are none, or they cannot be decrypted (key rotated away, tampered): sign in again. */
   readonly tokens: StoredTokens | undefined;
-}
-
-/** A session row read with what the signed-in page needs: `signIn` is set when the row names a user. */
-export interface StoredSession {
-  readonly data: unknown;
-  readonly expiresAt: unknown;
-  readonly destroyed: unknown;
-  readonly signIn: PreloadedSignIn | undefined;
-}
-
-/** A user's sign-in read with their session: `signIn` is undefined when the user is gone (forgotten). */
-export interface PreloadedSignIn {
-  readonly userId: string;
-  readonly signIn: StoredSignIn | undefined;
 }
 
 export interface TokenStore {
@@ -63,7 +57,7 @@ export interface TokenStore {
    */
   acquireRefreshLease(userId: string, until: Date, now: Date, seenUpdatedAt: Date): Promise<Date | undefined>;
   /** Gives the lease back without writing tokens (the refresh failed for a passing reason). */
-  releaseRefreshLease(userId: string, lease: Date): Promise<void>;
+  releaseRefreshLease(userId: string, lease: Date, now: Date): Promise<void>;
   /**
    * Replaces the token set after a refresh in one update, keeping the refresh and ID tokens Microsoft did not resend
    * (and the access token with its expiry when the answer had no usable one), and releases the lease.
@@ -77,11 +71,9 @@ export interface TokenStore {
     lease: Date,
   ): Promise<StoredTokens | undefined>;
   /** Marks the token set as needing a new sign-in (refresh token revoked or expired) while the lease is still held. */
-  markNeedsSignIn(userId: string, lease: Date): Promise<void>;
+  markNeedsSignIn(userId: string, lease: Date, now: Date): Promise<void>;
   /** Reads a user and their tokens back from the database. */
   loadSignIn(userId: string): Promise<StoredSignIn | undefined>;
-  /** Reads a session row together with its user's sign-in (as loadSignIn would give it), in one query. */
-  readSessionWithSignIn(sid: string): Promise<StoredSession | undefined>;
   /** Every stored user, oldest first. */
   listUsers(): Promise<StoredUser[]>;
   /**
@@ -92,83 +84,153 @@ export interface TokenStore {
   forgetUser(userId: string): Promise<boolean>;
 }
 
-const USER_FIELDS = { id: true, tenantId: true, objectId: true, displayName: true, username: true } as const;
-
+/** A text column of a row read back (stored data is input): its string, or an error naming the column. */
 function text(row: SqlRow, column: string): string {
   const value = row[column];
   if (typeof value !== 'string') throw new Error(`The stored ${column} is not text.`);
   return value;
 }
 
+/** A date column of a row read back: a valid Date, or an error naming the column. */
 function date(row: SqlRow, column: string): Date {
   const value = row[column];
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new Error(`The stored ${column} is not a date.`);
   return value;
 }
 
-/** A text column of a row read back (stored data is input): its string, or an error naming the column. */
-export const storedText = text;
-/** A date column of a row read back: a valid Date, or an error naming the column. */
-export const storedDate = date;
+/** The columns of a user, from the table aliased `u`: what readStoredUser reads. */
+export const USER_COLUMNS = sql`u."id", u."tenantId", u."objectId", u."displayName", u."username"`;
 
-export function createTokenStore(database: Database, cipher: TokenCipher): TokenStore {
-  const sealTokens = (
-    user: { tenantId: string; objectId: string },
-    tokens: { accessToken: string; refreshToken: string | undefined; idToken: string },
-  ) => ({
+/** The columns of a user (`u`) and their token set (`t`, LEFT JOINed): what readStoredSignIn reads. */
+export const SIGN_IN_COLUMNS = sql`${USER_COLUMNS}, t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes",
+  t."expiresAt", t."needsSignIn", t."updatedAt"`;
+
+/** The columns of a user (`u`) and the grant of their token set (`t`, LEFT JOINed): what readStoredGrant reads. */
+export const GRANT_COLUMNS = sql`${USER_COLUMNS}, t."refreshToken", t."idToken", t."needsSignIn", t."updatedAt" AS "grantUpdatedAt"`;
+
+/** A user read back from the columns of USER_COLUMNS, each checked. */
+export function readStoredUser(row: SqlRow): StoredUser {
+  return {
+    id: text(row, 'id'),
+    tenantId: text(row, 'tenantId'),
+    objectId: text(row, 'objectId'),
+    displayName: text(row, 'displayName'),
+    username: text(row, 'username'),
+  };
+}
+
+/**
+ * A user and their tokens read back from the columns of SIGN_IN_COLUMNS: tokens undefined when there are none, when
+ * they do not open with the configured keys under this user, or when the access token is no RFC 6750 token.
+ */
+export function readStoredSignIn(row: SqlRow, cipher: TokenCipher): StoredSignIn {
+  const user = readStoredUser(row);
+  if (row.accessToken === null) return { user, tokens: undefined };
+  try {
+    const accessToken = cipher.open(text(row, 'accessToken'), tokenContext(user, 'accessToken'));
+    // Stored data is input: what is no bearer token (written behind the app's back) is never shown or sent.
+    if (!isBearerToken(accessToken)) return { user, tokens: undefined };
+    return {
+      user,
+      tokens: {
+        accessToken,
+        refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
+        idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
+        tokenType: text(row, 'tokenType'),
+        scopes: text(row, 'scopes').split(' ').filter(Boolean),
+        expiresAt: date(row, 'expiresAt'),
+        needsSignIn: row.needsSignIn === true,
+        updatedAt: date(row, 'updatedAt'),
+      },
+    };
+  } catch (error) {
+    if (error instanceof TokenDecryptError) return { user, tokens: undefined };
+    throw error;
+  }
+}
+
+/** The grant read back from the columns of GRANT_COLUMNS, decrypted; undefined when there is none or it does not open. */
+export function readStoredGrant(user: StoredUser, row: SqlRow, cipher: TokenCipher): StoredGrant | undefined {
+  if (row.idToken === null || row.idToken === undefined) return undefined;
+  try {
+    return {
+      refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
+      idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
+      needsSignIn: row.needsSignIn === true,
+      updatedAt: date(row, 'grantUpdatedAt'),
+    };
+  } catch (error) {
+    if (error instanceof TokenDecryptError) return undefined;
+    throw error;
+  }
+}
+
+/** Seals a token set's three tokens, each under its user and column. */
+export function sealTokenSet(
+  cipher: TokenCipher,
+  user: { tenantId: string; objectId: string },
+  tokens: { accessToken: string; refreshToken: string | undefined; idToken: string },
+): { accessToken: string; refreshToken: string | null; idToken: string } {
+  return {
     accessToken: cipher.seal(tokens.accessToken, tokenContext(user, 'accessToken')),
     refreshToken: tokens.refreshToken === undefined ? null : cipher.seal(tokens.refreshToken, tokenContext(user, 'refreshToken')),
     idToken: cipher.seal(tokens.idToken, tokenContext(user, 'idToken')),
-  });
-
-  const signInFromRow = (row: SqlRow): StoredSignIn => {
-    const user: StoredUser = {
-      id: text(row, 'id'),
-      tenantId: text(row, 'tenantId'),
-      objectId: text(row, 'objectId'),
-      displayName: text(row, 'displayName'),
-      username: text(row, 'username'),
-    };
-    if (row.accessToken === null) return { user, tokens: undefined };
-    try {
-      const accessToken = cipher.open(text(row, 'accessToken'), tokenContext(user, 'accessToken'));
-      // Stored data is input: what is no bearer token (written behind the app's back) is never shown or sent.
-      if (!isBearerToken(accessToken)) return { user, tokens: undefined };
-      return {
-        user,
-        tokens: {
-          accessToken,
-          refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
-          idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
-          tokenType: text(row, 'tokenType'),
-          scopes: text(row, 'scopes').split(' ').filter(Boolean),
-          expiresAt: date(row, 'expiresAt'),
-          needsSignIn: row.needsSignIn === true,
-          updatedAt: date(row, 'updatedAt'),
-        },
-      };
-    } catch (error) {
-      if (error instanceof TokenDecryptError) return { user, tokens: undefined };
-      throw error;
-    }
   };
+}
 
+/**
+ * In `transaction` (of the store for other resources): the refresh and ID tokens of a redemption or of a sign-in for
+ * another resource become the user's, each only when the answer had one (Microsoft may rotate the refresh token on
+ * every redemption: the newest is always kept). With `lease`, only while that lease is held, and it is released; without,
+ * after an interactive sign-in, any refresh still running loses its lease and the set no longer needs a sign-in.
+ * False, changing nothing, when the lease was lost or the user has no token set.
+ */
+export async function replaceGrant(
+  transaction: SqlQueries,
+  cipher: TokenCipher,
+  user: StoredUser,
+  grant: { refreshToken: string | undefined; idToken: string | undefined },
+  options: { lease: Date | undefined; now: Date },
+): Promise<boolean> {
+  const refreshToken = grant.refreshToken === undefined ? null : cipher.seal(grant.refreshToken, tokenContext(user, 'refreshToken'));
+  const idToken = grant.idToken === undefined ? null : cipher.seal(grant.idToken, tokenContext(user, 'idToken'));
+  const { lease, now } = options;
+  const changed = await transaction.run(
+    lease === undefined
+      ? sql`UPDATE "TokenSet" SET "refreshToken" = COALESCE(${refreshToken}, "refreshToken"), "idToken" = COALESCE(${idToken}, "idToken"),
+          "needsSignIn" = ${false}, "refreshLeaseUntil" = ${null}, "updatedAt" = ${now}
+        WHERE "userId" = ${user.id}`
+      : sql`UPDATE "TokenSet" SET "refreshToken" = COALESCE(${refreshToken}, "refreshToken"), "idToken" = COALESCE(${idToken}, "idToken"),
+          "refreshLeaseUntil" = ${null}, "updatedAt" = ${now}
+        WHERE "userId" = ${user.id} AND "refreshLeaseUntil" = ${lease}`,
+  );
+  return changed === 1;
+}
+
+/**
+ * The store of the User and TokenSet tables. Every statement goes through the seam (sql.ts); every write of a row sets
+ * its `updatedAt` to the caller's `now` (a token set's version: the refresh lease is taken only on the version read).
+ * `eraseDeletedData` (Database#eraseDeletedData) clears what a deleted user leaves in the database files.
+ */
+export function createTokenStore(
+  database: SqlDatabase,
+  cipher: TokenCipher,
+  options: { eraseDeletedData?: () => boolean } = {},
+): TokenStore {
+  const eraseDeletedData = options.eraseDeletedData ?? (() => true);
   return {
     async saveSignIn(identity, tokens, now) {
-      const tokenFields = {
-        ...sealTokens(identity, tokens),
+      const t = {
+        ...sealTokenSet(cipher, identity, tokens),
         tokenType: tokens.tokenType,
         scopes: tokens.scopes.join(' '),
         expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),
-        needsSignIn: false,
-        // A new sign-in wins over a refresh still running: its lease no longer matches.
-        refreshLeaseUntil: null,
       };
       const { tenantId, objectId, displayName, username } = identity;
-      const t = tokenFields;
-      // One transaction of two upserts (SQL valid on SQLite and PostgreSQL) instead of Prisma's nested upsert.
+      // One transaction of two upserts (SQL valid on SQLite and PostgreSQL). A new sign-in wins over a refresh still
+      // running: the lease is cleared, so that refresh no longer matches it.
       return retryWhenBusy(() =>
-        runTransaction(database, async (transaction) => {
+        database.transaction(async (transaction) => {
           const [user] = await transaction.queryRows(sql`
             INSERT INTO "User" ("id", "tenantId", "objectId", "displayName", "username", "createdAt", "updatedAt")
             VALUES (${crypto.randomUUID()}, ${tenantId}, ${objectId}, ${displayName}, ${username}, ${now}, ${now})
@@ -176,7 +238,7 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
               "displayName" = excluded."displayName", "username" = excluded."username", "updatedAt" = excluded."updatedAt"
             RETURNING "id"`);
           const userId = text(user ?? {}, 'id');
-          await transaction.runStatement(sql`
+          await transaction.run(sql`
             INSERT INTO "TokenSet" ("id", "userId", "accessToken", "refreshToken", "idToken", "tokenType", "scopes", "expiresAt",
               "needsSignIn", "refreshLeaseUntil", "createdAt", "updatedAt")
             VALUES (${crypto.randomUUID()}, ${userId}, ${t.accessToken}, ${t.refreshToken}, ${t.idToken}, ${t.tokenType}, ${t.scopes},
@@ -191,23 +253,20 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
     },
 
     async acquireRefreshLease(userId, until, now, seenUpdatedAt) {
-      const { count } = await retryWhenBusy(() =>
-        database.tokenSet.updateMany({
-          where: {
-            userId,
-            needsSignIn: false,
-            updatedAt: seenUpdatedAt,
-            OR: [{ refreshLeaseUntil: null }, { refreshLeaseUntil: { lte: now } }],
-          },
-          data: { refreshLeaseUntil: until },
-        }),
+      const count = await retryWhenBusy(() =>
+        database.run(sql`
+          UPDATE "TokenSet" SET "refreshLeaseUntil" = ${until}, "updatedAt" = ${now}
+          WHERE "userId" = ${userId} AND "needsSignIn" = ${false} AND "updatedAt" = ${seenUpdatedAt}
+            AND ("refreshLeaseUntil" IS NULL OR "refreshLeaseUntil" <= ${now})`),
       );
       return count === 1 ? until : undefined;
     },
 
-    async releaseRefreshLease(userId, lease) {
+    async releaseRefreshLease(userId, lease, now) {
       await retryWhenBusy(() =>
-        database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { refreshLeaseUntil: null } }),
+        database.run(sql`
+          UPDATE "TokenSet" SET "refreshLeaseUntil" = ${null}, "updatedAt" = ${now}
+          WHERE "userId" = ${userId} AND "refreshLeaseUntil" = ${lease}`),
       );
     },
 
@@ -223,68 +282,45 @@ export function createTokenStore(database: Database, cipher: TokenCipher): Token
       const tokenType = accessToken === undefined ? previous.tokenType : tokens.tokenType;
       const scopes = accessToken !== undefined && tokens.scopes.length > 0 ? [...tokens.scopes] : previous.scopes;
       const expiresAt = accessToken === undefined ? previous.expiresAt : new Date(now.getTime() + tokens.expiresIn * 1000);
+      const sealed = sealTokenSet(cipher, user, plain);
       // The old refresh token may already be spent upstream: a busy database must not lose the new one.
-      const { count } = await retryWhenBusy(() =>
-        database.tokenSet.updateMany({
-          where: { userId: user.id, refreshLeaseUntil: lease },
-          data: {
-            ...sealTokens(user, plain),
-            tokenType,
-            scopes: scopes.join(' '),
-            expiresAt,
-            needsSignIn: false,
-            refreshLeaseUntil: null,
-          },
-        }),
+      const count = await retryWhenBusy(() =>
+        database.run(sql`
+          UPDATE "TokenSet" SET "accessToken" = ${sealed.accessToken}, "refreshToken" = ${sealed.refreshToken},
+            "idToken" = ${sealed.idToken}, "tokenType" = ${tokenType}, "scopes" = ${scopes.join(' ')}, "expiresAt" = ${expiresAt},
+            "needsSignIn" = ${false}, "refreshLeaseUntil" = ${null}, "updatedAt" = ${now}
+          WHERE "userId" = ${user.id} AND "refreshLeaseUntil" = ${lease}`),
       );
       if (count === 0) return undefined;
       return { ...plain, tokenType, scopes, expiresAt, needsSignIn: false, updatedAt: now };
     },
 
-    async markNeedsSignIn(userId, lease) {
+    async markNeedsSignIn(userId, lease, now) {
       await retryWhenBusy(() =>
-        database.tokenSet.updateMany({ where: { userId, refreshLeaseUntil: lease }, data: { needsSignIn: true, refreshLeaseUntil: null } }),
+        database.run(sql`
+          UPDATE "TokenSet" SET "needsSignIn" = ${true}, "refreshLeaseUntil" = ${null}, "updatedAt" = ${now}
+          WHERE "userId" = ${userId} AND "refreshLeaseUntil" = ${lease}`),
       );
     },
 
     async loadSignIn(userId) {
       // One query for the user and their token set.
-      const [row] = await queryRows(
-        database,
-        sql`SELECT u."id", u."tenantId", u."objectId", u."displayName", u."username",
-          t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
-        FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE u."id" = ${userId}`,
+      const [row] = await database.queryRows(
+        sql`SELECT ${SIGN_IN_COLUMNS} FROM "User" u LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE u."id" = ${userId}`,
       );
-      return row === undefined ? undefined : signInFromRow(row);
+      return row === undefined ? undefined : readStoredSignIn(row, cipher);
     },
 
-    async readSessionWithSignIn(sid) {
-      // The signed-in page's only read: the session row with its user and their token set.
-      const [row] = await queryRows(
-        database,
-        sql`SELECT s."data", s."expiresAt" AS "sessionExpiresAt", s."destroyed", s."userId" AS "sessionUserId",
-          u."id", u."tenantId", u."objectId", u."displayName", u."username",
-          t."accessToken", t."refreshToken", t."idToken", t."tokenType", t."scopes", t."expiresAt", t."needsSignIn", t."updatedAt"
-        FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId" LEFT JOIN "TokenSet" t ON t."userId" = u."id" WHERE s."id" = ${sid}`,
-      );
-      if (row === undefined) return undefined;
-      const userId = typeof row.sessionUserId === 'string' ? row.sessionUserId : undefined;
-      return {
-        data: row.data,
-        expiresAt: row.sessionExpiresAt,
-        destroyed: row.destroyed,
-        signIn: userId === undefined ? undefined : { userId, signIn: row.id === null ? undefined : signInFromRow(row) },
-      };
-    },
-
-    listUsers() {
-      return database.user.findMany({ select: USER_FIELDS, orderBy: { createdAt: 'asc' } });
+    async listUsers() {
+      const rows = await database.queryRows(sql`SELECT ${USER_COLUMNS} FROM "User" u ORDER BY u."createdAt", u."id"`);
+      return rows.map(readStoredUser);
     },
 
     async forgetUser(userId) {
-      await retryWhenBusy(() => database.user.deleteMany({ where: { id: userId } }));
+      // The token set, tokens for other resources and admin-consent links go with the user (ON DELETE CASCADE).
+      await retryWhenBusy(() => database.run(sql`DELETE FROM "User" WHERE "id" = ${userId}`));
       // secure_delete zeroed the rows in the pages written to the WAL; the checkpoint drops the older frames that held them.
-      return checkpointDeletedData(database);
+      return eraseDeletedData();
     },
   };
 }

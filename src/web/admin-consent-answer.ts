@@ -2,9 +2,9 @@ import type { Request, Response } from 'express';
 import { takeAdminConsentLink, takePendingAdminConsent } from '../auth/admin-consent.ts';
 import type { AdminConsentRequest } from '../auth/admin-consent.ts';
 import { PENDING_SIGN_IN_MS } from '../auth/pending-sign-ins.ts';
-import type { Database } from '../db/database.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 import { AppError, invalidCallback, providerDetails } from '../errors.ts';
-import { saveSession } from '../sessions/session-helpers.ts';
+import { saveSession } from '../sessions/session-lifecycle.ts';
 import { csrfTokenFor } from './csrf.ts';
 
 /** The value of a parameter that appears exactly once; repeated or absent gives undefined. */
@@ -26,7 +26,7 @@ export function isAdminConsentAnswer(req: Request, query: URLSearchParams, state
  * value of the tenant parameter to authenticate or authorize users"): the page names what the app asked for. Nobody is
  * signed in by it and nothing is stored; the token is got afterwards, by the person, as any other.
  */
-export function createAdminConsentAnswer(database: Database, now: () => number) {
+export function createAdminConsentAnswer(database: SqlDatabase, now: () => number) {
   return async (req: Request, res: Response, query: URLSearchParams, state: string): Promise<void> => {
     const fromSession = takePendingAdminConsent(req.session?.pendingAdminConsents, state);
     let request: AdminConsentRequest | undefined;

@@ -2,28 +2,38 @@ import type { Request, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { AppError, invalidCallback, providerDetails } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { discardSession, saveSession, takeOverSession } from '../sessions/session-helpers.ts';
+import { discardSession, saveSession, takeOverSession } from '../sessions/session-lifecycle.ts';
 import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
-import type { SignInServices } from '../tokens/token-service.ts';
 import { exchangeCode, scopesOf } from '../auth/oauth-client.ts';
 import type { TokenResponse } from '../auth/oauth-client.ts';
-import type { VerifiedIdentity } from '../auth/id-token.ts';
+import type { IdTokenVerifier, VerifiedIdentity } from '../auth/id-token.ts';
+import type { Discovery } from '../auth/discovery.ts';
 import { randomToken } from '../random-token.ts';
 import type { IncrementalSignIn } from '../auth/pending-sign-ins.ts';
 import { PENDING_SIGN_IN_MS, takePendingSignIn } from '../auth/pending-sign-ins.ts';
 import { parseResourceScopes } from '../auth/resource-scopes.ts';
-import type { Database } from '../db/database.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 import type { ResourceTokenStore } from '../tokens/resource-token-store.ts';
+import type { TokenStore } from '../tokens/token-store.ts';
 import { defaultScopesOf } from '../tokens/resource-token-service.ts';
 import { createAdminConsentAnswer, isAdminConsentAnswer } from './admin-consent-answer.ts';
 
-export interface CallbackDependencies extends SignInServices {
+/** What the callback needs to finish a sign-in: settings, discovery, ID-token checks, both stores, the database, a logger and the clock. */
+export interface SignInServices {
+  config: Config;
+  discovery: Discovery;
+  verifier: IdTokenVerifier;
+  /** Where a sign-in stores the user and their token set. */
+  tokenStore: TokenStore;
   /** Where a sign-in for another resource stores its token. */
   resourceTokenStore: ResourceTokenStore;
   /** For the admin-consent links `npm run token` printed. */
-  database: Database;
+  database: SqlDatabase;
+  logger: Logger;
+  /** The clock for expiry and stored times (the app's injected one; Date.now by default). */
+  now?: () => number;
 }
 
 /**
@@ -39,7 +49,7 @@ export function createCallbackRoute({
   database,
   logger,
   now = Date.now,
-}: CallbackDependencies): RequestHandler {
+}: SignInServices): RequestHandler {
   const answerAdminConsent = createAdminConsentAnswer(database, now);
   const defaultScopes = defaultScopesOf(config.scopes);
 

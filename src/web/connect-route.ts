@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
-import { saveSession } from '../sessions/session-helpers.ts';
+import { saveSession } from '../sessions/session-lifecycle.ts';
 import type { Discovery } from '../auth/discovery.ts';
 import { buildAuthorizationUrl } from '../auth/oauth-client.ts';
 import { addPendingSignIn, createPendingSignIn } from '../auth/pending-sign-ins.ts';

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Discovery } from '../auth/discovery.ts';
-import type { Database } from '../db/database.ts';
+import { sql } from '../db/sql.ts';
+import type { SqlDatabase } from '../db/sql.ts';
 
 /** How long readiness waits for the database to answer before it reports it unavailable. */
 const DATABASE_PING_MS = 2000;
@@ -14,10 +15,10 @@ export const healthz: RequestHandler = (_req, res) => {
  * GET /readyz, readiness: 200 when the database answers and the discovery document is cached or fetchable;
  * otherwise 503 with the reason, so a load balancer sends people to another instance. Logs nothing per call.
  */
-export function createReadyz(database: Database, discovery: Discovery): RequestHandler {
+export function createReadyz(database: SqlDatabase, discovery: Discovery): RequestHandler {
   return async (_req, res) => {
     res.set('Cache-Control', 'no-store');
-    if (!(await answersWithin((async () => database.$queryRaw`SELECT 1`)(), DATABASE_PING_MS))) {
+    if (!(await answersWithin((async () => database.queryRows(sql`SELECT 1 AS "up"`))(), DATABASE_PING_MS))) {
       res.status(503).json({ status: 'unavailable', reason: 'database' });
       return;
     }

@@ -1,12 +1,11 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
-import { regenerateSession } from '../sessions/session-helpers.ts';
+import { regenerateSession } from '../sessions/session-lifecycle.ts';
 import { createTokenViewer } from '../tokens/jwt-view.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
 import type { RefreshError } from '../tokens/token-service.ts';
 import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
-import { takePreloadedSignIn } from '../sessions/preloaded-sign-in.ts';
 import { csrfTokenFor } from './csrf.ts';
 import { buildCurlCommand } from './curl-command.ts';
 import { takeNotice } from './notices.ts';
@@ -61,11 +60,11 @@ export function createHomeRoute(
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
     const userId = req.session?.userId;
+    // Read with the session row in one query (signed-in-read.ts), unless the session has changed hands since (regenerated).
+    const preloaded = userId !== undefined && req.signIn?.userId === userId ? req.signIn : undefined;
     let signIn: StoredSignIn | undefined;
     let refreshProblem: RefreshError | undefined;
     if (userId !== undefined) {
-      // Read with the session row (one query for both), unless the session was saved by an older version.
-      const preloaded = takePreloadedSignIn(req, userId);
       try {
         signIn = await tokenService.getFreshTokens(userId, { preloaded, logger: req.log });
       } catch (error) {
@@ -87,7 +86,8 @@ export function createHomeRoute(
 
     const tokens = signIn.tokens;
     const problem = refreshProblem === undefined ? undefined : refreshProblemOf(refreshProblem);
-    const resourceTokens = await resourceTokenStore.listResourceTokens(signIn.user);
+    // A refresh of the default token leaves the tokens for other resources as they were read with the session.
+    const resourceTokens = preloaded?.resourceTokens ?? (await resourceTokenStore.listResourceTokens(signIn.user));
     res.render('home', {
       title: `Signed in as ${signIn.user.displayName}`,
       notice,

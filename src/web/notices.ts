@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../errors.ts';
 import { readCookie } from '../sessions/cookies.ts';
-import { saveSession } from '../sessions/session-helpers.ts';
+import { saveSession } from '../sessions/session-lifecycle.ts';
 import type { Notice } from '../sessions/session-data.ts';
 import type { RefreshError } from '../tokens/token-service.ts';
 

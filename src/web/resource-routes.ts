@@ -7,7 +7,7 @@ import { addPendingSignIn, createPendingSignIn } from '../auth/pending-sign-ins.
 import { parseResourceScopes, requestedScopesOf } from '../auth/resource-scopes.ts';
 import type { ResourceScopes } from '../auth/resource-scopes.ts';
 import { AppError, claimsChallengeOf, scopeProblemError } from '../errors.ts';
-import { saveSession } from '../sessions/session-helpers.ts';
+import { saveSession } from '../sessions/session-lifecycle.ts';
 import type { Notice } from '../sessions/session-data.ts';
 import { resourceProblemOf } from '../tokens/resource-token-service.ts';
 import type { ResourceProblem, ResourceTokenService } from '../tokens/resource-token-service.ts';

@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.ts';
 import { servesHttps } from '../config.ts';
 import type { Discovery } from '../auth/discovery.ts';
-import { destroySession } from '../sessions/session-helpers.ts';
+import { destroySession } from '../sessions/session-lifecycle.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
 import { viewToken } from '../tokens/jwt-view.ts';
 import { requireSignedInForm } from './csrf.ts';

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.ts';
 import { classifyDatabaseError } from '../../src/db/database-errors.ts';
 import type { DatabaseErrorKind } from '../../src/db/database-errors.ts';
 import { retryWhenBusy } from '../../src/db/database-retry.ts';
-import { queryRows, runStatement, runTransaction, sql } from '../../src/db/direct-sql.ts';
+import { sql } from '../../src/db/sql.ts';
 import { applyMigrations } from '../../src/db/migrations.ts';
 import { openDatabase } from '../../src/db/open-database.ts';
 import { startServer } from '../../src/start-server.ts';
@@ -53,22 +53,26 @@ describe(`database errors by their structure (${testDatabaseKind()})`, () => {
 
   it('when two first inserts of the same unique key race (Prisma client, direct SQL, a transaction), then the loser is "unique-violation"', async () => {
     const results = await Promise.allSettled([
-      database.prisma.user.create({ data: { tenantId: 'tenant', objectId: 'race', displayName: 'A', username: 'a@contoso.test' } }),
-      database.prisma.user.create({ data: { tenantId: 'tenant', objectId: 'race', displayName: 'B', username: 'b@contoso.test' } }),
+      database.prisma.user.create({
+        data: { id: 'race-a', tenantId: 'tenant', objectId: 'race', displayName: 'A', username: 'a@contoso.test' },
+      }),
+      database.prisma.user.create({
+        data: { id: 'race-b', tenantId: 'tenant', objectId: 'race', displayName: 'B', username: 'b@contoso.test' },
+      }),
     ]);
     const rejected = results.filter((result) => result.status === 'rejected');
     assert.equal(rejected.length, 1);
     assert.equal(classifyDatabaseError(rejected[0]!.reason), 'unique-violation');
-    assert.equal(await kindOf(() => runStatement(database.prisma, userInsert('race'))), 'unique-violation');
+    assert.equal(await kindOf(() => database.handle.sql.run(userInsert('race'))), 'unique-violation');
     assert.equal(
-      await kindOf(() => runTransaction(database.prisma, (transaction) => transaction.runStatement(userInsert('race')))),
+      await kindOf(() => database.handle.sql.transaction((transaction) => transaction.run(userInsert('race')))),
       'unique-violation',
     );
     await database.prisma.user.deleteMany();
   });
 
   it('when a statement names a table that is missing, then "failed" (a database error, not busy, not a race)', async () => {
-    assert.equal(await kindOf(() => queryRows(database.prisma, sql`SELECT * FROM "NoSuchTable"`)), 'failed');
+    assert.equal(await kindOf(() => database.handle.sql.queryRows(sql`SELECT * FROM "NoSuchTable"`)), 'failed');
     assert.equal(await kindOf(() => database.prisma.$queryRawUnsafe('SELECT * FROM "NoSuchTable"')), 'failed');
   });
 
@@ -79,9 +83,9 @@ describe(`database errors by their structure (${testDatabaseKind()})`, () => {
       try {
         assert.equal(await kindOf(() => database.prisma.user.deleteMany({ where: { id: 'none' } })), 'busy');
         assert.equal(await kindOf(() => database.prisma.$executeRawUnsafe('DELETE FROM "User"')), 'busy');
-        assert.equal(await kindOf(() => runStatement(database.prisma, sql`DELETE FROM "User" WHERE "id" = ${'none'}`)), 'busy');
+        assert.equal(await kindOf(() => database.handle.sql.run(sql`DELETE FROM "User" WHERE "id" = ${'none'}`)), 'busy');
         assert.equal(
-          await kindOf(() => runTransaction(database.prisma, (transaction) => transaction.runStatement(sql`DELETE FROM "User"`))),
+          await kindOf(() => database.handle.sql.transaction((transaction) => transaction.run(sql`DELETE FROM "User"`))),
           'busy',
         );
       } catch (error) {
@@ -93,7 +97,7 @@ describe(`database errors by their structure (${testDatabaseKind()})`, () => {
         attempts += 1;
         // The lock goes once the first attempt has failed: the next ones find the database free.
         if (attempts === 2) await release();
-        return runStatement(database.prisma, userInsert('after-lock'));
+        return database.handle.sql.run(userInsert('after-lock'));
       });
       assert.equal(await write, 1);
       assert.ok(attempts >= 2, 'the first attempt failed busy and was retried');
@@ -107,10 +111,10 @@ describe(`database errors by their structure (${testDatabaseKind()})`, () => {
       try {
         assert.equal(
           await kindOf(() =>
-            runTransaction(database.prisma, async (transaction) => {
+            database.handle.sql.transaction(async (transaction) => {
               await transaction.queryRows(sql`SELECT count(*) AS "count" FROM "User"`);
               writeElsewhere('snapshot-1');
-              await transaction.runStatement(sql`DELETE FROM "User" WHERE "id" = ${'none'}`);
+              await transaction.run(sql`DELETE FROM "User" WHERE "id" = ${'none'}`);
             }),
           ),
           'busy',
@@ -138,7 +142,7 @@ async function untilSleeping(databaseUrl: string): Promise<void> {
   const watcher = openDatabase(databaseUrl);
   try {
     for (const deadline = Date.now() + 20_000; ; ) {
-      const [row] = await watcher.$queryRaw<
+      const [row] = await watcher.prisma.$queryRaw<
         { count: bigint }[]
       >`SELECT count(*) AS count FROM pg_stat_activity WHERE wait_event = 'PgSleep'`;
       if (Number(row?.count ?? 0) > 0) return;
@@ -146,7 +150,7 @@ async function untilSleeping(databaseUrl: string): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
-    await watcher.$disconnect();
+    await watcher.close();
   }
 }
 
@@ -183,7 +187,7 @@ if (testDatabaseKind() === 'postgresql') {
         const isTaken = new Promise<void>((resolve) => {
           taken = resolve;
         });
-        holding = database.$transaction(
+        holding = database.prisma.$transaction(
           async (transaction) => {
             await transaction.user.count();
             taken();
@@ -192,14 +196,14 @@ if (testDatabaseKind() === 'postgresql') {
           { timeout: 60_000 },
         );
         await isTaken;
-        assert.equal(await kindOf(() => database.user.findMany()), 'unavailable');
-        assert.equal(await kindOf(() => queryRows(database, sql`SELECT 1 AS "one"`)), 'unavailable');
+        assert.equal(await kindOf(() => database.prisma.user.findMany()), 'unavailable');
+        assert.equal(await kindOf(() => database.sql.queryRows(sql`SELECT 1 AS "one"`)), 'unavailable');
         let attempts = 0;
         assert.equal(
           await kindOf(() =>
             retryWhenBusy(() => {
               attempts += 1;
-              return runTransaction(database, (transaction) => transaction.queryRows(sql`SELECT 1 AS "one"`));
+              return database.sql.transaction((transaction) => transaction.queryRows(sql`SELECT 1 AS "one"`));
             }),
           ),
           'unavailable',
@@ -208,22 +212,22 @@ if (testDatabaseKind() === 'postgresql') {
       } finally {
         release();
         await holding;
-        await database.$disconnect();
+        await database.close();
       }
     });
 
     it('when the connection dies under a query (its server process killed), then "unavailable" (08006), and the client connects again', async () => {
       const database = openDatabase(withOneConnection(databaseUrl));
       try {
-        const [{ pid }] = (await database.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
-        const inFlight = kindOf(() => database.$queryRaw`SELECT pg_sleep(30)::text`);
+        const [{ pid }] = (await database.prisma.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
+        const inFlight = kindOf(() => database.prisma.$queryRaw`SELECT pg_sleep(30)::text`);
         await untilSleeping(databaseUrl);
         process.kill(pid, 'SIGKILL');
         assert.equal(await inFlight, 'unavailable');
         // PostgreSQL restarts its processes after one crashed: the pool connects again once it accepts connections.
         for (const deadline = Date.now() + 20_000; ; ) {
           try {
-            assert.equal(await database.user.count(), 0);
+            assert.equal(await database.prisma.user.count(), 0);
             break;
           } catch (error) {
             assert.equal(classifyDatabaseError(error), 'unavailable', String(error));
@@ -232,7 +236,7 @@ if (testDatabaseKind() === 'postgresql') {
           }
         }
       } finally {
-        await database.$disconnect();
+        await database.close();
       }
     });
 
@@ -258,12 +262,12 @@ if (testDatabaseKind() === 'postgresql') {
       try {
         const browser = new HttpBrowser();
         assert.equal((await browser.request(`${server.url}/connect`)).status, 302);
-        const inFlight = kindOf(() => database.$queryRaw`SELECT pg_sleep(30)::text`);
+        const inFlight = kindOf(() => database.prisma.$queryRaw`SELECT pg_sleep(30)::text`);
         await untilSleeping(databaseUrl);
         await postgres.stop();
         assert.equal(await inFlight, 'unavailable');
-        assert.equal(await kindOf(() => database.user.count()), 'unavailable');
-        assert.equal(await kindOf(() => queryRows(database, sql`SELECT 1 AS "one"`)), 'unavailable');
+        assert.equal(await kindOf(() => database.prisma.user.count()), 'unavailable');
+        assert.equal(await kindOf(() => database.sql.queryRows(sql`SELECT 1 AS "one"`)), 'unavailable');
 
         const page = await browser.request(`${server.url}/connect`);
         assert.equal(page.status, 503);
@@ -274,9 +278,9 @@ if (testDatabaseKind() === 'postgresql') {
         );
         await postgres.start();
         assert.equal((await browser.request(`${server.url}/connect`)).status, 302, 'the same process serves again');
-        assert.equal(await database.user.count(), 0, 'the same client works again');
+        assert.equal(await database.prisma.user.count(), 0, 'the same client works again');
       } finally {
-        await database.$disconnect();
+        await database.close();
         await server.close();
         await idp.close();
       }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../src/db/open-database.ts';
+import { sql } from '../../src/db/sql.ts';
 import { parseConfig } from '../../src/config.ts';
 import { startServer } from '../../src/start-server.ts';
 import type { RunningServer } from '../../src/start-server.ts';
@@ -62,7 +63,7 @@ describe(`health endpoints (${testDatabaseKind()})`, () => {
       assert.equal(page.status, 503, 'pages say "try again", not 500');
     } finally {
       await server.close();
-      await unreachable.$disconnect();
+      await unreachable.close();
     }
   });
 
@@ -198,9 +199,9 @@ if (testDatabaseKind() === 'postgresql') {
       url.searchParams.set('sslmode', 'require');
       const database = openDatabase(url.href);
       try {
-        await assert.rejects(database.$queryRaw`SELECT 1`, /SSL|TLS/i);
+        await assert.rejects(database.sql.queryRows(sql`SELECT 1`), /SSL|TLS/i);
       } finally {
-        await database.$disconnect();
+        await database.close();
       }
     });
 

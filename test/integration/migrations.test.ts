@@ -143,6 +143,38 @@ describe(`migrations in-process (${kind})`, () => {
     }
   });
 
+  it("when an applied migration's file was changed since it was applied, then the start is refused naming it, before and after pending ones, and nothing more is applied; line endings alone change nothing", async () => {
+    const database = await emptyDatabase();
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-migrations-'));
+    try {
+      fs.cpSync(kind === 'postgresql' ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS, folder, { recursive: true });
+      await applyMigrations(database.url, { folder });
+      const first = path.join(folder, local[0]!.name, 'migration.sql');
+      const original = fs.readFileSync(first, 'utf8');
+      fs.writeFileSync(first, original.replace(/\n/g, '\r\n'));
+      assert.deepEqual(await applyMigrations(database.url, { folder }), [], 'a CRLF checkout is the same migration');
+
+      fs.writeFileSync(first, `${original}\n-- edited after it was applied\n`);
+      const refusal = (error: Error) =>
+        error instanceof MigrationError && error.message.includes(`Migration ${local[0]!.name} was changed after it was applied`);
+      await assert.rejects(applyMigrations(database.url, { folder }), refusal, 'nothing pending');
+      fs.mkdirSync(path.join(folder, '29991231000000_later'));
+      fs.writeFileSync(
+        path.join(folder, '29991231000000_later', 'migration.sql'),
+        'CREATE TABLE "Later" ("id" TEXT NOT NULL PRIMARY KEY);\n',
+      );
+      await assert.rejects(applyMigrations(database.url, { folder }), refusal, 'one pending');
+      assert.deepEqual(
+        await database.query("SELECT migration_name FROM _prisma_migrations WHERE migration_name = '29991231000000_later'"),
+        [],
+        'the pending one was not applied',
+      );
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+      await database.remove();
+    }
+  });
+
   it('when a database of the schema before tokens for other resources holds a token, then after the migration it reads back as the default entry and nothing else', async () => {
     const database = await emptyDatabase();
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-migrations-'));
@@ -203,7 +235,7 @@ describe(`migrations in-process (${kind})`, () => {
         'refresh-before',
       );
     } finally {
-      await connection.$disconnect();
+      await connection.close();
       fs.rmSync(folder, { recursive: true, force: true });
       await database.remove();
     }

@@ -48,8 +48,8 @@ describe(`the sign-in rate limit's database store (${testDatabaseKind()})`, () =
   it('S49: when 40 hits of one key arrive at once through two stores, then the counter is exactly 40; ended windows are purged, open ones kept', async () => {
     const options = { prefix: 'test:', logger: silentLogger, now: harness.clock.now };
     const stores = [
-      new DatabaseRateLimitStore(harness.database.prisma, options),
-      new DatabaseRateLimitStore(harness.database.prisma, options),
+      new DatabaseRateLimitStore(harness.database.handle.sql, options),
+      new DatabaseRateLimitStore(harness.database.handle.sql, options),
     ];
     try {
       for (const store of stores) store.init({ windowMs: 60_000 } as Parameters<DatabaseRateLimitStore['init']>[0]);

@@ -11,7 +11,7 @@ import { resetHarness, signIn } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 
 /** The statement that takes a token set's refresh lease (acquireRefreshLease), on SQLite and PostgreSQL alike. */
-const LEASE_ATTEMPT = /^UPDATE\b.*TokenSet.*\bSET\s+.refreshLeaseUntil.\s*=.*\bWHERE\b.*needsSignIn/s;
+const LEASE_ATTEMPT = /^\s*UPDATE\b.*TokenSet.*\bSET\s+.refreshLeaseUntil.\s*=.*\bWHERE\b.*needsSignIn/s;
 
 /** The refresh failed with this catalogue code, which tells the caller to sign in again or to try later. */
 function failedWith(code: string, problem: RefreshProblem) {
@@ -57,7 +57,7 @@ describe('H. refresh', () => {
    * without it, on PostgreSQL one caller's read can come back after another's refresh has ended, and then a forced
    * refresh of its own is right, not a race.
    */
-  function tokenServiceBehind(barrier: { wait(): Promise<void> }, database = harness.database.prisma) {
+  function tokenServiceBehind(barrier: { wait(): Promise<void> }, database = harness.database.handle) {
     const services = composeServices(harness.config, database, silentLogger, { now: harness.clock.now });
     return createTokenService({
       config: harness.config,
@@ -152,7 +152,7 @@ describe('H. refresh', () => {
       assert.equal((await readStoredTokens(harness)).accessToken, here.tokens.accessToken);
       assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).refreshLeaseUntil, null, 'the lease is given back');
     } finally {
-      await otherProcessDatabase.$disconnect();
+      await otherProcessDatabase.close();
     }
   });
 
@@ -190,7 +190,7 @@ describe('H. refresh', () => {
       assert.equal(result.tokens.accessToken, refreshed.tokens.accessToken);
       assert.equal((await harness.database.prisma.tokenSet.findFirstOrThrow()).refreshLeaseUntil, null);
     } finally {
-      await otherProcessDatabase.$disconnect();
+      await otherProcessDatabase.close();
     }
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { MAX_PENDING_SIGN_INS } from '../../src/auth/pending-sign-ins.ts';
-import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
+import { DatabaseSessionStore } from '../../src/sessions/session-store.ts';
 import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startHarness } from '../support/harness.ts';
@@ -92,7 +92,7 @@ describe('L. load: sessions', () => {
     await harness.database.prisma.session.createMany({
       data: [1, 2, 3].map(() => ({ id: crypto.randomUUID(), data: '{}', expiresAt: past })),
     });
-    const store = new PrismaSessionStore(harness.database.prisma, {
+    const store = new DatabaseSessionStore(harness.database.handle.sql, {
       cookie: sessionCookieSettings(harness.config),
       logger: silentLogger,
       now: harness.clock.now,

@@ -10,7 +10,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase } from '../../src/db/open-database.ts';
-import { PrismaSessionStore } from '../../src/sessions/session-store.ts';
+import { sql } from '../../src/db/sql.ts';
+import { DatabaseSessionStore } from '../../src/sessions/session-store.ts';
 import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
 import { createTokenCipher, keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
@@ -396,10 +397,10 @@ describe('M. stored data, several instances, database locks', () => {
         );
         const restarted = openDatabase(harness.database.url);
         try {
-          await restarted.$queryRaw`SELECT 1`;
+          await restarted.sql.queryRows(sql`SELECT 1`);
           await ciphertextsGone(harness.database.file, ciphertexts);
         } finally {
-          await restarted.$disconnect();
+          await restarted.close();
         }
       } finally {
         if (!stopped) await stopping.close();
@@ -412,7 +413,7 @@ describe('M. stored data, several instances, database locks', () => {
       await signIn(harness);
       const oldCiphertexts = await storedCiphertexts(harness);
       const newKey = crypto.randomBytes(32);
-      const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
+      const report = await reencryptTokens(harness.database.handle, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
       assert.equal(report.reencrypted, 1);
       await assertRotatedTo(harness, newKey, oldCiphertexts);
     });
@@ -483,11 +484,11 @@ describe('M. stored data, several instances, database locks', () => {
       try {
         const fresh = path.join(root, 'data', 'app.db');
         const database = openDatabase(`file:${fresh}`);
-        await database.$executeRawUnsafe('CREATE TABLE probe (value TEXT)');
-        await database.$executeRawUnsafe("INSERT INTO probe VALUES ('x')");
+        await database.sql.run(sql`CREATE TABLE probe (value TEXT)`);
+        await database.sql.run(sql`INSERT INTO probe VALUES ('x')`);
         assert.equal(fs.statSync(path.dirname(fresh)).mode & 0o777, 0o700);
         for (const file of [fresh, `${fresh}-wal`, `${fresh}-shm`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
-        await database.$disconnect();
+        await database.close();
 
         // A folder and files made by hand (umask 022) or by an older version: opening tightens all of them.
         const folder = path.join(root, 'shared');
@@ -500,7 +501,7 @@ describe('M. stored data, several instances, database locks', () => {
         const reopened = openDatabase(`file:${existing}`);
         assert.equal(fs.statSync(folder).mode & 0o777, 0o700, 'the existing folder');
         for (const file of [existing, `${existing}-wal`]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
-        await reopened.$disconnect();
+        await reopened.close();
       } finally {
         fs.rmSync(root, { recursive: true, force: true });
       }
@@ -538,7 +539,7 @@ describe('M. stored data, several instances, database locks', () => {
     const { browser } = await signIn(harness);
     const sid = decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
     const logs: string[] = [];
-    const store = new PrismaSessionStore(harness.database.prisma, {
+    const store = new DatabaseSessionStore(harness.database.handle.sql, {
       cookie: sessionCookieSettings(harness.config),
       logger: createTestLogger(logs),
       now: harness.clock.now,
@@ -561,7 +562,7 @@ describe('M. stored data, several instances, database locks', () => {
 
   it("S56: when express-session builds a session from a stored cookie the app never writes, then the cookie is the app's own and touching it in res.end cannot throw", async () => {
     const settings = sessionCookieSettings(harness.config);
-    const store = new PrismaSessionStore(harness.database.prisma, {
+    const store = new DatabaseSessionStore(harness.database.handle.sql, {
       cookie: settings,
       logger: createTestLogger(),
       now: harness.clock.now,

@@ -195,7 +195,7 @@ describe('N. hardening from the outside probe', () => {
     // A bug: discovery fails with an error the app does not know, whose message and stack name files.
     const bug = new TypeError(`cannot read properties of undefined at ${process.cwd()}/node_modules/x/index.js:1:2`);
     const buggy = createApp(harness.config, {
-      database: harness.database.prisma,
+      database: harness.database.handle,
       logger: silentLogger,
       discovery: { getMetadata: () => Promise.reject(bug) },
     });

@@ -149,7 +149,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     await askForToken(harness, browser, { resource: `${ARM}/` });
     const before = await readResourceTokens(harness);
     const newKey = crypto.randomBytes(32);
-    const report = await reencryptTokens(harness.database.prisma, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
+    const report = await reencryptTokens(harness.database.handle, createTokenCipher([newKey, harness.config.tokenEncryptionKey]));
     assert.deepEqual(report.resourceTokens, { reencrypted: 2, unreadable: 0 });
     const user = await harness.database.prisma.user.findFirstOrThrow({ include: { resourceTokens: { orderBy: { scopeKey: 'asc' } } } });
     const onlyNewKey = createTokenCipher([newKey]);
@@ -158,7 +158,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
       before.map((token) => token.accessToken),
     );
     assert.ok(user.resourceTokens.every((row) => row.accessToken.startsWith(`v1.${keyIdOf(newKey)}.`)));
-    const again = await reencryptTokens(harness.database.prisma, createTokenCipher([crypto.randomBytes(32)]));
+    const again = await reencryptTokens(harness.database.handle, createTokenCipher([crypto.randomBytes(32)]));
     assert.deepEqual(again.resourceTokens, { reencrypted: 0, unreadable: 2 });
     assert.equal(await harness.database.prisma.resourceToken.count(), 2, 'counted, not destroyed');
   });
@@ -381,7 +381,7 @@ describe('N. tokens for other resources and consent (S57, S58)', () => {
     await signIn(harness);
     const user = await harness.database.prisma.user.findFirstOrThrow();
     const state = await recordAdminConsentLink(
-      harness.database.prisma,
+      harness.database.handle.sql,
       { userId: user.id, tenantId: user.tenantId, scopes: [`${DATAVERSE}/.default`] },
       new Date(harness.clock.now()),
     );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { openDatabase } from '../../src/db/open-database.ts';
-import type { Database } from '../../src/db/database.ts';
+import type { Database, PrismaDatabaseClient } from '../../src/db/database.ts';
 import { applyMigrations } from '../../src/db/migrations.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabaseKind } from '../../dev/postgres-server.ts';
 import { waitUntil } from './bounded-waits.ts';
@@ -14,7 +14,10 @@ export interface TestDatabase {
   readonly url: string;
   /** The SQLite file; empty on PostgreSQL. */
   readonly file: string;
-  readonly prisma: Database;
+  /** The database as the app opens it (open-database.ts): give it to createApp. */
+  readonly handle: Database;
+  /** Prisma's client on the same connection, for the tests' own typed queries. */
+  readonly prisma: PrismaDatabaseClient;
   /** The SQL of every statement the app's client ran so far (BEGIN for each transaction), on either path. */
   readonly statements: readonly string[];
   /** The SQL of those that went through Prisma's client (its query pipeline) rather than straight to the driver adapter. */
@@ -63,11 +66,12 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
   const url = `file:${file}`;
   const statements: string[] = [];
   const clientStatements: string[] = [];
-  const prisma = openDatabase(url, {
+  const handle = openDatabase(url, {
     busyTimeoutMs: options.busyTimeoutMs,
     onStatement: (sql) => statements.push(sql),
     onClientStatement: (sql) => clientStatements.push(sql),
   });
+  const { prisma } = handle;
   const execute = async (sql: string) => {
     const connection = new BetterSqlite3(file);
     try {
@@ -80,6 +84,7 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
     kind: 'sqlite',
     url,
     file,
+    handle,
     prisma,
     statements,
     clientStatements,
@@ -103,7 +108,7 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
       return () => execute('DROP TRIGGER fail_session_update; DROP TRIGGER fail_session_insert;');
     },
     async remove() {
-      await prisma.$disconnect();
+      await handle.close();
       fs.rmSync(folder, { recursive: true, force: true });
     },
   };
@@ -114,7 +119,8 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
   await applyMigrations(url);
   const statements: string[] = [];
   const clientStatements: string[] = [];
-  const prisma = openDatabase(url, { onStatement: (sql) => statements.push(sql), onClientStatement: (sql) => clientStatements.push(sql) });
+  const handle = openDatabase(url, { onStatement: (sql) => statements.push(sql), onClientStatement: (sql) => clientStatements.push(sql) });
+  const { prisma } = handle;
   const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -132,6 +138,7 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
     kind: 'postgresql',
     url,
     file: '',
+    handle,
     prisma,
     statements,
     clientStatements,
@@ -161,14 +168,14 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
       return () => execute('DROP TRIGGER fail_session_write ON "Session"; DROP FUNCTION fail_session_write();');
     },
     async remove() {
-      await prisma.$disconnect();
+      await handle.close();
       await dropPostgresDatabase(url);
     },
   };
 }
 
 /** Row counts of every table, to assert that a failure wrote nothing. */
-export async function countRows(prisma: Database): Promise<{ users: number; tokenSets: number; signedInSessions: number }> {
+export async function countRows(prisma: PrismaDatabaseClient): Promise<{ users: number; tokenSets: number; signedInSessions: number }> {
   const sessions = await prisma.session.findMany();
   return {
     users: await prisma.user.count(),

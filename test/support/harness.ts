@@ -116,7 +116,7 @@ export async function startHarness(
     },
   };
   app = createApp(parsed.config, {
-    database: database.prisma,
+    database: database.handle,
     logger,
     now: clock.now,
   });

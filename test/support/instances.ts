@@ -60,7 +60,7 @@ export async function startInstance(harness: Harness, options: InstanceOptions =
       app.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await connection.$disconnect();
+      await connection.close();
     },
   };
 }

@@ -1,5 +1,7 @@
+// A session's life in a request: saved before a redirect, regenerated, destroyed, discarded, and taken over once by
+// the callback (takeOverSession: the replay guard that lets one state be redeemed by one request only, on any instance).
 import type { Request } from 'express';
-import { PrismaSessionStore } from './session-store.ts';
+import { DatabaseSessionStore } from './session-store.ts';
 
 /** Writes the session to the store now (before a redirect leaves the app). */
 export function saveSession(req: Request): Promise<void> {
@@ -17,12 +19,12 @@ export function destroySession(req: Request): Promise<void> {
 }
 
 /**
- * Ends this session in the store unless another request (on any instance) ended it first, and gives the request
+ * The callback's replay guard. Ends this session in the store unless another request (on any instance) ended it first, and gives the request
  * a fresh session (new id) with the same data. Returns false, changing nothing, when it lost that race.
  */
 export async function takeOverSession(req: Request): Promise<boolean> {
   const store = req.sessionStore;
-  if (!(store instanceof PrismaSessionStore)) throw new Error('sessions must live in the PrismaSessionStore');
+  if (!(store instanceof DatabaseSessionStore)) throw new Error('sessions must live in the DatabaseSessionStore');
   const { cookie: _cookie, ...data } = req.session;
   if (!(await store.takeOver(req.sessionID))) return false;
   req.sessionStore.generate(req);
