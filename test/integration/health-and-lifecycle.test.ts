@@ -17,6 +17,7 @@ import type { StartedIdp } from '../../dev/idp/index.ts';
 import { authorizeAtProvider, createTestLogger, startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
+import { waitUntil } from '../support/bounded-waits.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
@@ -143,10 +144,13 @@ describe(`npm start stops cleanly on SIGTERM (${testDatabaseKind()})`, () => {
       const callbackUrl = await authorizeAtProvider(browser, baseUrl, idp.accounts[0]!);
       // The token endpoint never answers: the callback runs until the app's 2.5 s timeout, then a 503 page.
       idp.setFault('token-hang');
+      const tokenRequestsBefore = idp.tokenRequestCount();
       const inFlight = browser.request(callbackUrl);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // In flight for sure: the callback has reached the provider's token endpoint (no fixed wait, the machine may be slow).
+      await waitUntil(() => idp.tokenRequestCount() > tokenRequestsBefore, 'the callback reached the token endpoint');
       child.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The server prints "Stopping…" just before it closes its listener, in the same tick.
+      await waitUntil(() => output.includes('Stopping'), 'the server began to stop');
       await assert.rejects(fetch(`${baseUrl}/healthz`), 'no new connections once stopping');
       const page = await inFlight;
       assert.equal(page.status, 503, 'the request in flight finished with its page');
