@@ -19,7 +19,6 @@ export interface RunningServer {
 }
 
 /**
-/**
  * Applies pending migrations (unless MIGRATE_ON_START=false), opens the database, checks the provider's discovery
  * document (through `options.discovery` when the caller already asked for it), and listens. Used by `npm start`,
  * `npm run demo` and the end-to-end tests.
