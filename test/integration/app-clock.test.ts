@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startHarness } from '../support/harness.ts';
+import { describe, it } from 'node:test';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
-import { resetHarness, signIn } from '../support/outcomes.ts';
+import { signIn, useHarness } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 
 const MINUTE = 60 * 1000;
@@ -11,14 +10,8 @@ const HOUR = 60 * MINUTE;
 
 describe("the app reads time from its injected clock (createApp's now) for token expiry, refresh and stored times", () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   /** Moves the clock 40 minutes in two steps, viewing the page after each so the session stays alive (30-minute idle timeout). */

@@ -5,7 +5,7 @@ import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { readStoredTokens as storedTokens } from '../support/stored-tokens.ts';
-import { resetHarness } from '../support/outcomes.ts';
+import { resetHarness, useHarness } from '../support/outcomes.ts';
 
 /** Signs in a new browser and returns it with the page's CSRF token. */
 async function signIn(
@@ -80,14 +80,8 @@ describe('refresh, with access tokens that live two minutes (inside the five-min
 
 describe('the token panel, Graph check, sign-out and forget', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('when signed in, then the page offers the copy variants, the decoded JWT claims, the scopes and every action by its exact label', async () => {

@@ -4,7 +4,7 @@ import { DEFAULT_IDP_RESOURCES } from '../../dev/idp/index.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { resetHarness, signIn } from '../support/outcomes.ts';
+import { resetHarness, signIn, useHarness } from '../support/outcomes.ts';
 import {
   answerAdminConsent,
   askForToken,
@@ -246,14 +246,10 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
 
 describe(`tokens for other APIs with a personal Microsoft account (${kind})`, () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
+  useHarness((started) => {
+    harness = started;
   });
   beforeEach(async () => {
-    await resetHarness(harness);
     resetProviderConsent(harness);
   });
   const personal = () => harness.idp.accounts.find((account) => account.tenantId === '9188040d-6c67-4c5b-b112-36a304b66dad')!;

@@ -1,23 +1,16 @@
 // The app as it is, with the local provider's personal Microsoft account (consumers tenant) signing in through `common`.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { resetHarness } from '../support/outcomes.ts';
+import { useHarness } from '../support/outcomes.ts';
 
 const CONSUMERS = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 describe('sign-in with the personal account pat@outlook.test', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('when pat signs in, then the app accepts the consumers-tenant ID token, stores the opaque token, refreshes it and Graph accepts it', async () => {

@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createTokenCipher, tokenContext } from '../../src/tokens/token-cipher.ts';
 import { clientSecretOf, readForm, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, resetHarness } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertNothingWritten, assertSignedOut, useHarness } from '../support/outcomes.ts';
 
 // The callback's failure paths one by one (missing, forged, replayed or repeated state, login CSRF, declined with a
 // forged state, every token-endpoint and ID-token fault) are proven in test/security (S1–S24, S38–S41).
 describe('sign-in against the local identity provider', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('when a person signs in, then the page shows the token stored in the database, which is the one the provider issued', async () => {

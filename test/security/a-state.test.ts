@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
 import { countRows, holdWritesUntilSessionsRead } from '../support/database.ts';
-import { readForm, startHarness } from '../support/harness.ts';
+import { readForm } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import type { Page } from '../support/http-browser.ts';
-import { assertNothingHappened, assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
+import { assertNothingHappened, assertNothingWritten, assertRejectPage, assertSignedOut, useHarness } from '../support/outcomes.ts';
 
 describe('A. state and CSRF on the callback', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S1: when the callback has no state, then REJECT, the token endpoint is not called and nothing is written', async () => {

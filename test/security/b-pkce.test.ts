@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startHarness } from '../support/harness.ts';
+import { describe, it } from 'node:test';
 import type { Harness } from '../support/harness.ts';
-import { assertNothingHappened, resetHarness } from '../support/outcomes.ts';
+import { assertNothingHappened, useHarness } from '../support/outcomes.ts';
 
 describe('B. PKCE', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S9: when /connect sends the browser to Microsoft, then every request carries a 43-character S256 code_challenge of the stored verifier', async () => {

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -21,6 +21,7 @@ import {
   assertNothingWritten,
   resetHarness,
   signIn,
+  useHarness,
 } from '../support/outcomes.ts';
 import { eventLines } from '../support/test-log.ts';
 
@@ -35,14 +36,8 @@ async function assertFaultRejected(harness: Harness, fault: IdpFault | IdpFault[
 
 describe('C. ID token checks', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S11: when the RS256 signature is wrong, then REJECT', async () => {

@@ -3,19 +3,13 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { IdpFault } from '../../dev/idp/index.ts';
 import { clientSecretOf, startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
+import { assertFailSafePage, assertNothingHappened, resetHarness, signIn, useHarness } from '../support/outcomes.ts';
 import { eventLines } from '../support/test-log.ts';
 
 describe('D. the code exchange', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   for (const [fault, aadsts] of [

@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
 import { clientSecretOf, startHarness } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
-import { SESSION_COOKIE, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertSignedOut, signIn, useHarness } from '../support/outcomes.ts';
 import { rawGet } from '../support/raw-http.ts';
 
 const MINUTE = 60 * 1000;
 
 describe('F. session, cookies and headers', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S27: when a person signs in, then the session id changes and the pre-sign-in cookie is dead', async () => {

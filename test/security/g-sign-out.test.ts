@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { countRows } from '../support/database.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { SESSION_COOKIE, assertSignedOut, resetHarness, sessionRowOf, signIn } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertSignedOut, sessionRowOf, signIn, useHarness } from '../support/outcomes.ts';
 
 describe('G. sign-out', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it("S32: when sign-out comes as GET or as a POST without this session's CSRF token, then nothing changes; the form's POST destroys the session and the old cookie is anonymous", async () => {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/open-database.ts';
 import { silentLogger } from '../../src/log.ts';
 import { composeServices } from '../../src/composition-root.ts';
 import { createTokenService, isRefreshError, refreshProblemOf } from '../../src/tokens/token-service.ts';
 import type { RefreshProblem } from '../../src/tokens/token-service.ts';
-import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { resetHarness, signIn } from '../support/outcomes.ts';
+import { signIn, useHarness } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 
 /** The statement that takes a token set's refresh lease (acquireRefreshLease), on SQLite and PostgreSQL alike. */
@@ -36,14 +35,8 @@ function readBarrier(callers: number): { wait(): Promise<void> } {
 
 describe('H. refresh', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   async function signedInUserId(): Promise<string> {

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { IdpFault } from '../../dev/idp/index.ts';
 import { isRefreshError, refreshProblemOf } from '../../src/tokens/token-service.ts';
-import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
+import { assertFailSafePage, assertNothingHappened, signIn, useHarness } from '../support/outcomes.ts';
 import { curlArgumentsOf, unescapeHtml } from '../support/shell.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 
 describe('H. an access token is an RFC 6750 token, and the curl line keeps it one argument', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   for (const fault of ['response-quote-access-token', 'response-markup-access-token'] satisfies IdpFault[]) {

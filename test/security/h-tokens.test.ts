@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
 import { keyIdOf } from '../../src/tokens/token-cipher.ts';
 import { MARKUP_DISPLAY_NAME } from '../../dev/idp/faults.ts';
-import { clientSecretOf, startHarness } from '../support/harness.ts';
+import { clientSecretOf } from '../support/harness.ts';
 import { startInstance } from '../support/instances.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser } from '../support/http-browser.ts';
-import { resetHarness, signIn } from '../support/outcomes.ts';
+import { signIn, useHarness } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 import { COMMAND_TIME_LIMIT_MS } from '../support/bounded-waits.ts';
 
@@ -59,14 +59,8 @@ function runRotateKey(harness: Harness, current: Buffer, previous: Buffer[]): { 
 
 describe('H. tokens at rest and on the page', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S33: when the database file is dumped after a sign-in, then it holds no access, refresh or ID token in plain text', async () => {

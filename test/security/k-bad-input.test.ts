@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HTTP_LIMITS, MAX_URL_LENGTH } from '../../src/web/request-limits.ts';
-import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { assertNothingWritten, assertRejectPage, assertSignedOut, resetHarness } from '../support/outcomes.ts';
+import { assertNothingWritten, assertRejectPage, assertSignedOut, useHarness } from '../support/outcomes.ts';
 import { eventLines } from '../support/test-log.ts';
 
 /** Sends raw bytes (not what fetch would encode) and returns the status line. */
@@ -24,14 +23,8 @@ function rawRequest(baseUrl: string, bytes: Buffer): Promise<string> {
 
 describe('K. bad input on the callback', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S44: when code or state is 100 KB, then a fast 414 page, no session lookup and no outbound call', async () => {

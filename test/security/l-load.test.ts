@@ -7,7 +7,7 @@ import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts'
 import { silentLogger } from '../../src/log.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
-import { assertNothingWritten, assertRejectPage, resetHarness } from '../support/outcomes.ts';
+import { assertNothingWritten, assertRejectPage, resetHarness, useHarness } from '../support/outcomes.ts';
 import { rawGet } from '../support/raw-http.ts';
 
 describe('L. load: rate limits and bounded sessions', () => {
@@ -58,14 +58,8 @@ describe('L. load: the rate limit without TRUST_PROXY', () => {
 
 describe('L. load: sessions', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S46: when anonymous visitors browse, no session is stored; pending sign-ins per session are capped and expired ones dropped; expired sessions are purged', async () => {

@@ -24,7 +24,7 @@ const signInWritesAmong = (statements: readonly string[]) => writesAmong(stateme
 import type { HttpBrowser } from '../support/http-browser.ts';
 import { startInstance } from '../support/instances.ts';
 import { COMMAND_TIME_LIMIT_MS, waitUntil } from '../support/bounded-waits.ts';
-import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, sessionRowOf, signIn } from '../support/outcomes.ts';
+import { SESSION_COOKIE, assertRejectPage, assertSignedOut, resetHarness, sessionRowOf, signIn, useHarness } from '../support/outcomes.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 
 /** Resolves once `statements` (from `from` on) holds one that matches; fails after 20 s rather than hang the file. */
@@ -651,14 +651,8 @@ describe('M. stored data, several instances, database locks', () => {
 
 describe('S56: stored session rows against one schema', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   for (const row of WRONG_SESSION_ROWS)

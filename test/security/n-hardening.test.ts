@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import express from 'express';
 import { createApp } from '../../src/app.ts';
 import { createHttpServer } from '../../src/web/http-server.ts';
@@ -12,7 +12,7 @@ import { readForm, startHarness, TEST_APP_ID, TEST_APP_KEY } from '../support/ha
 import type { IdpFault } from '../../dev/idp/index.ts';
 import type { Page } from '../support/http-browser.ts';
 import type { Harness } from '../support/harness.ts';
-import { assertFailSafePage, assertNothingHappened, resetHarness, signIn } from '../support/outcomes.ts';
+import { assertFailSafePage, assertNothingHappened, signIn, useHarness } from '../support/outcomes.ts';
 import { readStoredTokens } from '../support/stored-tokens.ts';
 import { eventLines } from '../support/test-log.ts';
 import { assertNoLeak } from '../support/page-leaks.ts';
@@ -63,14 +63,8 @@ function levels(lines: string[]): string[] {
 
 describe('N. hardening from the outside probe', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
-  });
-  beforeEach(async () => {
-    await resetHarness(harness);
+  useHarness((started) => {
+    harness = started;
   });
 
   it('S50: when the request target is * (OPTIONS * or GET *), then 400, no error logged, and the server keeps answering', async () => {

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { recordAdminConsentLink } from '../../src/auth/admin-consent.ts';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
 import { reencryptTokens } from '../../src/tokens/key-rotation.ts';
 import { createTokenCipher, keyIdOf, resourceTokenContext } from '../../src/tokens/token-cipher.ts';
-import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
 import type { HttpBrowser, Page } from '../support/http-browser.ts';
 import { startInstance } from '../support/instances.ts';
-import { assertRejectPage, assertSignedOut, resetHarness, signIn } from '../support/outcomes.ts';
+import { assertRejectPage, assertSignedOut, signIn, useHarness } from '../support/outcomes.ts';
 import {
   answerAdminConsentPage,
   askForToken,
@@ -56,14 +55,10 @@ function successAnswer(harness: Harness, adminConsentUrl: URL, tenant: string): 
 
 describe('N. tokens for other resources and consent (S57, S58)', () => {
   let harness: Harness;
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness.close();
+  useHarness((started) => {
+    harness = started;
   });
   beforeEach(async () => {
-    await resetHarness(harness);
     harness.idp.setTokenRequestHook(null);
     resetProviderConsent(harness);
   });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { after, before, beforeEach } from 'node:test';
 import { countRows } from './database.ts';
+import { startHarness } from './harness.ts';
 import type { Harness } from './harness.ts';
 import type { HttpBrowser, Page } from './http-browser.ts';
 
@@ -60,6 +62,24 @@ export async function resetHarness(harness: Harness): Promise<void> {
   harness.clock.advance(2 * 60 * 1000);
   await harness.database.prisma.user.deleteMany();
   await harness.database.prisma.session.deleteMany();
+}
+
+/**
+ * One harness for the tests of a describe block: started before them, closed after them, reset before each (the
+ * file's own beforeEach runs after this one); `receive` hands it to the block's variable.
+ */
+export function useHarness(receive: (harness: Harness) => void): void {
+  let harness: Harness | undefined;
+  before(async () => {
+    harness = await startHarness();
+    receive(harness);
+  });
+  after(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    if (harness !== undefined) await resetHarness(harness);
+  });
 }
 
 /** The stored session row a session cookie names (its value as the browser holds it): destroyed or not, its data and its user. */
