@@ -23,6 +23,8 @@ function runCommand(context: BenchContext, command: readonly string[], env: Node
   const started = performance.now();
   const result = spawnSync(file!, args, { cwd: context.projectRoot, env, encoding: 'utf8' });
   const ms = performance.now() - started;
+  // A command that could not be spawned at all (no npm on PATH, no taskset) has no output to show, only an error.
+  if (result.error !== undefined) throw new Error(`${command.join(' ')} could not run: ${result.error.message}`);
   if (result.status !== 0 || result.stderr !== '') {
     throw new Error(`${command.join(' ')} exited ${result.status} with: ${result.stderr.slice(0, 500)}`);
   }
