@@ -13,13 +13,14 @@ import type { SqlDatabase } from './sql.ts';
 /** Prisma's client for either database: the two generated clients have the same models (see scripts/postgresql-schema.ts). */
 export type PrismaDatabaseClient = InstanceType<typeof PrismaClient>;
 
-/** An open SQLite file or PostgreSQL pool (open-database.ts). */
-export interface Database {
+/**
+ * An open SQLite file or PostgreSQL pool as the app's stores use it (open-store-database.ts): on SQLite without Prisma's
+ * client, which the server and `npm run token` never need there.
+ */
+export interface StoreDatabase {
   readonly provider: 'sqlite' | 'postgres';
   /** Every statement of the app's stores goes through this seam (sql.ts). */
   readonly sql: SqlDatabase;
-  /** Prisma's client on the same connection: the seam's fallback path, and typed queries for tests and tools. */
-  readonly prisma: PrismaDatabaseClient;
   /**
    * After a deletion that must not be recoverable: on SQLite, checkpoints the WAL now or, while another connection
    * reads an older snapshot, keeps retrying until it can (wal-checkpoint.ts). True when nothing of the deleted rows is
@@ -34,6 +35,12 @@ export interface Database {
   compact(options: { waitMs: number; onWaiting?: (() => void) | undefined }): Promise<boolean>;
   /** Closes the connection (SQLite) or the pool (PostgreSQL). */
   close(): Promise<void>;
+}
+
+/** A store database with Prisma's client on the same connection (open-database.ts), for tests and tools. */
+export interface Database extends StoreDatabase {
+  /** The seam's fallback path, and typed queries for tests and tools. */
+  readonly prisma: PrismaDatabaseClient;
 }
 
 /** Fails the type check when the PostgreSQL client was generated from another data model than the SQLite one. */

@@ -2,9 +2,7 @@ import type { Database } from './database.ts';
 import { isPostgresUrl } from './database-url.ts';
 import { openPostgresDatabase } from './postgres-database.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
-
-/** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
-const BUSY_TIMEOUT_MS = 0;
+import { BUSY_TIMEOUT_MS } from './sqlite-settings.ts';
 
 export interface DatabaseOptions {
   busyTimeoutMs?: number | undefined;
@@ -17,7 +15,8 @@ export interface DatabaseOptions {
 }
 
 /**
- * The database of `databaseUrl` on a Prisma driver adapter (no native query engine): better-sqlite3 for a `file:` URL
+ * The database of `databaseUrl` with Prisma's client, for tests and tools (the app opens open-store-database.ts's), on a
+ * Prisma driver adapter (no native query engine): better-sqlite3 for a `file:` URL
  * (sqlite-database.ts), node-postgres for a `postgresql://` URL (postgres-database.ts).
  */
 export function openDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
