@@ -43,6 +43,17 @@ export interface Database extends StoreDatabase {
   readonly prisma: PrismaDatabaseClient;
 }
 
+/** How open-database.ts and open-store-database.ts open a database. */
+export interface DatabaseOptions {
+  busyTimeoutMs?: number | undefined;
+  /** Sees the SQL of every statement the app runs (tests count writes with it). */
+  onStatement?: ((sql: string) => void) | undefined;
+  /** Sees the SQL of every statement that goes through Prisma's client rather than straight to the driver adapter (sql.ts). */
+  onClientStatement?: ((sql: string) => void) | undefined;
+  /** Errors of idle pooled PostgreSQL connections (the server restarted, the network dropped); they must not crash the process. */
+  onConnectionError?: ((error: Error) => void) | undefined;
+}
+
 /** Fails the type check when the PostgreSQL client was generated from another data model than the SQLite one. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export type ModelsMatch = [

@@ -1,18 +1,8 @@
-import type { Database } from './database.ts';
+import type { Database, DatabaseOptions } from './database.ts';
 import { isPostgresUrl } from './database-url.ts';
 import { openPostgresDatabase } from './postgres-database.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { BUSY_TIMEOUT_MS } from './sqlite-settings.ts';
-
-export interface DatabaseOptions {
-  busyTimeoutMs?: number | undefined;
-  /** Sees the SQL of every statement the app runs (tests count writes with it). */
-  onStatement?: ((sql: string) => void) | undefined;
-  /** Sees the SQL of every statement that goes through Prisma's client rather than straight to the driver adapter (sql.ts). */
-  onClientStatement?: ((sql: string) => void) | undefined;
-  /** Errors of idle pooled PostgreSQL connections (the server restarted, the network dropped); they must not crash the process. */
-  onConnectionError?: ((error: Error) => void) | undefined;
-}
 
 /**
  * The database of `databaseUrl` with Prisma's client, for tests and tools (the app opens open-store-database.ts's), on a

@@ -1,6 +1,5 @@
-import type { StoreDatabase } from './database.ts';
+import type { DatabaseOptions, StoreDatabase } from './database.ts';
 import { isPostgresUrl } from './database-url.ts';
-import type { DatabaseOptions } from './open-database.ts';
 import { BUSY_TIMEOUT_MS } from './sqlite-settings.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
