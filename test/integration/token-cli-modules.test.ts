@@ -16,6 +16,7 @@ const NEVER_LOADED = {
   'typescript or tsx': /\/node_modules\/(typescript|tsx|esbuild)\//,
   pino: /\/node_modules\/pino(-pretty)?\//,
   'node-postgres': /\/node_modules\/pg\//,
+  "Node's HTTP clients (fetch-json.ts loads one for a request)": /^node:https?$/,
 } as const;
 /** On PostgreSQL the store is Prisma's client on node-postgres (db/postgres-database.ts): those load, the rest must not. */
 const LOADED_FOR_POSTGRES = new Set(["Prisma's client runtime", "the app's generated Prisma clients", 'node-postgres']);
