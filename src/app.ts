@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Config } from './config.ts';
-import type { Database } from './db/database.ts';
+import type { StoreDatabase } from './db/database.ts';
 import type { AppLogger } from './log.ts';
 import type { Discovery } from './auth/discovery.ts';
 import { createSignInRateLimit, rejectLongUrls, rejectNonPathTargets } from './web/request-limits.ts';
@@ -31,7 +31,7 @@ import { describeClientCredential } from './auth/client-credential.ts';
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppDependencies {
-  database: Database;
+  database: StoreDatabase;
   logger: AppLogger;
   /** Defaults to discovery over HTTP from the configured authority. */
   discovery?: Discovery;

@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import type { Database } from './db/database.ts';
+import type { StoreDatabase } from './db/database.ts';
 import type { Logger } from './log.ts';
 import { createDiscovery } from './auth/discovery.ts';
 import type { Discovery } from './auth/discovery.ts';
@@ -36,7 +36,7 @@ export interface Services {
  */
 export function composeServices(
   config: Config,
-  database: Database,
+  database: StoreDatabase,
   logger: Logger,
   options: { now?: () => number; discovery?: Discovery } = {},
 ): Services {

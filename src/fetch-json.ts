@@ -1,10 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
-
 /** Fetches JSON with a timeout and without following redirects; anything but a 2xx JSON answer throws. */
-export function fetchJson(url: string, options: { timeoutMs: number; headers?: Record<string, string> }): Promise<unknown> {
+export async function fetchJson(url: string, options: { timeoutMs: number; headers?: Record<string, string> }): Promise<unknown> {
   // node:http rather than fetch: discovery runs at start, and fetch's first call loads undici, a tenth of the start.
-  const client = new URL(url).protocol === 'https:' ? https : http;
+  // Loaded at the first request: `npm run token` printing a cached token asks nothing and loads neither (nor tls).
+  const { default: client } = new URL(url).protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     const request = client.get(
       url,

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import type { Discovery } from './auth/discovery.ts';
-import { openDatabase } from './db/open-database.ts';
+import { openStoreDatabase } from './db/open-store-database.ts';
 import type { AppLogger } from './log.ts';
 import { isAppError } from './errors.ts';
 import { applyMigrations } from './db/migrations.ts';
@@ -28,7 +28,7 @@ export async function startServer(config: Config, logger: AppLogger, options: { 
     const applied = await applyMigrations(config.databaseUrl);
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
   }
-  const database = openDatabase(config.databaseUrl, {
+  const database = await openStoreDatabase(config.databaseUrl, {
     onConnectionError: (error) =>
       logger.warn('database connection lost; requests get a 503 page until it is back', { reason: error.message }),
   });

@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { parseConfig, parseSettings, settingsSchema } from '../config.ts';
 import type { Environment, SettingsResult } from '../config.ts';
 import { isPostgresUrl, redactDatabaseUrl, sqliteFilePath } from '../db/database-url.ts';
-import { openDatabase } from '../db/open-database.ts';
-import { silentLogger } from '../log.ts';
+import { openStoreDatabase } from '../db/open-store-database.ts';
+import type { Logger } from '../log.ts';
 import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
 import { composeServices } from '../composition-root.ts';
 import { echoInput, echoMessage } from './echoed-input.ts';
@@ -40,6 +40,9 @@ Exit codes: 0 token printed; 2 bad options, or scopes of more than one resource 
 6 database missing; 7 settings invalid; 8 Microsoft unavailable, try again; 9 consent or an
 interactive sign-in needed for this resource (AADSTS65001 prints an admin-consent link);
 10 Microsoft refused these scopes (e.g. AADSTS70011, or a personal account for a work-only API).`;
+
+/** The command prints what a user needs itself; with no log lines to write, pino is never loaded. */
+const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
 /** A token as the command prints it. */
 interface PrintedToken {
@@ -127,9 +130,9 @@ export async function runTokenCommand(
     return EXIT.badConfiguration;
   }
 
-  const database = openDatabase(config.databaseUrl);
+  const database = await openStoreDatabase(config.databaseUrl);
   try {
-    const { tokenStore, tokenService, resourceTokenService } = composeServices(config, database, silentLogger);
+    const { tokenStore, tokenService, resourceTokenService } = composeServices(config, database, SILENT);
     let users: StoredUser[];
     try {
       users = await tokenStore.listUsers();
@@ -159,7 +162,8 @@ export async function runTokenCommand(
       }
     } catch (error) {
       if (isResourceTokenError(error) && request !== undefined) {
-        return reportResourceRefusal(error, { config, database: database.sql, user, request, io, signInUrl });
+        // Awaited here: the database stays open (finally) until the refusal has recorded its admin-consent link.
+        return await reportResourceRefusal(error, { config, database: database.sql, user, request, io, signInUrl });
       }
       if (!isRefreshError(error)) throw error;
       const problem = refreshProblemOf(error);

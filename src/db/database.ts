@@ -13,13 +13,14 @@ import type { SqlDatabase } from './sql.ts';
 /** Prisma's client for either database: the two generated clients have the same models (see scripts/postgresql-schema.ts). */
 export type PrismaDatabaseClient = InstanceType<typeof PrismaClient>;
 
-/** An open SQLite file or PostgreSQL pool (open-database.ts). */
-export interface Database {
+/**
+ * An open SQLite file or PostgreSQL pool as the app's stores use it (open-store-database.ts): on SQLite without Prisma's
+ * client, which the server and `npm run token` never need there.
+ */
+export interface StoreDatabase {
   readonly provider: 'sqlite' | 'postgres';
   /** Every statement of the app's stores goes through this seam (sql.ts). */
   readonly sql: SqlDatabase;
-  /** Prisma's client on the same connection: the seam's fallback path, and typed queries for tests and tools. */
-  readonly prisma: PrismaDatabaseClient;
   /**
    * After a deletion that must not be recoverable: on SQLite, checkpoints the WAL now or, while another connection
    * reads an older snapshot, keeps retrying until it can (wal-checkpoint.ts). True when nothing of the deleted rows is
@@ -34,6 +35,23 @@ export interface Database {
   compact(options: { waitMs: number; onWaiting?: (() => void) | undefined }): Promise<boolean>;
   /** Closes the connection (SQLite) or the pool (PostgreSQL). */
   close(): Promise<void>;
+}
+
+/** A store database with Prisma's client on the same connection (open-database.ts), for tests and tools. */
+export interface Database extends StoreDatabase {
+  /** The seam's fallback path, and typed queries for tests and tools. */
+  readonly prisma: PrismaDatabaseClient;
+}
+
+/** How open-database.ts and open-store-database.ts open a database. */
+export interface DatabaseOptions {
+  busyTimeoutMs?: number | undefined;
+  /** Sees the SQL of every statement the app runs (tests count writes with it). */
+  onStatement?: ((sql: string) => void) | undefined;
+  /** Sees the SQL of every statement that goes through Prisma's client rather than straight to the driver adapter (sql.ts). */
+  onClientStatement?: ((sql: string) => void) | undefined;
+  /** Errors of idle pooled PostgreSQL connections (the server restarted, the network dropped); they must not crash the process. */
+  onConnectionError?: ((error: Error) => void) | undefined;
 }
 
 /** Fails the type check when the PostgreSQL client was generated from another data model than the SQLite one. */

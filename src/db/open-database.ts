@@ -1,23 +1,12 @@
-import type { Database } from './database.ts';
+import type { Database, DatabaseOptions } from './database.ts';
 import { isPostgresUrl } from './database-url.ts';
 import { openPostgresDatabase } from './postgres-database.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
-
-/** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
-const BUSY_TIMEOUT_MS = 0;
-
-export interface DatabaseOptions {
-  busyTimeoutMs?: number | undefined;
-  /** Sees the SQL of every statement the app runs (tests count writes with it). */
-  onStatement?: ((sql: string) => void) | undefined;
-  /** Sees the SQL of every statement that goes through Prisma's client rather than straight to the driver adapter (sql.ts). */
-  onClientStatement?: ((sql: string) => void) | undefined;
-  /** Errors of idle pooled PostgreSQL connections (the server restarted, the network dropped); they must not crash the process. */
-  onConnectionError?: ((error: Error) => void) | undefined;
-}
+import { BUSY_TIMEOUT_MS } from './sqlite-settings.ts';
 
 /**
- * The database of `databaseUrl` on a Prisma driver adapter (no native query engine): better-sqlite3 for a `file:` URL
+ * The database of `databaseUrl` with Prisma's client, for tests and tools (the app opens open-store-database.ts's), on a
+ * Prisma driver adapter (no native query engine): better-sqlite3 for a `file:` URL
  * (sqlite-database.ts), node-postgres for a `postgresql://` URL (postgres-database.ts).
  */
 export function openDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {

@@ -116,3 +116,38 @@ export function sqlOnPrismaClient(client: RawQueryClient, connectedAdapter: () =
     transaction: (work) => current().transaction(work),
   };
 }
+
+/** The direct path on an adapter that the seam connects itself, and a way to let the connection go. */
+export interface ConnectingSqlDatabase extends SqlDatabase {
+  /** Disposes the connection when one was opened; a later statement connects again, as Prisma's client does. */
+  disconnect(): Promise<void>;
+}
+
+/**
+ * The direct path with no Prisma client at all: `connect` (an adapter factory's, e.g. TunedSQLiteAdapter's) is called at
+ * the first statement and its adapter kept; a connection that failed is asked for again by the next statement.
+ */
+export function sqlOnConnectingAdapter(connect: () => Promise<SqlDriverAdapter>): ConnectingSqlDatabase {
+  let connecting: Promise<SqlDatabase & { adapter: SqlDriverAdapter }> | undefined;
+  const current = (): Promise<SqlDatabase & { adapter: SqlDriverAdapter }> => {
+    connecting ??= connect().then(
+      (adapter) => ({ adapter, ...sqlOnDriverAdapter(adapter) }),
+      (error: unknown) => {
+        connecting = undefined;
+        throw error;
+      },
+    );
+    return connecting;
+  };
+  return {
+    queryRows: async (statement) => (await current()).queryRows(statement),
+    run: async (statement) => (await current()).run(statement),
+    transaction: async (work) => (await current()).transaction(work),
+    async disconnect() {
+      const opened = connecting;
+      connecting = undefined;
+      const connected = await opened?.catch(() => undefined);
+      await connected?.adapter.dispose();
+    },
+  };
+}

@@ -1,8 +1,8 @@
 import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Database } from './database.ts';
-import { retryWhenBusy } from './database-retry.ts';
-import { sql, sqlOnPrismaClient } from './sql.ts';
+import { sqlOnPrismaClient } from './sql.ts';
 import { prepareSqliteFiles, TunedSQLiteAdapter } from './sqlite-settings.ts';
+import { sqliteMaintenance } from './sqlite-store.ts';
 import { observeClientStatements } from './statement-observer.ts';
 
 /**
@@ -28,11 +28,7 @@ export function openSqliteDatabase(
     provider: 'sqlite',
     sql: statements,
     prisma,
-    eraseDeletedData: () => adapter.connected?.checkpoint.request() ?? true,
-    async compact(options) {
-      await retryWhenBusy(() => statements.run(sql`VACUUM`), { timeoutMs: options.waitMs });
-      return adapter.connected?.checkpoint.waitFor({ timeoutMs: options.waitMs, onWaiting: options.onWaiting }) ?? true;
-    },
+    ...sqliteMaintenance(adapter, statements),
     close: () => prisma.$disconnect(),
   };
 }

@@ -13,6 +13,9 @@ import type { WalCheckpoint } from './wal-checkpoint.ts';
  */
 export const SQLITE_CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'secure_delete = ON'] as const;
 
+/** SQLite never waits for another connection's lock on the event loop: writes retry asynchronously (database-retry.ts). */
+export const BUSY_TIMEOUT_MS = 0;
+
 /** Owner-only mode for the database files: they hold sealed tokens and live sessions (the folder: database-url.ts). */
 const FILE_MODE = 0o600;
 

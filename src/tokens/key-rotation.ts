@@ -1,4 +1,4 @@
-import type { Database } from '../db/database.ts';
+import type { StoreDatabase } from '../db/database.ts';
 import { isDatabaseBusy } from '../db/database-errors.ts';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { sql } from '../db/sql.ts';
@@ -65,7 +65,11 @@ function rowKey(row: SqlRow): { id: string; updatedAt: Date; user: { tenantId: s
  * the scope set for a token for another resource). Then rebuilds the SQLite file and empties its WAL, so no page sealed with an old key remains in them.
  * Waits for other connections up to `waitMs`; then throws RotationBlockedError, saying how far it got.
  */
-export async function reencryptTokens(database: Database, cipher: TokenCipher, options: RotationOptions = {}): Promise<RotationReport> {
+export async function reencryptTokens(
+  database: StoreDatabase,
+  cipher: TokenCipher,
+  options: RotationOptions = {},
+): Promise<RotationReport> {
   const waitMs = options.waitMs ?? DEFAULT_ROTATION_WAIT_MS;
   const rows = await database.sql.queryRows(
     sql`SELECT t."id", t."accessToken", t."refreshToken", t."idToken", t."updatedAt", u."tenantId", u."objectId"

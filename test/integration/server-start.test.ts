@@ -3,20 +3,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { runServer } from '../support/server-process.ts';
 
-// A module loader hook that names every module the server loads through import, on stderr.
-const LOAD_HOOK_SOURCE =
-  'export async function load(url, context, nextLoad) { process.stderr.write("module: " + url + "\\n"); return nextLoad(url, context); }';
-const LOAD_HOOK = `data:text/javascript,${encodeURIComponent(LOAD_HOOK_SOURCE)}`;
-const LIST_MODULES = [
-  '--import',
-  `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(LOAD_HOOK)});`)}`,
-];
+// Lists every module the server loads (ES and CommonJS) in the file named by MODULE_TRACE_FILE, at exit.
+const MODULE_TRACE = ['--import', fileURLToPath(new URL('../support/module-trace.mjs', import.meta.url))];
 
 /** Settings for a server against the local provider, with a new database file in `folder`. */
 function goodSettings(idp: StartedIdp, folder: string): Record<string, string> {
@@ -91,22 +86,29 @@ describe('npm start', () => {
     }
   });
 
-  it('when it is ready, then the libraries that only a sign-in needs (jose, simple-oauth2) are not loaded yet', async () => {
+  it("when it is ready on SQLite, then neither Prisma's client nor the libraries that only a sign-in needs (jose, simple-oauth2) are loaded", async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-start-db-'));
     try {
-      const run = await runServer(goodSettings(idp, folder), /Redirect URI sent to Microsoft/, async () => {}, LIST_MODULES);
+      const traceFile = path.join(folder, 'modules.txt');
+      const settings = { ...goodSettings(idp, folder), MODULE_TRACE_FILE: traceFile };
+      const run = await runServer(settings, /Redirect URI sent to Microsoft/, async () => {}, MODULE_TRACE);
       assert.equal(run.code, 0, `exit ${run.code}: ${run.stdout}\n${run.stderr}`);
-      const loaded = run.stderr.split('\n').filter((line) => line.startsWith('module: '));
+      const loaded = fs.readFileSync(traceFile, 'utf8').split('\n');
       assert.ok(
-        loaded.some((line) => line.includes('/node_modules/express/')),
-        'the hook lists the modules the server loads',
+        loaded.some((url) => url.includes('/node_modules/express/')) && loaded.some((url) => url.includes('/node_modules/better-sqlite3/')),
+        'the trace lists the modules the server loads',
       );
       assert.deepEqual(
-        loaded.filter((line) => /\/node_modules\/(jose|simple-oauth2)\//.test(line)),
+        loaded.filter((url) => /\/node_modules\/(jose|simple-oauth2)\//.test(url)),
+        [],
+      );
+      // Every store goes through the SQLite adapter directly (db/sqlite-store.ts): no client, no PostgreSQL driver.
+      assert.deepEqual(
+        loaded.filter((url) => /\/node_modules\/(@prisma\/client|pg)\/|\/generated\/prisma/.test(url)),
         [],
       );
       assert.deepEqual(
-        loaded.filter((line) => /\/node_modules\/pino-pretty\//.test(line)),
+        loaded.filter((url) => /\/node_modules\/pino-pretty\//.test(url)),
         [],
         'stderr is no terminal: JSON lines, no pino-pretty',
       );

@@ -1,24 +1,34 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/open-database.ts';
+import { openStoreDatabase } from '../../src/db/open-store-database.ts';
+import type { StoreDatabase } from '../../src/db/database.ts';
 import { sql, sqlThroughPrismaClient } from '../../src/db/sql.ts';
 import type { SqlDatabase } from '../../src/db/sql.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
 
-describe(`the SQL seam: the direct path and the fallback through Prisma's client (${testDatabaseKind()})`, () => {
+describe(`the SQL seam: the direct path, the store database and the fallback through Prisma's client (${testDatabaseKind()})`, () => {
   let database: TestDatabase;
   /** The seam as the app uses it (on SQLite the direct path once the client has connected; the fallback on PostgreSQL). */
   let app: SqlDatabase;
   /** The fallback alone: `$queryRaw`, `$executeRaw` and `$transaction` of Prisma's client. */
   let fallback: SqlDatabase;
+  /** The database the server and `npm run token` open (on SQLite no Prisma client at all: the direct path from the start). */
+  let storeDatabase: StoreDatabase;
+  let store: SqlDatabase;
   before(async () => {
     database = await createTestDatabase();
     app = database.handle.sql;
     fallback = sqlThroughPrismaClient(database.prisma);
+    storeDatabase = await openStoreDatabase(database.url);
+    store = storeDatabase.sql;
   });
-  after(() => database.remove());
+  after(async () => {
+    await storeDatabase.close();
+    await database.remove();
+  });
 
   const readSession = (seam: SqlDatabase, id: string) =>
     seam.queryRows(sql`SELECT "id", "data", "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${id}`);
@@ -36,7 +46,7 @@ describe(`the SQL seam: the direct path and the fallback through Prisma's client
         where: { id: 's1' },
         select: { id: true, data: true, expiresAt: true, destroyed: true },
       });
-      for (const seam of [fresh.sql, app, fallback]) assert.deepEqual(await readSession(seam, 's1'), [viaBuilder]);
+      for (const seam of [fresh.sql, app, store, fallback]) assert.deepEqual(await readSession(seam, 's1'), [viaBuilder]);
       assert.deepEqual(viaBuilder, { id: 's1', data: '{"a":1}', expiresAt, destroyed: true });
     } finally {
       await fresh.close();
@@ -47,6 +57,7 @@ describe(`the SQL seam: the direct path and the fallback through Prisma's client
     for (const [seam, id] of [
       [app, 's2'],
       [fallback, 's3'],
+      [store, 's4'],
     ] as const) {
       const expiresAt = new Date(Date.now() + 60_000);
       assert.equal(await seam.run(insertSession(id, expiresAt, false)), 1);
@@ -63,10 +74,11 @@ describe(`the SQL seam: the direct path and the fallback through Prisma's client
     }
   });
 
-  it('when the work of a transaction throws after a write, then nothing of it stays; when it resolves, then all of it stays (both paths)', async () => {
+  it('when the work of a transaction throws after a write, then nothing of it stays; when it resolves, then all of it stays (every path)', async () => {
     for (const [seam, id] of [
       [app, 'app'],
       [fallback, 'fallback'],
+      [store, 'store'],
     ] as const) {
       await assert.rejects(
         seam.transaction(async (transaction) => {
@@ -85,7 +97,7 @@ describe(`the SQL seam: the direct path and the fallback through Prisma's client
 
   it('when a statement holds another (a list of columns) with values of its own, then all values are sent in order as parameters', async () => {
     const columns = sql`"id", ${'x'} AS "marker"`;
-    for (const seam of [app, fallback]) {
+    for (const seam of [app, store, fallback]) {
       const rows = await seam.queryRows(sql`SELECT ${columns}, "data" FROM "Session" WHERE "id" = ${'s1'}`);
       assert.deepEqual(rows, [{ id: 's1', marker: 'x', data: '{"a":1}' }]);
     }
@@ -93,6 +105,16 @@ describe(`the SQL seam: the direct path and the fallback through Prisma's client
 
   it('when a value looks like SQL, then it is sent as a parameter, never spliced', async () => {
     const hostile = `x' OR '1'='1`;
-    for (const seam of [app, fallback]) assert.deepEqual(await readSession(seam, hostile), []);
+    for (const seam of [app, store, fallback]) assert.deepEqual(await readSession(seam, hostile), []);
+  });
+
+  it('when the store database was closed, then its next statement connects again and sees the same rows', async () => {
+    const reopened = await openStoreDatabase(database.url);
+    assert.equal(await reopened.sql.run(insertSession('s5', new Date('2031-01-01T00:00:00.000Z'), false)), 1);
+    await reopened.close();
+    assert.deepEqual(await readSession(reopened.sql, 's5'), [
+      { id: 's5', data: '{"a":1}', expiresAt: new Date('2031-01-01T00:00:00.000Z'), destroyed: false },
+    ]);
+    await reopened.close();
   });
 });
