@@ -7,11 +7,11 @@ import type { Harness } from './harness.ts';
 import { runCommand } from './run-command.ts';
 import type { CommandResult } from './run-command.ts';
 
-const SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
 // The child runs in an empty folder (no .env of the developer's); tsx is loaded by absolute URL.
 const TSX_LOADER = import.meta.resolve('tsx');
 
-/** Runs `npm run token` (scripts/token.ts) as its own process against the harness's provider and database. */
+/** Runs `npm run token` (src/cli/token.ts) as its own process against the harness's provider and database. */
 export async function runTokenScript(harness: Harness, args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-cli-'));
   const scriptEnv = {
