@@ -109,6 +109,14 @@ describe('S61: a production install (npm ci, npm run build, npm prune --omit=dev
       assert.ok(isInstalled(clone, name), `${name} stays: the app needs it`);
   });
 
+  it('when npm run token -- --demo runs there, then it says in one line that the demo is development-only, and exits 2', async () => {
+    const run = await runCommand('npm', ['run', '-s', 'token', '--', '--demo'], { cwd: clone, env: npmEnvironment() });
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^--demo reads the settings of npm run demo, which only a development install has/);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+  });
+
   it('when npm start runs there against the local provider, then a sign-in stores the token and npm run -s token prints it', async () => {
     const env = {
       NODE_ENV: 'production',
