@@ -8,18 +8,16 @@ import { runTokenCommand } from './token-command.ts';
 
 type DemoEnvironment = (env: Environment) => SettingsResult<Environment> | undefined;
 
-// The demo's settings live in dev/, which a production install does not have; src/ never imports it statically.
+// The demo's settings live in dev/, which a production install does not have. src/ never imports it statically, and
+// the compiled command (dist/cli/token.js) never at all: scripts/cli.mjs runs this source through tsx for --demo.
 const DEMO_SETTINGS = new URL('../../dev/demo-settings.ts', import.meta.url);
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
-/** The demo's settings reader, or undefined where the development install is absent (a production install, or dist/ without tsx). */
+/** The demo's settings reader, or undefined outside a development checkout run through tsx. */
 async function loadDemoEnvironment(): Promise<DemoEnvironment | undefined> {
-  if (!fs.existsSync(fileURLToPath(DEMO_SETTINGS))) return undefined;
-  try {
-    const module = (await import(DEMO_SETTINGS.href)) as { existingDemoEnvironment: DemoEnvironment };
-    return module.existingDemoEnvironment;
-  } catch {
-    return undefined;
-  }
+  if (!RUNNING_FROM_SOURCE || !fs.existsSync(fileURLToPath(DEMO_SETTINGS))) return undefined;
+  const module = (await import(DEMO_SETTINGS.href)) as { existingDemoEnvironment: DemoEnvironment };
+  return module.existingDemoEnvironment;
 }
 
 async function main(argv: string[]): Promise<number> {
