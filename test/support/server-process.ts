@@ -48,12 +48,14 @@ export function runServer(
 
 /**
  * Runs a server command (`file` with `args`, only PATH and `env` in its environment) until it exits, or until `until`
- * matches stdout and it logged its address; then `whileRunning` gets that address, and SIGTERM stops it.
+ * matches stdout and it logged its address; then `whileRunning` gets that address, and SIGTERM stops it. With
+ * `processGroup`, the command runs in a process group of its own and the signals go to the whole group: `npm start`
+ * runs the app under a shell that does not pass SIGTERM on.
  */
 export function runUntilReady(
   file: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string> },
+  options: { cwd: string; env: Record<string, string>; processGroup?: boolean },
   until?: RegExp,
   whileRunning: (url: string) => Promise<void> = async () => {},
 ): Promise<Run> {
@@ -62,12 +64,17 @@ export function runUntilReady(
       cwd: options.cwd,
       env: { PATH: process.env.PATH, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.processGroup === true,
     });
+    const signal = (name: NodeJS.Signals) => {
+      if (options.processGroup === true && child.pid !== undefined) process.kill(-child.pid, name);
+      else child.kill(name);
+    };
     let stdout = '';
     let stderr = '';
     let signalled = false;
     let failure: unknown;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => signal('SIGKILL'), 60_000);
     // The address is logged on stderr, the ready line printed on stdout: wait for both.
     const stopWhenReady = () => {
       const url = loggedUrl(stderr);
@@ -77,7 +84,7 @@ export function runUntilReady(
         .catch((error: unknown) => {
           failure = error;
         })
-        .finally(() => child.kill('SIGTERM'));
+        .finally(() => signal('SIGTERM'));
     };
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
