@@ -10,6 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
+import { testDatabaseKind } from '../../dev/postgres-server.ts';
+import { createTestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { authorizeAtProvider, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { runCommand } from '../support/run-command.ts';
@@ -80,6 +83,9 @@ describe('S61: a production install (npm ci, npm run build, npm prune --omit=dev
   let folder: string;
   let clone: string;
   let idp: StartedIdp;
+  // On the PostgreSQL pass, a database of the run's server (the pruned install keeps pg); on SQLite, a new file that
+  // the app in the clone migrates from its own prisma/ folder.
+  let postgres: TestDatabase | undefined;
   before(async () => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-production-'));
     clone = path.join(folder, 'o365-signin');
@@ -93,8 +99,10 @@ describe('S61: a production install (npm ci, npm run build, npm prune --omit=dev
       port: 0,
       clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${BASE_URL}/connect/get_token`] }],
     });
+    if (testDatabaseKind() === 'postgresql') postgres = await createTestDatabase();
   });
   after(async () => {
+    await postgres?.remove();
     await idp?.close();
     fs.rmSync(folder, { recursive: true, force: true });
   });
@@ -126,7 +134,7 @@ describe('S61: a production install (npm ci, npm run build, npm prune --omit=dev
       GRAPH_BASE_URL: idp.origin,
       BASE_URL,
       PORT: String(PORT),
-      DATABASE_URL: `file:${path.join(folder, 'data', 'app.db')}`,
+      DATABASE_URL: postgres?.url ?? `file:${path.join(folder, 'data', 'app.db')}`,
       SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
       TOKEN_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     };
