@@ -11,14 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { startIdentityProvider } from '../../dev/idp/index.ts';
 import type { StartedIdp } from '../../dev/idp/index.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
-import { createTestDatabase } from '../support/database.ts';
 import type { TestDatabase } from '../support/database.ts';
+import { GIT_CHECKOUT_VARIABLE } from '../../scripts/node-line.ts';
 import { authorizeAtProvider, TEST_APP_ID, TEST_APP_KEY } from '../support/harness.ts';
 import { HttpBrowser } from '../support/http-browser.ts';
 import { runCommand } from '../support/run-command.ts';
 import { runUntilReady } from '../support/server-process.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// This checkout, or on npm test's Node.js 24 pass (a copy without .git) the checkout the copy was made from: same HEAD.
+const CHECKOUT = process.env[GIT_CHECKOUT_VARIABLE] ?? fileURLToPath(new URL('../../', import.meta.url));
 // npm ci compiles better-sqlite3 when no prebuilt binary can be downloaded: minutes on a loaded machine.
 const INSTALL_TIME_LIMIT_MS = 15 * 60_000;
 const PORT = 5998;
@@ -89,8 +90,8 @@ describe('S61: a production install (npm ci, npm run build, npm prune --omit=dev
   before(async () => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-production-'));
     clone = path.join(folder, 'o365-signin');
-    const head = spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-    runStep(folder, 'git', ['clone', '--quiet', '--no-checkout', ROOT, clone]);
+    const head = spawnSync('git', ['-C', CHECKOUT, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    runStep(folder, 'git', ['clone', '--quiet', '--no-checkout', CHECKOUT, clone]);
     runStep(clone, 'git', ['checkout', '--quiet', '--detach', head]);
     runStep(clone, 'npm', ['ci']);
     runStep(clone, 'npm', ['run', 'build']);
@@ -99,7 +100,8 @@ describe('S61: a production install (npm ci, npm run build, npm prune --omit=dev
       port: 0,
       clients: [{ clientId: TEST_APP_ID, clientSecret: TEST_APP_KEY, redirectUris: [`${BASE_URL}/connect/get_token`] }],
     });
-    if (testDatabaseKind() === 'postgresql') postgres = await createTestDatabase();
+    // Loaded only for PostgreSQL: on SQLite the app in the clone makes and migrates its own database file.
+    if (testDatabaseKind() === 'postgresql') postgres = await (await import('../support/database.ts')).createTestDatabase();
   });
   after(async () => {
     await postgres?.remove();
