@@ -1,4 +1,4 @@
-// npm run build (and postinstall): compiles src/ to dist/ with tsc, for `npm start` (scripts/start.mjs).
+// npm run build: compiles src/ to dist/ with tsc, for `npm start` (scripts/start.mjs) and the commands (scripts/cli.mjs).
 // Plain JavaScript: it runs before anything is compiled. The type check is `npm run typecheck`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,8 +21,9 @@ function newestSourceTime() {
   return newest;
 }
 
-/** True when dist/ is missing or a source changed after the build that made it started. */
+/** True when dist/ is missing or a source changed after the build that made it started; false where src/ is absent (dist/ deployed alone). */
 export function isBuildStale() {
+  if (!fs.existsSync(sources)) return false;
   try {
     return newestSourceTime() > fs.statSync(stamp).mtimeMs;
   } catch {
@@ -34,7 +35,8 @@ export function isBuildStale() {
 export function build() {
   const startedAt = new Date();
   const tsc = path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  if (!fs.existsSync(tsc)) throw new Error('TypeScript is not installed: run npm install in the project folder.');
+  if (!fs.existsSync(tsc))
+    throw new Error('TypeScript is not installed: run npm ci (with the development dependencies) before npm run build.');
   fs.rmSync(output, { recursive: true, force: true });
   const result = spawnSync(process.execPath, [tsc, '-p', path.join(projectRoot, 'tsconfig.build.json')], {
     cwd: projectRoot,
@@ -46,7 +48,7 @@ export function build() {
   fs.utimesSync(stamp, startedAt, startedAt);
 }
 
-/** Builds when dist/ is missing or older than src/; says so on stderr, because it takes a few seconds. */
+/** Builds when dist/ is missing or older than src/ (the tests' `npm start`); says so on stderr, because it takes a few seconds. */
 export function buildIfStale() {
   if (!isBuildStale()) return;
   process.stderr.write('Compiling src/ to dist/ (the sources changed since the last build)…\n');

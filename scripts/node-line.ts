@@ -11,6 +11,8 @@ export const NODE_LINE_VERSION = '24.22.3';
 
 // What the copy leaves out: its own node_modules is made apart; git metadata, runtime data and reports are not sources.
 const NOT_COPIED = new Set(['node_modules', '.git', 'data', 'test-results']);
+/** Names the git checkout the copy was made from, for a test that clones it. */
+export const GIT_CHECKOUT_VARIABLE = 'TEST_GIT_CHECKOUT';
 
 /** A Node.js binary of another line and a copy of the project ready to run its suites with it. */
 export interface NodeLine {
@@ -131,7 +133,12 @@ export function prepareNodeLine(projectRoot: string, version = NODE_LINE_VERSION
     notes.push(`project copied in ${secondsSince(started)} s, its node_modules as ${how}`);
 
     // This line's node first on PATH: npm, node-gyp and every child process the suites start by name run on it.
-    const env = { PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`, npm_config_nodedir: nodeDir };
+    // The copy has no .git: production-install.test.ts clones this checkout instead.
+    const env = {
+      PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`,
+      npm_config_nodedir: nodeDir,
+      [GIT_CHECKOUT_VARIABLE]: projectRoot,
+    };
     started = performance.now();
     if (natives.length > 0) {
       // From source: a prebuilt binary's download would reach beyond the npm registry.

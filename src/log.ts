@@ -74,9 +74,19 @@ export function createLogger(write?: (line: string) => void): AppLogger {
   return pino(pinoOptions('json'), destination) as AppLogger;
 }
 
+/** pino-pretty's formatter, or undefined where it is not installed: it is a development dependency, absent after `npm prune --omit=dev`. */
+async function loadPrettyFactory(): Promise<typeof import('pino-pretty').prettyFactory | undefined> {
+  try {
+    return (await import('pino-pretty')).prettyFactory;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
 /**
  * The logger of `npm start` and the demo: JSON lines, or pretty ones for a terminal outside production (pino-pretty is
- * loaded only then). Writes to stderr unless given `write`; `terminal` defaults to whether stderr is one.
+ * loaded only then, and JSON lines stay when a production install left it out). Writes to stderr unless given `write`; `terminal` defaults to whether stderr is one.
  */
 export async function createProcessLogger(options: {
   production: boolean;
@@ -85,7 +95,8 @@ export async function createProcessLogger(options: {
 }): Promise<AppLogger> {
   const terminal = options.terminal ?? process.stderr.isTTY === true;
   if (chooseLogFormat({ production: options.production, terminal }) === 'json') return createLogger(options.write);
-  const { prettyFactory } = await import('pino-pretty');
+  const prettyFactory = await loadPrettyFactory();
+  if (prettyFactory === undefined) return createLogger(options.write);
   const prettify = prettyFactory({
     messageKey: 'message',
     translateTime: 'SYS:HH:MM:ss.l',

@@ -52,14 +52,14 @@ describe('settings of the scripts and the local provider', () => {
     const parsed = parseConfig(env);
     const startLine = parsed.ok ? undefined : parsed.problems.find((line) => line.startsWith('DATABASE_URL'));
     assert.ok(startLine !== undefined);
-    const { code, stderr } = await run('scripts/migrate.ts', env);
+    const { code, stderr } = await run('src/cli/migrate.ts', env);
     assert.equal(code, 2);
     assert.equal(stderr, `${startLine}\n`);
   });
 
   it('when npm run rotate-key gets a malformed previous key, then it exits 1 naming the entry, before opening any database', async () => {
     const key = Buffer.alloc(32, 3).toString('base64');
-    const { code, stderr } = await run('scripts/rotate-key.ts', {
+    const { code, stderr } = await run('src/cli/rotate-key.ts', {
       TOKEN_ENCRYPTION_KEY: key,
       TOKEN_ENCRYPTION_KEYS_PREVIOUS: `${key},short`,
       DATABASE_URL: `file:${path.join(cwd, 'data', 'app.db')}`,
@@ -70,7 +70,7 @@ describe('settings of the scripts and the local provider', () => {
   });
 
   it('when npm run rotate-key has no TOKEN_ENCRYPTION_KEY, then it exits 1 asking for the new key', async () => {
-    const { code, stderr } = await run('scripts/rotate-key.ts', { DATABASE_URL: `file:${path.join(cwd, 'data', 'app.db')}` });
+    const { code, stderr } = await run('src/cli/rotate-key.ts', { DATABASE_URL: `file:${path.join(cwd, 'data', 'app.db')}` });
     assert.equal(code, 1);
     assert.equal(stderr, 'TOKEN_ENCRYPTION_KEY must be the new key: 32 random bytes in base64 (openssl rand -base64 32).\n');
   });

@@ -408,7 +408,7 @@ describe(`MIGRATE_ON_START=false and npm run migrate (${kind})`, () => {
           : await database.query("SELECT name FROM sqlite_master WHERE type = 'table'");
       assert.deepEqual(tables, []);
 
-      const migrate = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+      const migrate = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
         env: { ...process.env, DATABASE_URL: database.url },
         encoding: 'utf8',
         timeout: COMMAND_TIME_LIMIT_MS,
@@ -417,7 +417,7 @@ describe(`MIGRATE_ON_START=false and npm run migrate (${kind})`, () => {
       assert.match(migrate.stdout, /Applied to .*_init/);
       const password = kind === 'postgresql' ? new URL(database.url).password : '';
       if (password !== '') assert.ok(!migrate.stdout.includes(password), 'no password printed');
-      const again = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+      const again = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
         env: { ...process.env, DATABASE_URL: database.url },
         encoding: 'utf8',
         timeout: COMMAND_TIME_LIMIT_MS,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config.ts';
 import { readEnvText } from '../../src/setup/env-file.ts';
 
-const SCRIPT = fileURLToPath(new URL('../../scripts/setup.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../src/cli/setup.ts', import.meta.url));
 // An absolute loader URL: the child runs in a temporary folder, where a bare `tsx` would not resolve.
 const TSX_LOADER = import.meta.resolve('tsx');
 const TEMPLATE = fs.readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');

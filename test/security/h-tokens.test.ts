@@ -44,7 +44,7 @@ async function homeOf(browser: HttpBrowser, baseUrl: string): Promise<{ status: 
 }
 
 function runRotateKey(harness: Harness, current: Buffer, previous: Buffer[]): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/rotate-key.ts'], {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/rotate-key.ts'], {
     env: {
       ...process.env,
       DATABASE_URL: harness.database.url,

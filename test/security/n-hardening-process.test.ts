@@ -21,7 +21,7 @@ import { COMMAND_TIME_LIMIT_MS, PROCESS_STOP_LIMIT_MS } from '../support/bounded
 import { freePort } from '../../dev/free-port.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
-const TOKEN_SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
+const TOKEN_SCRIPT = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 const SECURITY_DOC = fileURLToPath(new URL('../../docs/SECURITY.md', import.meta.url));
 

@@ -9,14 +9,15 @@ import { COMMAND_TIME_LIMIT_MS } from './bounded-waits.ts';
 import { runCommand } from './run-command.ts';
 import type { CommandResult } from './run-command.ts';
 
-const SCRIPT = fileURLToPath(new URL('../../scripts/token.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
 // The child runs in an empty folder (no .env of the developer's); tsx is loaded by absolute URL.
 const TSX_LOADER = import.meta.resolve('tsx');
-const COMPILED_COMMAND = fileURLToPath(new URL('./compiled-token-command.mjs', import.meta.url));
+// `npm run token`'s own launcher: with dist/ current it runs dist/cli/token.js, with no TypeScript loader.
+const LAUNCHER = fileURLToPath(new URL('../../scripts/cli.mjs', import.meta.url));
 const MODULE_TRACE = fileURLToPath(new URL('./module-trace.mjs', import.meta.url));
 const BUILD = new URL('../../scripts/build.mjs', import.meta.url).href;
 
-/** Runs `npm run token` (scripts/token.ts) as its own process against the harness's provider and database. */
+/** Runs `npm run token` (src/cli/token.ts) as its own process against the harness's provider and database. */
 export function runTokenScript(harness: Harness, args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
   return runInEmptyFolder(harness, ['--import', TSX_LOADER, SCRIPT, ...args], env);
 }
@@ -27,8 +28,8 @@ export interface TracedCommandResult extends CommandResult {
 }
 
 /**
- * Runs the token command compiled to dist/ (built first when src/ changed, as `npm start` does), with no TypeScript
- * loader, against the harness's provider and database, and lists the modules it loaded.
+ * Runs the token command as `npm run token` does (scripts/cli.mjs), from dist/ (built first when src/ changed), so with
+ * no TypeScript loader, against the harness's provider and database, and lists the modules it loaded.
  */
 export async function runCompiledTokenCommand(harness: Harness, args: string[]): Promise<TracedCommandResult> {
   const build = spawnSync(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(BUILD)})).buildIfStale()`], {
@@ -39,7 +40,7 @@ export async function runCompiledTokenCommand(harness: Harness, args: string[]):
   const traceFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-trace-'));
   const traceFile = path.join(traceFolder, 'modules.txt');
   try {
-    const result = await runInEmptyFolder(harness, ['--import', MODULE_TRACE, COMPILED_COMMAND, ...args], { MODULE_TRACE_FILE: traceFile });
+    const result = await runInEmptyFolder(harness, ['--import', MODULE_TRACE, LAUNCHER, 'token', ...args], { MODULE_TRACE_FILE: traceFile });
     const modules = fs.readFileSync(traceFile, 'utf8').split('\n').filter(Boolean);
     return { ...result, modules };
   } finally {

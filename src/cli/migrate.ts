@@ -1,8 +1,8 @@
 // npm run migrate: applies pending migrations to DATABASE_URL, for operators who migrate as a release step (MIGRATE_ON_START=false).
-import '../src/load-env.ts';
-import { parseSettings, settingsSchema } from '../src/config.ts';
-import { redactDatabaseUrl } from '../src/db/database-url.ts';
-import { applyMigrations } from '../src/db/migrations.ts';
+import '../load-env.ts';
+import { parseSettings, settingsSchema } from '../config.ts';
+import { redactDatabaseUrl } from '../db/database-url.ts';
+import { applyMigrations } from '../db/migrations.ts';
 
 const parsed = parseSettings(settingsSchema.pick({ DATABASE_URL: true }), process.env);
 if (!parsed.ok) {

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { APP_DISPLAY_NAME, buildAzCommands } from '../src/setup/az-commands.ts';
-import { createKeys } from '../src/setup/env-file.ts';
+import { APP_DISPLAY_NAME, buildAzCommands } from '../setup/az-commands.ts';
+import { createKeys } from '../setup/env-file.ts';
 import {
   buildEnvFile,
   readDefaultAnswers,
@@ -13,8 +13,8 @@ import {
   type AnswerProblem,
   type SetupAnswers,
   type SetupField,
-} from '../src/setup/setup-answers.ts';
-import { parseSetupOptions, SETUP_EXIT, SETUP_USAGE } from '../src/setup/setup-options.ts';
+} from '../setup/setup-answers.ts';
+import { parseSetupOptions, SETUP_EXIT, SETUP_USAGE } from '../setup/setup-options.ts';
 
 // The certificate's paths are never asked: setup makes the certificate when the secret is left empty.
 const QUESTIONS: Partial<Record<SetupField, string>> = {
@@ -48,7 +48,7 @@ async function runSetup(argv: string[]): Promise<number> {
     return SETUP_EXIT.ok;
   }
 
-  const template = fs.readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const template = fs.readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
   const envPath = path.resolve(options.envFile);
   const envName = path.relative(process.cwd(), envPath) || envPath;
   const interactive = options.mode === 'interactive' || (options.mode === 'auto' && process.stdin.isTTY === true);
@@ -151,7 +151,7 @@ interface SetupCertificate {
 async function makeCertificate(answers: Partial<SetupAnswers>): Promise<SetupCertificate> {
   const folder = path.resolve('data');
   // Loaded only for a certificate: the X.509 builder is not needed to write a secret.
-  const { ensureCertificateFiles } = await import('../src/setup/self-signed-certificate.ts');
+  const { ensureCertificateFiles } = await import('../setup/self-signed-certificate.ts');
   const files = await ensureCertificateFiles(folder, CERTIFICATE_NAMES, APP_DISPLAY_NAME);
   const relative = (file: string) => {
     const name = path.relative(process.cwd(), file);

@@ -1,13 +1,13 @@
 // npm run rotate-key [-- --wait <seconds>]: re-encrypts every stored token under TOKEN_ENCRYPTION_KEY, reading old rows
 // with TOKEN_ENCRYPTION_KEYS_PREVIOUS, then erases the old ciphertexts from the database files.
-import '../src/load-env.ts';
+import '../load-env.ts';
 import { parseArgs } from 'node:util';
-import { parseSettings, settingsSchema } from '../src/config.ts';
-import { isDatabaseError } from '../src/db/database-errors.ts';
-import { openDatabase } from '../src/db/open-database.ts';
-import { errorSummary } from '../src/log.ts';
-import { createTokenCipher, keyIdOf } from '../src/tokens/token-cipher.ts';
-import { DEFAULT_ROTATION_WAIT_MS, RotationBlockedError, reencryptTokens } from '../src/tokens/key-rotation.ts';
+import { parseSettings, settingsSchema } from '../config.ts';
+import { isDatabaseError } from '../db/database-errors.ts';
+import { openDatabase } from '../db/open-database.ts';
+import { errorSummary } from '../log.ts';
+import { createTokenCipher, keyIdOf } from '../tokens/token-cipher.ts';
+import { DEFAULT_ROTATION_WAIT_MS, RotationBlockedError, reencryptTokens } from '../tokens/key-rotation.ts';
 
 /** Exit codes: 0 done; 1 settings invalid or the database failed; 2 bad options; 3 another program kept the database busy: run again. */
 const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
