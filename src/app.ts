@@ -76,6 +76,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
   app.set('view cache', true);
   app.set('query parser', 'simple');
+  // Pages are no-store (tokens on them), so an ETag is never used; computing one hashes every page body.
+  app.set('etag', false);
   // Every page's footer names the instance that served it (several may run behind one URL).
   app.locals.instanceName = config.instanceName;
   // The signed-in page's footer names the credential the app signs in to Microsoft with (never the secret itself).

@@ -88,6 +88,23 @@ describe('serving pages: templates compiled once, static files without a disk lo
     assert.deepEqual(viewProbes, []);
   });
 
+  it('when a page is served, then it carries no ETag (pages are no-store, so a hash of each body would be work for nothing)', async () => {
+    const { browser } = await signIn(harness);
+    const pages = [
+      await harness.browser().request(`${harness.baseUrl}/`),
+      await browser.request(`${harness.baseUrl}/`),
+      await harness.browser().request(`${harness.baseUrl}/no-such-page`),
+    ];
+    assert.deepEqual(
+      pages.map((page) => [page.status, page.headers.get('cache-control'), page.headers.get('etag')]),
+      [
+        [200, 'no-store', null],
+        [200, 'no-store', null],
+        [404, 'no-store', null],
+      ],
+    );
+  });
+
   it('when a page is requested, then public/ is not looked at; its files are still served at their own paths', async () => {
     const browser = harness.browser();
     publicStats.length = 0;
