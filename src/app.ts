@@ -12,6 +12,7 @@ import { createConnectRoute } from './web/connect-route.ts';
 import { createCallbackRoute } from './web/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
 import { createSignedInRead } from './sessions/signed-in-read.ts';
+import { rememberOpenedTokens } from './tokens/token-cipher.ts';
 import { createHomeRoute } from './web/home-route.ts';
 import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
 import { createRefreshRoute } from './web/refresh-route.ts';
@@ -60,8 +61,10 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
       discovery: dependencies.discovery,
     },
   );
-  // The session row is read with the signed-in user's tokens in one query: the home page needs no second read.
-  const sessions = createSessionMiddleware(config, database.sql, logger, now, createSignedInRead(database.sql, cipher));
+  // The session row is read with the signed-in user's tokens in one query: the home page needs no second read, and
+  // opens the same stored tokens again only when they changed.
+  const signedInRead = createSignedInRead(database.sql, rememberOpenedTokens(cipher));
+  const sessions = createSessionMiddleware(config, database.sql, logger, now, signedInRead);
   const cookieName = sessionCookieName(config);
   // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.
   const rateLimitStore = isPostgresUrl(config.databaseUrl)
@@ -76,6 +79,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   // Templates do not change while the app runs: compile each once, whatever NODE_ENV says.
   app.set('view cache', true);
   app.set('query parser', 'simple');
+  // Pages are no-store (tokens on them), so an ETag is never used; computing one hashes every page body.
+  app.set('etag', false);
   // Every page's footer names the instance that served it (several may run behind one URL).
   app.locals.instanceName = config.instanceName;
   // The signed-in page's footer names the credential the app signs in to Microsoft with (never the secret itself).

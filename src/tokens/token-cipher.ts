@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { memoizeBounded } from '../bounded-memo.ts';
 
 /** A stored token cannot be decrypted: wrong key, tampered, or moved to another row. */
 export class TokenDecryptError extends Error {
@@ -79,5 +80,23 @@ export function createTokenCipher(keys: readonly Buffer[]): TokenCipher {
         throw new TokenDecryptError('The stored token failed its integrity check.', { cause: error });
       }
     },
+  };
+}
+
+/**
+ * `cipher` whose `open` remembers what it opened for the last `limit` sealed values with their contexts: a signed-in
+ * page opens the same stored tokens on every load until they change. A sealed value opens to the same text under the
+ * same context with the same keys (which do not change while the app runs); a new ciphertext (a refresh, another
+ * row) is opened afresh, and a failure is never remembered. The key is length-prefixed, so no two pairs share one.
+ */
+export function rememberOpenedTokens(cipher: TokenCipher, limit = 64): TokenCipher {
+  const open = memoizeBounded(limit, (key) => {
+    const separator = key.indexOf(':');
+    const contextEnd = separator + 1 + Number(key.slice(0, separator));
+    return cipher.open(key.slice(contextEnd), key.slice(separator + 1, contextEnd));
+  });
+  return {
+    seal: (plaintext, context) => cipher.seal(plaintext, context),
+    open: (sealed, context) => open(`${context.length}:${context}${sealed}`),
   };
 }

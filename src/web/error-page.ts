@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import ejs from 'ejs';
@@ -7,7 +6,7 @@ import type { Response } from 'express';
 import type { ProviderDetails } from '../errors.ts';
 import { REQUEST_ID_HEADER } from './request-log.ts';
 import { securityHeadersOf } from './security-headers.ts';
-import { VIEW_OPTIONS, VIEWS_DIRECTORY } from './view-engine.ts';
+import { renderView, VIEWS_DIRECTORY } from './view-engine.ts';
 
 const ERROR_VIEW = path.join(VIEWS_DIRECTORY, 'error.ejs');
 /** A header value that could end its line, which a raw response must never write. */
@@ -22,15 +21,11 @@ export interface ErrorPage {
   readonly details: ProviderDetails;
 }
 
-let errorView: ejs.TemplateFunction | undefined;
-
 /** views/error.ejs for one page; if the view cannot render, the title, message and fix as escaped text. */
 function renderErrorPage(page: ErrorPage, requestId: string | undefined, app: express.Application | undefined): string {
   const instanceName: unknown = app?.locals?.instanceName;
   try {
-    // Compiled once: the error view does not change while the app runs.
-    errorView ??= ejs.compile(readFileSync(ERROR_VIEW, 'utf8'), { ...VIEW_OPTIONS, filename: ERROR_VIEW });
-    return errorView({ ...page, occurredAt: new Date().toISOString(), requestId, instanceName });
+    return renderView(ERROR_VIEW, { ...page, occurredAt: new Date().toISOString(), requestId, instanceName });
   } catch {
     return `<p>${ejs.escapeXML(`${page.title}. ${page.message} ${page.fix}`)}</p>\n`;
   }

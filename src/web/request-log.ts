@@ -28,6 +28,35 @@ export function loggedPath(url: string | undefined): string {
   return (query === -1 ? path : path.slice(0, query)).slice(0, MAX_LOGGED_PATH);
 }
 
+/** The app's logger with one request's id on every line; most requests log no event, so pino's child is made on the first. */
+class RequestLogger implements Logger {
+  readonly #logger: AppLogger;
+  readonly #requestId: string;
+  #child: Logger | undefined;
+
+  constructor(logger: AppLogger, requestId: string) {
+    this.#logger = logger;
+    this.#requestId = requestId;
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.#withId().info(message, fields);
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.#withId().warn(message, fields);
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.#withId().error(message, fields);
+  }
+
+  #withId(): Logger {
+    this.#child ??= this.#logger.child({ requestId: this.#requestId });
+    return this.#child;
+  }
+}
+
 /**
  * One line per request once it is answered: method, route, status, duration and request id. The id goes back in
  * `X-Request-Id`, onto the error page and onto every line logged through `req.log`. /healthz, and /readyz while
@@ -39,14 +68,7 @@ export function createRequestLog(logger: AppLogger, options: { trustIncomingId: 
     const requestId = requestIdFor(req.headers['x-request-id'], options.trustIncomingId);
     req.id = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    // Most requests log no event: pino's child logger is made only for those that do.
-    let child: Logger | undefined;
-    const withId = (): Logger => (child ??= logger.child({ requestId }));
-    req.log = {
-      info: (message, fields) => withId().info(message, fields),
-      warn: (message, fields) => withId().warn(message, fields),
-      error: (message, fields) => withId().error(message, fields),
-    };
+    req.log = new RequestLogger(logger, requestId);
     if (req.url === '/healthz') {
       next();
       return;

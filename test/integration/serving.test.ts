@@ -11,7 +11,11 @@ import { signIn } from '../support/outcomes.ts';
 const VIEWS = fileURLToPath(new URL('../../views/', import.meta.url));
 const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
 // The app renders through src/web/view-engine.ts, which imports EJS's ESM build: spy on that instance (Express never requires its own).
-const ejs = ejsModule as unknown as { fileLoader: (file: string) => Buffer; compile: (...args: unknown[]) => unknown };
+const ejs = ejsModule as unknown as {
+  fileLoader: (file: string) => Buffer;
+  compile: (...args: unknown[]) => unknown;
+  resolveInclude: (...args: unknown[]) => string;
+};
 
 describe('serving pages: templates compiled once, static files without a disk lookup for the routes', () => {
   let harness: Harness;
@@ -19,9 +23,11 @@ describe('serving pages: templates compiled once, static files without a disk lo
   let compiles = 0;
   const publicStats: string[] = [];
   const viewProbes: string[] = [];
+  let ejsIncludes = 0;
   const originals = {
     fileLoader: ejs.fileLoader,
     compile: ejs.compile,
+    resolveInclude: ejs.resolveInclude,
     stat: fs.stat,
     existsSync: fs.existsSync,
     nodeEnv: process.env.NODE_ENV,
@@ -35,6 +41,10 @@ describe('serving pages: templates compiled once, static files without a disk lo
     ejs.compile = (...args) => {
       compiles += 1;
       return originals.compile(...args);
+    };
+    ejs.resolveInclude = (...args) => {
+      ejsIncludes += 1;
+      return originals.resolveInclude(...args);
     };
     fs.stat = ((file: fs.PathLike, ...rest: unknown[]) => {
       if (String(file).startsWith(PUBLIC) || String(file) === PUBLIC.slice(0, -1)) publicStats.push(String(file));
@@ -50,7 +60,7 @@ describe('serving pages: templates compiled once, static files without a disk lo
   });
   after(async () => {
     await harness.close();
-    Object.assign(ejs, { fileLoader: originals.fileLoader, compile: originals.compile });
+    Object.assign(ejs, { fileLoader: originals.fileLoader, compile: originals.compile, resolveInclude: originals.resolveInclude });
     fs.stat = originals.stat;
     fs.existsSync = originals.existsSync;
     if (originals.nodeEnv === undefined) delete process.env.NODE_ENV;
@@ -86,6 +96,43 @@ describe('serving pages: templates compiled once, static files without a disk lo
       assert.equal((await browser.request(`${harness.baseUrl}/`)).status, 200);
     }
     assert.deepEqual(viewProbes, []);
+  });
+
+  it("when pages with includes are rendered, then each include is the view engine's (no copy of EJS's options, no path resolution per include)", async () => {
+    const { browser } = await signIn(harness);
+    ejsIncludes = 0;
+    const pages = [
+      await harness.browser().request(`${harness.baseUrl}/`),
+      await harness.browser().request(`${harness.baseUrl}/no-such-page`),
+      await browser.request(`${harness.baseUrl}/`),
+    ];
+    assert.deepEqual(
+      pages.map((page) => [page.status, page.body.includes('class="site-footer"')]),
+      [
+        [200, true],
+        [404, true],
+        [200, true],
+      ],
+      'every page has its included footer',
+    );
+    assert.equal(ejsIncludes, 0, "EJS's own include was called");
+  });
+
+  it('when a page is served, then it carries no ETag (pages are no-store, so a hash of each body would be work for nothing)', async () => {
+    const { browser } = await signIn(harness);
+    const pages = [
+      await harness.browser().request(`${harness.baseUrl}/`),
+      await browser.request(`${harness.baseUrl}/`),
+      await harness.browser().request(`${harness.baseUrl}/no-such-page`),
+    ];
+    assert.deepEqual(
+      pages.map((page) => [page.status, page.headers.get('cache-control'), page.headers.get('etag')]),
+      [
+        [200, 'no-store', null],
+        [200, 'no-store', null],
+        [404, 'no-store', null],
+      ],
+    );
   });
 
   it('when a page is requested, then public/ is not looked at; its files are still served at their own paths', async () => {

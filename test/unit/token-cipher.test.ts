@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createTokenCipher, TokenDecryptError, tokenContext } from '../../src/tokens/token-cipher.ts';
+import { createTokenCipher, rememberOpenedTokens, TokenDecryptError, tokenContext } from '../../src/tokens/token-cipher.ts';
+import type { TokenCipher } from '../../src/tokens/token-cipher.ts';
 
 describe('token encryption', () => {
   const key = crypto.randomBytes(32);
@@ -45,5 +46,55 @@ describe('token encryption', () => {
     const newKey = crypto.randomBytes(32);
     assert.equal(createTokenCipher([newKey, key]).open(sealed, 'ctx'), 'token');
     assert.throws(() => createTokenCipher([newKey]).open(sealed, 'ctx'), TokenDecryptError);
+  });
+
+  describe('remembering opened tokens (the signed-in page opens the same stored tokens on every load)', () => {
+    /** The cipher with a count of the ciphertexts it really opened. */
+    function countingCipher(): { counted: TokenCipher; opens: () => number } {
+      let opens = 0;
+      return {
+        counted: {
+          seal: (plaintext, context) => cipher.seal(plaintext, context),
+          open: (sealed, context) => {
+            opens += 1;
+            return cipher.open(sealed, context);
+          },
+        },
+        opens: () => opens,
+      };
+    }
+    const alice = { tenantId: 'tenant', objectId: 'alice' };
+
+    it('when the same sealed token is opened again, then it is decrypted once; a new ciphertext of it is decrypted afresh', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted);
+      const context = tokenContext(alice, 'accessToken');
+      const sealed = cipher.seal('token-1', context);
+      assert.equal(remembering.open(sealed, context), 'token-1');
+      assert.equal(remembering.open(sealed, context), 'token-1');
+      assert.equal(opens(), 1);
+      assert.equal(remembering.open(cipher.seal('token-1', context), context), 'token-1');
+      assert.equal(opens(), 2);
+    });
+
+    it('when a remembered ciphertext is moved to another user or column, then it still does not open', () => {
+      const remembering = rememberOpenedTokens(cipher);
+      const sealed = cipher.seal('token', tokenContext(alice, 'accessToken'));
+      assert.equal(remembering.open(sealed, tokenContext(alice, 'accessToken')), 'token');
+      assert.throws(
+        () => remembering.open(sealed, tokenContext({ tenantId: 'tenant', objectId: 'bob' }, 'accessToken')),
+        TokenDecryptError,
+      );
+      assert.throws(() => remembering.open(sealed, tokenContext(alice, 'refreshToken')), TokenDecryptError);
+    });
+
+    it('when a ciphertext fails to open, then the failure is not remembered: the same call fails again, with the cipher asked again', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted);
+      const sealed = cipher.seal('token', 'right');
+      assert.throws(() => remembering.open(sealed, 'wrong'), TokenDecryptError);
+      assert.throws(() => remembering.open(sealed, 'wrong'), TokenDecryptError);
+      assert.equal(opens(), 2);
+    });
   });
 });
