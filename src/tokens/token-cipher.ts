@@ -18,6 +18,9 @@ const VERSION = 'v1';
 /** The columns of a token set that hold sealed tokens. */
 export type TokenColumn = 'accessToken' | 'refreshToken' | 'idToken';
 
+/** How the context of a stored refresh token ends (tokenContext). */
+const REFRESH_TOKEN_CONTEXT_END = '/refreshToken';
+
 /** The context a stored token is sealed under: its user and column, so a value moved to another row or column fails to open. */
 export function tokenContext(user: { readonly tenantId: string; readonly objectId: string }, column: TokenColumn): string {
   return `${user.tenantId}/${user.objectId}/${column}`;
@@ -88,6 +91,8 @@ export function createTokenCipher(keys: readonly Buffer[]): TokenCipher {
  * page opens the same stored tokens on every load until they change. A sealed value opens to the same text under the
  * same context with the same keys (which do not change while the app runs); a new ciphertext (a refresh, another
  * row) is opened afresh, and a failure is never remembered. The key is length-prefixed, so no two pairs share one.
+ * Refresh tokens are opened every time and never kept: the long-lived credential stays sealed in memory too, and the
+ * page only needs to know one opens.
  */
 export function rememberOpenedTokens(cipher: TokenCipher, limit = 64): TokenCipher {
   const open = memoizeBounded(limit, (key) => {
@@ -97,6 +102,7 @@ export function rememberOpenedTokens(cipher: TokenCipher, limit = 64): TokenCiph
   });
   return {
     seal: (plaintext, context) => cipher.seal(plaintext, context),
-    open: (sealed, context) => open(`${context.length}:${context}${sealed}`),
+    open: (sealed, context) =>
+      context.endsWith(REFRESH_TOKEN_CONTEXT_END) ? cipher.open(sealed, context) : open(`${context.length}:${context}${sealed}`),
   };
 }

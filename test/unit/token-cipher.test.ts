@@ -77,6 +77,16 @@ describe('token encryption', () => {
       assert.equal(opens(), 2);
     });
 
+    it('when a refresh token is opened again, then it is decrypted each time: the long-lived credential is never kept opened', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted);
+      const context = tokenContext(alice, 'refreshToken');
+      const sealed = cipher.seal('refresh-1', context);
+      assert.equal(remembering.open(sealed, context), 'refresh-1');
+      assert.equal(remembering.open(sealed, context), 'refresh-1');
+      assert.equal(opens(), 2);
+    });
+
     it('when a remembered ciphertext is moved to another user or column, then it still does not open', () => {
       const remembering = rememberOpenedTokens(cipher);
       const sealed = cipher.seal('token', tokenContext(alice, 'accessToken'));
