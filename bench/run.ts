@@ -12,6 +12,7 @@ import { runProfile } from './profile-run.ts';
 import { createProgress } from './progress.ts';
 import { renderChart, renderMarkdown, summaryLines } from './report.ts';
 import { startProvider } from './services.ts';
+import { build, isBuildStale } from '../scripts/build.mjs';
 import { measureStarts } from './starts.ts';
 
 function loadAverage(): string {
@@ -91,6 +92,11 @@ const interrupt = () => {
 process.once('SIGINT', interrupt);
 process.once('SIGTERM', interrupt);
 try {
+  // `npm start` and `npm run token` run dist/ and never compile it: measure the sources as they are, not an older build.
+  if (isBuildStale()) {
+    context.progress.log('Compiling src/ to dist/ first (npm run build): it is older than the sources');
+    build();
+  }
   await (context.profile ? runProfile(context) : runBenchmark(context));
 } catch (error) {
   stopEverything(context);
