@@ -138,9 +138,20 @@ const STATEMENT_CACHE_SIZE = 200;
 export function reusePreparedStatements(connection: BetterSqlite3.Database): void {
   const compile = connection.prepare.bind(connection);
   const statementFor = memoizeBounded(STATEMENT_CACHE_SIZE, (source) => compile(source));
+  // The adapter asks every query for its columns' names and declared types, which better-sqlite3 builds anew each time;
+  // a compiled statement's columns stay what they were (migrations run before the first query), so ask once.
+  const columnsOf = new WeakMap<BetterSqlite3.Statement, BetterSqlite3.ColumnDefinition[]>();
+  const columns = (statement: BetterSqlite3.Statement) => {
+    let known = columnsOf.get(statement);
+    if (known === undefined) {
+      known = statement.columns();
+      columnsOf.set(statement, known);
+    }
+    return known;
+  };
   const withArguments = (statement: BetterSqlite3.Statement, args: unknown[]) => ({
     reader: statement.reader,
-    columns: () => statement.columns(),
+    columns: () => columns(statement),
     run: () => statement.run(args),
     raw: () => ({ all: () => statement.raw(true).all(args) }),
   });
