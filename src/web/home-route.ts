@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Application, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { regenerateSession } from '../sessions/session-lifecycle.ts';
 import { createTokenViewer } from '../tokens/jwt-view.ts';
@@ -44,6 +44,25 @@ function resourceTokenCard(
   };
 }
 
+const SIGNED_OUT_LOCALS = { title: 'Sign in with Office 365', notice: undefined, signIn: undefined };
+
+/**
+ * The signed-out page without a notice: the same bytes for every visitor (it depends on the app's settings alone), so
+ * rendered at its first request and sent as it is after that. A failed render is not kept.
+ */
+function signedOutPageOnce(): (app: Application) => Promise<string> {
+  let page: Promise<string> | undefined;
+  return (app) => {
+    page ??= new Promise<string>((resolve, reject) =>
+      app.render('home', SIGNED_OUT_LOCALS, (error, html) => (error ? reject(error) : resolve(html))),
+    ).catch((error: unknown) => {
+      page = undefined;
+      throw error;
+    });
+    return page;
+  };
+}
+
 /**
  * GET /: the sign-in button, or who is signed in and the access token read back from the database,
  * refreshed first when it has expired or expires within five minutes.
@@ -56,6 +75,7 @@ export function createHomeRoute(
   const { tokenStore, tokenService, resourceTokenStore } = stores;
   const viewTokenOnce = createTokenViewer();
   const defaultScopes = defaultScopesOf(config.scopes);
+  const signedOutPage = signedOutPageOnce();
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
@@ -80,7 +100,8 @@ export function createHomeRoute(
     if (userId === undefined || signIn === undefined) {
       // The user row is gone (forgotten, database reset): the session means nothing any more.
       if (userId !== undefined) await regenerateSession(req);
-      res.render('home', { title: 'Sign in with Office 365', notice, signIn: undefined });
+      if (notice === undefined) res.type('html').send(await signedOutPage(req.app));
+      else res.render('home', { ...SIGNED_OUT_LOCALS, notice });
       return;
     }
 

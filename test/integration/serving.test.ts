@@ -135,6 +135,24 @@ describe('serving pages: templates compiled once, static files without a disk lo
     );
   });
 
+  it('when the signed-out page is kept rendered, then a visitor with a notice still gets it, once, and the next one the plain page', async () => {
+    const plain = async () => {
+      const response = await fetch(`${harness.baseUrl}/`);
+      return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+    };
+    const first = await plain();
+    const withNotice = await fetch(`${harness.baseUrl}/`, { headers: { cookie: 'o365signin.notice=signed-out' } });
+    const noticePage = await withNotice.text();
+    const after = await plain();
+    assert.equal(first.status, 200);
+    assert.equal(first.type, 'text/html; charset=utf-8');
+    assert.match(first.body, /Sign in with Office 365/);
+    assert.match(noticePage, /You are signed out\./);
+    assert.doesNotMatch(first.body, /You are signed out\./);
+    assert.deepEqual(after, first);
+    assert.equal(withNotice.headers.get('content-type'), first.type);
+  });
+
   it('when a page is requested, then public/ is not looked at; its files are still served at their own paths', async () => {
     const browser = harness.browser();
     publicStats.length = 0;
