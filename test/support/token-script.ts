@@ -40,7 +40,9 @@ export async function runCompiledTokenCommand(harness: Harness, args: string[]):
   const traceFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-trace-'));
   const traceFile = path.join(traceFolder, 'modules.txt');
   try {
-    const result = await runInEmptyFolder(harness, ['--import', MODULE_TRACE, LAUNCHER, 'token', ...args], { MODULE_TRACE_FILE: traceFile });
+    const result = await runInEmptyFolder(harness, ['--import', MODULE_TRACE, LAUNCHER, 'token', ...args], {
+      MODULE_TRACE_FILE: traceFile,
+    });
     const modules = fs.readFileSync(traceFile, 'utf8').split('\n').filter(Boolean);
     return { ...result, modules };
   } finally {
