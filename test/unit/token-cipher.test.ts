@@ -65,26 +65,26 @@ describe('token encryption', () => {
     }
     const alice = { tenantId: 'tenant', objectId: 'alice' };
 
-    it('when the same sealed token is opened again, then it is decrypted once; a new ciphertext of it is decrypted afresh', () => {
+    /** Seals `plaintext` for alice's `column`, opens it twice through a remembering cipher; says how often it was really decrypted. */
+    function openTwice(column: 'accessToken' | 'refreshToken', plaintext: string) {
       const { counted, opens } = countingCipher();
       const remembering = rememberOpenedTokens(counted);
-      const context = tokenContext(alice, 'accessToken');
-      const sealed = cipher.seal('token-1', context);
-      assert.equal(remembering.open(sealed, context), 'token-1');
-      assert.equal(remembering.open(sealed, context), 'token-1');
-      assert.equal(opens(), 1);
+      const context = tokenContext(alice, column);
+      const sealed = cipher.seal(plaintext, context);
+      assert.equal(remembering.open(sealed, context), plaintext);
+      assert.equal(remembering.open(sealed, context), plaintext);
+      return { remembering, context, decryptions: opens };
+    }
+
+    it('when the same sealed token is opened again, then it is decrypted once; a new ciphertext of it is decrypted afresh', () => {
+      const { remembering, context, decryptions } = openTwice('accessToken', 'token-1');
+      assert.equal(decryptions(), 1);
       assert.equal(remembering.open(cipher.seal('token-1', context), context), 'token-1');
-      assert.equal(opens(), 2);
+      assert.equal(decryptions(), 2);
     });
 
     it('when a refresh token is opened again, then it is decrypted each time: the long-lived credential is never kept opened', () => {
-      const { counted, opens } = countingCipher();
-      const remembering = rememberOpenedTokens(counted);
-      const context = tokenContext(alice, 'refreshToken');
-      const sealed = cipher.seal('refresh-1', context);
-      assert.equal(remembering.open(sealed, context), 'refresh-1');
-      assert.equal(remembering.open(sealed, context), 'refresh-1');
-      assert.equal(opens(), 2);
+      assert.equal(openTwice('refreshToken', 'refresh-1').decryptions(), 2);
     });
 
     it('when a remembered ciphertext is moved to another user or column, then it still does not open', () => {
