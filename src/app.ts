@@ -23,7 +23,8 @@ import type { ResourceTokenService } from './tokens/resource-token-service.ts';
 import { composeServices } from './composition-root.ts';
 import { createErrorHandler, methodNotAllowed, notFound } from './web/error-handler.ts';
 import { servePublicFiles } from './web/public-files.ts';
-import { useSecurityHeaders } from './web/security-headers.ts';
+import { securityHeadersMiddleware } from './web/security-headers.ts';
+import { inOneLayer } from './web/one-layer.ts';
 import { createReadyz, healthz } from './web/health-routes.ts';
 import { createRequestLog } from './web/request-log.ts';
 import { renderViewForExpress, VIEWS_DIRECTORY } from './web/view-engine.ts';
@@ -87,12 +88,15 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.locals.clientCredential = describeClientCredential(config.clientCredential);
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
-  app.use(createRequestLog(logger, { trustIncomingId: config.trustProxy !== false }));
-
-  // One set of security headers, from helmet: on every page here and on the pages the HTTP server answers itself.
-  useSecurityHeaders(app, config);
-  app.use(rejectLongUrls);
-  app.use(rejectNonPathTargets);
+  app.use(
+    inOneLayer(
+      createRequestLog(logger, { trustIncomingId: config.trustProxy !== false }),
+      // One set of security headers, from helmet: on every page here and on the pages the HTTP server answers itself.
+      securityHeadersMiddleware(app, config),
+      rejectLongUrls,
+      rejectNonPathTargets,
+    ),
+  );
   app.get('/healthz', healthz);
   app.get('/readyz', createReadyz(database.sql, discovery));
   app.use('/connect', createSignInRateLimit(config, logger, rateLimitStore));

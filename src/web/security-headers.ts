@@ -59,17 +59,17 @@ function securityHeadersFor(settings: HeaderSettings | undefined): SecurityHeade
 }
 
 /**
- * Sets the security headers on every response of `app`, and keeps them in `app.locals` where the HTTP server finds them
- * for the pages it answers itself.
+ * The middleware that sets the security headers on every response of `app`; keeps them in `app.locals` too, where the
+ * HTTP server finds them for the pages it answers itself.
  */
-export function useSecurityHeaders(app: express.Express, settings: HeaderSettings): void {
+export function securityHeadersMiddleware(app: express.Express, settings: HeaderSettings): express.RequestHandler {
   const headers = securityHeadersFor(settings);
   const entries = Object.entries(headers);
   app.locals.securityHeaders = headers;
-  app.use((_req, res, next) => {
+  return (_req, res, next) => {
     for (const [name, value] of entries) res.setHeader(name, value);
     next();
-  });
+  };
 }
 
 /** The app's security headers, or those without settings when there is no app (yet) or it has none attached. */
