@@ -18,13 +18,26 @@ export type LogFormat = 'json' | 'pretty';
 const SECRET_KEY = /token|secret|password|code|verifier|cookie|authorization|assertion|nonce|state/i;
 const SAFE_KEYS = new Set(['error', 'error_codes', 'errorCode', 'aadsts', 'trace_id', 'correlation_id', 'status', 'statusCode']);
 
-/** Replaces the values of secret-looking keys with "[redacted]", at any depth. */
+const isSecretKey = (key: string): boolean => SECRET_KEY.test(key) && !SAFE_KEYS.has(key);
+
+/** Whether `redact` would change anything in `value` (the same depth limit): most lines, such as the access line, have nothing to hide. */
+function holdsSecretKey(value: unknown, depth: number): boolean {
+  if (depth > 5 || value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((item) => holdsSecretKey(item, depth + 1));
+  for (const key of Object.keys(value)) {
+    if (isSecretKey(key) || holdsSecretKey((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Replaces the values of secret-looking keys with "[redacted]", at any depth; a value without any is returned as it is, not copied. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 5 || value === null || typeof value !== 'object') return value;
+  if (!holdsSecretKey(value, depth)) return value;
+  if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const result: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    result[key] = SECRET_KEY.test(key) && !SAFE_KEYS.has(key) ? '[redacted]' : redact(item, depth + 1);
+    result[key] = isSecretKey(key) ? '[redacted]' : redact(item, depth + 1);
   }
   return result;
 }

@@ -50,11 +50,12 @@ const SIGNED_OUT_LOCALS = { title: 'Sign in with Office 365', notice: undefined,
  * The signed-out page without a notice: the same bytes for every visitor (it depends on the app's settings alone), so
  * rendered at its first request and sent as it is after that. A failed render is not kept.
  */
-function signedOutPageOnce(): (app: Application) => Promise<string> {
-  let page: Promise<string> | undefined;
+function signedOutPageOnce(): (app: Application) => Promise<Buffer> {
+  let page: Promise<Buffer> | undefined;
   return (app) => {
-    page ??= new Promise<string>((resolve, reject) =>
-      app.render('home', SIGNED_OUT_LOCALS, (error, html) => (error ? reject(error) : resolve(html))),
+    // Kept encoded: each response sends the bytes as they are, without encoding the text again.
+    page ??= new Promise<Buffer>((resolve, reject) =>
+      app.render('home', SIGNED_OUT_LOCALS, (error, html) => (error ? reject(error) : resolve(Buffer.from(html, 'utf8')))),
     ).catch((error: unknown) => {
       page = undefined;
       throw error;

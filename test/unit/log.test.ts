@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseLogFormat, createLogger, createProcessLogger } from '../../src/log.ts';
+import { chooseLogFormat, createLogger, createProcessLogger, redact } from '../../src/log.ts';
 import type { Logger } from '../../src/log.ts';
 
 describe('log lines', () => {
@@ -19,6 +19,24 @@ describe('log lines', () => {
     const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
     assert.deepEqual({ ...entry, time: undefined }, { level: 'info', time: undefined, message: 'signed in', userId: 'user-1' });
     assert.match(String(entry.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('when fields hold a secret-looking key at any depth, then only its value is redacted; fields without one are not copied', () => {
+    const fields = {
+      status: 400,
+      error: 'invalid_grant',
+      attempts: [{ url: '/token', body: { client_assertion: 'a.b.c', grant_type: 'refresh_token' } }],
+      user: { id: 'user-1', profile: { idToken: 'eyJ.secret' } },
+    };
+    assert.deepEqual(redact(fields), {
+      status: 400,
+      error: 'invalid_grant',
+      attempts: [{ url: '/token', body: { client_assertion: '[redacted]', grant_type: 'refresh_token' } }],
+      user: { id: 'user-1', profile: { idToken: '[redacted]' } },
+    });
+    assert.equal(fields.user.profile.idToken, 'eyJ.secret', "the caller's object is left as it was");
+    const access = { requestId: 'r-1', method: 'GET', route: '/', status: 200, durationMs: 0.4, nested: [{ a: 1 }] };
+    assert.equal(redact(access), access);
   });
 
   it('when a child logger is made for a request, then its lines carry the request id and its fields are still redacted', () => {
