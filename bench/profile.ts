@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { bundledSource } from './bundled-sources.ts';
 
 /** The parts of a V8 .cpuprofile (what `node --cpu-prof` writes) that the summary reads. */
 export interface CpuProfile {
@@ -65,12 +66,13 @@ export function summariseProfile(
   const label = new Map(
     profile.nodes.map((node) => {
       const { functionName, url, lineNumber } = node.callFrame;
-      const file = shortUrl(url, projectRoot);
+      const bundleUrl = shortUrl(url, projectRoot);
+      // A function of the server's bundle is named by the module it came from, then by where it sits in the bundle.
+      const source = bundledSource(projectRoot, bundleUrl, lineNumber);
+      const file = source ?? bundleUrl;
+      const position = source === undefined ? `${file}:${lineNumber + 1}` : `${source} (${bundleUrl}:${lineNumber + 1})`;
       const name = functionName === '' ? (file === '' ? '(anonymous)' : '(anonymous function)') : functionName;
-      return [
-        node.id,
-        { text: file === '' ? name : `${name} ${file}:${lineNumber + 1}`, area: areaOf(name, file), idle: name === '(idle)' },
-      ];
+      return [node.id, { text: file === '' ? name : `${name} ${position}`, area: areaOf(name, file), idle: name === '(idle)' }];
     }),
   );
 

@@ -1,4 +1,5 @@
-// npm run build: compiles src/ to dist/ with tsc, for `npm start` (scripts/start.mjs) and the commands (scripts/cli.mjs).
+// npm run build: compiles src/ to dist/ with tsc, for the commands (scripts/cli.mjs), then bundles the server's entry
+// into dist/server.js with esbuild (scripts/bundle-server.mjs), for `npm start` (scripts/start.mjs).
 // Plain JavaScript: it runs before anything is compiled. The type check is `npm run typecheck`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,7 +32,7 @@ export function isBuildStale() {
   }
 }
 
-/** Replaces dist/ with a fresh compilation of src/; throws with tsc's exit status when it fails. */
+/** Replaces dist/ with a fresh compilation of src/ and the server's bundle; throws with tsc's or esbuild's exit status when either fails. */
 export function build() {
   const startedAt = new Date();
   const tsc = path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -43,6 +44,11 @@ export function build() {
     stdio: 'inherit',
   });
   if (result.status !== 0) throw new Error(`tsc could not compile src/ (exit ${result.status ?? result.signal}).`);
+  const bundle = spawnSync(process.execPath, [path.join(projectRoot, 'scripts', 'bundle-server.mjs')], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+  });
+  if (bundle.status !== 0) throw new Error(`esbuild could not bundle src/server.ts (exit ${bundle.status ?? bundle.signal}).`);
   // Stamped with the start time: a source saved during the build is newer, so the next start builds again.
   fs.writeFileSync(stamp, '');
   fs.utimesSync(stamp, startedAt, startedAt);

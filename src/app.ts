@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Config } from './config.ts';
 import type { StoreDatabase } from './db/database.ts';
@@ -29,8 +28,7 @@ import { createReadyz, healthz } from './web/health-routes.ts';
 import { createRequestLog } from './web/request-log.ts';
 import { renderViewForExpress, VIEWS_DIRECTORY } from './web/view-engine.ts';
 import { describeClientCredential } from './auth/client-credential.ts';
-
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { PROJECT_ROOT } from './project-root.ts';
 
 export interface AppDependencies {
   database: StoreDatabase;
@@ -100,7 +98,7 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
   app.get('/healthz', healthz);
   app.get('/readyz', createReadyz(database.sql, discovery));
   app.use('/connect', createSignInRateLimit(config, logger, rateLimitStore));
-  app.use(servePublicFiles(path.join(projectRoot, 'public')));
+  app.use(servePublicFiles(path.join(PROJECT_ROOT, 'public')));
   app.use(sessions.middleware);
 
   // Only the forms read a body; a GET never parses one. Each path answers any other method with 405 and Allow.

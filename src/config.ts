@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from './db/database-url.ts';
 import {
   certificateExpiryWarning,

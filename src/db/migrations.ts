@@ -1,20 +1,18 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { isPostgresUrl, sqliteFilePath } from './database-url.ts';
 import { prepareSqliteFiles } from './sqlite-settings.ts';
+import { PROJECT_ROOT } from '../project-root.ts';
 
 // This runner replaces `prisma migrate deploy` at start: through the PostgreSQL driver adapter that command fails
 // (https://github.com/prisma/prisma/issues/27403), and on SQLite it costs about 1.1 s per start against one query here.
 // It writes Prisma's own _prisma_migrations rows, so the CLI can take over on a database migrated here.
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /** Prisma's migration folders: one per database, the same data model (prisma/schema.prisma). */
-export const SQLITE_MIGRATIONS = path.join(projectRoot, 'prisma', 'migrations');
-export const POSTGRES_MIGRATIONS = path.join(projectRoot, 'prisma', 'postgresql', 'migrations');
+export const SQLITE_MIGRATIONS = path.join(PROJECT_ROOT, 'prisma', 'migrations');
+export const POSTGRES_MIGRATIONS = path.join(PROJECT_ROOT, 'prisma', 'postgresql', 'migrations');
 
 /** The key `prisma migrate` itself locks on PostgreSQL, so this runner and `prisma migrate deploy` never overlap. */
 const PRISMA_ADVISORY_LOCK = 72707369;

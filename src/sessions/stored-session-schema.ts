@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_PENDING_ADMIN_CONSENTS } from '../auth/admin-consent.ts';
 import type { PendingAdminConsent } from '../auth/admin-consent.ts';
 import { MAX_PENDING_SIGN_INS } from '../auth/pending-sign-ins.ts';

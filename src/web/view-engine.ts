@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
+import { PROJECT_ROOT } from '../project-root.ts';
 
 /** The templates' folder (views/ beside src/ and dist/). */
-export const VIEWS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'views');
+export const VIEWS_DIRECTORY = path.join(PROJECT_ROOT, 'views');
 
 const COMPILE_OPTIONS = Object.freeze({ root: VIEWS_DIRECTORY });
 const BYTE_ORDER_MARK = /^\uFEFF/;

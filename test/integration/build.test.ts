@@ -17,6 +17,7 @@ function createProject(options: { developmentTools: boolean }): string {
   for (const file of [
     'package.json',
     'scripts/build.mjs',
+    'scripts/bundle-server.mjs',
     'scripts/start.mjs',
     'scripts/cli.mjs',
     'tsconfig.json',
@@ -71,10 +72,14 @@ describe('npm start runs the compiled JavaScript that npm run build made, and ne
     assert.equal(fs.existsSync(path.join(project, 'dist')), false);
   });
 
-  it('when npm run build compiled src/ (rewriting the .ts imports), then npm start runs dist/server.js and says nothing else', () => {
+  it('when npm run build compiled src/ (rewriting the .ts imports) and bundled the server, then npm start runs dist/server.js and says nothing else', () => {
     const build = runScript(project, 'build.mjs');
     assert.equal(build.code, 0, build.stderr);
-    assert.match(fs.readFileSync(path.join(project, 'dist', 'server.js'), 'utf8'), /from '\.\/message\.js'/);
+    // The commands run tsc's output file by file; npm start runs the bundle, which holds the module it imports.
+    assert.match(fs.readFileSync(path.join(project, 'dist', 'cli', 'token.js'), 'utf8'), /from '\.\.\/message\.js'/);
+    const server = fs.readFileSync(path.join(project, 'dist', 'server.js'), 'utf8');
+    assert.doesNotMatch(server, /from '\.\/message/);
+    assert.match(server, /"first build"/);
     const run = runScript(project, 'start.mjs');
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '');

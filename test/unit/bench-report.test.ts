@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { bundledSource } from '../../bench/bundled-sources.ts';
 import { summariseProfile } from '../../bench/profile.ts';
 import type { CpuProfile } from '../../bench/profile.ts';
 import { renderChart } from '../../bench/report.ts';
@@ -83,5 +87,22 @@ describe('the CPU profile summary', () => {
       { name: 'src/ (our code)', ms: 1 },
     ]);
     assert.deepEqual(summary.ours, [{ name: 'handler src/app.ts:10', ms: 4 }]);
+  });
+});
+
+describe('bundledSource', () => {
+  it("when a function sits in the server's bundle, then it is named by the module esbuild's comment above it names", () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-bundle-'));
+    try {
+      fs.mkdirSync(path.join(project, 'dist'));
+      const bundle = ['import x from "y";', '', '// node_modules/express/index.js', 'var a = 1;', '// src/app.ts', 'function b() {}'];
+      fs.writeFileSync(path.join(project, 'dist', 'server-chunk-AB12.js'), bundle.join('\n'));
+      assert.equal(bundledSource(project, 'dist/server-chunk-AB12.js', 0), undefined);
+      assert.equal(bundledSource(project, 'dist/server-chunk-AB12.js', 3), 'node_modules/express/index.js');
+      assert.equal(bundledSource(project, 'dist/server-chunk-AB12.js', 5), 'src/app.ts');
+      assert.equal(bundledSource(project, 'dist/app.js', 5), undefined, 'a file compiled by tsc is named as it is');
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
   });
 });
