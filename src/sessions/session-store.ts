@@ -44,7 +44,8 @@ const SIGNED_IN = Symbol('signedIn');
 /**
  * express-session's store on the Session table: sessions survive restarts and are shared by instances.
  * A destroyed session stays as a row marked `destroyed` until it expires, so that no request still running
- * on any instance can write it back; `touch` writes nothing (the idle expiry moves when the session is saved).
+ * on any instance can write it back. It has no `touch`: a session's idle expiry moves when it is saved
+ * (session-middleware.ts saves at most once a minute), and without one express-session skips a hash of every unchanged session.
  */
 export class DatabaseSessionStore extends session.Store {
   readonly #database: SqlDatabase;
@@ -130,11 +131,6 @@ export class DatabaseSessionStore extends session.Store {
     this.#loaded.add(created);
     req.signIn = (data as { [SIGNED_IN]?: SignedIn })[SIGNED_IN];
     return created;
-  }
-
-  /** Writes nothing: a session's idle expiry moves when it is saved (session-middleware.ts saves at most once a minute). */
-  override touch(_sid: string, _data: SessionData, callback?: Callback): void {
-    callback?.();
   }
 
   override destroy(sid: string, callback?: Callback): void {

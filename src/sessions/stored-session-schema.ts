@@ -3,6 +3,7 @@ import { MAX_PENDING_ADMIN_CONSENTS } from '../auth/admin-consent.ts';
 import type { PendingAdminConsent } from '../auth/admin-consent.ts';
 import { MAX_PENDING_SIGN_INS } from '../auth/pending-sign-ins.ts';
 import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
+import { memoizeBounded } from '../bounded-memo.ts';
 import { claimsChallengeOf } from '../errors.ts';
 
 /** Milliseconds since the epoch, as Date.now() gives them. */
@@ -142,9 +143,30 @@ export type StoredSessionData = z.infer<typeof storedSessionSchema>;
 /** The outcome of reading a row: its data, or where it fails the schema (a field path and a kind of problem, never a value). */
 export type StoredSessionReading = { ok: true; data: StoredSessionData } | { ok: false; field: string; problem: string };
 
-/** Parses a session row's `data` column (JSON text) and checks it against the one schema of a stored session. */
+/** Texts of session rows already checked, with their verdict: a session's row changes at most once a minute while it is used. */
+const CHECKED_TEXTS = 256;
+
+/** The verdict on one row's text: whether it fits the schema, or where and how it fails. */
+const verdictOf = memoizeBounded(CHECKED_TEXTS, (column: string): StoredSessionVerdict => {
+  const reading = checkStoredSession(column);
+  return reading.ok ? FITS : reading;
+});
+
+type StoredSessionVerdict = { ok: true } | { ok: false; field: string; problem: string };
+const FITS = Object.freeze({ ok: true as const });
+
+/**
+ * Parses a session row's `data` column (JSON text) and checks it against the one schema of a stored session. The verdict
+ * is a function of the text alone, so a text checked before is not checked again; its data is parsed afresh every time
+ * (a request changes its session's data).
+ */
 export function readStoredSession(column: unknown): StoredSessionReading {
   if (typeof column !== 'string') return { ok: false, field: '(row)', problem: 'not_text' };
+  const verdict = verdictOf(column);
+  return verdict.ok ? { ok: true, data: JSON.parse(column) as StoredSessionData } : verdict;
+}
+
+function checkStoredSession(column: string): StoredSessionReading {
   let parsed: unknown;
   try {
     parsed = JSON.parse(column);

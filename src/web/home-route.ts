@@ -1,48 +1,14 @@
 import type { Application, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { regenerateSession } from '../sessions/session-lifecycle.ts';
-import { createTokenViewer } from '../tokens/jwt-view.ts';
+import type { ResourceTokenStore } from '../tokens/resource-token-store.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { isRefreshError, refreshProblemOf } from '../tokens/token-service.ts';
 import type { RefreshError } from '../tokens/token-service.ts';
 import type { StoredSignIn, TokenStore } from '../tokens/token-store.ts';
 import { csrfTokenFor } from './csrf.ts';
-import { buildCurlCommand } from './curl-command.ts';
 import { takeNotice } from './notices.ts';
-import { describeResource, KNOWN_RESOURCES, sharePointGuessOf } from './resource-catalogue.ts';
-import { adminConsentTenantOf } from '../auth/admin-consent.ts';
-import type { ResourceTokenStore, StoredResourceToken } from '../tokens/resource-token-store.ts';
-import { defaultScopesOf } from '../tokens/resource-token-service.ts';
-import type { TokenView } from '../tokens/jwt-view.ts';
-
-/** A token for another resource as the page lists it. */
-function resourceTokenCard(
-  token: StoredResourceToken,
-  index: number,
-  config: Config,
-  now: () => number,
-  viewToken: (token: string) => TokenView,
-) {
-  const description = describeResource(token.resource, config.graphBaseUrl);
-  const view = viewToken(token.accessToken);
-  const { testCall } = description;
-  return {
-    id: `resource-token-${index}`,
-    name: description.name,
-    resource: token.resource,
-    requestedScopes: token.requestedScopes.join(' '),
-    scopes: token.scopes,
-    tokenType: token.tokenType,
-    accessToken: token.accessToken,
-    expiresAt: token.expiresAt,
-    expired: token.expiresAt.getTime() <= now(),
-    audience: view.kind === 'jwt' ? view.claims.find((claim) => claim.name === 'aud')?.value : undefined,
-    view,
-    testCallLabel: testCall?.label,
-    curlCommand: testCall === undefined ? undefined : buildCurlCommand(token.accessToken, testCall.url, testCall.headers),
-    note: description.note,
-  };
-}
+import { createSignedInPage, signedInPageFacts } from './signed-in-page.ts';
 
 const SIGNED_OUT_LOCALS = { title: 'Sign in with Office 365', notice: undefined, signIn: undefined };
 
@@ -74,9 +40,8 @@ export function createHomeRoute(
   now: () => number = Date.now,
 ): RequestHandler {
   const { tokenStore, tokenService, resourceTokenStore } = stores;
-  const viewTokenOnce = createTokenViewer();
-  const defaultScopes = defaultScopesOf(config.scopes);
   const signedOutPage = signedOutPageOnce();
+  let signedInPage: ReturnType<typeof createSignedInPage> | undefined;
   return async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const notice = takeNotice(req, res);
@@ -110,22 +75,16 @@ export function createHomeRoute(
     const problem = refreshProblem === undefined ? undefined : refreshProblemOf(refreshProblem);
     // A refresh of the default token leaves the tokens for other resources as they were read with the session.
     const resourceTokens = preloaded?.resourceTokens ?? (await resourceTokenStore.listResourceTokens(signIn.user));
-    res.render('home', {
-      title: `Signed in as ${signIn.user.displayName}`,
-      notice,
+    const facts = signedInPageFacts({
       signIn,
       needsSignIn: tokens === undefined || tokens.needsSignIn || problem === 'needs_sign_in',
-      refreshProblem: problem === 'unavailable' ? refreshProblem : undefined,
-      expired: tokens !== undefined && tokens.expiresAt.getTime() <= now(),
-      accessTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.accessToken),
-      idTokenView: tokens === undefined ? undefined : viewTokenOnce(tokens.idToken),
-      curlCommand: tokens === undefined ? undefined : buildCurlCommand(tokens.accessToken, `${config.graphBaseUrl}/v1.0/me`),
-      defaultResource: defaultScopes === undefined ? undefined : describeResource(defaultScopes.resource, config.graphBaseUrl).name,
-      resourceTokens: resourceTokens.map((token, index) => resourceTokenCard(token, index, config, now, viewTokenOnce)),
-      knownResources: KNOWN_RESOURCES,
-      sharePointGuess: sharePointGuessOf(signIn.user.username),
-      personalAccount: adminConsentTenantOf(signIn.user.tenantId) === undefined,
+      refreshProblem: problem === 'unavailable' ? refreshProblem?.message : undefined,
+      resourceTokens,
       csrfToken: csrfTokenFor(req),
+      now: now(),
     });
+    // The app's locals (the footer's) are set before it serves its first request.
+    signedInPage ??= createSignedInPage(config, req.app.locals);
+    res.type('html').send(signedInPage(facts, notice));
   };
 }

@@ -128,4 +128,27 @@ describe('readStoredSession', () => {
     assert.deepEqual(readStoredSession('{bad'), { ok: false, field: '(row)', problem: 'not_json' });
     assert.deepEqual(readStoredSession(null), { ok: false, field: '(row)', problem: 'not_text' });
   });
+
+  it('when the same row is read again, then it gets data of its own (a change a request made to the first is not in it)', () => {
+    const now = Date.now();
+    const text = JSON.stringify(storedSession({ userId: 'cmabc123def456', startedAt: now, seenAt: now, csrfToken: randomToken() }));
+    const first = readStoredSession(text);
+    assert.ok(first.ok);
+    first.data.userId = 'someone-else';
+    first.data.csrfToken = undefined;
+    const again = readStoredSession(text);
+    assert.ok(again.ok);
+    assert.equal(again.data.userId, 'cmabc123def456');
+    assert.notEqual(again.data, first.data);
+    assert.deepEqual(again.data, JSON.parse(text));
+  });
+
+  it('when a row that fitted changes in one field, then the changed text is checked on its own (a verdict belongs to one exact text)', () => {
+    const now = Date.now();
+    const fits = storedSession({ userId: 'cmabc123def456', startedAt: now, seenAt: now, csrfToken: randomToken() });
+    assert.equal(readStoredSession(JSON.stringify(fits)).ok, true);
+    const changed = { ...fits, seenAt: String(now) };
+    assert.deepEqual(readStoredSession(JSON.stringify(changed)), { ok: false, field: 'seenAt', problem: 'invalid_type' });
+    assert.equal(readStoredSession(JSON.stringify(fits)).ok, true);
+  });
 });
