@@ -17,8 +17,41 @@ function statFields(pid: number): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-/** User + system CPU time of a process (all its threads, the exited ones included), in milliseconds. */
+/**
+ * User + system CPU time of a process in milliseconds, to the nanosecond: the sum of its threads' time on a CPU as the
+ * scheduler counts it (/proc/<pid>/task/<tid>/schedstat, sched-stats.rst). /proc/<pid>/stat holds the same time rounded
+ * down to 10 ms clock ticks, too coarse for a few tens of sign-ins of a few ms each. Threads that ended are not in the
+ * sum (stat keeps them): a difference over a round counts the threads alive at both ends, and Node's threads (main,
+ * V8 platform, libuv pool) live as long as the process. Where schedstat is missing, the clock ticks of stat.
+ */
 export function cpuMilliseconds(pid: number): number {
+  const precise = schedulerMilliseconds(pid);
+  return precise ?? clockTickMilliseconds(pid);
+}
+
+function schedulerMilliseconds(pid: number): number | undefined {
+  let nanoseconds = 0;
+  try {
+    for (const thread of fs.readdirSync(`/proc/${pid}/task`)) {
+      let line: string;
+      try {
+        line = fs.readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8');
+      } catch {
+        // The thread ended while we looked.
+        continue;
+      }
+      // The first field is the time spent on a CPU, in nanoseconds.
+      const onCpu = Number(line.split(' ')[0]);
+      if (!Number.isFinite(onCpu)) return undefined;
+      nanoseconds += onCpu;
+    }
+  } catch {
+    return undefined;
+  }
+  return nanoseconds / 1e6;
+}
+
+function clockTickMilliseconds(pid: number): number {
   const fields = statFields(pid);
   // utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
