@@ -3,7 +3,7 @@ import type { SessionData } from 'express-session';
 import { retryWhenBusy } from '../db/database-retry.ts';
 import { startPeriodicPurge } from '../db/periodic-purge.ts';
 import { sql } from '../db/sql.ts';
-import type { SqlDatabase } from '../db/sql.ts';
+import type { SqlDatabase, SqlQueries } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { SignedIn } from './session-data.ts';
 import { readStoredSession } from './stored-session-schema.ts';
@@ -37,6 +37,12 @@ export interface SessionRow {
  * one that also reads the signed-in user's sign-in (signed-in-read.ts): then the signed-in page makes no second read.
  */
 export type ReadSessionRow = (sid: string) => Promise<SessionRow | undefined>;
+
+/** What #written compares: the id and the data without the cookie (express-session's cookie changes on every request). */
+function writtenKey(sid: string, data: SessionData): string {
+  const { cookie: _cookie, ...content } = data;
+  return `${sid} ${JSON.stringify(content)}`;
+}
 
 /** Where a loaded session's data carries its sign-in from `get` to `createSession`: a symbol, so it is never saved. */
 const SIGNED_IN = Symbol('signedIn');
@@ -159,28 +165,44 @@ export class DatabaseSessionStore extends session.Store {
     return reading.data as unknown as SessionData;
   }
 
+  /**
+   * Writes session `sid` with `queries`, a caller's transaction, so that it is stored together with the caller's other
+   * writes or not at all. Returns what to call once that transaction committed: then express-session's own save at the
+   * end of the request writes nothing more; a transaction rolled back leaves the session to be written as usual.
+   */
+  async writeWithin(queries: SqlQueries, sid: string, data: SessionData): Promise<() => void> {
+    const written = writtenKey(sid, data);
+    await this.#writeRow(queries, sid, data);
+    return () => this.#written.set(data, written);
+  }
+
   async #write(sid: string, data: SessionData): Promise<void> {
-    const { cookie: _cookie, ...content } = data;
-    const written = `${sid} ${JSON.stringify(content)}`;
+    const written = writtenKey(sid, data);
     if (this.#written.get(data) === written) return;
+    await retryWhenBusy(() => this.#writeRow(this.#database, sid, data));
+    this.#written.set(data, written);
+  }
+
+  /** Inserts or updates the row with `queries`. */
+  async #writeRow(queries: SqlQueries, sid: string, data: SessionData): Promise<void> {
     const expiresAt = this.#expiryOf(data);
     const json = JSON.stringify(data);
     const userId = typeof data.userId === 'string' ? data.userId : null;
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
     const update = async () =>
-      (await this.#database.run(
+      (await queries.run(
         sql`UPDATE "Session" SET "data" = ${json}, "expiresAt" = ${expiresAt}, "userId" = ${userId} WHERE "id" = ${sid} AND "destroyed" = ${false}`,
       )) === 1;
     // ON CONFLICT DO NOTHING: an existing row (live or destroyed) is left alone on SQLite and PostgreSQL alike.
     const insert = async () =>
-      (await this.#database.run(
+      (await queries.run(
         sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId")
           VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`,
       )) === 1;
-    const loaded = this.#loaded.has(data);
     // When neither works, the row exists but is destroyed: the write is dropped.
-    await retryWhenBusy(async () => (loaded ? (await update()) || (await insert()) : (await insert()) || (await update())));
-    this.#written.set(data, written);
+    if (this.#loaded.has(data)) {
+      if (!(await update())) await insert();
+    } else if (!(await insert())) await update();
   }
 
   /** Calls back once with the outcome; a throw inside the callback is logged, never an unhandled rejection. */

@@ -47,8 +47,16 @@ export interface StoredSignIn {
 }
 
 export interface TokenStore {
-  /** Upserts the user by (tenantId, objectId) and replaces their token set, in one transaction. Returns the user id. */
-  saveSignIn(identity: VerifiedIdentity, tokens: TokenResponse, now: Date): Promise<string>;
+  /**
+   * Upserts the user by (tenantId, objectId) and replaces their token set, in one transaction. Returns the user id.
+   * `alsoWithin` runs in that transaction after them (the callback writes the signed-in session there): all or nothing.
+   */
+  saveSignIn(
+    identity: VerifiedIdentity,
+    tokens: TokenResponse,
+    now: Date,
+    alsoWithin?: (transaction: SqlQueries, userId: string) => Promise<void>,
+  ): Promise<string>;
   /**
    * Takes the user's refresh lease until `until` when nobody holds a live one (across processes sharing the database)
    * and the token set is still the one the caller read (its `updatedAt`): a refresh that another process finished in
@@ -219,7 +227,7 @@ export function createTokenStore(
 ): TokenStore {
   const eraseDeletedData = options.eraseDeletedData ?? (() => true);
   return {
-    async saveSignIn(identity, tokens, now) {
+    async saveSignIn(identity, tokens, now, alsoWithin) {
       const t = {
         ...sealTokenSet(cipher, identity, tokens),
         tokenType: tokens.tokenType,
@@ -247,6 +255,7 @@ export function createTokenStore(
               "accessToken" = excluded."accessToken", "refreshToken" = excluded."refreshToken", "idToken" = excluded."idToken",
               "tokenType" = excluded."tokenType", "scopes" = excluded."scopes", "expiresAt" = excluded."expiresAt",
               "needsSignIn" = excluded."needsSignIn", "refreshLeaseUntil" = excluded."refreshLeaseUntil", "updatedAt" = excluded."updatedAt"`);
+          await alsoWithin?.(transaction, userId);
           return userId;
         }),
       );

@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { AppError, invalidCallback, providerDetails } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { discardSession, saveSession, takeOverSession } from '../sessions/session-lifecycle.ts';
+import { discardSession, saveSession, takeOverSession, writeSessionWithin } from '../sessions/session-lifecycle.ts';
 import type { PendingSignIn } from '../auth/pending-sign-ins.ts';
 import { readCookie } from '../sessions/cookies.ts';
 import { sessionCookieName } from '../sessions/session-middleware.ts';
@@ -109,20 +109,23 @@ export function createCallbackRoute({
     const identity = await verifier.verify(tokens.idToken, { metadata, expectedNonce: signIn.nonce });
     if (signIn.incremental !== undefined) return finishResourceSignIn(req, signIn.incremental, identity, tokens);
 
+    // The user, their tokens and the signed-in session in one transaction: a failure leaves none of them behind.
+    let sessionWritten: (() => void) | undefined;
     let userId: string;
     try {
-      userId = await tokenStore.saveSignIn(identity, tokens, new Date(now()));
+      userId = await tokenStore.saveSignIn(identity, tokens, new Date(now()), async (transaction, savedUserId) => {
+        // The session id already changed when the state was consumed: a cookie planted before it is worthless now.
+        req.session.userId = savedUserId;
+        req.session.startedAt = now();
+        req.session.seenAt = now();
+        req.session.csrfToken = randomToken();
+        if (req.session.pendingSignIns?.length === 0) delete req.session.pendingSignIns;
+        sessionWritten = await writeSessionWithin(req, transaction);
+      });
     } catch (cause) {
       throw new AppError('sign_in_not_saved', { cause });
     }
-
-    // The session id already changed when the state was consumed: a cookie planted before it is worthless now.
-    req.session.userId = userId;
-    req.session.startedAt = now();
-    req.session.seenAt = now();
-    req.session.csrfToken = randomToken();
-    if (req.session.pendingSignIns?.length === 0) delete req.session.pendingSignIns;
-    await saveSession(req);
+    sessionWritten?.();
     return { userId, tenantId: identity.tenantId };
   };
 

@@ -101,6 +101,22 @@ describe('sign-in against the local identity provider', () => {
     await assertSignedOut(harness, browser);
   });
 
+  it('when the signed-in session cannot be stored at the callback, then 503, no user and no token stay in the database, and the browser is signed out', async () => {
+    const browser = harness.browser();
+    const callbackUrl = await harness.authorize(browser);
+    // Only the new session's row fails: the state is consumed (an update), the user and tokens are written, then the session.
+    const restore = await harness.database.failSessionInserts();
+    try {
+      const page = await browser.request(callbackUrl);
+      assert.equal(page.status, 503, page.body.slice(0, 300));
+      assert.match(page.body, /Try again/);
+    } finally {
+      await restore();
+    }
+    await assertNothingWritten(harness);
+    await assertSignedOut(harness, browser);
+  });
+
   it('when the token endpoint refuses the client secret, then 502 with AADSTS7000215, the correlation id and an operator fix', async () => {
     harness.idp.setFault('token-invalid-client');
     const browser = harness.browser();

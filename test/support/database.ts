@@ -30,6 +30,8 @@ export interface TestDatabase {
   holdWriteLock(): Promise<() => Promise<void>>;
   /** Every later insert or update of a session row fails in the database itself (as on a full disk) until the returned function is called. */
   failSessionWrites(): Promise<() => Promise<void>>;
+  /** Every later insert of a session row fails in the database itself (updates go on) until the returned function is called. */
+  failSessionInserts(): Promise<() => Promise<void>>;
   remove(): Promise<void>;
 }
 
@@ -107,6 +109,12 @@ async function createSqliteTestDatabase(options: { busyTimeoutMs?: number | unde
         CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" BEGIN SELECT RAISE(ABORT, '${SESSION_WRITES_FAIL}'); END;`);
       return () => execute('DROP TRIGGER fail_session_update; DROP TRIGGER fail_session_insert;');
     },
+    async failSessionInserts() {
+      await execute(
+        `CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" BEGIN SELECT RAISE(ABORT, '${SESSION_WRITES_FAIL}'); END;`,
+      );
+      return () => execute('DROP TRIGGER fail_session_insert;');
+    },
     async remove() {
       await handle.close();
       fs.rmSync(folder, { recursive: true, force: true });
@@ -166,6 +174,11 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
       await execute(`CREATE FUNCTION fail_session_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${SESSION_WRITES_FAIL}'; END $$;
         CREATE TRIGGER fail_session_write BEFORE INSERT OR UPDATE ON "Session" FOR EACH ROW EXECUTE FUNCTION fail_session_write();`);
       return () => execute('DROP TRIGGER fail_session_write ON "Session"; DROP FUNCTION fail_session_write();');
+    },
+    async failSessionInserts() {
+      await execute(`CREATE FUNCTION fail_session_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${SESSION_WRITES_FAIL}'; END $$;
+        CREATE TRIGGER fail_session_insert BEFORE INSERT ON "Session" FOR EACH ROW EXECUTE FUNCTION fail_session_insert();`);
+      return () => execute('DROP TRIGGER fail_session_insert ON "Session"; DROP FUNCTION fail_session_insert();');
     },
     async remove() {
       await handle.close();
