@@ -6,7 +6,7 @@ import { measureLoad } from './load.ts';
 import type { Service } from './processes.ts';
 import { startApp, startBare, startEoc } from './services.ts';
 import type { Provider } from './services.ts';
-import { appRoutes, assertSignedIn, cpuPerSignIn, eocRoutes, signIn } from './sign-in.ts';
+import { appRoutes, assertSignedIn, cpuPerSignInInTurn, eocRoutes, signIn } from './sign-in.ts';
 import type { Comparison } from './stats.ts';
 import { newComparison } from './stats.ts';
 
@@ -69,8 +69,16 @@ export async function measurePagesAndSignIns(
       target: { op: '<=', ratio: 0.8, everyRound: 1 },
     });
     for (let round = 1; round <= settings.rounds; round += 1) {
-      signInCpu.ours.push(await cpuPerSignIn(app, appRoutes(app.url), account, settings.signInsPerRound));
-      signInCpu.baseline.push(await cpuPerSignIn(eoc, eocRoutes(eoc.url), account, settings.signInsPerRound));
+      const [ours, baseline] = await cpuPerSignInInTurn(
+        [
+          { service: app, routes: appRoutes(app.url) },
+          { service: eoc, routes: eocRoutes(eoc.url) },
+        ],
+        account,
+        settings.signInsPerRound,
+      );
+      signInCpu.ours.push(ours!);
+      signInCpu.baseline.push(baseline!);
       progress.printRound(signInCpu, round);
     }
 

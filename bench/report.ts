@@ -73,7 +73,7 @@ export function renderMarkdown(run: RunDescription, comparisons: readonly Compar
     '',
     '## How each figure is taken',
     '',
-    '- **CPU per sign-in**: user + system time of the server process, summed over its threads from `/proc/<pid>/task/*/schedstat` (nanoseconds; `/proc/<pid>/stat` rounds to 10 ms ticks), over a batch of complete sign-ins',
+    "- **CPU per sign-in**: user + system time of the server process, summed over its threads from `/proc/<pid>/task/*/schedstat` (nanoseconds; `/proc/<pid>/stat` rounds to 10 ms ticks), over complete sign-ins taken in turn with the baseline's (one of ours, one of theirs, …)",
     "  (start, the provider's form, the callback, the page it lands on) driven over HTTP with a fresh cookie jar each, no browser,",
     '  against the bundled provider (`dev/idp`) running in a process of its own. The baseline is an express-openid-connect app',
     '  (`bench/baselines/eoc-app.ts`, code flow with PKCE, `client_secret_post`, its default cookie session) signing in at the same',

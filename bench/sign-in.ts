@@ -46,6 +46,26 @@ export async function cpuPerSignIn(service: Service, routes: SignInRoutes, accou
   return (cpuMilliseconds(service.serverPid) - before) / count;
 }
 
+/**
+ * Server CPU (from /proc) per complete sign-in of each side, over `count` sign-ins a side taken in turn (ours, theirs,
+ * ours, …): a burst of load from elsewhere on the machine then falls on both sides alike, not on one side's batch.
+ */
+export async function cpuPerSignInInTurn(
+  sides: readonly { service: Service; routes: SignInRoutes }[],
+  account: TestAccount,
+  count: number,
+): Promise<number[]> {
+  const totals = sides.map(() => 0);
+  for (let index = 0; index < count; index += 1) {
+    for (const [side, { service, routes }] of sides.entries()) {
+      const before = cpuMilliseconds(service.serverPid);
+      await signIn(routes, account);
+      totals[side]! += cpuMilliseconds(service.serverPid) - before;
+    }
+  }
+  return totals.map((total) => total / count);
+}
+
 /** Fails the bench when the cookie no longer shows the account's signed-in page (a measurement of the wrong page). */
 export async function assertSignedIn(url: string, cookie: string, account: TestAccount): Promise<void> {
   const body = await (await fetch(url, { headers: { cookie } })).text();
