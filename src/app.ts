@@ -11,7 +11,6 @@ import { createConnectRoute } from './web/connect-route.ts';
 import { createCallbackRoute } from './web/callback-route.ts';
 import { createSessionMiddleware, sessionCookieName } from './sessions/session-middleware.ts';
 import { createSignedInRead } from './sessions/signed-in-read.ts';
-import { rememberOpenedTokens } from './tokens/token-cipher.ts';
 import { createHomeRoute } from './web/home-route.ts';
 import { createForgetRoute, createLogoutRoute } from './web/sign-out-routes.ts';
 import { createRefreshRoute } from './web/refresh-route.ts';
@@ -61,8 +60,8 @@ export function createApp(config: Config, dependencies: AppDependencies): App {
     },
   );
   // The session row is read with the signed-in user's tokens in one query: the home page needs no second read, and
-  // opens the same stored tokens again only when they changed.
-  const signedInRead = createSignedInRead(database.sql, rememberOpenedTokens(cipher));
+  // opens the same stored tokens again only when they changed (the services' cipher remembers them).
+  const signedInRead = createSignedInRead(database.sql, cipher);
   const sessions = createSessionMiddleware(config, database.sql, logger, now, signedInRead);
   const cookieName = sessionCookieName(config);
   // On PostgreSQL several instances share one count; SQLite serves one instance, whose memory spares a write per sign-in step.

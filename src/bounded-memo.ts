@@ -15,3 +15,17 @@ export function memoizeBounded<V>(limit: number, compute: (key: string) => V): (
     return result;
   };
 }
+
+/** A map that keeps the last `limit` keys set (the oldest set is forgotten first); setting a kept key replaces its value. */
+export function createBoundedMap<V>(limit: number): { get(key: string): V | undefined; set(key: string, value: V): void } {
+  const values = new Map<string, V>();
+  return {
+    get: (key) => values.get(key),
+    set(key, value) {
+      values.delete(key);
+      const oldest = values.keys().next();
+      if (values.size >= limit && !oldest.done) values.delete(oldest.value);
+      values.set(key, value);
+    },
+  };
+}

@@ -10,7 +10,7 @@ import { createResourceTokenService } from './tokens/resource-token-service.ts';
 import type { ResourceTokenService } from './tokens/resource-token-service.ts';
 import { createResourceTokenStore } from './tokens/resource-token-store.ts';
 import type { ResourceTokenStore } from './tokens/resource-token-store.ts';
-import { createTokenCipher } from './tokens/token-cipher.ts';
+import { createTokenCipher, rememberOpenedTokens } from './tokens/token-cipher.ts';
 import type { TokenCipher } from './tokens/token-cipher.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import type { TokenService } from './tokens/token-service.ts';
@@ -42,7 +42,8 @@ export function composeServices(
 ): Services {
   const now = options.now ?? Date.now;
   const discovery = options.discovery ?? createDiscovery(config, logger, now);
-  const cipher = createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]);
+  // Shared by the stores and the signed-in read: a page opens without decrypting what a sign-in or refresh just sealed.
+  const cipher = rememberOpenedTokens(createTokenCipher([config.tokenEncryptionKey, ...config.previousTokenEncryptionKeys]));
   const tokenStore = createTokenStore(database.sql, cipher, { eraseDeletedData: () => database.eraseDeletedData() });
   const resourceTokenStore = createResourceTokenStore(database.sql, cipher);
   const verifier = createIdTokenVerifier(config, createSigningKeys({ timeoutMs: config.httpTimeoutMs, now, logger }));

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { memoizeBounded } from '../bounded-memo.ts';
+import { createBoundedMap } from '../bounded-memo.ts';
 
 /** A stored token cannot be decrypted: wrong key, tampered, or moved to another row. */
 export class TokenDecryptError extends Error {
@@ -11,6 +11,8 @@ export interface TokenCipher {
   seal(plaintext: string, context: string): string;
   /** Opens what seal wrote, with the key its id names; throws TokenDecryptError on any mismatch. */
   open(sealed: string, context: string): string;
+  /** Throws TokenDecryptError when `sealed` does not open under `context`, as `open` would; returns nothing of what it holds. */
+  verify(sealed: string, context: string): void;
 }
 
 const VERSION = 'v1';
@@ -46,6 +48,30 @@ export function createTokenCipher(keys: readonly Buffer[]): TokenCipher {
   const byId = new Map(keys.map((key) => [keyIdOf(key), key]));
   const currentId = keyIdOf(current);
 
+  const open = (sealed: string, context: string): string => {
+    const [version, keyId, iv, ciphertext, tag, ...rest] = sealed.split('.');
+    if (
+      version !== VERSION ||
+      keyId === undefined ||
+      iv === undefined ||
+      ciphertext === undefined ||
+      tag === undefined ||
+      rest.length > 0
+    ) {
+      throw new TokenDecryptError('The stored token is not in the expected format.');
+    }
+    const key = byId.get(keyId);
+    if (key === undefined) throw new TokenDecryptError(`The stored token was encrypted with key ${keyId}, which is not configured.`);
+    try {
+      const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(context, 'utf8'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    } catch (error) {
+      throw new TokenDecryptError('The stored token failed its integrity check.', { cause: error });
+    }
+  };
+
   return {
     seal(plaintext, context) {
       const iv = crypto.randomBytes(12);
@@ -60,49 +86,46 @@ export function createTokenCipher(keys: readonly Buffer[]): TokenCipher {
         cipher.getAuthTag().toString('base64url'),
       ].join('.');
     },
-    open(sealed, context) {
-      const [version, keyId, iv, ciphertext, tag, ...rest] = sealed.split('.');
-      if (
-        version !== VERSION ||
-        keyId === undefined ||
-        iv === undefined ||
-        ciphertext === undefined ||
-        tag === undefined ||
-        rest.length > 0
-      ) {
-        throw new TokenDecryptError('The stored token is not in the expected format.');
-      }
-      const key = byId.get(keyId);
-      if (key === undefined) throw new TokenDecryptError(`The stored token was encrypted with key ${keyId}, which is not configured.`);
-      try {
-        const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-        decipher.setAAD(Buffer.from(context, 'utf8'));
-        decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-        return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
-      } catch (error) {
-        throw new TokenDecryptError('The stored token failed its integrity check.', { cause: error });
-      }
+    open,
+    verify(sealed, context) {
+      open(sealed, context);
     },
   };
 }
 
 /**
- * `cipher` whose `open` remembers what it opened for the last `limit` sealed values with their contexts: a signed-in
- * page opens the same stored tokens on every load until they change. A sealed value opens to the same text under the
- * same context with the same keys (which do not change while the app runs); a new ciphertext (a refresh, another
- * row) is opened afresh, and a failure is never remembered. The key is length-prefixed, so no two pairs share one.
- * Refresh tokens are opened every time and never kept: the long-lived credential stays sealed in memory too, and the
- * page only needs to know one opens.
+ * `cipher` that remembers, per context (a user's column, or their token for one resource), the last sealed value that
+ * opened there: a signed-in page opens the same stored tokens on every load until they change. A sealed value opens to
+ * the same text under the same context with the same keys (which do not change while the app runs); another
+ * ciphertext (a refresh, a value moved from another row) is opened afresh, and a failure is never remembered. The
+ * compared value is the whole sealed text, so a tampered one never matches.
+ * Refresh tokens are opened every time and never kept: the long-lived credential stays sealed in memory too. Only that
+ * one `verify`ed is remembered (a page needs only to know it opens), never its text.
+ * What `seal` returns is remembered too, as opening (or, for a refresh token, verified) under its context.
  */
 export function rememberOpenedTokens(cipher: TokenCipher, limit = 64): TokenCipher {
-  const open = memoizeBounded(limit, (key) => {
-    const separator = key.indexOf(':');
-    const contextEnd = separator + 1 + Number(key.slice(0, separator));
-    return cipher.open(key.slice(contextEnd), key.slice(separator + 1, contextEnd));
-  });
+  const opened = createBoundedMap<{ readonly sealed: string; readonly plaintext: string }>(limit);
+  const verified = createBoundedMap<string>(limit);
   return {
-    seal: (plaintext, context) => cipher.seal(plaintext, context),
-    open: (sealed, context) =>
-      context.endsWith(REFRESH_TOKEN_CONTEXT_END) ? cipher.open(sealed, context) : open(`${context.length}:${context}${sealed}`),
+    seal(plaintext, context) {
+      // What this process seals is known to open: the signed-in page after a sign-in or a refresh reads it back as is.
+      const sealed = cipher.seal(plaintext, context);
+      if (context.endsWith(REFRESH_TOKEN_CONTEXT_END)) verified.set(context, sealed);
+      else opened.set(context, { sealed, plaintext });
+      return sealed;
+    },
+    open(sealed, context) {
+      if (context.endsWith(REFRESH_TOKEN_CONTEXT_END)) return cipher.open(sealed, context);
+      const kept = opened.get(context);
+      if (kept !== undefined && kept.sealed === sealed) return kept.plaintext;
+      const plaintext = cipher.open(sealed, context);
+      opened.set(context, { sealed, plaintext });
+      return plaintext;
+    },
+    verify(sealed, context) {
+      if (verified.get(context) === sealed) return;
+      cipher.verify(sealed, context);
+      verified.set(context, sealed);
+    },
   };
 }

@@ -6,7 +6,7 @@ import type { RefreshResponse } from '../auth/oauth-client.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { AppErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
+import type { SealedRefreshToken, StoredSignIn, StoredTokens, StoredUser, TokenStore } from './token-store.ts';
 import { createUserRedemptions } from './user-redemptions.ts';
 import type { UserRedemptions } from './user-redemptions.ts';
 
@@ -103,13 +103,19 @@ export function createTokenService(dependencies: TokenServiceDependencies): Toke
   const loadTokens = async (userId: string) => usableTokens(await tokenStore.loadSignIn(userId));
 
   /** Redeems the refresh token while holding the lease; every path gives the lease back. */
-  const redeem = async (user: StoredUser, tokens: StoredTokens, refreshToken: string, lease: Date, log: Logger): Promise<FreshSignIn> => {
+  const redeem = async (
+    user: StoredUser,
+    tokens: StoredTokens,
+    refreshToken: SealedRefreshToken,
+    lease: Date,
+    log: Logger,
+  ): Promise<FreshSignIn> => {
     let response: RefreshResponse;
     try {
       const metadata = await discovery.getMetadata().catch((cause: unknown) => {
         throw new AppError('refresh_provider_unavailable', { cause });
       });
-      response = await redeemRefreshToken(config, metadata, refreshToken).catch((error: unknown) => {
+      response = await redeemRefreshToken(config, metadata, refreshToken.open()).catch((error: unknown) => {
         throw refreshError(error);
       });
       response = await verifyRefreshedIdToken(verifier, user, response, metadata, log);

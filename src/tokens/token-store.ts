@@ -16,10 +16,18 @@ export interface StoredUser {
   readonly username: string;
 }
 
-/** A user's current tokens, decrypted. */
+/**
+ * A stored refresh token, checked to open under its user and column but still sealed: it is opened only when a refresh
+ * redeems it, so the long-lived credential is not decrypted on every page view nor held in memory in the clear.
+ */
+export interface SealedRefreshToken {
+  open(): string;
+}
+
+/** A user's current tokens, decrypted (the refresh token only when a refresh opens it). */
 export interface StoredTokens {
   readonly accessToken: string;
-  readonly refreshToken: string | undefined;
+  readonly refreshToken: SealedRefreshToken | undefined;
   readonly idToken: string;
   readonly tokenType: string;
   readonly scopes: string[];
@@ -127,6 +135,17 @@ export function readStoredUser(row: SqlRow): StoredUser {
   };
 }
 
+/** `user`'s sealed refresh token, kept sealed until a refresh opens it. */
+function sealedRefreshToken(cipher: TokenCipher, user: StoredUser, sealed: string): SealedRefreshToken {
+  return { open: () => cipher.open(sealed, tokenContext(user, 'refreshToken')) };
+}
+
+/** A stored refresh token of `user` read back: checked to open now (TokenDecryptError otherwise), opened only when used. */
+function readSealedRefreshToken(cipher: TokenCipher, user: StoredUser, sealed: string): SealedRefreshToken {
+  cipher.verify(sealed, tokenContext(user, 'refreshToken'));
+  return sealedRefreshToken(cipher, user, sealed);
+}
+
 /**
  * A user and their tokens read back from the columns of SIGN_IN_COLUMNS: tokens undefined when there are none, when
  * they do not open with the configured keys under this user, or when the access token is no RFC 6750 token.
@@ -142,7 +161,7 @@ export function readStoredSignIn(row: SqlRow, cipher: TokenCipher): StoredSignIn
       user,
       tokens: {
         accessToken,
-        refreshToken: row.refreshToken === null ? undefined : cipher.open(text(row, 'refreshToken'), tokenContext(user, 'refreshToken')),
+        refreshToken: row.refreshToken === null ? undefined : readSealedRefreshToken(cipher, user, text(row, 'refreshToken')),
         idToken: cipher.open(text(row, 'idToken'), tokenContext(user, 'idToken')),
         tokenType: text(row, 'tokenType'),
         scopes: text(row, 'scopes').split(' ').filter(Boolean),
@@ -285,7 +304,7 @@ export function createTokenStore(
       const plain = {
         accessToken: accessToken ?? previous.accessToken,
         // Microsoft may rotate the refresh token on every refresh: always keep the newest one.
-        refreshToken: tokens.refreshToken ?? previous.refreshToken,
+        refreshToken: tokens.refreshToken ?? previous.refreshToken?.open(),
         idToken: tokens.idToken ?? previous.idToken,
       };
       const tokenType = accessToken === undefined ? previous.tokenType : tokens.tokenType;
@@ -301,7 +320,16 @@ export function createTokenStore(
           WHERE "userId" = ${user.id} AND "refreshLeaseUntil" = ${lease}`),
       );
       if (count === 0) return undefined;
-      return { ...plain, tokenType, scopes, expiresAt, needsSignIn: false, updatedAt: now };
+      return {
+        accessToken: plain.accessToken,
+        refreshToken: sealed.refreshToken === null ? undefined : sealedRefreshToken(cipher, user, sealed.refreshToken),
+        idToken: plain.idToken,
+        tokenType,
+        scopes,
+        expiresAt,
+        needsSignIn: false,
+        updatedAt: now,
+      };
     },
 
     async markNeedsSignIn(userId, lease, now) {

@@ -128,6 +128,19 @@ describe('H. tokens at rest and on the page', () => {
     assert.equal((await homeOf(bob.browser, harness.baseUrl)).status, 200);
   });
 
+  it('S33: when the stored refresh token is tampered with after a page view, then the page says "sign in again", not the tokens', async () => {
+    const { browser } = await signIn(harness);
+    assert.match((await homeOf(browser, harness.baseUrl)).body, /id="access-token"/, 'shown once the refresh token is checked');
+    const [tokenSet] = await harness.database.prisma.tokenSet.findMany();
+    const sealed = tokenSet!.refreshToken!;
+    const tampered = `${sealed.slice(0, -4)}${sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    await harness.database.prisma.tokenSet.update({ where: { id: tokenSet!.id }, data: { refreshToken: tampered } });
+    const home = await homeOf(browser, harness.baseUrl);
+    assert.equal(home.status, 200);
+    assert.match(home.body, /Sign in again/);
+    assert.doesNotMatch(home.body, /id="access-token"/);
+  });
+
   it('S34: when a person signs out of Microsoft too, then the URL sent to Microsoft carries no ID token (no id_token_hint, no part of it)', async () => {
     const { browser } = await signIn(harness);
     const { idToken } = await readStoredTokens(harness);

@@ -59,6 +59,10 @@ describe('token encryption', () => {
             opens += 1;
             return cipher.open(sealed, context);
           },
+          verify: (sealed, context) => {
+            opens += 1;
+            cipher.verify(sealed, context);
+          },
         },
         opens: () => opens,
       };
@@ -96,6 +100,74 @@ describe('token encryption', () => {
         TokenDecryptError,
       );
       assert.throws(() => remembering.open(sealed, tokenContext(alice, 'refreshToken')), TokenDecryptError);
+    });
+
+    it('when a refresh token is verified again, then it is decrypted once, and its text is never kept: open still decrypts', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted);
+      const context = tokenContext(alice, 'refreshToken');
+      const sealed = cipher.seal('refresh-1', context);
+      remembering.verify(sealed, context);
+      remembering.verify(sealed, context);
+      assert.equal(opens(), 1);
+      assert.equal(remembering.open(sealed, context), 'refresh-1');
+      assert.equal(opens(), 2);
+    });
+
+    it('when the sealed value under a remembered context changes by one character, then it is checked again and fails', () => {
+      const remembering = rememberOpenedTokens(cipher);
+      for (const column of ['accessToken', 'refreshToken'] as const) {
+        const context = tokenContext(alice, column);
+        const sealed = cipher.seal('token', context);
+        remembering.verify(sealed, context);
+        assert.equal(remembering.open(sealed, context), 'token');
+        const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'BB' : 'AA'}`;
+        assert.throws(() => remembering.verify(tampered, context), TokenDecryptError, column);
+        assert.throws(() => remembering.open(tampered, context), TokenDecryptError, column);
+        assert.equal(remembering.open(sealed, context), 'token', 'the good value still opens');
+      }
+    });
+
+    it('when a context gets a new ciphertext, then it replaces the remembered one: the older is decrypted afresh if it comes back', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted);
+      const context = tokenContext(alice, 'accessToken');
+      const [older, newer] = [cipher.seal('token-1', context), cipher.seal('token-2', context)];
+      assert.equal(remembering.open(older, context), 'token-1');
+      assert.equal(remembering.open(newer, context), 'token-2');
+      assert.equal(remembering.open(newer, context), 'token-2');
+      assert.equal(opens(), 2);
+      assert.equal(remembering.open(older, context), 'token-1');
+      assert.equal(opens(), 3);
+    });
+
+    it('when more contexts than the limit are opened, then the oldest is forgotten and decrypted afresh', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted, 2);
+      const sealedFor = (objectId: string) => {
+        const context = tokenContext({ tenantId: 'tenant', objectId }, 'accessToken');
+        return { context, sealed: cipher.seal(objectId, context) };
+      };
+      const [a, b, c] = [sealedFor('a'), sealedFor('b'), sealedFor('c')];
+      for (const { sealed, context } of [a, b, c, c, b]) remembering.open(sealed, context);
+      assert.equal(opens(), 3);
+      assert.equal(remembering.open(a.sealed, a.context), 'a');
+      assert.equal(opens(), 4);
+    });
+
+    it('when a token is sealed through it, then opening what it returned needs no decryption; a refresh token is remembered as verified, its text not kept', () => {
+      const { counted, opens } = countingCipher();
+      const remembering = rememberOpenedTokens(counted);
+      const accessContext = tokenContext(alice, 'accessToken');
+      const refreshContext = tokenContext(alice, 'refreshToken');
+      const access = remembering.seal('access-1', accessContext);
+      const refresh = remembering.seal('refresh-1', refreshContext);
+      assert.equal(remembering.open(access, accessContext), 'access-1');
+      remembering.verify(refresh, refreshContext);
+      assert.equal(opens(), 0);
+      assert.equal(remembering.open(refresh, refreshContext), 'refresh-1');
+      assert.equal(opens(), 1, 'the refresh token itself is decrypted when used');
+      assert.throws(() => remembering.open(access, tokenContext(alice, 'idToken')), TokenDecryptError, 'only under its own context');
     });
 
     it('when a ciphertext fails to open, then the failure is not remembered: the same call fails again, with the cipher asked again', () => {
