@@ -145,6 +145,7 @@ export function createTokenClientAuthenticator(context: ClientAuthenticationCont
         scope: body.get('scope') ?? undefined,
         resource: undefined,
         status: refusal.status,
+        clientPort: req.socket.remotePort,
         ...record,
       });
       res.status(refusal.status).set('Cache-Control', 'no-store').json(microsoftErrorBody(refusal.error, refusal.aad));

@@ -209,6 +209,9 @@ export async function startIdentityProvider(options: StartIdpOptions): Promise<S
     setFault(next) {
       faults = next === null ? [] : typeof next === 'string' ? [next as IdpFault] : [...(next as readonly IdpFault[])];
     },
+    closeIdleConnections() {
+      server.closeIdleConnections();
+    },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -74,6 +74,7 @@ export function shapeTokenResponses(provider: Provider, hooks: TokenEndpointHook
       scope: stringOf(requestBody.scope),
       resource: hooks.resourceOf(ctx),
       status: ctx.status,
+      clientPort: ctx.req.socket.remotePort,
       ...clientAuthenticationOf(ctx.req),
     });
     // Codes are recorded when issued (shapeAuthorizationRedirects): a posted one may be any text a test chose.

@@ -163,6 +163,8 @@ export interface ReceivedTokenRequest {
   clientAuthentication: 'secret' | 'certificate' | 'federated' | 'none';
   /** True when the body had a client_secret parameter at all (even an empty one). */
   clientSecretSent: boolean;
+  /** The client's port of the TCP connection the request came on: requests on one kept-alive connection share it. */
+  clientPort: number | undefined;
   /** The client_assertion's header and claims as sent, decoded without verification (undefined without an assertion). */
   assertionHeader?: Record<string, unknown> | undefined;
   assertionClaims?: Record<string, unknown> | undefined;
@@ -204,6 +206,8 @@ export interface StartedIdp {
   setResourceConsent(identifier: string, consent: 'tenant' | 'none'): void;
   /** Forgets the interactive consents for resources other than Graph of one account (by object id), or of every account. */
   revokeConsent(objectId?: string): void;
+  /** Closes the connections that wait for a next request (a server's keep-alive timeout, ended early). */
+  closeIdleConnections(): void;
   /** Stops the server, closes open connections and releases the port. */
   close(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import type { PendingSignIn } from './pending-sign-ins.ts';
 import type { ProviderMetadata } from './discovery.ts';
 import { codeChallengeOf } from './pending-sign-ins.ts';
 import { authenticateTokenRequest, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.ts';
+import { createTokenEndpointAgents } from './token-endpoint-agents.ts';
+import type { TokenEndpointAgents } from './token-endpoint-agents.ts';
 
 /** The fields of a token response the app relies on, checked. */
 export interface TokenResponse {
@@ -32,6 +34,13 @@ export interface RefreshResponse extends Omit<TokenResponse, 'accessToken' | 'id
 }
 
 const clientsByMetadata = new WeakMap<ProviderMetadata, AuthorizationCode>();
+
+/** Shared by every token-endpoint client of the process, including those made for one request (an assertion). */
+let sharedAgents: Promise<TokenEndpointAgents> | undefined;
+const tokenEndpointAgents = (): Promise<TokenEndpointAgents> => {
+  sharedAgents ??= createTokenEndpointAgents();
+  return sharedAgents;
+};
 
 /** A simple-oauth2 client for one token request, and the parameters its credential adds to the body. */
 interface TokenRequestClient {
@@ -82,7 +91,7 @@ async function createClient(
     },
     // Microsoft documents client_secret_post for the v2.0 token endpoint; an assertion goes in the body as well.
     options: { authorizationMethod: 'body', bodyFormat: 'form' },
-    http: { timeout: config.httpTimeoutMs, redirects: false } as never,
+    http: { timeout: config.httpTimeoutMs, redirects: false, agents: await tokenEndpointAgents() } as never,
   });
 }
 
