@@ -9,6 +9,21 @@ import type { Provider } from './services.ts';
 import { appRoutes, assertSignedIn, cpuPerSignInInTurn, eocRoutes, signIn } from './sign-in.ts';
 import type { Comparison } from './stats.ts';
 import { newComparison } from './stats.ts';
+import type { HttpBrowser } from '../test/support/http-browser.ts';
+
+/**
+ * The Cookie header of express-openid-connect's session: its default cookie `appSession`, which it splits into
+ * `appSession.0`, `appSession.1` … when the session (with its tokens) is too large for one cookie.
+ */
+function eocSessionCookie(browser: HttpBrowser): string {
+  const names = ['appSession', ...Array.from({ length: 10 }, (_, index) => `appSession.${index}`)];
+  return names
+    .flatMap((name) => {
+      const value = browser.cookie(name);
+      return value === undefined ? [] : [`${name}=${value}`];
+    })
+    .join('; ');
+}
 
 /** Escapes EJS's delimiter so the captured page is served byte for byte. */
 function asTemplate(html: string): string {
@@ -54,11 +69,18 @@ export async function measurePagesAndSignIns(
       await signIn(appRoutes(app.url), account);
       await signIn(eocRoutes(eoc.url), account);
     }
+    // Both sides of the sign-in comparison get the same warm-up: a sign-in ends on the signed-in page, so load on our
+    // page alone would leave our shared code (HTTP, router, session, page) compiled hot and express-openid-connect's cold.
+    const eocSession = await signIn(eocRoutes(eoc.url), account);
+    const eocCookie = eocSessionCookie(eocSession.browser);
+    await assertSignedIn(`${eoc.url}/`, eocCookie, account);
     const warmUp = { seconds: settings.warmUpLoadSeconds, connections: settings.connections };
     await measureLoad(`${app.url}/`, warmUp);
     await measureLoad(`${bare.url}/`, warmUp);
     await measureLoad(`${app.url}/`, { ...warmUp, cookie });
     await measureLoad(`${bare.url}/signed-in`, warmUp);
+    await measureLoad(`${eoc.url}/`, warmUp);
+    await measureLoad(`${eoc.url}/`, { ...warmUp, cookie: eocCookie });
 
     progress.logPhase('CPU per sign-in');
     const signInCpu = newComparison({
