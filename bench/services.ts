@@ -83,11 +83,16 @@ export function startBare(context: BenchContext, port: number, viewsDirectory: s
   });
 }
 
-/** The express-openid-connect baseline, signing in at the local provider. */
-export function startEoc(context: BenchContext, idp: { origin: string; tenantId: string }, port: number): Promise<Service> {
+/** The express-openid-connect baseline, signing in at the local provider; `nodeFlags` go before the script (--cpu-prof). */
+export function startEoc(
+  context: BenchContext,
+  idp: { origin: string; tenantId: string },
+  port: number,
+  nodeFlags: readonly string[] = [],
+): Promise<Service> {
   return startService({
     name: 'express-openid-connect app',
-    command: [process.execPath, '--import', 'tsx', path.join(context.projectRoot, 'bench', 'baselines', 'eoc-app.ts')],
+    command: [process.execPath, ...nodeFlags, '--import', 'tsx', path.join(context.projectRoot, 'bench', 'baselines', 'eoc-app.ts')],
     cwd: context.projectRoot,
     env: childEnvironment({
       // A concrete tenant: its discovery issuer is the tenant's, not the {tenantid} template of `common`.

@@ -14,6 +14,20 @@ export interface SignInRoutes {
 /** Our app's routes: `/connect` and `/connect/get_token`. */
 export const appRoutes = (baseUrl: string): SignInRoutes => ({ baseUrl, startPath: '/connect', callbackPath: '/connect/get_token' });
 
+/**
+ * The Cookie header of express-openid-connect's session: its default cookie `appSession`, which it splits into
+ * `appSession.0`, `appSession.1` … when the session (with its tokens) is too large for one cookie.
+ */
+export function eocSessionCookie(browser: HttpBrowser): string {
+  const names = ['appSession', ...Array.from({ length: 10 }, (_, index) => `appSession.${index}`)];
+  return names
+    .flatMap((name) => {
+      const value = browser.cookie(name);
+      return value === undefined ? [] : [`${name}=${value}`];
+    })
+    .join('; ');
+}
+
 /** express-openid-connect's default routes: `/login` and `/callback`. */
 export const eocRoutes = (baseUrl: string): SignInRoutes => ({ baseUrl, startPath: '/login', callbackPath: '/callback' });
 
@@ -37,13 +51,6 @@ export async function signIn(routes: SignInRoutes, account: TestAccount): Promis
     );
   }
   return { browser, html: page.body };
-}
-
-/** Server CPU (from /proc) per complete sign-in, over `count` sign-ins one after the other. */
-export async function cpuPerSignIn(service: Service, routes: SignInRoutes, account: TestAccount, count: number): Promise<number> {
-  const before = cpuMilliseconds(service.serverPid);
-  for (let index = 0; index < count; index += 1) await signIn(routes, account);
-  return (cpuMilliseconds(service.serverPid) - before) / count;
 }
 
 /**

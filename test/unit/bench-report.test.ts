@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { bundledSource } from '../../bench/bundled-sources.ts';
 import { summariseProfile } from '../../bench/profile.ts';
-import type { CpuProfile } from '../../bench/profile.ts';
+import type { CpuProfile, ProfileSummary } from '../../bench/profile.ts';
+import { formatSignInFloor } from '../../bench/profile-run.ts';
 import { renderChart } from '../../bench/report.ts';
 import type { Comparison } from '../../bench/stats.ts';
 import { meetsTarget, median, ratioOf } from '../../bench/stats.ts';
@@ -87,6 +88,54 @@ describe('the CPU profile summary', () => {
       { name: 'src/ (our code)', ms: 1 },
     ]);
     assert.deepEqual(summary.ours, [{ name: 'handler src/app.ts:10', ms: 4 }]);
+    assert.equal(summary.ownCodeMs, 1);
+    assert.equal(summary.garbageCollectorMs, 0);
+  });
+
+  it("when our code calls the SQLite driver or the garbage collector runs, then that time is not our own code's", () => {
+    // root → statement (src/db/prisma-adapter-internals.ts `all`, the driver's native work) and the collector; handler.
+    const withDriver: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 4, 5] },
+        { id: 2, callFrame: { functionName: 'handler', url: 'file:///project/src/app.ts', lineNumber: 9 }, children: [3] },
+        { id: 3, callFrame: { functionName: 'all', url: 'file:///project/src/db/prisma-adapter-internals.ts', lineNumber: 20 } },
+        { id: 4, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
+        { id: 5, callFrame: { functionName: 'render', url: 'file:///project/views/home.ejs', lineNumber: 0 } },
+      ],
+      startTime: 0,
+      endTime: 6000,
+      samples: [2, 3, 3, 4, 5, 5],
+      timeDeltas: [1000, 1000, 1000, 1000, 1000, 1000, 1000],
+    };
+    const summary = summariseProfile(withDriver, { from: 0, to: 10_000 }, '/project');
+    assert.equal(summary.busyMs, 6);
+    assert.equal(summary.ownCodeMs, 3, 'handler and the template: 1 + 2 ms, not the 2 ms inside the driver call');
+    assert.equal(summary.garbageCollectorMs, 1);
+  });
+});
+
+describe('the floor of CPU per sign-in', () => {
+  const summary = (busyMs: number, ownCodeMs: number, garbageCollectorMs: number): ProfileSummary => ({
+    windowMs: 1000,
+    busyMs,
+    self: [],
+    inclusive: [],
+    byArea: [],
+    ours: [],
+    ownCodeMs,
+    garbageCollectorMs,
+  });
+
+  it("when both sides' main threads are profiled over the same sign-ins, then the floor is ours without our own code and without garbage collection, against theirs", () => {
+    // 10 sign-ins: ours 100 ms (own code 20 ms, collections 5 ms), theirs 90 ms → floor 75 ms = 0.83×; measured 1.11×.
+    const text = formatSignInFloor(summary(100, 20, 5), summary(90, 0, 3), 10, 0.8);
+    assert.match(text, /our app: 10\.00 ms a sign-in, of which our own JavaScript 2\.00 ms and garbage collection 0\.50 ms/);
+    assert.match(text, /the rest \(.*\): 7\.50 ms/);
+    assert.match(text, /express-openid-connect: 9\.00 ms a sign-in/);
+    assert.match(
+      text,
+      /with our own code and every collection free: 0\.83× express-openid-connect \(target ≤ 0\.8×\); as measured: 1\.11×/,
+    );
   });
 });
 
