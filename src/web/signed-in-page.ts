@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { adminConsentTenantOf } from '../auth/admin-consent.ts';
-import { memoizeBounded } from '../bounded-memo.ts';
+import { createBoundedMap } from '../bounded-memo.ts';
 import type { Notice } from '../sessions/session-data.ts';
 import { createTokenViewer } from '../tokens/jwt-view.ts';
 import type { StoredResourceToken } from '../tokens/resource-token-store.ts';
@@ -85,14 +85,15 @@ export function signedInPageFacts(state: SignedInPageState): SignedInPageFacts {
 
 const HOME_TEMPLATE = path.join(VIEWS_DIRECTORY, 'home.ejs');
 
-/** Pages kept rendered: one per signed-in browser that reloads, a few dozen at most. */
+/** Pages kept rendered: one per signed-in user who reloads, a few dozen at most. */
 const KEPT_PAGES = 32;
 
 /**
  * The signed-in page, rendered from its facts alone (and the app's settings, fixed when the app is built). Without a
- * notice the bytes are kept for the last KEPT_PAGES distinct facts: a kept page is rendered from the JSON of its key and
- * nothing else, so a page is sent again only for the same user, tokens, expiry flags and CSRF token (the same session).
- * A notice shows once: that page is rendered and not kept.
+ * notice the bytes are kept for the last KEPT_PAGES users, each page with the facts it was rendered from: it is sent again
+ * only when this request's facts equal those, field by field (the same user, tokens, expiry flags and CSRF token, so the
+ * same session), and otherwise rendered anew in its place. A notice shows once: that page is rendered and
+ * not kept. Comparing the facts, rather than looking pages up by the facts as text, writes no copy of the tokens per view.
  */
 export function createSignedInPage(
   config: Pick<Config, 'graphBaseUrl' | 'scopes'>,
@@ -142,7 +143,34 @@ export function createSignedInPage(
       }),
     );
   };
-  const keptPage = memoizeBounded(KEPT_PAGES, (key) => render(JSON.parse(key) as SignedInPageFacts, undefined));
+  const keptPages = createBoundedMap<{ readonly facts: SignedInPageFacts; readonly page: Buffer }>(KEPT_PAGES);
 
-  return (facts, notice) => (notice === undefined ? keptPage(JSON.stringify(facts)) : render(facts, notice));
+  return (facts, notice) => {
+    if (notice !== undefined) return render(facts, notice);
+    // Both sides are the server's own facts (kept, and read with this session's row): nothing a browser sent is compared.
+    const kept = keptPages.get(facts.user.id);
+    if (kept !== undefined && sameData(kept.facts, facts)) return kept.page;
+    const page = render(facts, undefined);
+    keptPages.set(facts.user.id, { facts, page });
+    return page;
+  };
+}
+
+/**
+ * True when two values of JSON data (strings, numbers, booleans, null, undefined, arrays and plain objects of them, as
+ * SignedInPageFacts are) are equal: the same keys with equal values, at every depth.
+ */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let keys = 0;
+  for (const key in left) {
+    if (!Object.hasOwn(right, key) || !sameData(left[key], right[key])) return false;
+    keys += 1;
+  }
+  for (const key in right) if (Object.hasOwn(right, key)) keys -= 1;
+  return keys === 0;
 }
