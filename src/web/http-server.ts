@@ -10,6 +10,7 @@ import { HTTP_LIMITS } from './request-limits.ts';
 import type { HttpLimits } from './request-limits.ts';
 import { loggedPath } from './request-log.ts';
 import { rawErrorResponse } from './error-page.ts';
+import { createRequestPrototypes } from './request-prototypes.ts';
 
 /** How long a refused connection stays open (not read) after its answer, so the client can read the page. */
 const LINGER_MS = 2000;
@@ -21,11 +22,14 @@ type AppWithFinalHandler = (req: http.IncomingMessage, res: http.ServerResponse,
 
 /**
  * The HTTP server of `npm start`, the demo and the tests, with the limits of S53. `app` is looked up per
- * request, so a test can listen (and learn its port) before it builds the app. Nothing reaches Express's
- * own final handler, and nothing is printed outside the logger.
+ * request, so a test can listen (and learn its port) before it builds the app; its requests are built with the app's
+ * prototypes (request-prototypes.ts). Nothing reaches Express's own final handler, and nothing is printed outside the logger.
  */
 export function createHttpServer(logger: Logger, app: () => express.Express, limits: HttpLimits = HTTP_LIMITS): http.Server {
+  const prototypes = createRequestPrototypes();
   const server = http.createServer({
+    IncomingMessage: prototypes.IncomingMessage,
+    ServerResponse: prototypes.ServerResponse,
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -33,7 +37,9 @@ export function createHttpServer(logger: Logger, app: () => express.Express, lim
   });
   server.maxConnections = limits.maxConnections;
   server.on('request', (req, res) => {
-    (app() as unknown as AppWithFinalHandler)(req, res, (error) => finishUnhandled(logger, req, res, error));
+    const handler = app();
+    prototypes.adopt(handler);
+    (handler as unknown as AppWithFinalHandler)(req, res, (error) => finishUnhandled(logger, req, res, error));
   });
 
   const answered = new WeakSet<Duplex>();
