@@ -19,6 +19,7 @@ import type { ResourceTokenStore } from '../tokens/resource-token-store.ts';
 import type { TokenStore } from '../tokens/token-store.ts';
 import { defaultScopesOf } from '../tokens/resource-token-service.ts';
 import { createAdminConsentAnswer, isAdminConsentAnswer } from './admin-consent-answer.ts';
+import { redirectTo } from './redirect.ts';
 
 /** What the callback needs to finish a sign-in: settings, discovery, ID-token checks, both stores, the database, a logger and the clock. */
 export interface SignInServices {
@@ -161,7 +162,7 @@ export function createCallbackRoute({
     const log: Logger = req.log ?? logger;
     log.info('signed in', { userId, tenantId });
     res.set('Cache-Control', 'no-store');
-    res.redirect(303, '/');
+    redirectTo(res, 303, '/');
   };
 }
 

@@ -4,6 +4,7 @@ import { saveSession } from '../sessions/session-lifecycle.ts';
 import type { Discovery } from '../auth/discovery.ts';
 import { buildAuthorizationUrl } from '../auth/oauth-client.ts';
 import { addPendingSignIn, createPendingSignIn } from '../auth/pending-sign-ins.ts';
+import { redirectTo } from './redirect.ts';
 
 /** GET /connect: a fresh state, nonce and PKCE verifier kept in this browser's session, then off to Microsoft. */
 export function createConnectRoute(config: Config, discovery: Discovery, now: () => number = Date.now): RequestHandler {
@@ -16,6 +17,6 @@ export function createConnectRoute(config: Config, discovery: Discovery, now: ()
     // The session must be stored before the browser leaves, or the callback finds nothing.
     await saveSession(req);
     res.set('Cache-Control', 'no-store');
-    res.redirect(302, buildAuthorizationUrl(config, metadata, signIn));
+    redirectTo(res, 302, buildAuthorizationUrl(config, metadata, signIn));
   };
 }

@@ -6,6 +6,7 @@ import { isRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { refreshFailedNotice, saveSessionNotice } from './notices.ts';
 import type { Notice } from '../sessions/session-data.ts';
+import { redirectTo } from './redirect.ts';
 
 /** POST /graph-check ("Check with Microsoft Graph"): GET /v1.0/me with the stored token, refreshed first if needed. */
 export function createGraphCheckRoute(config: Config, tokenService: TokenService): RequestHandler {
@@ -36,6 +37,6 @@ export function createGraphCheckRoute(config: Config, tokenService: TokenService
       notice = refreshFailedNotice(error);
     }
     await saveSessionNotice(req, notice);
-    res.redirect(303, '/');
+    redirectTo(res, 303, '/');
   };
 }

@@ -4,6 +4,7 @@ import { isRefreshError } from '../tokens/token-service.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { refreshFailedNotice, saveSessionNotice } from './notices.ts';
 import type { Notice } from '../sessions/session-data.ts';
+import { redirectTo } from './redirect.ts';
 
 /** POST /refresh ("Refresh now"): redeems the refresh token on demand, then back to the page. */
 export function createRefreshRoute(tokenService: TokenService): RequestHandler {
@@ -18,6 +19,6 @@ export function createRefreshRoute(tokenService: TokenService): RequestHandler {
       notice = refreshFailedNotice(error);
     }
     await saveSessionNotice(req, notice);
-    res.redirect(303, '/');
+    redirectTo(res, 303, '/');
   };
 }

@@ -14,6 +14,7 @@ import type { ResourceProblem, ResourceTokenService } from '../tokens/resource-t
 import type { TokenStore } from '../tokens/token-store.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { saveSessionNotice } from './notices.ts';
+import { redirectTo } from './redirect.ts';
 
 /** A form's text field: one string, trimmed; undefined when absent, empty, repeated or not text. */
 function field(req: Request, name: string): string | undefined {
@@ -65,7 +66,7 @@ export function createResourceTokenRoute(resourceTokenService: ResourceTokenServ
       }
     }
     await saveSessionNotice(req, notice);
-    res.redirect(303, '/');
+    redirectTo(res, 303, '/');
   };
 }
 
@@ -102,7 +103,7 @@ export function createResourceSignInRoute(config: Config, discovery: Discovery, 
     // The session must be stored before the browser leaves, or the callback finds nothing.
     await saveSession(req);
     res.set('Cache-Control', 'no-store');
-    res.redirect(303, buildAuthorizationUrl(config, metadata, pending, { loginHint: signIn.user.username || undefined }));
+    redirectTo(res, 303, buildAuthorizationUrl(config, metadata, pending, { loginHint: signIn.user.username || undefined }));
   };
 }
 
@@ -123,6 +124,6 @@ export function createAdminConsentRoute(config: Config, tokenStore: TokenStore, 
     req.session.pendingAdminConsents = addPendingAdminConsent(req.session.pendingAdminConsents, pending);
     await saveSession(req);
     res.set('Cache-Control', 'no-store');
-    res.redirect(303, buildAdminConsentUrl(config, pending));
+    redirectTo(res, 303, buildAdminConsentUrl(config, pending));
   };
 }

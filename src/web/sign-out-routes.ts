@@ -7,6 +7,7 @@ import type { TokenStore } from '../tokens/token-store.ts';
 import { viewToken } from '../tokens/jwt-view.ts';
 import { requireSignedInForm } from './csrf.ts';
 import { setCookieNotice } from './notices.ts';
+import { redirectTo } from './redirect.ts';
 
 /** Deletes the session row and the cookie: the old cookie is worthless afterwards. */
 async function endSession(req: Request, res: Response, cookieName: string, secure: boolean): Promise<void> {
@@ -28,7 +29,7 @@ export function createLogoutRoute(config: Config, discovery: Discovery, tokenSto
     if (body.microsoft !== '1') {
       await endSession(req, res, cookieName, secure);
       setCookieNotice(res, 'signed-out', secure);
-      res.redirect(303, '/');
+      redirectTo(res, 303, '/');
       return;
     }
     // Signed out here first: Microsoft's part is best effort and must not keep the session alive.
@@ -40,7 +41,7 @@ export function createLogoutRoute(config: Config, discovery: Discovery, tokenSto
     const signIn = await tokenStore.loadSignIn(userId).catch(() => undefined);
     if (endSessionEndpoint === undefined) {
       setCookieNotice(res, 'signed-out', secure);
-      res.redirect(303, '/');
+      redirectTo(res, 303, '/');
       return;
     }
     setCookieNotice(res, 'signed-out-microsoft', secure);
@@ -49,7 +50,7 @@ export function createLogoutRoute(config: Config, discovery: Discovery, tokenSto
     // Microsoft wants the login_hint optional claim as logout_hint; the ID token itself stays out of URLs (S34).
     const loginHint = signIn?.tokens === undefined ? undefined : loginHintOf(signIn.tokens.idToken);
     if (loginHint !== undefined) url.searchParams.set('logout_hint', loginHint);
-    res.redirect(303, url.href);
+    redirectTo(res, 303, url.href);
   };
 }
 
@@ -70,6 +71,6 @@ export function createForgetRoute(config: Config, tokenStore: TokenStore, cookie
     }
     await endSession(req, res, cookieName, secure);
     setCookieNotice(res, 'forgotten', secure);
-    res.redirect(303, '/');
+    redirectTo(res, 303, '/');
   };
 }
