@@ -37,10 +37,21 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'tid', 'oid'];
  * of the discovery jwks_uri (see signing-keys.ts), then Microsoft's own rules (id-token-checks.ts).
  */
 export function createIdTokenVerifier(config: Config, signingKeys: SigningKeys): IdTokenVerifier {
+  // Loaded by the first sign-in rather than at start, which does not need it; once, as a dynamic import() goes through
+  // the module loader's resolution again on every call. A failed load is tried again by the next sign-in.
+  let jose: Promise<typeof import('jose')> | undefined;
+  const loadJose = (): Promise<typeof import('jose')> => {
+    if (jose === undefined) {
+      jose = import('jose');
+      jose.catch(() => {
+        jose = undefined;
+      });
+    }
+    return jose;
+  };
   return {
     async verify(idToken, { metadata, expectedNonce }) {
-      // Loaded by the first sign-in rather than at start, which does not need it.
-      const { decodeJwt, decodeProtectedHeader, errors: joseErrors, jwtVerify } = await import('jose');
+      const { decodeJwt, decodeProtectedHeader, errors: joseErrors, jwtVerify } = await loadJose();
       let unverified: { header: JWSHeaderParameters; claims: JWTPayload };
       try {
         unverified = { header: decodeProtectedHeader(idToken), claims: decodeJwt(idToken) };
