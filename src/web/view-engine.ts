@@ -5,7 +5,9 @@ import { PROJECT_ROOT } from '../project-root.ts';
 /** The templates' folder (views/ beside src/ and dist/). */
 export const VIEWS_DIRECTORY = path.join(PROJECT_ROOT, 'views');
 
-const COMPILE_OPTIONS = Object.freeze({ root: VIEWS_DIRECTORY });
+// unsafePrototypeLocals: EJS then reads the locals object it is given instead of copying it into one without a prototype
+// on every call; renderWith builds that object itself, with no Object.prototype anywhere in its chain (see there).
+const COMPILE_OPTIONS = Object.freeze({ root: VIEWS_DIRECTORY, unsafePrototypeLocals: true });
 const BYTE_ORDER_MARK = /^\uFEFF/;
 
 const compiledTemplates = new Map<string, ejs.TemplateFunction>();
@@ -32,19 +34,21 @@ function includedFile(name: string): string {
  * these locals and `data`, as EJS's include would. EJS's include copies every compile option and resolves the path
  * again on each call (a tenth of the signed-out page's time in the bench profile); a template's body runs
  * `with (locals)`, so the `include` given in the locals is the one its `include(...)` calls.
+ *
+ * The scope has no prototype, and a partial's scope has its caller's as prototype with `data` on top: a template's
+ * `with` finds the page's locals and the partial's arguments, never a name of Object.prototype (EJS's own guard against
+ * prototype pollution, kept), and no partial copies the page's locals.
  */
-function renderWith(template: ejs.TemplateFunction, locals: ejs.Data): string {
-  const scope: ejs.Data = {
-    ...locals,
-    include: (name: string, data?: ejs.Data) =>
-      renderWith(templateAt(includedFile(name)), data === undefined ? scope : { ...scope, ...data }),
-  };
+function renderWith(template: ejs.TemplateFunction, parent: ejs.Data | null, data: ejs.Data | undefined): string {
+  const scope = Object.create(parent) as ejs.Data;
+  if (data !== undefined) Object.assign(scope, data);
+  scope.include = (name: string, partialData?: ejs.Data) => renderWith(templateAt(includedFile(name)), scope, partialData);
   return template(scope);
 }
 
 /** Renders one template of views/ with these locals (the error page, which may be written straight to a socket). */
 export function renderView(file: string, locals: ejs.Data): string {
-  return renderWith(templateAt(file), locals);
+  return renderWith(templateAt(file), null, locals);
 }
 
 /** Express's engine for views/ (`app.engine('ejs', renderViewForExpress)`); it calls back once. */
