@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DEFAULT_IDP_RESOURCES } from '../../dev/idp/index.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
 import { startHarness } from '../support/harness.ts';
 import type { Harness } from '../support/harness.ts';
@@ -11,6 +10,8 @@ import {
   claimsOf,
   csrfOf,
   listedTokens,
+  MFA_API,
+  RESOURCES_WITH_MFA_API,
   resetProviderConsent,
   shownRefusal,
   signInForApi,
@@ -22,8 +23,6 @@ const OUTLOOK = 'https://outlook.office.com';
 const ARM = 'https://management.azure.com';
 const SHAREPOINT = 'https://contoso.sharepoint.com';
 const DATAVERSE = 'https://contoso.crm.dynamics.com';
-/** A resource whose Conditional Access policy asks for MFA (a claims challenge) before a token. */
-const MFA_API = 'api://0c0ffee0-5a1e-4d2c-8b3a-9f8e7d6c5b4a';
 
 /** Every stored token for another resource now expires within the five-minute refresh margin. */
 async function expireSoon(harness: Harness): Promise<void> {
@@ -34,7 +33,7 @@ describe(`tokens for other APIs on the page (${kind})`, () => {
   let harness: Harness;
   before(async () => {
     harness = await startHarness({
-      resources: [...DEFAULT_IDP_RESOURCES, { identifier: MFA_API, scopes: ['Read'], consent: 'tenant', requiresMfa: true }],
+      resources: [...RESOURCES_WITH_MFA_API],
     });
   });
   after(async () => {

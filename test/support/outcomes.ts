@@ -65,13 +65,13 @@ export async function resetHarness(harness: Harness): Promise<void> {
 }
 
 /**
- * One harness for the tests of a describe block: started before them, closed after them, reset before each (the
- * file's own beforeEach runs after this one); `receive` hands it to the block's variable.
+ * One harness for the tests of a describe block (with `options`, as startHarness takes them): started before them,
+ * closed after them, reset before each (the file's own beforeEach runs after this one); `receive` hands it to the block's variable.
  */
-export function useHarness(receive: (harness: Harness) => void): void {
+export function useHarness(receive: (harness: Harness) => void, options?: Parameters<typeof startHarness>[0]): void {
   let harness: Harness | undefined;
   before(async () => {
-    harness = await startHarness();
+    harness = await startHarness(options);
     receive(harness);
   });
   after(async () => {

@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_IDP_RESOURCES } from '../../dev/idp/index.ts';
+import type { IdpResource } from '../../dev/idp/index.ts';
 import type { TestAccount } from '../../dev/idp/types.ts';
 import type { Harness } from './harness.ts';
 import type { HttpBrowser, Page } from './http-browser.ts';
 import { readForm, signInAtProvider } from './provider-sign-in.ts';
+
+/** A resource whose Conditional Access policy asks for MFA (a claims challenge, AADSTS50076) before a token. */
+export const MFA_API = 'api://0c0ffee0-5a1e-4d2c-8b3a-9f8e7d6c5b4a';
+
+/** The provider's default resources and MFA_API (its one permission, Read, consented for the tenant). */
+export const RESOURCES_WITH_MFA_API: readonly IdpResource[] = [
+  ...DEFAULT_IDP_RESOURCES,
+  { identifier: MFA_API, scopes: ['Read'], consent: 'tenant', requiresMfa: true },
+];
 
 /** The CSRF token of a signed-in page's forms. */
 export function csrfOf(page: Page): string {
