@@ -6,7 +6,7 @@ import { sql } from '../db/sql.ts';
 import type { SqlDatabase, SqlQueries } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { SignedIn } from './session-data.ts';
-import { readStoredSession } from './stored-session-schema.ts';
+import { readStoredSession, rememberWrittenSession } from './stored-session-schema.ts';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
@@ -200,9 +200,9 @@ export class DatabaseSessionStore extends session.Store {
           VALUES (${sid}, ${json}, ${expiresAt}, ${false}, ${userId}) ON CONFLICT ("id") DO NOTHING`,
       )) === 1;
     // When neither works, the row exists but is destroyed: the write is dropped.
-    if (this.#loaded.has(data)) {
-      if (!(await update())) await insert();
-    } else if (!(await insert())) await update();
+    const stored = this.#loaded.has(data) ? (await update()) || (await insert()) : (await insert()) || (await update());
+    // The next request of this session reads this text back: here, it is known to fit (stored-session-schema.ts).
+    if (stored) rememberWrittenSession(json);
   }
 
   /** Calls back once with the outcome; a throw inside the callback is logged, never an unhandled rejection. */

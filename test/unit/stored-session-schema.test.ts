@@ -5,7 +5,7 @@ import { createPendingAdminConsent } from '../../src/auth/admin-consent.ts';
 import { createPendingSignIn } from '../../src/auth/pending-sign-ins.ts';
 import { randomToken } from '../../src/random-token.ts';
 import { sessionCookieSettings } from '../../src/sessions/session-middleware.ts';
-import { readStoredSession } from '../../src/sessions/stored-session-schema.ts';
+import { readStoredSession, rememberWrittenSession } from '../../src/sessions/stored-session-schema.ts';
 import type { Notice } from '../../src/sessions/session-data.ts';
 
 /** A signed-in session as express-session stores it: its own Cookie's JSON beside the app's fields. */
@@ -150,5 +150,15 @@ describe('readStoredSession', () => {
     const changed = { ...fits, seenAt: String(now) };
     assert.deepEqual(readStoredSession(JSON.stringify(changed)), { ok: false, field: 'seenAt', problem: 'invalid_type' });
     assert.equal(readStoredSession(JSON.stringify(fits)).ok, true);
+  });
+
+  it('when this process wrote a row and the row is then changed in one field, then the changed text is checked (only the exact text written is known)', () => {
+    const now = Date.now();
+    const written = JSON.stringify(storedSession({ userId: 'cmabc123def456', startedAt: now, seenAt: now, csrfToken: randomToken() }));
+    rememberWrittenSession(written);
+    assert.equal(readStoredSession(written).ok, true);
+    const changed = written.replace(`"seenAt":${now}`, `"seenAt":"${now}"`);
+    assert.notEqual(changed, written);
+    assert.deepEqual(readStoredSession(changed), { ok: false, field: 'seenAt', problem: 'invalid_type' });
   });
 });
