@@ -12,7 +12,9 @@ export async function queryAdapter(
   strings: readonly string[],
   values: readonly unknown[],
 ): Promise<Record<string, unknown>[]> {
-  const result = await queryable.queryRaw(toDriverQuery(queryable, strings, values));
+  const query = toDriverQuery(queryable, strings, values);
+  if (isSqliteQueryable(queryable)) return decodeSqliteRows(await queryable.performIO(query));
+  const result = await queryable.queryRaw(query);
   const { columnNames, columnTypes } = result;
   return result.rows.map((row) => {
     const object: Record<string, unknown> = {};
@@ -24,8 +26,91 @@ export async function queryAdapter(
 }
 
 /** Runs a statement that changes data on an adapter (or one of its transactions); returns how many rows it changed. */
-export function executeOnAdapter(queryable: SqlQueryable, strings: readonly string[], values: readonly unknown[]): Promise<number> {
-  return queryable.executeRaw(toDriverQuery(queryable, strings, values));
+export async function executeOnAdapter(queryable: SqlQueryable, strings: readonly string[], values: readonly unknown[]): Promise<number> {
+  const query = toDriverQuery(queryable, strings, values);
+  if (isSqliteQueryable(queryable)) return (await queryable.executeIO(query)).changes;
+  return queryable.executeRaw(query);
+}
+
+/**
+ * What `@prisma/adapter-better-sqlite3`'s adapter and transactions run every statement with, below `queryRaw` and
+ * `executeRaw` (not part of the adapter interface): its arguments converted (booleans to 0/1, dates to ISO 8601 text),
+ * the statement run on its better-sqlite3 connection, a driver error turned into the adapter's DriverAdapterError.
+ * The direct path calls them itself: `queryRaw` adds a debug record of every query (kept in memory even when
+ * debugging is off) and converts each row to Prisma's wire format, which decodeSqliteRows then undoes.
+ */
+interface SqliteStatementRunners {
+  performIO(query: SqlQuery): Promise<{ columnNames: string[]; declaredTypes: (string | null)[]; values: unknown[][] }>;
+  executeIO(query: SqlQuery): Promise<{ changes: number }>;
+}
+
+function isSqliteQueryable(queryable: SqlQueryable): queryable is SqlQueryable & SqliteStatementRunners {
+  const runners = queryable as Partial<SqliteStatementRunners>;
+  return queryable.provider === 'sqlite' && typeof runners.performIO === 'function' && typeof runners.executeIO === 'function';
+}
+
+/**
+ * Rows as better-sqlite3 gives them to the adapter (integers as bigint: the adapter turns on safe integers), decoded by
+ * each column's declared type as the adapter's getColumnTypes and mapRow and then decodeValue would decode them.
+ */
+function decodeSqliteRows(result: {
+  columnNames: string[];
+  declaredTypes: (string | null)[];
+  values: unknown[][];
+}): Record<string, unknown>[] {
+  const { columnNames, declaredTypes, values } = result;
+  const kinds = declaredTypes.map(sqliteColumnKind);
+  return values.map((row) => {
+    const object: Record<string, unknown> = {};
+    for (let index = 0; index < columnNames.length; index += 1) {
+      object[columnNames[index] as string] = decodeSqliteValue(row[index], kinds[index]);
+    }
+    return object;
+  });
+}
+
+type SqliteColumnKind = 'boolean' | 'datetime' | 'integer' | 'other';
+
+/** The adapter's mapDeclType, cut to the kinds that decode differently. */
+function sqliteColumnKind(declaredType: string | null): SqliteColumnKind {
+  switch (declaredType?.toUpperCase()) {
+    case 'BOOLEAN':
+      return 'boolean';
+    case 'DATETIME':
+    case 'TIMESTAMP':
+      return 'datetime';
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'MEDIUMINT':
+    case 'INT':
+    case 'INTEGER':
+    case 'SERIAL':
+    case 'INT2':
+    case 'BIGINT':
+    case 'UNSIGNED BIG INT':
+    case 'INT8':
+      return 'integer';
+    default:
+      return 'other';
+  }
+}
+
+function decodeSqliteValue(value: unknown, kind: SqliteColumnKind | undefined): unknown {
+  if (value === null || value === undefined) return null;
+  // Blobs come as byte arrays from Prisma's client (mapRow).
+  if (value instanceof Uint8Array) return Array.from(value);
+  switch (kind) {
+    case 'boolean':
+      return decodeValue(value, ColumnTypeEnum.Boolean);
+    case 'datetime':
+      // A timestamp stored as milliseconds since 1970 (Prisma's unixepoch-ms format) rather than as text.
+      return typeof value === 'number' || typeof value === 'bigint' ? new Date(Number(value)) : decodeValue(value, ColumnTypeEnum.DateTime);
+    case 'integer':
+      return typeof value === 'number' ? Math.trunc(value) : Number(value);
+    default:
+      // An expression's column (COUNT(*), a literal) has no declared type: its integers decode as numbers too.
+      return typeof value === 'bigint' ? Number(value) : value;
+  }
 }
 
 /**
@@ -171,16 +256,17 @@ export function reusePreparedStatements(connection: BetterSqlite3.Database): voi
  * Tests count a request's writes with it.
  */
 export function observeAdapterStatements(adapter: SqlDriverAdapter, onStatement: (sql: string) => void): void {
+  // The SQLite adapter's queryRaw and executeRaw run their statements through its own runners, which the direct path
+  // calls itself: watching the runners sees every statement once, whichever path sent it.
   const observe = (queryable: SqlQueryable): void => {
-    const { queryRaw, executeRaw } = queryable;
-    queryable.queryRaw = (query) => {
-      onStatement(query.sql);
-      return queryRaw.call(queryable, query);
-    };
-    queryable.executeRaw = (query) => {
-      onStatement(query.sql);
-      return executeRaw.call(queryable, query);
-    };
+    const target = queryable as unknown as Record<string, (query: SqlQuery) => Promise<unknown>>;
+    for (const method of isSqliteQueryable(queryable) ? ['performIO', 'executeIO'] : ['queryRaw', 'executeRaw']) {
+      const run = target[method] as (query: SqlQuery) => Promise<unknown>;
+      target[method] = (query) => {
+        onStatement(query.sql);
+        return run.call(queryable, query);
+      };
+    }
   };
   const { startTransaction } = adapter;
   adapter.startTransaction = async (isolationLevel) => {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { createBoundedMap } from '../bounded-memo.ts';
+import { randomBytes } from '../random-token.ts';
 
 /** A stored token cannot be decrypted: wrong key, tampered, or moved to another row. */
 export class TokenDecryptError extends Error {
@@ -74,7 +75,7 @@ export function createTokenCipher(keys: readonly Buffer[]): TokenCipher {
 
   return {
     seal(plaintext, context) {
-      const iv = crypto.randomBytes(12);
+      const iv = randomBytes(12);
       const cipher = crypto.createCipheriv('aes-256-gcm', current, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -184,6 +184,47 @@ describe(`what the direct SQL path relies on in Prisma's driver adapters (${kind
   });
 
   if (kind === 'sqlite')
+    it("when the direct path runs statements on SQLite, then they go through the adapter's own runners (performIO, executeIO), never its queryRaw or executeRaw, and the statement observer sees each once, as it sees Prisma's client's", async () => {
+      const raw = { queryRaw: 0, executeRaw: 0 };
+      const { queryRaw, executeRaw } = adapter;
+      adapter.queryRaw = (query) => {
+        raw.queryRaw += 1;
+        return queryRaw.call(adapter, query);
+      };
+      adapter.executeRaw = (query) => {
+        raw.executeRaw += 1;
+        return executeRaw.call(adapter, query);
+      };
+      try {
+        const mark = adapterStatements.length;
+        const rows = await direct.queryRows(sql`SELECT "hits", "resetAt" FROM "RateLimitHit" WHERE "key" = ${'k'}`);
+        const changed = await direct.run(sql`UPDATE "RateLimitHit" SET "hits" = ${7} WHERE "key" = ${'k'}`);
+        assert.deepEqual(rows, [{ hits: 7, resetAt: new Date('2031-01-01T00:00:00.000Z') }]);
+        assert.equal(changed, 1);
+        assert.deepEqual(raw, { queryRaw: 0, executeRaw: 0 }, 'the direct path skips queryRaw and executeRaw');
+        assert.equal(adapterStatements.length - mark, 2, 'the observer saw the read and the update once each');
+        // Prisma's client calls queryRaw, which must still reach the runner the observer watches.
+        await adapter.queryRaw({ sql: 'SELECT 1', args: [], argTypes: [] });
+        assert.deepEqual(adapterStatements.slice(mark + 2), ['SELECT 1'], 'queryRaw runs its statement through performIO');
+      } finally {
+        adapter.queryRaw = queryRaw;
+        adapter.executeRaw = executeRaw;
+      }
+    });
+
+  if (kind === 'sqlite')
+    it("when a statement on the direct path breaks a unique key, then the error is the adapter's DriverAdapterError with the SQLite code (what database-errors.ts classifies)", async () => {
+      const insert = sql`INSERT INTO "RateLimitHit" ("key", "hits", "resetAt") VALUES (${'k'}, ${1}, ${new Date()})`;
+      await assert.rejects(direct.run(insert), (error: unknown) => {
+        const { name, cause } = error as { name?: string; cause?: { kind?: string; originalCode?: string } };
+        assert.equal(name, 'DriverAdapterError');
+        assert.equal(cause?.kind, 'UniqueConstraintViolation');
+        assert.equal(cause?.originalCode, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+        return true;
+      });
+    });
+
+  if (kind === 'sqlite')
     it("when the app's database has answered once, then its statements run straight on the adapter, none through Prisma's client (the fast path is taken)", async () => {
       const { handle, statements, clientStatements } = database;
       await handle.sql.queryRows(sql`SELECT 1 AS "warm"`);
