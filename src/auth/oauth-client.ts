@@ -121,7 +121,10 @@ export function buildAuthorizationUrl(
   if (signIn.incremental?.claims !== undefined) parameters.claims = signIn.incremental.claims;
   // RFC 6749 §3.1: a query the endpoint already has is kept.
   const url = new URL(metadata.authorizationEndpoint);
-  for (const [name, value] of Object.entries(parameters)) url.searchParams.set(name, value);
+  const query = new URLSearchParams(url.search);
+  for (const [name, value] of Object.entries(parameters)) query.set(name, value);
+  // One assignment: url.searchParams.set writes the URL's whole query again on every call.
+  url.search = query.toString();
   return url.href;
 }
 

@@ -62,9 +62,7 @@ export function createSigningKeys(options: { timeoutMs: number; now: () => numbe
 
   return {
     async keyFor(jwksUri, kid) {
-      // Loaded by the first sign-in rather than at start, which does not need it.
-      const { errors: joseErrors } = await import('jose');
-      if (kid === undefined) throw new joseErrors.JWKSNoMatchingKey('the token header has no kid');
+      if (kid === undefined) throw await noMatchingKey('the token header has no kid');
       let keySet = cached.get(jwksUri);
       let fetchedNow = false;
       if (keySet === undefined || now() - keySet.fetchedAt > KEY_CACHE_MS) {
@@ -87,9 +85,18 @@ export function createSigningKeys(options: { timeoutMs: number; now: () => numbe
         const rolled = fresh.keys.get(kid);
         if (rolled !== undefined) return rolled;
       }
-      throw new joseErrors.JWKSNoMatchingKey('no published key has this kid');
+      throw await noMatchingKey('no published key has this kid');
     },
   };
+}
+
+/**
+ * jose's error for a kid the key set does not hold (what jwtVerify's callers expect from a key lookup). jose is loaded
+ * here only when a key is missing: a known key needs none of it, and a dynamic import() resolves again on every call.
+ */
+async function noMatchingKey(message: string): Promise<Error> {
+  const { errors } = await import('jose');
+  return new errors.JWKSNoMatchingKey(message);
 }
 
 async function fetchKeySet(jwksUri: string, timeoutMs: number, now: () => number, logger: Logger): Promise<KeySet> {

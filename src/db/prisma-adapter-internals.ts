@@ -153,11 +153,19 @@ async function rollbackTransaction(transaction: Transaction): Promise<void> {
   }
 }
 
+/** The driver's text of each statement's strings, per placeholder style: a call site's strings stay the same array. */
+const driverTexts = { postgres: new WeakMap<readonly string[], string>(), sqlite: new WeakMap<readonly string[], string>() };
+
 function toDriverQuery(queryable: SqlQueryable, strings: readonly string[], values: readonly unknown[]): SqlQuery {
   // PostgreSQL numbers its parameters ($1, $2 …); SQLite takes them in order (?).
   const postgres = queryable.provider === 'postgres';
-  let text = strings[0] ?? '';
-  for (let index = 1; index < strings.length; index += 1) text += `${postgres ? `$${index}` : '?'}${strings[index]}`;
+  const texts = postgres ? driverTexts.postgres : driverTexts.sqlite;
+  let text = texts.get(strings);
+  if (text === undefined) {
+    text = strings[0] ?? '';
+    for (let index = 1; index < strings.length; index += 1) text += `${postgres ? `$${index}` : '?'}${strings[index]}`;
+    texts.set(strings, text);
+  }
   return { sql: text, args: [...values], argTypes: values.map(argTypeOf) };
 }
 

@@ -14,30 +14,40 @@ export interface SqlStatement {
 export type SqlRow = Record<string, unknown>;
 
 /**
+ * The strings of each call site whose values include statements, with the statements spliced there: the same call
+ * site with the same statements (module constants such as a store's list of columns) gets the same strings back, so
+ * the driver's text for them is built once (prisma-adapter-internals.ts keeps it per strings).
+ */
+const splicedStrings = new WeakMap<TemplateStringsArray, { inner: readonly SqlStatement[]; strings: TemplateStringsArray }>();
+
+/**
  * A tagged template: sql`SELECT "id" FROM "User" WHERE "id" = ${id}`. Write SQL valid on SQLite and PostgreSQL.
  * A value that is itself a statement (a list of columns) is spliced in with its own values.
  */
 export function sql(strings: TemplateStringsArray, ...values: readonly (SqlValue | SqlStatement)[]): SqlStatement {
   if (!values.some(isStatement)) return { strings, values: values as readonly SqlValue[] };
+  const inner = values.filter(isStatement);
+  const flat = values.flatMap((value) => (isStatement(value) ? value.values : [value]));
+  const known = splicedStrings.get(strings);
+  if (known !== undefined && known.inner.length === inner.length && known.inner.every((statement, index) => statement === inner[index])) {
+    return { strings: known.strings, values: flat };
+  }
   const parts: string[] = [strings[0] ?? ''];
-  const flat: SqlValue[] = [];
   values.forEach((value, index) => {
     const after = strings[index + 1] ?? '';
     if (!isStatement(value)) {
-      flat.push(value);
       parts.push(after);
       return;
     }
-    const inner = value.strings;
-    parts[parts.length - 1] += inner[0] ?? '';
-    value.values.forEach((innerValue, innerIndex) => {
-      flat.push(innerValue);
-      parts.push(inner[innerIndex + 1] ?? '');
-    });
+    const innerStrings = value.strings;
+    parts[parts.length - 1] += innerStrings[0] ?? '';
+    for (let innerIndex = 1; innerIndex < innerStrings.length; innerIndex += 1) parts.push(innerStrings[innerIndex] ?? '');
     parts[parts.length - 1] += after;
   });
   // Prisma's $queryRaw takes a template's strings only (it looks for `raw`).
-  return { strings: Object.assign(parts, { raw: [...parts] }) as unknown as TemplateStringsArray, values: flat };
+  const spliced = Object.freeze(Object.assign(parts, { raw: Object.freeze([...parts]) })) as unknown as TemplateStringsArray;
+  splicedStrings.set(strings, { inner, strings: spliced });
+  return { strings: spliced, values: flat };
 }
 
 function isStatement(value: SqlValue | SqlStatement): value is SqlStatement {

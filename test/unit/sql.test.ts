@@ -103,6 +103,25 @@ describe(`the SQL seam: the direct path, the store database and the fallback thr
     }
   });
 
+  it("when one call site holds the same statement again, then it gives the same text with this call's values; when it holds another statement, then that one's text", async () => {
+    const marked = sql`"id", ${'x'} AS "marker"`;
+    const plain = sql`"id", "expiresAt" AS "marker"`;
+    const select = (columns: ReturnType<typeof sql>, id: string) => sql`SELECT ${columns}, "data" FROM "Session" WHERE "id" = ${id}`;
+    const first = select(marked, 's1');
+    const again = select(marked, 'none');
+    assert.equal(again.strings, first.strings, 'the same strings, so the driver text is built once');
+    assert.deepEqual(again.values, ['x', 'none']);
+    const other = select(plain, 's1');
+    assert.notEqual(other.strings, first.strings);
+    assert.deepEqual([...other.strings], ['SELECT "id", "expiresAt" AS "marker", "data" FROM "Session" WHERE "id" = ', '']);
+    for (const seam of [app, store, fallback]) {
+      assert.deepEqual(await seam.queryRows(again), []);
+      assert.deepEqual(await seam.queryRows(select(marked, 's1')), [{ id: 's1', marker: 'x', data: '{"a":1}' }]);
+      const [row] = await seam.queryRows(other);
+      assert.ok(row?.marker instanceof Date, "the other statement's column, not the remembered one");
+    }
+  });
+
   it('when a value looks like SQL, then it is sent as a parameter, never spliced', async () => {
     const hostile = `x' OR '1'='1`;
     for (const seam of [app, store, fallback]) assert.deepEqual(await readSession(seam, hostile), []);
