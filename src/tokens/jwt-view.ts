@@ -7,6 +7,7 @@ export type TokenView =
 
 // Claims people look for first; the rest follow in the token's order.
 const FIRST = ['aud', 'scp', 'roles', 'tid', 'appid', 'azp', 'upn', 'preferred_username', 'name', 'oid', 'iss', 'iat', 'nbf', 'exp'];
+const FIRST_SET = new Set(FIRST);
 const TIME_CLAIMS = new Set(['iat', 'nbf', 'exp', 'auth_time']);
 
 /**
@@ -25,28 +26,28 @@ export function viewToken(token: string): TokenView {
     return { kind: 'opaque' };
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { kind: 'opaque' };
-  const entries = Object.entries(payload as Record<string, unknown>);
-  entries.sort(([a], [b]) => rank(a) - rank(b));
+  const claims = payload as Record<string, unknown>;
+  // FIRST's claims in its order, then the others in the token's: what a stable sort by rank gives, without calling a
+  // comparison for each pair (this runs once per token, mostly before V8 has optimised it).
+  const names = [...FIRST.filter((name) => Object.hasOwn(claims, name)), ...Object.keys(claims).filter((name) => !FIRST_SET.has(name))];
   return {
     kind: 'jwt',
     header: JSON.stringify(header, null, 2),
-    claims: entries.map(([name, value]) => ({
-      name,
-      value: typeof value === 'string' ? value : JSON.stringify(value),
-      readable:
-        TIME_CLAIMS.has(name) && typeof value === 'number'
-          ? new Date(value * 1000)
-              .toISOString()
-              .replace('T', ' ')
-              .replace(/\.\d+Z$/, ' UTC')
-          : undefined,
-    })),
+    claims: names.map((name) => {
+      const value = claims[name];
+      return {
+        name,
+        value: typeof value === 'string' ? value : JSON.stringify(value),
+        readable:
+          TIME_CLAIMS.has(name) && typeof value === 'number'
+            ? new Date(value * 1000)
+                .toISOString()
+                .replace('T', ' ')
+                .replace(/\.\d+Z$/, ' UTC')
+            : undefined,
+      };
+    }),
   };
-}
-
-function rank(name: string): number {
-  const index = FIRST.indexOf(name);
-  return index === -1 ? FIRST.length : index;
 }
 
 /**

@@ -7,8 +7,32 @@ export const VIEWS_DIRECTORY = path.join(PROJECT_ROOT, 'views');
 
 // unsafePrototypeLocals: EJS then reads the locals object it is given instead of copying it into one without a prototype
 // on every call; renderWith builds that object itself, with no Object.prototype anywhere in its chain (see there).
-const COMPILE_OPTIONS = Object.freeze({ root: VIEWS_DIRECTORY, unsafePrototypeLocals: true });
+// strict: no `with (locals)` around the body. A name read inside `with` is looked up at run time, through the scope's
+// whole prototype chain, on every read, and V8 never optimises a function that holds a `with`: a decoded token's
+// claims took a tenth of a millisecond each time. The names a template reads are its variables instead (LOCALS_LINE).
+// compileDebug (EJS's default, named because it is relied on): the body runs inside a `try` block, where the
+// template's `include` variable may shadow the parameter of that name EJS passes its own include in.
+const COMPILE_OPTIONS = Object.freeze({ root: VIEWS_DIRECTORY, unsafePrototypeLocals: true, strict: true, compileDebug: true });
 const BYTE_ORDER_MARK = /^\uFEFF/;
+
+/**
+ * The line of a template that names what it reads from its locals: `<%# locals: title, notice -%>` (an EJS comment,
+ * no output). Each becomes a variable of the template, read once from the locals (undefined when they lack it);
+ * `include` always is one. A template without the line reads nothing but `include`. test/unit/view-engine.test.ts
+ * checks every template of views/ with the TypeScript compiler: a name read but not declared fails it.
+ */
+const LOCALS_LINE = /^<%# locals: ([\w$]+(?:, [\w$]+)*) -%>$/m;
+
+/** The names `source` declares on its LOCALS_LINE, with `include`. */
+export function declaredLocals(source: string): string[] {
+  const names = LOCALS_LINE.exec(source)?.[1]?.split(', ') ?? [];
+  return ['include', ...names.filter((name) => name !== 'include')];
+}
+
+/** EJS's options for the template `file` whose text is `source`. */
+export function compileOptionsFor(file: string, source: string): ejs.Options {
+  return { ...COMPILE_OPTIONS, filename: file, destructuredLocals: declaredLocals(source) };
+}
 
 const compiledTemplates = new Map<string, ejs.TemplateFunction>();
 
@@ -17,7 +41,7 @@ function templateAt(file: string): ejs.TemplateFunction {
   let template = compiledTemplates.get(file);
   if (template === undefined) {
     const source = ejs.fileLoader(file).toString().replace(BYTE_ORDER_MARK, '');
-    template = ejs.compile(source, { ...COMPILE_OPTIONS, filename: file }) as ejs.TemplateFunction;
+    template = ejs.compile(source, compileOptionsFor(file, source)) as ejs.TemplateFunction;
     compiledTemplates.set(file, template);
   }
   return template;
@@ -32,12 +56,12 @@ function includedFile(name: string): string {
 /**
  * Renders a template with `locals` and with an `include(name, data)` of its own: the partial, compiled once, gets
  * these locals and `data`, as EJS's include would. EJS's include copies every compile option and resolves the path
- * again on each call (a tenth of the signed-out page's time in the bench profile); a template's body runs
- * `with (locals)`, so the `include` given in the locals is the one its `include(...)` calls.
+ * again on each call (a tenth of the signed-out page's time in the bench profile); a template's `include` variable is
+ * read from the scope, so the one given here is the one its `include(...)` calls.
  *
  * The scope has no prototype, and a partial's scope has its caller's as prototype with `data` on top: a template's
- * `with` finds the page's locals and the partial's arguments, never a name of Object.prototype (EJS's own guard against
- * prototype pollution, kept), and no partial copies the page's locals.
+ * variables come from the page's locals and the partial's arguments, never from a name of Object.prototype (EJS's own
+ * guard against prototype pollution, kept), and no partial copies the page's locals.
  */
 function renderWith(template: ejs.TemplateFunction, parent: ejs.Data | null, data: ejs.Data | undefined): string {
   const scope = Object.create(parent) as ejs.Data;

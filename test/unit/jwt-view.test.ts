@@ -6,14 +6,15 @@ const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 
 describe('the decoded token view', () => {
   it('when the token is a JWT, then header and claims are shown, the common claims first and times readable', () => {
-    const token = `${encode({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${encode({ zzz: 1, exp: 1796000000, scp: 'User.Read', aud: 'https://graph.microsoft.com', roles: ['a'] })}.sig`;
+    const token = `${encode({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${encode({ zzz: 1, exp: 1796000000, scp: 'User.Read', abc: 2, aud: 'https://graph.microsoft.com', roles: ['a'] })}.sig`;
     const view = viewToken(token);
     assert.equal(view.kind, 'jwt');
     if (view.kind !== 'jwt') return;
     assert.match(view.header, /"kid": "k1"/);
     assert.deepEqual(
       view.claims.map((claim) => claim.name),
-      ['aud', 'scp', 'roles', 'exp', 'zzz'],
+      // The others keep the token's order (zzz before abc), not the alphabet's.
+      ['aud', 'scp', 'roles', 'exp', 'zzz', 'abc'],
     );
     assert.equal(view.claims.find((claim) => claim.name === 'roles')!.value, '["a"]');
     assert.equal(view.claims.find((claim) => claim.name === 'exp')!.readable, '2026-11-30 00:53:20 UTC');
