@@ -31,10 +31,10 @@ export interface ProfileSummary {
 }
 
 /**
- * The functions of ours whose self time is the SQLite driver's native work: src/db/prisma-adapter-internals.ts hands
- * each statement to better-sqlite3 in a one-line arrow (`run`, `all`), and V8 counts the native call inside it.
+ * The functions of ours whose self time is the SQLite driver's native work: src/db/sqlite-statements.ts hands each
+ * statement to better-sqlite3 in a one-line function (`allRows`, `runStatement`), and V8 counts the native call inside it.
  */
-const DRIVER_CALLS = new Set(['run src/db/prisma-adapter-internals.ts', 'all src/db/prisma-adapter-internals.ts']);
+const DRIVER_CALLS = new Set(['allRows src/db/sqlite-statements.ts', 'runStatement src/db/sqlite-statements.ts']);
 
 const NATIVE = new Set(['(program)', '(garbage collector)', '(root)']);
 

@@ -5,16 +5,20 @@ import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import type { ArgType, ColumnType, SqlDriverAdapter, SqlQuery, SqlQueryable, Transaction } from '@prisma/driver-adapter-utils';
 import type BetterSqlite3 from 'better-sqlite3';
 import { memoizeBounded } from '../bounded-memo.ts';
+import { sqliteStatementsOn } from './sqlite-statements.ts';
+import type { SqliteStatements } from './sqlite-statements.ts';
 
-/** Runs a query on an adapter (or one of its transactions) and returns its rows, decoded as Prisma's client decodes them. */
+/**
+ * Runs a query on an adapter (or one of its transactions) and returns its rows, decoded as Prisma's client decodes them.
+ * On SQLite it runs on the adapter's better-sqlite3 connection itself (sqlite-statements.ts).
+ */
 export async function queryAdapter(
   queryable: SqlQueryable,
   strings: readonly string[],
   values: readonly unknown[],
 ): Promise<Record<string, unknown>[]> {
-  const query = toDriverQuery(queryable, strings, values);
-  if (isSqliteQueryable(queryable)) return decodeSqliteRows(await queryable.performIO(query));
-  const result = await queryable.queryRaw(query);
+  if (queryable.provider === 'sqlite') return sqliteStatementsOf(queryable).queryRows(strings, values);
+  const result = await queryable.queryRaw(toDriverQuery(strings, values));
   const { columnNames, columnTypes } = result;
   return result.rows.map((row) => {
     const object: Record<string, unknown> = {};
@@ -27,90 +31,18 @@ export async function queryAdapter(
 
 /** Runs a statement that changes data on an adapter (or one of its transactions); returns how many rows it changed. */
 export async function executeOnAdapter(queryable: SqlQueryable, strings: readonly string[], values: readonly unknown[]): Promise<number> {
-  const query = toDriverQuery(queryable, strings, values);
-  if (isSqliteQueryable(queryable)) return (await queryable.executeIO(query)).changes;
-  return queryable.executeRaw(query);
+  if (queryable.provider === 'sqlite') return sqliteStatementsOf(queryable).run(strings, values);
+  return queryable.executeRaw(toDriverQuery(strings, values));
 }
 
 /**
- * What `@prisma/adapter-better-sqlite3`'s adapter and transactions run every statement with, below `queryRaw` and
- * `executeRaw` (not part of the adapter interface): its arguments converted (booleans to 0/1, dates to ISO 8601 text),
- * the statement run on its better-sqlite3 connection, a driver error turned into the adapter's DriverAdapterError.
- * The direct path calls them itself: `queryRaw` adds a debug record of every query (kept in memory even when
- * debugging is off) and converts each row to Prisma's wire format, which decodeSqliteRows then undoes.
+ * The statements on the better-sqlite3 connection of a SQLite adapter or of one of its transactions (which share it).
+ * `@prisma/adapter-better-sqlite3` runs its own queries through `performIO` and `executeIO` (not part of the adapter
+ * interface), which convert each argument by its declared type, look the text up and describe the columns again for
+ * every query; the direct path does that work once per statement text instead.
  */
-interface SqliteStatementRunners {
-  performIO(query: SqlQuery): Promise<{ columnNames: string[]; declaredTypes: (string | null)[]; values: unknown[][] }>;
-  executeIO(query: SqlQuery): Promise<{ changes: number }>;
-}
-
-function isSqliteQueryable(queryable: SqlQueryable): queryable is SqlQueryable & SqliteStatementRunners {
-  const runners = queryable as Partial<SqliteStatementRunners>;
-  return queryable.provider === 'sqlite' && typeof runners.performIO === 'function' && typeof runners.executeIO === 'function';
-}
-
-/**
- * Rows as better-sqlite3 gives them to the adapter (integers as bigint: the adapter turns on safe integers), decoded by
- * each column's declared type as the adapter's getColumnTypes and mapRow and then decodeValue would decode them.
- */
-function decodeSqliteRows(result: {
-  columnNames: string[];
-  declaredTypes: (string | null)[];
-  values: unknown[][];
-}): Record<string, unknown>[] {
-  const { columnNames, declaredTypes, values } = result;
-  const kinds = declaredTypes.map(sqliteColumnKind);
-  return values.map((row) => {
-    const object: Record<string, unknown> = {};
-    for (let index = 0; index < columnNames.length; index += 1) {
-      object[columnNames[index] as string] = decodeSqliteValue(row[index], kinds[index]);
-    }
-    return object;
-  });
-}
-
-type SqliteColumnKind = 'boolean' | 'datetime' | 'integer' | 'other';
-
-/** The adapter's mapDeclType, cut to the kinds that decode differently. */
-function sqliteColumnKind(declaredType: string | null): SqliteColumnKind {
-  switch (declaredType?.toUpperCase()) {
-    case 'BOOLEAN':
-      return 'boolean';
-    case 'DATETIME':
-    case 'TIMESTAMP':
-      return 'datetime';
-    case 'TINYINT':
-    case 'SMALLINT':
-    case 'MEDIUMINT':
-    case 'INT':
-    case 'INTEGER':
-    case 'SERIAL':
-    case 'INT2':
-    case 'BIGINT':
-    case 'UNSIGNED BIG INT':
-    case 'INT8':
-      return 'integer';
-    default:
-      return 'other';
-  }
-}
-
-function decodeSqliteValue(value: unknown, kind: SqliteColumnKind | undefined): unknown {
-  if (value === null || value === undefined) return null;
-  // Blobs come as byte arrays from Prisma's client (mapRow).
-  if (value instanceof Uint8Array) return Array.from(value);
-  switch (kind) {
-    case 'boolean':
-      return decodeValue(value, ColumnTypeEnum.Boolean);
-    case 'datetime':
-      // A timestamp stored as milliseconds since 1970 (Prisma's unixepoch-ms format) rather than as text.
-      return typeof value === 'number' || typeof value === 'bigint' ? new Date(Number(value)) : decodeValue(value, ColumnTypeEnum.DateTime);
-    case 'integer':
-      return typeof value === 'number' ? Math.trunc(value) : Number(value);
-    default:
-      // An expression's column (COUNT(*), a literal) has no declared type: its integers decode as numbers too.
-      return typeof value === 'bigint' ? Number(value) : value;
-  }
+function sqliteStatementsOf(queryable: SqlQueryable): SqliteStatements {
+  return sqliteStatementsOn(sqliteConnectionOf(queryable));
 }
 
 /**
@@ -133,10 +65,14 @@ export async function runInAdapterTransaction<T>(adapter: SqlDriverAdapter, work
   return result;
 }
 
+/** The statements that close a transaction, as strings of a statement without values (one array each, so compiled once). */
+const COMMIT = Object.freeze(['COMMIT']);
+const ROLLBACK = Object.freeze(['ROLLBACK']);
+
 async function commitTransaction(transaction: Transaction): Promise<void> {
   if (!transaction.options.usePhantomQuery) {
     try {
-      await transaction.executeRaw({ sql: 'COMMIT', args: [], argTypes: [] });
+      await executeOnAdapter(transaction, COMMIT, []);
     } catch (error) {
       await rollbackTransaction(transaction).catch(() => undefined);
       throw error;
@@ -147,24 +83,21 @@ async function commitTransaction(transaction: Transaction): Promise<void> {
 
 async function rollbackTransaction(transaction: Transaction): Promise<void> {
   try {
-    if (!transaction.options.usePhantomQuery) await transaction.executeRaw({ sql: 'ROLLBACK', args: [], argTypes: [] });
+    if (!transaction.options.usePhantomQuery) await executeOnAdapter(transaction, ROLLBACK, []);
   } finally {
     await transaction.rollback();
   }
 }
 
-/** The driver's text of each statement's strings, per placeholder style: a call site's strings stay the same array. */
-const driverTexts = { postgres: new WeakMap<readonly string[], string>(), sqlite: new WeakMap<readonly string[], string>() };
+/** PostgreSQL's text of each statement's strings, its parameters numbered ($1, $2 …): a call site's strings stay the same array. */
+const postgresTexts = new WeakMap<readonly string[], string>();
 
-function toDriverQuery(queryable: SqlQueryable, strings: readonly string[], values: readonly unknown[]): SqlQuery {
-  // PostgreSQL numbers its parameters ($1, $2 …); SQLite takes them in order (?).
-  const postgres = queryable.provider === 'postgres';
-  const texts = postgres ? driverTexts.postgres : driverTexts.sqlite;
-  let text = texts.get(strings);
+function toDriverQuery(strings: readonly string[], values: readonly unknown[]): SqlQuery {
+  let text = postgresTexts.get(strings);
   if (text === undefined) {
     text = strings[0] ?? '';
-    for (let index = 1; index < strings.length; index += 1) text += `${postgres ? `$${index}` : '?'}${strings[index]}`;
-    texts.set(strings, text);
+    for (let index = 1; index < strings.length; index += 1) text += `$${index}${strings[index]}`;
+    postgresTexts.set(strings, text);
   }
   return { sql: text, args: [...values], argTypes: values.map(argTypeOf) };
 }
@@ -209,7 +142,7 @@ function decodeValue(value: unknown, columnType: ColumnType | undefined): unknow
  * The better-sqlite3 connection inside a connected `@prisma/adapter-better-sqlite3` adapter: the adapter keeps it in a
  * field named `client` (not part of the adapter interface). Throws when it is not there, rather than tune nothing.
  */
-export function sqliteConnectionOf(adapter: SqlDriverAdapter): BetterSqlite3.Database {
+export function sqliteConnectionOf(adapter: SqlQueryable): BetterSqlite3.Database {
   const connection = (adapter as unknown as { client?: Partial<BetterSqlite3.Database> }).client;
   if (typeof connection?.prepare !== 'function' || typeof connection.exec !== 'function' || typeof connection.pragma !== 'function') {
     throw new Error(
@@ -264,11 +197,11 @@ export function reusePreparedStatements(connection: BetterSqlite3.Database): voi
  * Tests count a request's writes with it.
  */
 export function observeAdapterStatements(adapter: SqlDriverAdapter, onStatement: (sql: string) => void): void {
-  // The SQLite adapter's queryRaw and executeRaw run their statements through its own runners, which the direct path
-  // calls itself: watching the runners sees every statement once, whichever path sent it.
+  // Prisma's client sends its statements through queryRaw and executeRaw; the direct path on SQLite runs its own on the
+  // connection (sqlite-statements.ts), which tells its listeners. Each statement is seen once, whichever path sent it.
   const observe = (queryable: SqlQueryable): void => {
     const target = queryable as unknown as Record<string, (query: SqlQuery) => Promise<unknown>>;
-    for (const method of isSqliteQueryable(queryable) ? ['performIO', 'executeIO'] : ['queryRaw', 'executeRaw']) {
+    for (const method of ['queryRaw', 'executeRaw']) {
       const run = target[method] as (query: SqlQuery) => Promise<unknown>;
       target[method] = (query) => {
         onStatement(query.sql);
@@ -276,6 +209,7 @@ export function observeAdapterStatements(adapter: SqlDriverAdapter, onStatement:
       };
     }
   };
+  if (adapter.provider === 'sqlite') sqliteStatementsOf(adapter).observe(onStatement);
   const { startTransaction } = adapter;
   adapter.startTransaction = async (isolationLevel) => {
     const transaction = await startTransaction.call(adapter, isolationLevel);

@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import type { SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import { observeAdapterStatements } from '../../src/db/prisma-adapter-internals.ts';
+import { isUniqueRace } from '../../src/db/database-errors.ts';
 import { sql, sqlOnDriverAdapter } from '../../src/db/sql.ts';
 import type { SqlDatabase } from '../../src/db/sql.ts';
 import { testDatabaseKind } from '../../dev/postgres-server.ts';
@@ -184,42 +185,88 @@ describe(`what the direct SQL path relies on in Prisma's driver adapters (${kind
   });
 
   if (kind === 'sqlite')
-    it("when the direct path runs statements on SQLite, then they go through the adapter's own runners (performIO, executeIO), never its queryRaw or executeRaw, and the statement observer sees each once, as it sees Prisma's client's", async () => {
-      const raw = { queryRaw: 0, executeRaw: 0 };
-      const { queryRaw, executeRaw } = adapter;
-      adapter.queryRaw = (query) => {
-        raw.queryRaw += 1;
-        return queryRaw.call(adapter, query);
-      };
-      adapter.executeRaw = (query) => {
-        raw.executeRaw += 1;
-        return executeRaw.call(adapter, query);
+    it("when the direct path runs statements on SQLite, then they run on the adapter's better-sqlite3 connection (its `client`), through none of the adapter's runners (queryRaw, executeRaw, performIO, executeIO), and the statement observer sees each once, as it sees Prisma's client's", async () => {
+      const calls = { queryRaw: 0, executeRaw: 0, performIO: 0, executeIO: 0 };
+      const target = adapter as unknown as Record<keyof typeof calls, (query: unknown) => Promise<unknown>>;
+      const runners = Object.keys(calls) as (keyof typeof calls)[];
+      const originals = Object.fromEntries(runners.map((name) => [name, target[name]])) as typeof target;
+      for (const name of runners) {
+        assert.equal(typeof originals[name], 'function', `the adapter still has ${name}`);
+        target[name] = (query) => {
+          calls[name] += 1;
+          return originals[name].call(adapter, query);
+        };
+      }
+      const connection = (adapter as unknown as { client: { prepare: (source: string) => unknown } }).client;
+      const { prepare } = Object.getPrototypeOf(connection) as { prepare: (source: string) => unknown };
+      const compiled: string[] = [];
+      connection.prepare = (source) => {
+        compiled.push(source);
+        return prepare.call(connection, source);
       };
       try {
         const mark = adapterStatements.length;
-        const rows = await direct.queryRows(sql`SELECT "hits", "resetAt" FROM "RateLimitHit" WHERE "key" = ${'k'}`);
+        const read = sql`SELECT "hits", "resetAt" FROM "RateLimitHit" WHERE "key" = ${'k'}`;
+        const rows = await direct.queryRows(read);
         const changed = await direct.run(sql`UPDATE "RateLimitHit" SET "hits" = ${7} WHERE "key" = ${'k'}`);
         assert.deepEqual(rows, [{ hits: 7, resetAt: new Date('2031-01-01T00:00:00.000Z') }]);
         assert.equal(changed, 1);
-        assert.deepEqual(raw, { queryRaw: 0, executeRaw: 0 }, 'the direct path skips queryRaw and executeRaw');
-        assert.equal(adapterStatements.length - mark, 2, 'the observer saw the read and the update once each');
-        // Prisma's client calls queryRaw, which must still reach the runner the observer watches.
+        assert.deepEqual(calls, { queryRaw: 0, executeRaw: 0, performIO: 0, executeIO: 0 }, "the direct path skips the adapter's runners");
+        assert.deepEqual(compiled, [], "the direct path compiles with better-sqlite3's own prepare, not the connection's");
+        assert.deepEqual(
+          adapterStatements.slice(mark),
+          [read.strings.join('?'), 'UPDATE "RateLimitHit" SET "hits" = ? WHERE "key" = ?'],
+          'the observer saw the read and the update once each',
+        );
+        // Prisma's client calls queryRaw, which the observer watches too; the adapter runs it through performIO and prepare.
         await adapter.queryRaw({ sql: 'SELECT 1', args: [], argTypes: [] });
-        assert.deepEqual(adapterStatements.slice(mark + 2), ['SELECT 1'], 'queryRaw runs its statement through performIO');
+        assert.deepEqual(adapterStatements.slice(mark + 2), ['SELECT 1'], "Prisma's client's statement seen once");
+        assert.deepEqual(
+          [calls.performIO, compiled],
+          [1, ['SELECT 1']],
+          "the adapter's own path still runs through performIO and the connection's prepare",
+        );
       } finally {
-        adapter.queryRaw = queryRaw;
-        adapter.executeRaw = executeRaw;
+        for (const name of runners) target[name] = originals[name];
+        // The bare adapter's connection uses better-sqlite3's prepare from its prototype: remove the spy set here.
+        delete (connection as { prepare?: unknown }).prepare;
       }
     });
 
   if (kind === 'sqlite')
-    it("when a statement on the direct path breaks a unique key, then the error is the adapter's DriverAdapterError with the SQLite code (what database-errors.ts classifies)", async () => {
+    it("when the direct path and Prisma's client write the same date and boolean on SQLite, then the stored values are the same (the adapter's argument format: ISO 8601 text with +00:00, 0/1), and each reads back through the other", async () => {
+      const expiresAt = new Date('2032-03-04T05:06:07.089Z');
+      await direct.run(
+        sql`INSERT INTO "Session" ("id", "data", "expiresAt", "destroyed", "userId") VALUES (${'direct'}, ${'{}'}, ${expiresAt}, ${true}, ${null})`,
+      );
+      await database.prisma.session.create({ data: { id: 'client', data: '{}', expiresAt, destroyed: true, userId: null } });
+      const stored = await direct.queryRows(
+        sql`SELECT "id", CAST("expiresAt" AS TEXT) AS "expiresText", typeof("expiresAt") AS "expiresType", CAST("destroyed" AS TEXT) AS "destroyedText"
+          FROM "Session" WHERE "id" IN (${'direct'}, ${'client'}) ORDER BY "id" DESC`,
+      );
+      assert.deepEqual(stored, [
+        { id: 'direct', expiresText: '2032-03-04T05:06:07.089+00:00', expiresType: 'text', destroyedText: '1' },
+        { id: 'client', expiresText: '2032-03-04T05:06:07.089+00:00', expiresType: 'text', destroyedText: '1' },
+      ]);
+      assert.deepEqual(
+        (await database.prisma.session.findUniqueOrThrow({ where: { id: 'direct' } })).expiresAt,
+        expiresAt,
+        "Prisma's client reads the direct path's date",
+      );
+      assert.deepEqual(await direct.queryRows(sql`SELECT "expiresAt", "destroyed" FROM "Session" WHERE "id" = ${'client'}`), [
+        { expiresAt, destroyed: true },
+      ]);
+      await direct.run(sql`DELETE FROM "Session" WHERE "id" IN (${'direct'}, ${'client'})`);
+    });
+
+  if (kind === 'sqlite')
+    it("when a statement on the direct path breaks a unique key, then the error is better-sqlite3's SqliteError with the SQLite code, which database-errors.ts classifies as a unique violation", async () => {
       const insert = sql`INSERT INTO "RateLimitHit" ("key", "hits", "resetAt") VALUES (${'k'}, ${1}, ${new Date()})`;
       await assert.rejects(direct.run(insert), (error: unknown) => {
-        const { name, cause } = error as { name?: string; cause?: { kind?: string; originalCode?: string } };
-        assert.equal(name, 'DriverAdapterError');
-        assert.equal(cause?.kind, 'UniqueConstraintViolation');
-        assert.equal(cause?.originalCode, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+        const { name, code } = error as { name?: string; code?: string };
+        assert.equal(name, 'SqliteError');
+        assert.equal(code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+        assert.equal(isUniqueRace(error), true);
         return true;
       });
     });

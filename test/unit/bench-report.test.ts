@@ -93,12 +93,12 @@ describe('the CPU profile summary', () => {
   });
 
   it("when our code calls the SQLite driver or the garbage collector runs, then that time is not our own code's", () => {
-    // root → statement (src/db/prisma-adapter-internals.ts `all`, the driver's native work) and the collector; handler.
+    // root → statement (src/db/sqlite-statements.ts `allRows`, the driver's native work) and the collector; handler.
     const withDriver: CpuProfile = {
       nodes: [
         { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 4, 5] },
         { id: 2, callFrame: { functionName: 'handler', url: 'file:///project/src/app.ts', lineNumber: 9 }, children: [3] },
-        { id: 3, callFrame: { functionName: 'all', url: 'file:///project/src/db/prisma-adapter-internals.ts', lineNumber: 20 } },
+        { id: 3, callFrame: { functionName: 'allRows', url: 'file:///project/src/db/sqlite-statements.ts', lineNumber: 20 } },
         { id: 4, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
         { id: 5, callFrame: { functionName: 'render', url: 'file:///project/views/home.ejs', lineNumber: 0 } },
       ],
