@@ -38,10 +38,18 @@ export interface SessionRow {
  */
 export type ReadSessionRow = (sid: string) => Promise<SessionRow | undefined>;
 
-/** What #written compares: the id and the data without the cookie (express-session's cookie changes on every request). */
-function writtenKey(sid: string, data: SessionData): string {
-  const { cookie: _cookie, ...content } = data;
-  return `${sid} ${JSON.stringify(content)}`;
+/**
+ * A session as stored (`json`: JSON.stringify of the data, its cookie first, as express-session sets it first) and what
+ * #written compares (`key`: the id and the data without the cookie, which express-session changes on every request),
+ * from one serialization of the data.
+ */
+function serializeSession(sid: string, data: SessionData): { json: string; key: string } {
+  const { cookie, ...content } = data;
+  const contentJson = JSON.stringify(content);
+  const key = `${sid} ${contentJson}`;
+  const cookieJson = cookie === undefined ? undefined : (JSON.stringify(cookie) as string | undefined);
+  if (cookieJson === undefined) return { json: contentJson, key };
+  return { json: contentJson === '{}' ? `{"cookie":${cookieJson}}` : `{"cookie":${cookieJson},${contentJson.slice(1)}`, key };
 }
 
 /** Where a loaded session's data carries its sign-in from `get` to `createSession`: a symbol, so it is never saved. */
@@ -171,22 +179,21 @@ export class DatabaseSessionStore extends session.Store {
    * end of the request writes nothing more; a transaction rolled back leaves the session to be written as usual.
    */
   async writeWithin(queries: SqlQueries, sid: string, data: SessionData): Promise<() => void> {
-    const written = writtenKey(sid, data);
-    await this.#writeRow(queries, sid, data);
-    return () => this.#written.set(data, written);
+    const { json, key } = serializeSession(sid, data);
+    await this.#writeRow(queries, sid, data, json);
+    return () => this.#written.set(data, key);
   }
 
   async #write(sid: string, data: SessionData): Promise<void> {
-    const written = writtenKey(sid, data);
-    if (this.#written.get(data) === written) return;
-    await retryWhenBusy(() => this.#writeRow(this.#database, sid, data));
-    this.#written.set(data, written);
+    const { json, key } = serializeSession(sid, data);
+    if (this.#written.get(data) === key) return;
+    await retryWhenBusy(() => this.#writeRow(this.#database, sid, data, json));
+    this.#written.set(data, key);
   }
 
-  /** Inserts or updates the row with `queries`. */
-  async #writeRow(queries: SqlQueries, sid: string, data: SessionData): Promise<void> {
+  /** Inserts or updates the row with `queries`; `json` is the data as serializeSession wrote it. */
+  async #writeRow(queries: SqlQueries, sid: string, data: SessionData, json: string): Promise<void> {
     const expiresAt = this.#expiryOf(data);
-    const json = JSON.stringify(data);
     const userId = typeof data.userId === 'string' ? data.userId : null;
     // A request that loaded this session before it was destroyed must not write it back to life (S49).
     const update = async () =>
