@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type express from 'express';
 
 /** The classes an HTTP server builds its requests and responses from, and how it gives their prototypes to its app. */
@@ -10,6 +11,41 @@ export interface RequestPrototypes {
 }
 
 /**
+ * The properties that Express's router, the app's middleware and its routes set on a request, in one order. V8 gives
+ * objects that receive the same properties in the same order one hidden class; here the properties a request gets
+ * depend on its path (the signed-out page skips the session, /connect and its callback add the rate limit's, the
+ * callback and the signed-in page the sign-in), so requests of a sign-in and those of the pages had four classes, and
+ * the code that every request runs, compiled for the pages' requests, was thrown away when a sign-in came (V8's
+ * --trace-deopt: "wrong map" in Express's `send`, Node's `writeHead` and `end`). A request built with all of them,
+ * undefined until they are set, has one class whatever its path. Never a property that Express's request defines as
+ * a getter (`query`, `path`, `ip` …): an own property would hide it.
+ */
+const REQUEST_FIELDS = [
+  // Express (application.js, router/index.js) and parseurl.
+  'res',
+  'next',
+  'baseUrl',
+  'originalUrl',
+  '_parsedUrl',
+  '_parsedOriginalUrl',
+  'params',
+  'route',
+  // body-parser, on the forms' POSTs.
+  'body',
+  // The request log (request-log.ts).
+  'id',
+  'log',
+  // express-rate-limit on /connect and its callback.
+  'rateLimit',
+  // express-session.
+  'sessionStore',
+  'sessionID',
+  'session',
+  // The signed-in read (callback-route.ts, home-route.ts).
+  'signIn',
+] as const;
+
+/**
  * Express hands every request and response its app's prototypes (`Object.setPrototypeOf` in `app.handle`). V8 keeps
  * objects whose prototype changes after they were built on a slow path: in a bench here a one-route Express app served
  * 6,500 req/s, and every minor collection moved 3–6 MB to the old generation (pauses of 3–6 ms); the same app with
@@ -19,8 +55,27 @@ export interface RequestPrototypes {
  * One server serves one app: a second app keeps Express's own prototypes, and works as it would without this.
  */
 export function createRequestPrototypes(): RequestPrototypes {
-  class AppRequest extends http.IncomingMessage {}
-  class AppResponse extends http.ServerResponse<http.IncomingMessage> {}
+  class AppRequest extends http.IncomingMessage {
+    constructor(socket: Socket) {
+      super(socket);
+      const fields = this as unknown as Record<string, unknown>;
+      for (const name of REQUEST_FIELDS) fields[name] = undefined;
+    }
+  }
+  class AppResponse extends http.ServerResponse<http.IncomingMessage> {
+    constructor(req: http.IncomingMessage) {
+      super(req);
+      const fields = this as unknown as Record<string, unknown>;
+      // The same for a response: Express sets `locals`; express-session (with on-headers) replaces `writeHead` and `end`
+      // on the responses of requests with a session; Node keeps the status defaults on its prototype and sets them in
+      // the order a route answers. Each starts as its own property, with the value it would otherwise find.
+      fields.locals = undefined;
+      fields.writeHead = this.writeHead;
+      fields.end = this.end;
+      fields.statusCode = this.statusCode;
+      fields.statusMessage = this.statusMessage;
+    }
+  }
   let adopted: express.Express | undefined;
   return {
     IncomingMessage: AppRequest,

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.ts';
 import type { App } from '../../src/app.ts';
@@ -50,6 +51,8 @@ export interface Harness {
   readonly idp: StartedIdp;
   readonly database: TestDatabase;
   readonly app: App;
+  /** The HTTP server the app answers on, as the app's own start builds it (http-server.ts). */
+  readonly server: http.Server;
   readonly logs: string[];
   readonly clock: TestClock;
   /** A new browser with an empty cookie jar. */
@@ -128,6 +131,7 @@ export async function startHarness(
     idp,
     database,
     app,
+    server,
     logs,
     clock,
     browser: () => {
