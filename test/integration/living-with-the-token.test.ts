@@ -89,7 +89,7 @@ describe('the token panel, Graph check, sign-out and forget', () => {
     const page = await browser.request(`${harness.baseUrl}/`);
     for (const label of [
       '>Copy<',
-      'Copy as <code>Authorization: Bearer …</code> header',
+      'Copy as <code>Authorization: Bearer &hellip;</code> header',
       'Copy as curl for <code>GET /v1.0/me</code>',
       '>Refresh now<',
       '>Check with Microsoft Graph<',
