@@ -59,7 +59,8 @@ export function createRequestPrototypes(): RequestPrototypes {
     constructor(socket: Socket) {
       super(socket);
       const fields = this as unknown as Record<string, unknown>;
-      for (const name of REQUEST_FIELDS) fields[name] = undefined;
+      // An index, not for-of: this runs for every request, mostly before V8 optimises it, and for-of then allocates.
+      for (let index = 0; index < REQUEST_FIELDS.length; index += 1) fields[REQUEST_FIELDS[index]!] = undefined;
     }
   }
   class AppResponse extends http.ServerResponse<http.IncomingMessage> {

@@ -54,6 +54,21 @@ function includedFile(name: string): string {
   return path.join(VIEWS_DIRECTORY, path.extname(name) === '' ? `${name}.ejs` : name);
 }
 
+const includedTemplates = new Map<string, ejs.TemplateFunction>();
+
+/**
+ * The template an include names, its file found the first time only: the names are the templates' own literals, and
+ * the signed-in page includes a dozen partials, each a path.join and a lookup by file on every render otherwise.
+ */
+function includedTemplate(name: string): ejs.TemplateFunction {
+  let template = includedTemplates.get(name);
+  if (template === undefined) {
+    template = templateAt(includedFile(name));
+    includedTemplates.set(name, template);
+  }
+  return template;
+}
+
 /**
  * Renders a template with `locals` and with an `include(name, data)` of its own: the partial, compiled once, gets
  * these locals and `data`, as EJS's include would. EJS's include copies every compile option and resolves the path
@@ -67,7 +82,7 @@ function includedFile(name: string): string {
 function renderWith(template: ejs.TemplateFunction, parent: ejs.Data | null, data: ejs.Data | undefined): string {
   const scope = Object.create(parent) as ejs.Data;
   if (data !== undefined) Object.assign(scope, data);
-  scope.include = (name: string, partialData?: ejs.Data) => renderWith(templateAt(includedFile(name)), scope, partialData);
+  scope.include = (name: string, partialData?: ejs.Data) => renderWith(includedTemplate(name), scope, partialData);
   return template(scope);
 }
 
