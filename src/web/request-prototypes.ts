@@ -20,30 +20,30 @@ export interface RequestPrototypes {
  * undefined until they are set, has one class whatever its path. Never a property that Express's request defines as
  * a getter (`query`, `path`, `ip` …): an own property would hide it.
  */
-const REQUEST_FIELDS = [
+const REQUEST_FIELDS: Readonly<Record<string, undefined>> = Object.freeze({
   // Express (application.js, router/index.js) and parseurl.
-  'res',
-  'next',
-  'baseUrl',
-  'originalUrl',
-  '_parsedUrl',
-  '_parsedOriginalUrl',
-  'params',
-  'route',
+  res: undefined,
+  next: undefined,
+  baseUrl: undefined,
+  originalUrl: undefined,
+  _parsedUrl: undefined,
+  _parsedOriginalUrl: undefined,
+  params: undefined,
+  route: undefined,
   // body-parser, on the forms' POSTs.
-  'body',
+  body: undefined,
   // The request log (request-log.ts).
-  'id',
-  'log',
+  id: undefined,
+  log: undefined,
   // express-rate-limit on /connect and its callback.
-  'rateLimit',
+  rateLimit: undefined,
   // express-session.
-  'sessionStore',
-  'sessionID',
-  'session',
+  sessionStore: undefined,
+  sessionID: undefined,
+  session: undefined,
   // The signed-in read (callback-route.ts, home-route.ts).
-  'signIn',
-] as const;
+  signIn: undefined,
+});
 
 /**
  * Express hands every request and response its app's prototypes (`Object.setPrototypeOf` in `app.handle`). V8 keeps
@@ -58,9 +58,8 @@ export function createRequestPrototypes(): RequestPrototypes {
   class AppRequest extends http.IncomingMessage {
     constructor(socket: Socket) {
       super(socket);
-      const fields = this as unknown as Record<string, unknown>;
-      // An index, not for-of: this runs for every request, mostly before V8 optimises it, and for-of then allocates.
-      for (let index = 0; index < REQUEST_FIELDS.length; index += 1) fields[REQUEST_FIELDS[index]!] = undefined;
+      // One builtin call, in the object's order: no iterator for each request (which runs before V8 optimises it).
+      Object.assign(this, REQUEST_FIELDS);
     }
   }
   class AppResponse extends http.ServerResponse<http.IncomingMessage> {
