@@ -65,11 +65,11 @@ function pinoOptions(format: LogFormat): LoggerOptions {
     messageKey: 'message',
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
-      // The level's name, not pino's number, in JSON; pino-pretty names the numbers itself.
-      ...(format === 'json' ? { level: (label: string) => ({ level: label }) } : {}),
       // Every line's fields go through the key-name redaction, at any depth (pino's `redact` paths cannot name unknown keys).
       // A child's bindings skip formatters: the only ones here are request ids (web/request-log.ts).
       log: (fields: Record<string, unknown>) => redact(fields) as Record<string, unknown>,
+      // The level's name, not pino's number, in JSON; pino-pretty names the numbers itself.
+      ...(format === 'json' ? { level: (label: string) => ({ level: label }) } : {}),
     },
     hooks: {
       // Our callers write (message, fields); pino takes (fields, message).

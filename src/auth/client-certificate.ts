@@ -171,7 +171,7 @@ export function openClientCertificate(
         `(thumbprint ${certificate.thumbprints.sha1Hex}): use the key file made with that certificate.`,
     );
   }
-  return { ok: true, credential: { ...certificate, keyPath: key.path, privateKey } };
+  return { ok: true, credential: Object.assign({}, certificate, { keyPath: key.path, privateKey }) };
 }
 
 /** A start warning when the certificate expires within CERTIFICATE_EXPIRY_WARNING_DAYS. */

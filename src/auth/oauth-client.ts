@@ -159,10 +159,10 @@ export async function exchangeCode(
     throw tokenEndpointError(error);
   }
   // A sign-in loses nothing by refusing an absurd lifetime or an unusable access token: the person simply signs in again.
-  const { accessToken, idToken, ...tokens } = readTokenResponse(body, { absurdExpiresIn: 'refuse' });
+  const { accessToken, refreshToken, idToken, tokenType, scopes, expiresIn } = readTokenResponse(body, { absurdExpiresIn: 'refuse' });
   if (accessToken === undefined) throw unusableResponse(UNUSABLE_ACCESS_TOKEN);
   if (idToken === undefined) throw unusableResponse("missing or invalid 'id_token'");
-  return { ...tokens, accessToken, idToken };
+  return { accessToken, refreshToken, idToken, tokenType, scopes, expiresIn };
 }
 
 /**

@@ -36,7 +36,7 @@ export function codeChallengeOf(codeVerifier: string): string {
 /** A fresh state, nonce and PKCE verifier (for a sign-in for another resource, with what it asks for). */
 export function createPendingSignIn(now: number, incremental?: IncrementalSignIn): PendingSignIn {
   const signIn = { state: randomToken(), nonce: randomToken(), codeVerifier: randomToken(), createdAt: now };
-  return incremental === undefined ? signIn : { ...signIn, incremental };
+  return incremental === undefined ? signIn : Object.assign(signIn, { incremental });
 }
 
 /**

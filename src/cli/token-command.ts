@@ -156,7 +156,7 @@ export async function runTokenCommand(
     try {
       if (request === undefined) {
         const { tokens, refreshed } = await tokenService.getFreshTokens(user.id);
-        token = { ...tokens, resource: defaultScopesOf(config.scopes)?.resource, refreshed };
+        token = Object.assign({}, tokens, { resource: defaultScopesOf(config.scopes)?.resource, refreshed });
       } else {
         token = await resourceTokenService.getResourceToken(user.id, request);
       }

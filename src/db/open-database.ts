@@ -11,5 +11,5 @@ import { BUSY_TIMEOUT_MS } from './sqlite-settings.ts';
  */
 export function openDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   if (isPostgresUrl(databaseUrl)) return openPostgresDatabase(databaseUrl, options);
-  return openSqliteDatabase(databaseUrl, { ...options, busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
+  return openSqliteDatabase(databaseUrl, Object.assign({}, options, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS }));
 }

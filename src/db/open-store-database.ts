@@ -13,5 +13,5 @@ export async function openStoreDatabase(databaseUrl: string, options: DatabaseOp
     const { openPostgresDatabase } = await import('./postgres-database.ts');
     return openPostgresDatabase(databaseUrl, options);
   }
-  return openSqliteStore(databaseUrl, { ...options, busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
+  return openSqliteStore(databaseUrl, Object.assign({}, options, { busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS }));
 }

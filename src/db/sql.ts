@@ -105,7 +105,8 @@ export function sqlThroughPrismaClient(client: RawQueryClient): SqlDatabase {
     queryRows: async (statement) => runner.$queryRaw<SqlRow[]>(statement.strings, ...statement.values),
     run: async (statement) => runner.$executeRaw(statement.strings, ...statement.values),
   });
-  return { ...queries(client), transaction: (work) => client.$transaction((runner) => work(queries(runner))) };
+  const { queryRows, run } = queries(client);
+  return { queryRows, run, transaction: (work) => client.$transaction((runner) => work(queries(runner))) };
 }
 
 /**

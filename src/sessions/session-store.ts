@@ -234,10 +234,9 @@ export class DatabaseSessionStore extends session.Store {
     // express-session's cookie counts on the real clock (Date.now), not on this store's.
     const latest = Date.now() + maxAge;
     const storedExpiry = Date.parse(String((stored as { expires?: unknown } | null | undefined)?.expires));
-    return {
-      ...attributes,
+    return Object.assign({}, attributes, {
       originalMaxAge: maxAge,
       expires: new Date(Number.isNaN(storedExpiry) ? latest : Math.min(storedExpiry, latest)),
-    };
+    });
   }
 }

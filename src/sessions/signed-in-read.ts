@@ -21,12 +21,13 @@ export function createSignedInRead(database: SqlDatabase, cipher: TokenCipher): 
     );
     const [row] = rows;
     if (row === undefined) return undefined;
-    const session = { data: row.data, expiresAt: row.sessionExpiresAt, destroyed: row.destroyed };
+    const { data, sessionExpiresAt: expiresAt, destroyed } = row;
     const userId = row.sessionUserId;
-    if (typeof userId !== 'string') return session;
+    if (typeof userId !== 'string') return { data, expiresAt, destroyed };
     // The user is gone (forgotten) when the join found none: the session then means nothing any more.
-    if (row.id === null) return { ...session, signedIn: { userId, signIn: undefined, resourceTokens: [] } };
+    if (row.id === null) return { data, expiresAt, destroyed, signedIn: { userId, signIn: undefined, resourceTokens: [] } };
     const signIn = readStoredSignIn(row, cipher);
-    return { ...session, signedIn: { userId, signIn, resourceTokens: readStoredResourceTokens(signIn.user, rows, cipher) } };
+    const resourceTokens = readStoredResourceTokens(signIn.user, rows, cipher);
+    return { data, expiresAt, destroyed, signedIn: { userId, signIn, resourceTokens } };
   };
 }

@@ -98,7 +98,7 @@ export async function ensureCertificateFiles(
   const files = writeCertificateFiles(folder, names, await generateSelfSignedCertificate({ commonName }));
   const written = readCertificateFile(files.certificatePath, Date.now());
   if (!written.ok) throw new Error(`the new certificate cannot be read back: ${written.problem}`);
-  return { ...files, created: true, thumbprints: written.file.thumbprints, notAfter: written.file.notAfter };
+  return Object.assign({}, files, { created: true, thumbprints: written.file.thumbprints, notAfter: written.file.notAfter });
 }
 
 function writePrivateFile(file: string, text: string): void {

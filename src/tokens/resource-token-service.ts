@@ -123,13 +123,8 @@ export function createResourceTokenService(dependencies: ResourceTokenServices):
   // As long as the default token's lease: discovery and the token request, each bounded by the HTTP timeout.
   const leaseMs = 2 * config.httpTimeoutMs + 5000;
 
-  const tokenOf = (user: StoredUser, { updatedAt: _updatedAt, ...token }: StoredResourceToken, refreshed: boolean): ResourceToken => ({
-    ...token,
-    user,
-    refreshed,
-    isDefault: false,
-    needsSignIn: false,
-  });
+  const tokenOf = (user: StoredUser, { updatedAt: _updatedAt, ...token }: StoredResourceToken, refreshed: boolean): ResourceToken =>
+    Object.assign(token, { user, refreshed, isDefault: false, needsSignIn: false });
 
   const defaultTokenOf = (fresh: FreshSignIn, scopes: ResourceScopes): ResourceToken => ({
     user: fresh.user,
@@ -157,7 +152,7 @@ export function createResourceTokenService(dependencies: ResourceTokenServices):
     if (grant === undefined) throw new AppError('no_stored_token');
     if (grant.needsSignIn) throw new AppError('refresh_refused_before');
     if (grant.refreshToken === undefined) throw new AppError('no_refresh_token');
-    return { ...grant, refreshToken: grant.refreshToken };
+    return Object.assign({}, grant, { refreshToken: grant.refreshToken });
   };
 
   /**

@@ -139,7 +139,7 @@ export function createTokenService(dependencies: TokenServiceDependencies): Toke
     const saved = await tokenStore.saveRefreshedTokens(user, tokens, response, new Date(now()), lease);
     if (saved === undefined) {
       // A new sign-in replaced the token set meanwhile: its tokens are newer than ours.
-      return { ...(await loadTokens(user.id)), refreshed: false };
+      return Object.assign({}, await loadTokens(user.id), { refreshed: false });
     }
     if (response.accessToken === undefined) {
       // Its rotated refresh token is stored (it may be the only live one), its access token is not: no fresh token came.
@@ -169,7 +169,7 @@ export function createTokenService(dependencies: TokenServiceDependencies): Toke
       const current = await loadTokens(user.id);
       if (current.tokens.needsSignIn) throw refusedBefore();
       // Another process refreshed since this one read the tokens: use its result.
-      if (current.tokens.accessToken !== tokens.accessToken) return { ...current, refreshed: false };
+      if (current.tokens.accessToken !== tokens.accessToken) return Object.assign({}, current, { refreshed: false });
       // Same tokens (a lease was taken, or given back without a refresh): wait, then try with what is stored now.
       if (local === undefined && current.tokens.updatedAt.getTime() === seen.updatedAt.getTime())
         await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
@@ -183,7 +183,7 @@ export function createTokenService(dependencies: TokenServiceDependencies): Toke
     (error: unknown): FreshSignIn => {
       if (options.force || !isRefreshError(error) || refreshProblemOf(error) !== 'needs_sign_in' || tokens.expiresAt.getTime() <= now())
         throw error;
-      return { user, tokens: { ...tokens, needsSignIn: true }, refreshed: false };
+      return { user, tokens: Object.assign({}, tokens, { needsSignIn: true }), refreshed: false };
     };
 
   return {
@@ -223,7 +223,7 @@ export async function verifyRefreshedIdToken(
     if (isRefreshError(error)) throw error;
     // The refresh token is already spent: keep the new tokens, drop only the ID token that could not be checked.
     log.warn('refreshed ID token not verified; keeping the previous one', { userId: user.id, reason: (error as Error).message });
-    return { ...response, idToken: undefined };
+    return Object.assign({}, response, { idToken: undefined });
   }
 }
 

@@ -247,8 +247,11 @@ export function createTokenStore(
   const eraseDeletedData = options.eraseDeletedData ?? (() => true);
   return {
     async saveSignIn(identity, tokens, now, alsoWithin) {
+      const sealed = sealTokenSet(cipher, identity, tokens);
       const t = {
-        ...sealTokenSet(cipher, identity, tokens),
+        accessToken: sealed.accessToken,
+        refreshToken: sealed.refreshToken,
+        idToken: sealed.idToken,
         tokenType: tokens.tokenType,
         scopes: tokens.scopes.join(' '),
         expiresAt: new Date(now.getTime() + tokens.expiresIn * 1000),

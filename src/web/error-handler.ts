@@ -10,7 +10,7 @@ import { sendErrorPage } from './error-page.ts';
 
 /** Unknown paths: a readable 404 page, not logged (scanners ask for many). */
 export const notFound: RequestHandler = (req, res) => {
-  sendErrorPage(res, { ...describeError('not_found'), details: {} }, req.id);
+  sendErrorPage(res, Object.assign({}, describeError('not_found'), { details: {} }), req.id);
 };
 
 /** Any method but the allowed ones: the 405 page with an Allow header (e.g. "GET, HEAD"). */
@@ -40,7 +40,7 @@ export function createErrorHandler(config: Config, fallbackLogger: Logger): Erro
     const level = appError.status >= 500 ? 'error' : 'warn';
     if (res.headersSent) {
       // express-session saves after the response: the browser already has its status, so log that one and finish.
-      logger[level](`${appError.title} (after the response was sent)`, { ...fields, status: res.statusCode });
+      logger[level](`${appError.title} (after the response was sent)`, Object.assign({}, fields, { status: res.statusCode }));
       if (!res.writableEnded) res.end();
       return;
     }

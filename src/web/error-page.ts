@@ -25,7 +25,7 @@ export interface ErrorPage {
 function renderErrorPage(page: ErrorPage, requestId: string | undefined, app: express.Application | undefined): string {
   const instanceName: unknown = app?.locals?.instanceName;
   try {
-    return renderView(ERROR_VIEW, { ...page, occurredAt: new Date().toISOString(), requestId, instanceName });
+    return renderView(ERROR_VIEW, Object.assign({}, page, { occurredAt: new Date().toISOString(), requestId, instanceName }));
   } catch {
     return `<p>${ejs.escapeXML(`${page.title}. ${page.message} ${page.fix}`)}</p>\n`;
   }
@@ -33,12 +33,12 @@ function renderErrorPage(page: ErrorPage, requestId: string | undefined, app: ex
 
 /** The headers of every error page, from Express or from the HTTP server: the app's security headers, HTML, never cached. */
 function errorPageHeaders(app: express.Application | undefined, requestId: string | undefined): Record<string, string> {
-  return {
-    ...securityHeadersOf(app),
+  const headers: Record<string, string> = Object.assign({}, securityHeadersOf(app), {
     'Content-Type': 'text/html; charset=utf-8',
     'Cache-Control': 'no-store',
-    ...(requestId === undefined ? {} : { [REQUEST_ID_HEADER]: requestId }),
-  };
+  });
+  if (requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId;
+  return headers;
 }
 
 /** Answers an Express request with the error page. */
@@ -55,12 +55,13 @@ export function sendErrorPage(res: Response, page: ErrorPage, requestId: string 
  */
 export function rawErrorResponse(page: ErrorPage, requestId: string, app: express.Application | undefined): string {
   const body = renderErrorPage(page, requestId, app);
-  const headers = Object.entries({
-    ...errorPageHeaders(app, requestId),
-    Date: new Date().toUTCString(),
-    'Content-Length': String(Buffer.byteLength(body)),
-    Connection: 'close',
-  }).filter(([, value]) => !LINE_BREAK.test(value));
+  const headers = Object.entries(
+    Object.assign(errorPageHeaders(app, requestId), {
+      Date: new Date().toUTCString(),
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+    }),
+  ).filter(([, value]) => !LINE_BREAK.test(value));
   return [
     `HTTP/1.1 ${page.status} ${http.STATUS_CODES[page.status]}`,
     ...headers.map(([name, value]) => `${name}: ${value}`),

@@ -67,7 +67,7 @@ export function createHomeRoute(
       // The user row is gone (forgotten, database reset): the session means nothing any more.
       if (userId !== undefined) await regenerateSession(req);
       if (notice === undefined) res.type('html').send(await signedOutPage(req.app));
-      else res.render('home', { ...SIGNED_OUT_LOCALS, notice });
+      else res.render('home', Object.assign({}, SIGNED_OUT_LOCALS, { notice }));
       return;
     }
 

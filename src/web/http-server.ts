@@ -143,7 +143,7 @@ function clientErrorRefusal(error: NodeJS.ErrnoException & { rawPacket?: Buffer 
 /** The app's own error page, written straight to the socket: the request never became one Express could answer. */
 function answerRefused(socket: Duplex, refusal: Refusal, requestId: string, app: express.Express | undefined): void {
   if (!socket.writable) return;
-  socket.end(rawErrorResponse({ ...describeError(refusal), details: {} }, requestId, app));
+  socket.end(rawErrorResponse(Object.assign({}, describeError(refusal), { details: {} }), requestId, app));
   // Stop reading, but close only after a moment: closing with unread data resets the connection before the client reads the page.
   socket.pause();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();

@@ -107,40 +107,41 @@ export function createSignedInPage(
     const { user, tokens } = facts;
     const expiresAt = tokens === undefined ? undefined : new Date(tokens.expiresAt);
     return Buffer.from(
-      renderView(HOME_TEMPLATE, {
-        ...appLocals,
-        title: `Signed in as ${user.displayName}`,
-        notice,
-        signIn: { user, tokens: tokens === undefined ? undefined : { ...tokens, expiresAt } },
-        needsSignIn: facts.needsSignIn,
-        refreshProblem: facts.refreshProblem,
-        expired: tokens?.expired ?? false,
-        accessTokenView: tokens === undefined ? undefined : viewToken(tokens.accessToken),
-        idTokenView: tokens === undefined ? undefined : viewToken(tokens.idToken),
-        curlCommand: tokens === undefined ? undefined : buildCurlCommand(tokens.accessToken, `${config.graphBaseUrl}/v1.0/me`),
-        defaultResource,
-        resourceTokens: facts.resourceTokens.map((token, index) => {
-          const description = describeResource(token.resource, config.graphBaseUrl);
-          const view = viewToken(token.accessToken);
-          const { testCall } = description;
-          return {
-            ...token,
-            id: `resource-token-${index}`,
-            name: description.name,
-            requestedScopes: token.requestedScopes.join(' '),
-            expiresAt: new Date(token.expiresAt),
-            audience: view.kind === 'jwt' ? view.claims.find((claim) => claim.name === 'aud')?.value : undefined,
-            view,
-            testCallLabel: testCall?.label,
-            curlCommand: testCall === undefined ? undefined : buildCurlCommand(token.accessToken, testCall.url, testCall.headers),
-            note: description.note,
-          };
+      renderView(
+        HOME_TEMPLATE,
+        Object.assign({}, appLocals, {
+          title: `Signed in as ${user.displayName}`,
+          notice,
+          signIn: { user, tokens: tokens === undefined ? undefined : Object.assign({}, tokens, { expiresAt }) },
+          needsSignIn: facts.needsSignIn,
+          refreshProblem: facts.refreshProblem,
+          expired: tokens?.expired ?? false,
+          accessTokenView: tokens === undefined ? undefined : viewToken(tokens.accessToken),
+          idTokenView: tokens === undefined ? undefined : viewToken(tokens.idToken),
+          curlCommand: tokens === undefined ? undefined : buildCurlCommand(tokens.accessToken, `${config.graphBaseUrl}/v1.0/me`),
+          defaultResource,
+          resourceTokens: facts.resourceTokens.map((token, index) => {
+            const description = describeResource(token.resource, config.graphBaseUrl);
+            const view = viewToken(token.accessToken);
+            const { testCall } = description;
+            return Object.assign({}, token, {
+              id: `resource-token-${index}`,
+              name: description.name,
+              requestedScopes: token.requestedScopes.join(' '),
+              expiresAt: new Date(token.expiresAt),
+              audience: view.kind === 'jwt' ? view.claims.find((claim) => claim.name === 'aud')?.value : undefined,
+              view,
+              testCallLabel: testCall?.label,
+              curlCommand: testCall === undefined ? undefined : buildCurlCommand(token.accessToken, testCall.url, testCall.headers),
+              note: description.note,
+            });
+          }),
+          knownResources: KNOWN_RESOURCES,
+          sharePointGuess: sharePointGuessOf(user.username),
+          personalAccount: adminConsentTenantOf(user.tenantId) === undefined,
+          csrfToken: facts.csrfToken,
         }),
-        knownResources: KNOWN_RESOURCES,
-        sharePointGuess: sharePointGuessOf(user.username),
-        personalAccount: adminConsentTenantOf(user.tenantId) === undefined,
-        csrfToken: facts.csrfToken,
-      }),
+      ),
     );
   };
   const keptPages = createBoundedMap<{ readonly facts: SignedInPageFacts; readonly page: Buffer }>(KEPT_PAGES);
