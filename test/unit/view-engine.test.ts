@@ -39,7 +39,7 @@ describe('the view engine’s scope for a template', () => {
     assert.doesNotMatch(html, /From the page/);
   });
 
-  it('when a partial is included without data, then it still sees the page’s locals (through its scope’s prototype)', () => {
+  it('when a partial is included without data, then it still sees the page’s locals (its scope is a copy of the page’s)', () => {
     // views/partials/bottom.ejs names the instance from the page's locals.
     const file = templateFile('inherit', `<%- include('/partials/bottom') %>`);
     assert.match(renderView(file, { instanceName: 'instance-7' }), /Served by instance <code data-instance>instance-7<\/code>/);
