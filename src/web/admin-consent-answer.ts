@@ -34,7 +34,7 @@ export function createAdminConsentAnswer(database: SqlDatabase, now: () => numbe
     if (fromSession.consent !== undefined) {
       // Consumed before anything else: the same answer twice is refused.
       req.session.pendingAdminConsents = fromSession.remaining;
-      if (fromSession.remaining.length === 0) delete req.session.pendingAdminConsents;
+      if (fromSession.remaining.length === 0) req.session.pendingAdminConsents = undefined;
       await saveSession(req);
       if (now() - fromSession.consent.createdAt > PENDING_SIGN_IN_MS) throw invalidCallback('pending admin consent expired');
       request = { userId: req.session.userId ?? '', tenantId: fromSession.consent.tenantId, scopes: fromSession.consent.scopes };

@@ -86,7 +86,7 @@ export function createCallbackRoute({
       throw new AppError('sign_in_not_saved', { cause });
     }
     req.session.notice = { kind: 'resource-token', resource: request.value.resource, refreshed: true };
-    if (req.session.pendingSignIns?.length === 0) delete req.session.pendingSignIns;
+    if (req.session.pendingSignIns?.length === 0) req.session.pendingSignIns = undefined;
     await saveSession(req);
     return { userId: user.id, tenantId: user.tenantId };
   };
@@ -120,7 +120,7 @@ export function createCallbackRoute({
         req.session.startedAt = now();
         req.session.seenAt = now();
         req.session.csrfToken = randomToken();
-        if (req.session.pendingSignIns?.length === 0) delete req.session.pendingSignIns;
+        if (req.session.pendingSignIns?.length === 0) req.session.pendingSignIns = undefined;
         sessionWritten = await writeSessionWithin(req, transaction);
       });
     } catch (cause) {

@@ -35,7 +35,7 @@ export function setCookieNotice(res: Response, kind: 'signed-out' | 'signed-out-
 export function takeNotice(req: Request, res: Response): Notice | undefined {
   const fromSession = req.session?.notice;
   if (fromSession !== undefined) {
-    delete req.session.notice;
+    req.session.notice = undefined;
     return fromSession;
   }
   const fromCookie = readCookie(req.headers.cookie, NOTICE_COOKIE);
